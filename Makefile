@@ -1,0 +1,43 @@
+# The two commands of the README. Each does all of its own set-up on a fresh Debian machine:
+# a virtualenv with the project and its test tools, a Docker engine (reused if one answers,
+# else a private dockerd this project starts and stops), and the offline demo image.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+ENGINE  := $(PY) scripts/devengine.py
+ARGS    ?=
+
+.PHONY: setup test demo demo-down bench lint clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@
+
+# The whole suite on a real engine (the import contract is one of its tests).
+test: setup
+	$(ENGINE) run -- $(BIN)/python -m pytest $(ARGS)
+
+# Engine, demo image, demo stack up and healthy, then stacktui on it. `make demo-down` cleans up.
+demo: setup
+	$(ENGINE) image >/dev/null
+	eval "$$($(ENGINE) ensure)" && export STACKTUI_DEMO_IMAGE=$$($(ENGINE) image) && \
+	  cd compose/demo && ../../$(BIN)/docker-compose up -d --wait && \
+	  echo "DOCKER_HOST=$$DOCKER_HOST" && ../../$(BIN)/stacktui
+
+demo-down:
+	-eval "$$($(ENGINE) ensure)" && cd compose/demo && ../../$(BIN)/docker-compose down -t 1
+	$(ENGINE) stop
+
+bench: setup
+	$(ENGINE) run -- $(BIN)/python -m bench $(ARGS)
+
+lint: setup
+	$(BIN)/lint-imports
+
+clean:
+	-$(ENGINE) stop
+	rm -rf $(VENV) .cache build *.egg-info

@@ -1,0 +1,5 @@
+import sys
+
+from stacktui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,60 @@
+"""The command line: `stacktui [global options] [status|restart|check|layout|tui]`.
+
+Exit codes for every command: 0 done, 1 a step or check failed, 2 usage or
+configuration error. With no command, the TUI opens.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from stacktui import __version__
+from stacktui.commands import check, layout, restart, status, tui
+from stacktui.commands.context import Context
+from stacktui.core.errors import StackError
+
+COMMANDS = (status, restart, check, layout, tui)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors exit 2 with one line, like every other config error
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="stacktui", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"stacktui {__version__}")
+    parser.add_argument("-f", "--file", action="append", default=[], metavar="FILE",
+                        help="compose file (repeatable), as in docker compose")
+    parser.add_argument("-p", "--project-name", metavar="NAME", help="project name; alone, attach read-only to a running project")
+    parser.add_argument("--project-directory", metavar="DIR", help="working directory of the project")
+    parser.add_argument("--env-file", action="append", default=[], metavar="FILE", help="alternate env file(s)")
+    parser.add_argument("--profile", action="append", default=[], metavar="NAME", help="compose profile(s) to enable")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "tui"])
+    ctx = Context.from_args(args)
+    try:
+        return int(args.run(ctx, args))
+    except StackError as exc:
+        print(f"stacktui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("stacktui: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""What every command needs, loaded lazily: the project and the engine."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stacktui.core.composecli import ComposeTarget
+from stacktui.core.discovery import resolve_target
+from stacktui.core.engine import Engine
+from stacktui.core.model import Project
+
+
+@dataclass
+class Context:
+    files: list[str] = field(default_factory=list)
+    project_name: str | None = None
+    project_directory: str | None = None
+    env_files: list[str] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+    _target: ComposeTarget | None = None
+    _project: Project | None = None
+    _engine: Engine | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "Context":
+        return cls(files=list(args.file), project_name=args.project_name,
+                   project_directory=args.project_directory, env_files=list(args.env_file),
+                   profiles=list(args.profile))
+
+    @property
+    def target(self) -> ComposeTarget:
+        if self._target is None:
+            self._target = resolve_target(self.files, self.project_name, self.project_directory,
+                                          self.env_files, self.profiles)
+        return self._target
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            from stacktui.core.project import load_project, attach_project
+
+            if self.target.files:
+                self._project = load_project(self.target)
+            else:
+                self._project = attach_project(self.engine, self.target.project_name or "")
+        return self._project
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine.from_env()
+        return self._engine
+
+    def reload(self) -> Project:
+        self._project = None
+        return self.project
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+
+def emit_json(data: Any) -> None:
+    import json
+
+    print(json.dumps(data, indent=2, default=str))
+
+
+def relpath(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

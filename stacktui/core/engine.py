@@ -1,0 +1,246 @@
+"""The engine adapter: the only module that imports docker or talks to the engine's API.
+
+Everything here is synchronous and bounded by a timeout; callers run it in
+threads (the TUI in workers).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+from stacktui.core.errors import EngineUnavailable
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+NUMBER_LABEL = "com.docker.compose.container-number"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+WORKDIR_LABEL = "com.docker.compose.project.working_dir"
+FILES_LABEL = "com.docker.compose.project.config_files"
+API_TIMEOUT = 30
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """Docker's RFC 3339 UTC timestamps (nanoseconds, trailing Z); the zero time means never."""
+    if not value or value.startswith("0001-01-01"):
+        return None
+    head, _, frac = value.rstrip("Z").partition(".")
+    try:
+        stamp = datetime.fromisoformat(head).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    micros = int((frac[:6] or "0").ljust(6, "0")) if frac[:6].isdigit() else 0
+    return stamp.replace(microsecond=micros)
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    container_port: int
+    protocol: str
+    host_ip: str
+    host_port: int
+
+
+@dataclass
+class ContainerInfo:
+    """What one inspect says about one container, flattened for the model."""
+
+    id: str
+    name: str
+    project: str
+    service: str
+    number: int
+    state: str  # created, running, paused, restarting, removing, exited, dead
+    exit_code: int
+    oom_killed: bool
+    health: str | None  # starting, healthy, unhealthy; None without a healthcheck
+    health_output: str | None  # last healthcheck output
+    started_at: datetime | None
+    finished_at: datetime | None
+    network_mode: str
+    ipc_mode: str
+    pid_mode: str
+    pid: int  # host PID of the init process, 0 when not running
+    restart_count: int
+    ports: list[PublishedPort] = field(default_factory=list)
+    ip_addresses: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    image: str = ""
+
+    @classmethod
+    def from_inspect(cls, attrs: dict[str, Any]) -> "ContainerInfo":
+        labels = (attrs.get("Config") or {}).get("Labels") or {}
+        state = attrs.get("State") or {}
+        host = attrs.get("HostConfig") or {}
+        health = state.get("Health") or None
+        last_out = None
+        if health and health.get("Log"):
+            last_out = (health["Log"][-1].get("Output") or "").strip()
+        ports: list[PublishedPort] = []
+        for key, binds in ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).items():
+            cport, _, proto = key.partition("/")
+            for b in binds or []:
+                if b.get("HostPort"):
+                    ports.append(PublishedPort(int(cport), proto or "tcp", b.get("HostIp") or "", int(b["HostPort"])))
+        ips = {
+            net: (cfg.get("IPAddress") or "")
+            for net, cfg in ((attrs.get("NetworkSettings") or {}).get("Networks") or {}).items()
+            if cfg.get("IPAddress")
+        }
+        try:
+            number = int(labels.get(NUMBER_LABEL, "1"))
+        except ValueError:
+            number = 1
+        return cls(
+            id=attrs["Id"],
+            name=(attrs.get("Name") or "").lstrip("/"),
+            project=labels.get(PROJECT_LABEL, ""),
+            service=labels.get(SERVICE_LABEL, ""),
+            number=number,
+            state=state.get("Status") or "unknown",
+            exit_code=int(state.get("ExitCode") or 0),
+            oom_killed=bool(state.get("OOMKilled")),
+            health=(health or {}).get("Status") if health else None,
+            health_output=last_out,
+            started_at=parse_time(state.get("StartedAt")),
+            finished_at=parse_time(state.get("FinishedAt")),
+            network_mode=host.get("NetworkMode") or "",
+            ipc_mode=host.get("IpcMode") or "",
+            pid_mode=host.get("PidMode") or "",
+            pid=int(state.get("Pid") or 0),
+            restart_count=int(attrs.get("RestartCount") or 0),
+            ports=ports,
+            ip_addresses=ips,
+            labels=dict(labels),
+            image=(attrs.get("Config") or {}).get("Image") or "",
+        )
+
+    def joined(self, kind: str) -> str | None:
+        """The container id whose namespace of this kind ('network', 'ipc', 'pid') we joined."""
+        mode = {"network": self.network_mode, "ipc": self.ipc_mode, "pid": self.pid_mode}[kind]
+        if mode.startswith("container:"):
+            return mode.split(":", 1)[1]
+        return None
+
+
+def _explain(exc: Exception, host: str | None) -> EngineUnavailable:
+    text = str(exc)
+    where = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if "Permission denied" in text or "PermissionError" in text:
+        return EngineUnavailable(
+            f"no permission on the Docker socket {where}",
+            hint="add your user to the docker group (then log in again), or run as root",
+        )
+    return EngineUnavailable(
+        f"the Docker engine at {where} does not answer",
+        hint="start Docker, or set DOCKER_HOST to a running engine",
+    )
+
+
+class Engine:
+    """A docker-py client with the calls stacktui needs, each bounded in time."""
+
+    def __init__(self, client: Any, host: str | None = None) -> None:
+        self.client = client
+        self.api = client.api
+        self.host = host or getattr(client.api, "base_url", None)
+
+    @classmethod
+    def from_env(cls, timeout: int = API_TIMEOUT) -> "Engine":
+        import docker  # imported here: the first frame of the TUI does not need it
+        from docker.errors import DockerException
+
+        try:
+            client = docker.from_env(timeout=timeout)
+            client.ping()
+        except DockerException as exc:
+            raise _explain(exc, os.environ.get("DOCKER_HOST")) from exc
+        except OSError as exc:
+            raise _explain(exc, os.environ.get("DOCKER_HOST")) from exc
+        return cls(client, os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
+
+    @property
+    def socket_path(self) -> str | None:
+        """The unix socket path, for the fast log reader; None for tcp or ssh engines."""
+        host = self.host or ""
+        if host.startswith("unix://"):
+            return host[len("unix://"):]
+        if host.startswith("http+docker://"):
+            return "/var/run/docker.sock"
+        return None
+
+    def is_local(self) -> bool:
+        return self.socket_path is not None
+
+    def info(self) -> dict[str, Any]:
+        return self.api.info()
+
+    def version(self) -> dict[str, Any]:
+        return self.api.version()
+
+    def inspect(self, container_id: str) -> ContainerInfo:
+        return ContainerInfo.from_inspect(self.api.inspect_container(container_id))
+
+    def inspect_raw(self, container_id: str) -> dict[str, Any]:
+        return self.api.inspect_container(container_id)
+
+    def project_containers(self, project: str, *, all: bool = True) -> list[ContainerInfo]:
+        """Every container of a project, oldest number first; one-off `run` containers left out."""
+        from docker.errors import NotFound
+
+        found = self.api.containers(all=all, filters={"label": f"{PROJECT_LABEL}={project}"})
+        out: list[ContainerInfo] = []
+        for summary in found:
+            if (summary.get("Labels") or {}).get(ONEOFF_LABEL) == "True":
+                continue
+            try:
+                out.append(self.inspect(summary["Id"]))
+            except NotFound:
+                continue  # removed between list and inspect
+        out.sort(key=lambda c: (c.service, c.number))
+        return out
+
+    def containers_by_label(self, label: str) -> list[dict[str, Any]]:
+        return self.api.containers(all=True, filters={"label": label})
+
+    def restart(self, container_id: str, timeout: int = 10) -> None:
+        self.api.restart(container_id, timeout=timeout)
+
+    def start(self, container_id: str) -> None:
+        self.api.start(container_id)
+
+    def stop(self, container_id: str, timeout: int = 10) -> None:
+        self.api.stop(container_id, timeout=timeout)
+
+    def kill(self, container_id: str, signal: str = "KILL") -> None:
+        self.api.kill(container_id, signal=signal)
+
+    def exec(self, container_id: str, cmd: list[str], timeout: float = 10) -> tuple[int, str]:
+        """Run a command in a container; exit code and combined output."""
+        exec_id = self.api.exec_create(container_id, cmd, stdout=True, stderr=True)["Id"]
+        output = self.api.exec_start(exec_id, demux=False)
+        code = self.api.exec_inspect(exec_id).get("ExitCode")
+        text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+        return (int(code) if code is not None else -1), text
+
+    def events(self, project: str | None = None, since: float | None = None,
+               until: float | None = None) -> Iterator[dict[str, Any]]:
+        """Container events, decoded; filtered by project label when given. Close with .close()."""
+        filters: dict[str, Any] = {"type": ["container"]}
+        if project:
+            filters["label"] = [f"{PROJECT_LABEL}={project}"]
+        return self.api.events(since=since, until=until, filters=filters, decode=True)
+
+    def logs_tail(self, container_id: str, lines: int = 20) -> list[str]:
+        raw = self.api.logs(container_id, stdout=True, stderr=True, tail=lines, timestamps=False)
+        return raw.decode("utf-8", "replace").splitlines()
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:  # closing is best effort; nothing to report to a user
+            pass

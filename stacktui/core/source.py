@@ -1,0 +1,130 @@
+"""The compose files as written: ruamel.yaml round-trip trees, for line numbers and edits."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from stacktui.core.errors import ConfigError, SourceRef
+
+
+def round_trip_yaml() -> YAML:
+    """One configuration for every load and dump, so a round trip changes nothing."""
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap long lines
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def parse_text(text: str, file: Path) -> Any:
+    try:
+        return round_trip_yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"invalid YAML: {problem}", where=SourceRef(file, line)) from exc
+    except YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", where=SourceRef(file, 1)) from exc
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    text: str
+    tree: Any
+
+    @classmethod
+    def read(cls, path: Path) -> "SourceFile":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path} is not UTF-8 text") from exc
+        return cls(path, text, parse_text(text, path))
+
+    def services(self) -> CommentedMap:
+        if isinstance(self.tree, CommentedMap) and isinstance(self.tree.get("services"), CommentedMap):
+            return self.tree["services"]
+        return CommentedMap()
+
+
+def _line_of(node: Any, key: Any) -> int | None:
+    """0-based line of a key in a map, or of an item in a sequence."""
+    try:
+        if isinstance(node, CommentedMap):
+            return node.lc.key(key)[0]
+        if isinstance(node, CommentedSeq):
+            return node.lc.item(key)[0]
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+    return None
+
+
+class SourceIndex:
+    """All files of a project; later files override earlier ones, as in Compose."""
+
+    def __init__(self, files: list[SourceFile]) -> None:
+        self.files = files
+
+    @classmethod
+    def load(cls, paths: list[Path]) -> "SourceIndex":
+        return cls([SourceFile.read(p) for p in paths])
+
+    def _service_nodes(self, service: str) -> Iterator[tuple[SourceFile, CommentedMap]]:
+        for sf in reversed(self.files):
+            node = sf.services().get(service)
+            if isinstance(node, CommentedMap):
+                yield sf, node
+
+    def locate(self, service: str, *path: Any) -> SourceRef | None:
+        """Where `services.<service>.<path...>` was written; the deepest part that exists."""
+        for sf, node in self._service_nodes(service):
+            best = _line_of(sf.services(), service)
+            cur: Any = node
+            for part in path:
+                line = _line_of(cur, part)
+                if line is None:
+                    break
+                best = line
+                try:
+                    cur = cur[part]
+                except (KeyError, IndexError, TypeError):
+                    break
+            if best is not None and (not path or _line_of(node, path[0]) is not None):
+                return SourceRef(sf.path, best + 1)
+        # The key is not written anywhere: point at the service itself.
+        for sf, _node in self._service_nodes(service):
+            line = _line_of(sf.services(), service)
+            if line is not None:
+                return SourceRef(sf.path, line + 1)
+        return None
+
+    def extension(self, service: str, key: str = "x-stacktui") -> dict[str, Any]:
+        """x-stacktui of a service: Compose's `config` drops service extensions, so read them here."""
+        merged: dict[str, Any] = {}
+        for sf in self.files:  # earlier first, later override
+            node = sf.services().get(service)
+            if isinstance(node, CommentedMap) and isinstance(node.get(key), dict):
+                merged.update(_plain(node[key]))
+        return merged
+
+    def file_of(self, service: str) -> SourceFile | None:
+        """The last file that defines the service (where edits to it go)."""
+        for sf, _node in self._service_nodes(service):
+            return sf
+        return None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,145 @@
+"""Shared fixtures: one real engine and one demo image per run, a fresh demo stack per test.
+
+Tests never skip for a missing engine: `make test` starts one (scripts/devengine.py)
+and, when pytest is run alone, the session fixture starts it the same way.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_DIR = ROOT / "compose"
+
+_spec = importlib.util.spec_from_file_location("devengine", ROOT / "scripts" / "devengine.py")
+devengine = importlib.util.module_from_spec(_spec)
+assert _spec.loader is not None
+sys.modules["devengine"] = devengine  # dataclasses look their module up there
+_spec.loader.exec_module(devengine)
+
+
+@pytest.fixture(scope="session")
+def docker_host() -> Iterator[str]:
+    try:
+        eng = devengine.ensure()
+    except devengine.EngineError as exc:
+        pytest.exit(f"no Docker engine for the tests: {exc}", returncode=3)
+    os.environ["DOCKER_HOST"] = eng.host
+    yield eng.host
+    if eng.started_here:
+        devengine.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_image(docker_host: str) -> str:
+    image = devengine.image(docker_host)
+    os.environ["STACKTUI_DEMO_IMAGE"] = image
+    return image
+
+
+@pytest.fixture(scope="session")
+def engine(docker_host: str):
+    from stacktui.core.engine import Engine
+
+    eng = Engine.from_env()
+    yield eng
+    eng.close()
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now (the kernel picks it, so parallel runs rarely collide)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def compose_cmd() -> list[str]:
+    from stacktui.core.composecli import compose_command
+
+    return list(compose_command())
+
+
+@dataclass
+class Stack:
+    """A copy of one stack folder under tmp, with its own project name and host ports."""
+
+    name: str
+    dir: Path
+    file: Path
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def compose(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*compose_cmd(), "-f", str(self.file), *args], cwd=self.dir, check=check,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def up(self, *services: str) -> None:
+        done = self.compose("up", "-d", "--wait", "--wait-timeout", "60", *services, check=False)
+        if done.returncode != 0:
+            logs = self.compose("logs", "--no-color", "--tail", "20", check=False).stdout
+            raise AssertionError(f"compose up failed: {done.stderr}\n{logs}")
+
+    def down(self) -> None:
+        self.compose("down", "-v", "-t", "1", "--remove-orphans", check=False)
+
+    def stacktui(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """The real CLI, run in the stack's folder as a user would."""
+        return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=self.dir, capture_output=True,
+                              text=True, timeout=timeout, env={**os.environ, "NO_COLOR": "1"})
+
+    def container(self, engine, service: str):
+        found = [c for c in engine.project_containers(self.name) if c.service == service]
+        assert found, f"no container for {service} in {self.name}"
+        return found[0]
+
+
+def make_stack(tmp_path: Path, source: str, port_vars: tuple[str, ...] = ()) -> Stack:
+    import shutil
+
+    name = f"t{uuid.uuid4().hex[:8]}"
+    dest = tmp_path / name
+    shutil.copytree(COMPOSE_DIR / source, dest)
+    ports = {var: free_port() for var in port_vars}
+    env_lines = [f"COMPOSE_PROJECT_NAME={name}"] + [f"{k}={v}" for k, v in ports.items()]
+    if os.environ.get("STACKTUI_DEMO_IMAGE"):
+        env_lines.append(f"STACKTUI_DEMO_IMAGE={os.environ['STACKTUI_DEMO_IMAGE']}")
+    (dest / ".env").write_text("\n".join(env_lines) + "\n")
+    file = next(p for p in (dest / n for n in ("compose.yaml", "docker-compose.yml")) if p.exists())
+    return Stack(name=name, dir=dest, file=file, ports=ports)
+
+
+DEMO_PORTS = ("DEMO_VSCODE_PORT", "DEMO_MCP_HTTP_PORT", "DEMO_MCP_WS_PORT")
+
+
+@pytest.fixture
+def demo_stack(tmp_path: Path, demo_image: str) -> Iterator[Stack]:
+    """The demo stack, up and healthy, in a private copy; torn down afterwards."""
+    stack = make_stack(tmp_path, "demo", DEMO_PORTS)
+    try:
+        stack.up()
+        yield stack
+    finally:
+        stack.down()
+
+
+@pytest.fixture
+def stack_factory(tmp_path: Path, demo_image: str) -> Iterator:
+    """Make (and clean up) copies of any folder under compose/, not started."""
+    made: list[Stack] = []
+
+    def factory(source: str, port_vars: tuple[str, ...] = ()) -> Stack:
+        stack = make_stack(tmp_path, source, port_vars)
+        made.append(stack)
+        return stack
+
+    yield factory
+    for stack in made:
+        stack.down()
