@@ -24,9 +24,10 @@ def load_project(target: ComposeTarget) -> Project:
 
 
 def project_from_config(config: dict[str, Any], source: SourceIndex | None, target: ComposeTarget) -> Project:
+    raw_services = config.get("services") or {}
     services: dict[str, ServiceSpec] = {}
-    for name, raw in (config.get("services") or {}).items():
-        services[name] = _service(name, raw, source)
+    for name in _declared_order(raw_services, source):
+        services[name] = _service(name, raw_services[name], source)
     first = target.files[0] if target.files else Path.cwd()
     working_dir = target.project_directory or first.parent
     return Project(
@@ -36,6 +37,14 @@ def project_from_config(config: dict[str, Any], source: SourceIndex | None, targ
         services=services,
         source=source,
     )
+
+
+def _declared_order(raw_services: dict[str, Any], source: SourceIndex | None) -> list[str]:
+    """Services in the order the files declare them (Compose's JSON sorts them by name)."""
+    order: list[str] = []
+    for sf in source.files if source else []:
+        order += [n for n in sf.services() if n in raw_services and n not in order]
+    return order + [n for n in raw_services if n not in order]
 
 
 def _service(name: str, raw: dict[str, Any], source: SourceIndex | None) -> ServiceSpec:

@@ -1,0 +1,1 @@
+"""stacktui benchmarks: every figure is a ratio against a reference measured in the same run."""

@@ -1,0 +1,45 @@
+"""One plan per project at a time, across processes: an flock on a file per project."""
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from stacktui.core.errors import Busy
+
+
+def lock_dir() -> Path:
+    base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    path = Path(base) / "stacktui" / "locks"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def project_lock(project: str, what: str, wait: float = 0.0) -> Iterator[None]:
+    """Hold the project's lock while `what` runs; wait up to `wait` seconds, then raise Busy.
+
+    The kernel drops an flock when its holder dies, so a crashed plan never wedges the project.
+    """
+    path = lock_dir() / f"{project}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another stacktui"
+                    raise Busy(f"project {project} is busy: {holder}",
+                               hint="wait for it to finish, then try again") from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{what} (pid {os.getpid()})".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
