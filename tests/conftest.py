@@ -92,8 +92,10 @@ class Stack:
 
     def stacktui(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """The real CLI, run in the stack's folder as a user would."""
+        # PYTHONPATH: the checkout under test, not whatever copy is installed in the venv.
+        env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
         return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=self.dir, capture_output=True,
-                              text=True, timeout=timeout, env={**os.environ, "NO_COLOR": "1"})
+                              text=True, timeout=timeout, env=env)
 
     def container(self, engine, service: str):
         found = [c for c in engine.project_containers(self.name) if c.service == service]
@@ -117,12 +119,24 @@ def make_stack(tmp_path: Path, source: str, port_vars: tuple[str, ...] = ()) -> 
 
 
 DEMO_PORTS = ("DEMO_VSCODE_PORT", "DEMO_MCP_HTTP_PORT", "DEMO_MCP_WS_PORT")
+CHAIN_PORTS = ("CHAIN_GATEWAY_PORT", "CHAIN_API_PORT", "CHAIN_WORKER_PORT")
 
 
 @pytest.fixture
 def demo_stack(tmp_path: Path, demo_image: str) -> Iterator[Stack]:
     """The demo stack, up and healthy, in a private copy; torn down afterwards."""
     stack = make_stack(tmp_path, "demo", DEMO_PORTS)
+    try:
+        stack.up()
+        yield stack
+    finally:
+        stack.down()
+
+
+@pytest.fixture
+def chain_stack(tmp_path: Path, demo_image: str) -> Iterator[Stack]:
+    """compose/chain (gateway <- api <- worker, plus client), up and healthy; torn down afterwards."""
+    stack = make_stack(tmp_path, "chain", CHAIN_PORTS)
     try:
         stack.up()
         yield stack
