@@ -130,54 +130,135 @@ def ensure() -> Engine:
 
 
 def _start_private(run_dir: Path, pidfile: Path) -> Engine:
-    if not shutil.which("dockerd"):
-        _install_dockerd()
-    if platform.system() != "Linux" or os.geteuid() != 0:
-        raise EngineError("a private dockerd needs Linux and root; start Docker yourself and set DOCKER_HOST")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    # A dockerd killed with SIGKILL leaves its pid file, and the next start refuses to run.
-    pid = _read_pid(pidfile)
-    if pid is not None and not _pid_alive(pid):
-        pidfile.unlink(missing_ok=True)
-    sock = run_dir / "docker.sock"
-    host = f"unix://{sock}"
-    log = open(CACHE / "dockerd.log", "ab")
-    cmd = [
-        "dockerd",
-        "--data-root", str(CACHE / "data"),
-        "--exec-root", str(run_dir / "exec"),
-        "-H", host,
-        "--pidfile", str(pidfile),
-        "--log-level", "warn",
-    ]
-    subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if answers(host):
-            (CACHE / "started-by-devengine").write_text(host)
-            print(f"devengine: started a private dockerd at {host}", file=sys.stderr)
-            return Engine(host, started_here=True, pidfile=pidfile)
-        time.sleep(0.3)
-    raise EngineError(f"dockerd did not answer within 60 s; see {CACHE / 'dockerd.log'}")
+    return PrivateEngine(CACHE, run_dir).start()
 
 
 def stop() -> None:
     """Stop the private engine, only if devengine started it."""
-    marker = CACHE / "started-by-devengine"
-    pidfile = _run_dir() / "docker.pid"
-    if not marker.exists():
+    if (CACHE / "started-by-devengine").exists():
+        PrivateEngine(CACHE, _run_dir()).stop()
+
+
+@dataclass
+class PrivateEngine:
+    """A dockerd whose every file lives under `cache` (socket and exec root under `run_dir`).
+
+    Fault tests start a second one beside the first: it needs its own bridge, no iptables
+    and its own address pool, or it deletes the first engine's docker0 (engine.md).
+    """
+
+    cache: Path
+    run_dir: Path
+    extra_args: tuple[str, ...] = ()
+    bridge: tuple[str, str] | None = None  # (name, cidr) created before start, deleted at stop
+    # Traffic among this engine's own containers. Without iptables of its own, the first
+    # engine's FORWARD policy DROP (bridged frames pass iptables here) would cut it.
+    forward_cidr: str | None = None
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.run_dir / 'docker.sock'}"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.run_dir / "docker.pid"
+
+    def pid(self) -> int | None:
+        pid = _read_pid(self.pidfile)
+        return pid if pid and _pid_alive(pid) else None
+
+    def start(self, timeout: float = 60) -> Engine:
+        if not shutil.which("dockerd"):
+            _install_dockerd()
+        if platform.system() != "Linux" or os.geteuid() != 0:
+            raise EngineError("a private dockerd needs Linux and root; start Docker yourself and set DOCKER_HOST")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.cache.mkdir(parents=True, exist_ok=True)
+        # A dockerd killed with SIGKILL leaves its pid file, and the next start refuses to run.
+        if _read_pid(self.pidfile) is not None and self.pid() is None:
+            self.pidfile.unlink(missing_ok=True)
+        if self.bridge:
+            self._make_bridge()
+        self._forward("-I")
+        log = open(self.cache / "dockerd.log", "ab")
+        cmd = [
+            "dockerd",
+            "--data-root", str(self.cache / "data"),
+            "--exec-root", str(self.run_dir / "exec"),
+            "-H", self.host,
+            "--pidfile", str(self.pidfile),
+            "--log-level", "warn",
+            *self.extra_args,
+        ]
+        subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if answers(self.host):
+                (self.cache / "started-by-devengine").write_text(self.host)
+                print(f"devengine: started a private dockerd at {self.host}", file=sys.stderr)
+                return Engine(self.host, started_here=True, pidfile=self.pidfile)
+            time.sleep(0.3)
+        raise EngineError(f"dockerd did not answer within {timeout:.0f} s; see {self.cache / 'dockerd.log'}")
+
+    def stop(self, sig: int = signal.SIGTERM, remove_bridge: bool = True) -> None:
+        pid = self.pid()
+        if pid:
+            os.kill(pid, sig)
+            deadline = time.monotonic() + 20
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if sig != signal.SIGKILL:
+            self.pidfile.unlink(missing_ok=True)
+        (self.cache / "started-by-devengine").unlink(missing_ok=True)
+        if self.bridge and remove_bridge:
+            subprocess.run(["ip", "link", "delete", self.bridge[0]], capture_output=True)
+            self._forward("-D")
+
+    def _forward(self, op: str) -> None:
+        if not self.forward_cidr or not shutil.which("iptables"):
+            return
+        rule = ["FORWARD", "-s", self.forward_cidr, "-d", self.forward_cidr, "-j", "ACCEPT"]
+        present = subprocess.run(["iptables", "-w", "-C", *rule], capture_output=True).returncode == 0
+        if (op == "-I") != present:
+            subprocess.run(["iptables", "-w", op, *rule], capture_output=True)
+
+    def _make_bridge(self) -> None:
+        assert self.bridge is not None
+        name, cidr = self.bridge
+        if subprocess.run(["ip", "link", "show", name], capture_output=True).returncode == 0:
+            return
+        for args in (["link", "add", name, "type", "bridge"], ["addr", "add", cidr, "dev", name],
+                     ["link", "set", name, "up"]):
+            subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+def fault_engine() -> PrivateEngine:
+    """A second private engine that fault tests may stop and kill at will."""
+    cache = ROOT / ".cache" / "fault-engine"
+    run_dir = cache
+    if len(str(cache / "docker.sock")) > SOCKET_PATH_MAX:
+        run_dir = Path(tempfile.gettempdir()) / f"stkf-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]}"
+    return PrivateEngine(
+        cache, run_dir,
+        extra_args=("-b", "stktest0", "--iptables=false", "--ip-masq=false",
+                    "--default-address-pool", "base=10.214.0.0/16,size=24"),
+        bridge=("stktest0", "10.213.255.1/24"),
+        forward_cidr="10.214.0.0/16",
+    )
+
+
+def ensure_tools() -> None:
+    """Programs the tests drive besides Docker: tmux (the TUI runs in it), ip (the fault engine's bridge)."""
+    missing = [pkg for prog, pkg in (("tmux", "tmux"), ("ip", "iproute2")) if not shutil.which(prog)]
+    if not missing:
         return
-    pid = _read_pid(pidfile)
-    if pid and _pid_alive(pid):
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-    pidfile.unlink(missing_ok=True)
-    marker.unlink(missing_ok=True)
+    if platform.system() != "Linux" or os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise EngineError(f"missing {', '.join(missing)}: install them with your package manager")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env, stdout=subprocess.DEVNULL)
 
 
 def _busybox() -> Path:
@@ -238,9 +319,13 @@ def main(argv: list[str]) -> int:
         if verb == "status":
             print(json.dumps({"run_dir": str(_run_dir()), "own": answers(f"unix://{_run_dir() / 'docker.sock'}")}))
             return 0
+        if verb == "tools":
+            ensure_tools()
+            return 0
         if verb == "run":
             if rest[:1] == ["--"]:
                 rest = rest[1:]
+            ensure_tools()
             engine = ensure()
             image(engine.host)
             env = dict(os.environ, DOCKER_HOST=engine.host, STACKTUI_DEMO_IMAGE=DEMO_IMAGE)
