@@ -40,16 +40,6 @@ class HostListener:
             return "a process stacktui cannot see (another user's; run as root to name it)"
         return f"{self.process or 'a process'} (pid {self.pid})"
 
-    def proxied_container_port(self) -> tuple[str, int] | None:
-        """For a docker-proxy: the container address and port it forwards to."""
-        args = list(self.cmdline)
-        try:
-            ip = args[args.index("-container-ip") + 1]
-            port = int(args[args.index("-container-port") + 1])
-        except (ValueError, IndexError):
-            return None
-        return ip, port
-
 
 @dataclass(frozen=True)
 class EnginePort:

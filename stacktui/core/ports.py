@@ -237,16 +237,16 @@ def ports_on_shared_network(project: Project) -> list[Finding]:
                          f"(network_mode: {mode}); the engine refuses to start it: \"conflicting options: "
                          f"port publishing and the container type network mode\""),
                 hint=hint))
-        if spec.expose:
-            where = project.source.locate(name, "expose") if project.source is not None else spec.where
-            for e in spec.expose:
-                findings.append(Finding.at(
-                    where, severity=ERROR, kind=PORTS_ON_SHARED_NETWORK, service=name,
-                    port=int(e.split("/")[0]) if e.split("/")[0].isdigit() else e,
-                    message=(f"{name} exposes {e} but lives in {joined}'s network namespace "
-                             f"(network_mode: {mode}); the engine refuses to start it: \"conflicting options: "
-                             f"port exposing and the container type network mode\""),
-                    hint=f"expose it on {root}, or remove `expose` from {name}"))
+        for i, e in enumerate(spec.expose):
+            where = project.source.locate(name, "expose", i) if project.source is not None else spec.where
+            number = e.split("/")[0]
+            findings.append(Finding.at(
+                where, severity=ERROR, kind=PORTS_ON_SHARED_NETWORK, service=name,
+                port=int(number) if number.isdigit() else e,
+                message=(f"{name} exposes {e} but lives in {joined}'s network namespace "
+                         f"(network_mode: {mode}); the engine refuses to start it: \"conflicting options: "
+                         f"port exposing and the container type network mode\""),
+                hint=f"expose it on {root}, or remove `expose` from {name}"))
     return findings
 
 
