@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stacktui.core import hostports
-from stacktui.core.findings import PORT_IN_USE, PORT_TAKEN_BY_CONTAINER
+from stacktui.core.findings import PORT_IN_USE, PORT_TAKEN_BY_CONTAINER, WARNING
 from stacktui.core.hostports import HostListener, host_findings
 from stacktui.core.model import PortSpec, Project, ServiceSpec
 
@@ -109,3 +109,21 @@ def test_when_the_os_hides_sockets_a_bind_test_still_tells(monkeypatch):
         found = host_findings(project, FakeEngine([]), [])
     assert [(f.kind, f.port) for f in found] == [(PORT_IN_USE, port)]
     assert "cannot see" in found[0].message
+
+
+def test_a_port_the_files_moved_but_an_old_container_of_the_stack_still_holds():
+    # After a layout change 18000 belongs to api in the files; web's running container still has it.
+    engine = FakeEngine([summary("c-web", "mine", "web", "0.0.0.0", 18000)])
+    found = host_findings(PROJECT, engine, [], listeners=[proxy("0.0.0.0", 18000)])
+    assert [(f.severity, f.kind, f.service, f.port) for f in found] == [
+        (WARNING, PORT_TAKEN_BY_CONTAINER, "api", 18000)]
+    assert "running web container (mine-web-1) still holds it" in found[0].message
+    assert "recreate web first" in found[0].hint
+
+
+def test_with_sockets_hidden_the_stacks_own_ports_are_not_bind_tested(monkeypatch):
+    monkeypatch.setattr(hostports, "host_listeners", lambda: None)
+    monkeypatch.setattr(hostports, "bind_test", lambda *a: True)  # as if every port were taken
+    engine = FakeEngine([summary("c-web", "mine", "web", "127.0.0.1", 18080)])
+    found = host_findings(PROJECT, engine, [])
+    assert sorted(f.port for f in found) == [15353, 18000]  # not 18080: web's own container holds it

@@ -55,6 +55,8 @@ def test_check_reports_the_conflict_with_the_holder_and_the_log_line(sameport):
     assert "httpd: bind: Address already in use" in message
     assert live[0]["file"] is None  # seen live, not written in a file
     # The files said so before anything ran: both declare 8000 (with the line).
+    listeners = json.loads(done.stdout)["listeners"]
+    assert [(l["service"], l["port"], l["process"], l["via"]) for l in listeners] == [("first", 8000, "httpd", "proc")]
     static = [f for f in findings if f["kind"] == "duplicate-listen"]
     assert [(f["service"], f["port"], f["file"]) for f in static] == [("second", 8000, "compose.yaml")]
 
@@ -109,3 +111,29 @@ def test_two_members_holding_one_port_and_a_declared_port_held_by_another():
     assert [(f.service, f.port) for f in found] == [("owner", 9001), ("b", 9001)]
     assert "a's node (pid 11) and owner's python (pid 12) all listen on 9001" in found[0].message
     assert found[1].message.startswith("b declares 9001, but a's node (pid 11) holds it")
+
+
+def test_without_proc_or_exec_the_declared_ports_are_said_to_be_unknown():
+    from stacktui.core.engine import ContainerInfo
+    from stacktui.core.liveports import UNKNOWN
+    from stacktui.core.model import Extension, Project, ServiceSpec
+
+    class RemoteNoExec:
+        def is_local(self) -> bool:
+            return False
+
+        def exec(self, container_id, cmd, timeout=10):
+            raise RuntimeError("exec refused")
+
+    services = {"owner": ServiceSpec(name="owner", x=Extension(listens=(8080,))),
+                "joiner": ServiceSpec(name="joiner", network_mode="service:owner", x=Extension(listens=(9001,))),
+                "alone": ServiceSpec(name="alone", x=Extension(listens=(7000,)))}
+    project = Project(name="p", working_dir=Path("."), files=[], services=services)
+    containers = [ContainerInfo(id=f"{s}-id", name=f"p-{s}-1", project="p", service=s, number=1, state="running",
+                                exit_code=0, oom_killed=False, health=None, health_output=None, started_at=None,
+                                finished_at=None, network_mode="bridge", ipc_mode="", pid_mode="", pid=4242,
+                                restart_count=0) for s in services]
+    found = namespace_listeners(project, RemoteNoExec(), containers)
+    # Only shared namespaces; nothing observed, so no process and no PID, and `via` says so.
+    assert [(l.service, l.port, l.pid, l.process, l.via) for l in found] == [
+        ("owner", 8080, None, None, UNKNOWN), ("joiner", 9001, None, None, UNKNOWN)]

@@ -5,9 +5,11 @@ Exit 0 when nothing is found, 1 when anything is, 2 for a configuration error.
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 
 from stacktui.commands.context import Context, emit_json, relpath
 from stacktui.core.check import run_checks
+from stacktui.core.liveports import namespace_listeners
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,9 +26,13 @@ def _path(path) -> str:
 def run(ctx: Context, args: argparse.Namespace) -> int:
     project = ctx.project
     engine = None if args.static else ctx.engine
-    findings = run_checks(project, engine)
+    containers = engine.project_containers(project.name) if engine is not None else []
+    listeners = namespace_listeners(project, engine, containers) if engine is not None else []
+    findings = run_checks(project, engine, containers, listeners=listeners)
     if args.json:
-        emit_json({"project": project.name, "findings": [f.to_json(_path) for f in findings]})
+        emit_json({"project": project.name, "findings": [f.to_json(_path) for f in findings],
+                   # who listens on each port inside the shared network namespaces, and how we know
+                   "listeners": [asdict(l) for l in listeners]})
     else:
         for f in findings:
             print(f.text(_path))

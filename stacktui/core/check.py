@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from stacktui.core.engine import ContainerInfo
 from stacktui.core.findings import ERROR, STALE_NAMESPACE, Finding, ordered
 from stacktui.core.hostports import host_findings
-from stacktui.core.liveports import live_findings
+from stacktui.core.liveports import Listener, live_findings
 from stacktui.core.model import Project
 from stacktui.core.ports import static_findings
 from stacktui.core.stale import find_stale
@@ -28,11 +28,13 @@ def stale_findings(project: Project, containers: list[ContainerInfo]) -> list[Fi
 
 
 def run_checks(project: Project, engine: "Engine | None", containers: list[ContainerInfo] | None = None,
-               *, static: bool = True, host: bool = True, live: bool = True) -> list[Finding]:
+               *, static: bool = True, host: bool = True, live: bool = True,
+               listeners: list[Listener] | None = None) -> list[Finding]:
     """All findings, those from files first in file and line order.
 
     Without an engine only the static checks run. A project attached from labels
-    (no files) has no static checks.
+    (no files) has no static checks. `listeners` (from namespace_listeners) saves
+    reading the namespaces twice when the caller shows them too.
     """
     findings: list[Finding] = []
     if static:
@@ -43,6 +45,6 @@ def run_checks(project: Project, engine: "Engine | None", containers: list[Conta
         if host:
             findings += host_findings(project, engine, containers)
         if live:
-            findings += live_findings(project, engine, containers)
+            findings += live_findings(project, engine, containers, listeners)
             findings += stale_findings(project, containers)
     return ordered(findings)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from stacktui.core.engine import PROJECT_LABEL, SERVICE_LABEL, ContainerInfo
-from stacktui.core.findings import ERROR, PORT_IN_USE, PORT_TAKEN_BY_CONTAINER, Finding
+from stacktui.core.findings import ERROR, PORT_IN_USE, PORT_TAKEN_BY_CONTAINER, WARNING, Finding
 from stacktui.core.model import Project
 from stacktui.core.ports import Published, addresses_overlap, published_ports
 
@@ -135,9 +135,9 @@ def host_findings(project: Project, engine: "Engine | None", containers: list[Co
     pubs = [p for p in published_ports(project) if p.service in wanted]
     if not pubs:
         return []
-    mine_ids = {c.id for c in containers or []}
     on_engine = engine_ports(engine) if engine is not None else []
-    mine_ids |= {e.container_id for e in on_engine if e.project == project.name}
+    own = {c.id: c.service for c in containers or []}
+    own.update({e.container_id: e.service for e in on_engine if e.project == project.name})
     local = engine is None or engine.is_local()
     if listeners is True:
         listeners = host_listeners() if local else []
@@ -145,15 +145,18 @@ def host_findings(project: Project, engine: "Engine | None", containers: list[Co
         listeners = []
     findings: list[Finding] = []
     for pub in pubs:
-        reported: set[str] = set()
+        handled: set[str] = set()
         # The engine's own account first: it names the container and its project.
         for e in on_engine:
-            if e.container_id in mine_ids or not _hits(pub, e.host_ip, e.host_port, e.protocol):
+            if not _hits(pub, e.host_ip, e.host_port, e.protocol):
                 continue
-            reported.add(e.container_id)
-            findings.append(_taken(pub, e.host_port, f"{e.who()}", container=True))
+            handled.add(e.container_id)
+            if e.container_id not in own:
+                findings.append(_taken(pub, e.host_port, e.who(), container=True))
+            elif e.service != pub.service:
+                findings.append(_moved(pub, e))
         if listeners is None:
-            if not reported and pub.low == pub.high and bind_test(pub.spec.host_ip, pub.low, pub.spec.protocol):
+            if not handled and pub.low == pub.high and bind_test(pub.spec.host_ip, pub.low, pub.spec.protocol):
                 findings.append(_taken(pub, pub.low, "a process stacktui cannot see (the OS hides other "
                                        "processes' sockets; run as root to name it)"))
             continue
@@ -162,17 +165,28 @@ def host_findings(project: Project, engine: "Engine | None", containers: list[Co
                 continue
             if h.process in PROXY_NAMES:
                 owner = _proxied(h, on_engine)
-                if owner is not None and (owner.container_id in mine_ids or owner.container_id in reported):
+                if owner is not None and owner.container_id in handled | own.keys():
                     continue  # our own published port, or already named by the engine
                 if owner is not None:
                     findings.append(_taken(pub, h.port, owner.who(), container=True))
                     continue
-                if on_engine or engine is not None:
+                if engine is not None:
                     findings.append(_taken(pub, h.port, f"{h.who()}, forwarding for a container this engine "
                                            "does not list (another Docker engine on this host?)", container=True))
                     continue
             findings.append(_taken(pub, h.port, h.who()))
     return findings
+
+
+def _moved(pub: Published, holder: EnginePort) -> Finding:
+    """The files moved a port to another service, but the old holder's container still runs with it."""
+    ip = pub.spec.host_ip or "0.0.0.0"
+    return Finding.at(
+        pub.where, severity=WARNING, kind=PORT_TAKEN_BY_CONTAINER, service=pub.service, port=holder.host_port,
+        message=(f"{pub.service} publishes {ip}:{holder.host_port}/{pub.spec.protocol}, but this project's "
+                 f"running {holder.service} container ({holder.container}) still holds it from before the files "
+                 f"changed; {pub.service} cannot start until {holder.service} is recreated"),
+        hint=f"recreate {holder.service} first (docker compose up -d {holder.service}), then start {pub.service}")
 
 
 def _proxied(h: HostListener, on_engine: list[EnginePort]) -> EnginePort | None:
