@@ -137,3 +137,17 @@ def test_without_proc_or_exec_the_declared_ports_are_said_to_be_unknown():
     # Only shared namespaces; nothing observed, so no process and no PID, and `via` says so.
     assert [(l.service, l.port, l.pid, l.process, l.via) for l in found] == [
         ("owner", 8080, None, None, UNKNOWN), ("joiner", 9001, None, None, UNKNOWN)]
+
+
+@pytest.mark.parametrize("line, port", [
+    ("httpd: bind: Address already in use", None),
+    ("2024/05/01 12:30:45 listen tcp :9001: bind: address already in use", 9001),
+    ("[12:30:45.123] OSError: [Errno 98] Address already in use", None),
+    ("Error: listen EADDRINUSE: address already in use :::9002", 9002),
+    ("could not bind port 7000: address in use", 7000),
+])
+def test_the_port_a_bind_error_names(line, port):
+    from stacktui.core.liveports import IN_USE, bind_error_port
+
+    assert IN_USE.search(line)
+    assert bind_error_port(line) == port

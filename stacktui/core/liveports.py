@@ -251,9 +251,12 @@ def recent_conflict_lines(engine: "Engine", c: ContainerInfo, lines: int = LOG_L
     return [_printable(line) for line in text.splitlines() if IN_USE.search(line)]
 
 
-def _port_in(line: str) -> int | None:
-    """The port a bind error names, when it names one (":9001", "port 9001")."""
-    m = re.findall(r"(?::|port\s+)(\d{1,5})\b", line, re.IGNORECASE)
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?\b")
+
+
+def bind_error_port(line: str) -> int | None:
+    """The port a bind error names, when it names one (":9001", "port 9001"); clock times are not ports."""
+    m = re.findall(r"(?::|port\s+)(\d{1,5})\b", _CLOCK.sub(" ", line), re.IGNORECASE)
     return int(m[-1]) if m and 0 < int(m[-1]) < 65536 else None
 
 
@@ -278,7 +281,7 @@ def live_findings(project: Project, engine: "Engine", containers: list[Container
 
     members = shared_members(project, containers)
     logged: dict[str, list[str]] = {}
-    for owner, group in members.items():
+    for owner in members:
         for c in _all_members(project, owner, containers):
             lines = recent_conflict_lines(engine, c)
             if lines:
@@ -287,8 +290,9 @@ def live_findings(project: Project, engine: "Engine", containers: list[Container
         for c in group:
             mine = [l for l in seen if l.namespace == owner and l.service == c.service]
             lines = logged.pop(c.service, [])
-            named = {p for p in (_port_in(line) for line in lines) if p}
-            wanted = list(dict.fromkeys([*project.services[c.service].x.listens, *sorted(named)]))
+            declared = project.services[c.service].x.listens
+            named = {p for p in (bind_error_port(line) for line in lines) if p}
+            wanted = list(dict.fromkeys([*declared, *sorted(named)]))
             for port in wanted:
                 if any(l.port == port for l in mine):
                     continue
@@ -297,9 +301,10 @@ def live_findings(project: Project, engine: "Engine", containers: list[Container
                 if not others:
                     continue
                 holder = others[0]
-                text = (f"{c.service} declares {port}, but {holder.who()} holds it in {owner}'s network "
+                wants = "declares" if port in declared else "tried to listen on"
+                text = (f"{c.service} {wants} {port}, but {holder.who()} holds it in {owner}'s network "
                         f"namespace ({SEEN[holder.via]})")
-                said = [line for line in lines if _port_in(line) in (None, port)]
+                said = [line for line in lines if bind_error_port(line) in (None, port)]
                 if said:
                     text += f"; {c.service}'s log: {said[-1]!r}"
                 findings.append(Finding(ERROR, NAMESPACE_PORT_CONFLICT, c.service, port, text,
@@ -309,12 +314,12 @@ def live_findings(project: Project, engine: "Engine", containers: list[Container
                 lines = [line for line in lines if line not in said]
             if lines:
                 held = ", ".join(f"{l.port} by {l.who()}" for l in seen if l.namespace == owner) or "unknown"
-                findings.append(Finding(ERROR, NAMESPACE_PORT_CONFLICT, c.service, _port_in(lines[-1]),
+                findings.append(Finding(ERROR, NAMESPACE_PORT_CONFLICT, c.service, bind_error_port(lines[-1]),
                                         f"{c.service}'s log since its start says {lines[-1]!r}; "
                                         f"ports held in {owner}'s network namespace: {held}",
                                         hint="two members of this namespace want one port: move one of them"))
     for service, lines in logged.items():  # members that are not running: they may have died of it
-        findings.append(Finding(ERROR, NAMESPACE_PORT_CONFLICT, service, _port_in(lines[-1]),
+        findings.append(Finding(ERROR, NAMESPACE_PORT_CONFLICT, service, bind_error_port(lines[-1]),
                                 f"{service} is not running; its log says {lines[-1]!r}",
                                 hint="two members of this namespace want one port: move one of them"))
     return findings
