@@ -1,16 +1,42 @@
-"""`stacktui check`: see issue text; filled in by its feature work."""
+"""`stacktui check [--json] [--static]`: port conflicts and stale namespaces, before they bite.
+
+Exit 0 when nothing is found, 1 when anything is, 2 for a configuration error.
+"""
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 
-from stacktui.commands.context import Context
+from stacktui.commands.context import Context, emit_json, relpath
+from stacktui.core.check import run_checks
+from stacktui.core.liveports import namespace_listeners
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check", help="(not built yet)")
+    p = sub.add_parser("check", help="find port conflicts and stale namespaces (files, host, running stack)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--static", action="store_true", help="check the compose files only; no engine needed")
     p.set_defaults(run=run)
 
 
+def _path(path) -> str:
+    return relpath(path) or str(path)
+
+
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    print("stacktui check: not built yet")
-    return 2
+    project = ctx.project
+    engine = None if args.static else ctx.engine
+    containers = engine.project_containers(project.name) if engine is not None else []
+    listeners = namespace_listeners(project, engine, containers) if engine is not None else []
+    findings = run_checks(project, engine, containers, listeners=listeners)
+    if args.json:
+        emit_json({"project": project.name, "findings": [f.to_json(_path) for f in findings],
+                   # who listens on each port inside the shared network namespaces, and how we know
+                   "listeners": [asdict(l) for l in listeners]})
+    else:
+        for f in findings:
+            print(f.text(_path))
+        if not findings:
+            what = "compose files" if args.static else "compose files, host ports and running namespaces"
+            print(f"project {project.name}: no findings ({what} checked)")
+    return 1 if findings else 0

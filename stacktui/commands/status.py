@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from stacktui.commands.context import Context, emit_json
+from stacktui.core.probes import probe_all
 from stacktui.core.status import HEALTHY, NO_CHECK, collect
 
 
@@ -15,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
     project = ctx.project
-    rows = collect(project, ctx.engine.project_containers(project.name))
+    containers = ctx.engine.project_containers(project.name)
+    rows = collect(project, containers, probe_all(project, containers, local_engine=ctx.engine.is_local()))
     if args.json:
         emit_json({"project": project.name, "services": [r.to_json() for r in rows]})
     else:
@@ -27,4 +29,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             print(line.rstrip())
             if r.stale_reason:
                 print(f"  {'':<{width}}  stale: {r.stale_reason}")
+            if r.probe is not None:
+                result = f"answered {r.probe.status_code}" if r.probe.ok else f"failed: {r.probe.error}"
+                print(f"  {'':<{width}}  probe {r.probe.url} via {r.probe.reached_via}: {result}")
     return 0 if all(r.health in (HEALTHY, NO_CHECK) for r in rows) else 1

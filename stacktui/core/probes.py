@@ -7,9 +7,14 @@ engine, and says which it used.
 """
 from __future__ import annotations
 
+import functools
+import ssl
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from stacktui.core.engine import ContainerInfo
@@ -17,6 +22,8 @@ from stacktui.core.model import Project
 from stacktui.core.status import ProbeResult
 
 DEFAULT_TIMEOUT = 3.0
+DEFAULT_INTERVAL = 5.0
+MAX_PARALLEL = 64
 
 
 @dataclass(frozen=True)
@@ -63,8 +70,22 @@ def route(project: Project, containers: list[ContainerInfo], url: str, local_eng
     raise LookupError(f"port {port} of {host} is not published and the engine is not local")
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # Made once: httpx builds a fresh one per client otherwise, ~40 ms each time.
+    return ssl.create_default_context()
+
+
+def _client(size: int = 10) -> Any:
+    import httpx
+
+    # trust_env=False: a proxy from the environment must not carry probes meant for this host.
+    return httpx.Client(trust_env=False, follow_redirects=False, verify=_tls(),
+                        limits=httpx.Limits(max_connections=max(size, 1), max_keepalive_connections=0))
+
+
 def probe(service: str, url: str, target: Route | None, timeout: float = DEFAULT_TIMEOUT,
-          client=None) -> ProbeResult:
+          client: Any = None) -> ProbeResult:
     """One request; any answer below 400 is a pass. Never raises."""
     import httpx
 
@@ -76,12 +97,13 @@ def probe(service: str, url: str, target: Route | None, timeout: float = DEFAULT
         if client is not None:
             reply = client.get(target.url, timeout=timeout)
         else:
-            reply = httpx.get(target.url, timeout=timeout)
+            with _client(1) as own:
+                reply = own.get(target.url, timeout=timeout)
         ok = reply.status_code < 400
         return ProbeResult(service, url, target.how, ok, status_code=reply.status_code,
                            error=None if ok else f"HTTP {reply.status_code}",
                            elapsed_ms=(time.perf_counter() - started) * 1000, at=at)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
         return ProbeResult(service, url, target.how, False, error=f"{type(exc).__name__}: {exc}".rstrip(": "),
                            elapsed_ms=(time.perf_counter() - started) * 1000, at=at)
 
@@ -97,3 +119,111 @@ def probe_service(project: Project, containers: list[ContainerInfo], service: st
     except LookupError as exc:
         return ProbeResult(service, url, "unreachable", False, error=str(exc), at=datetime.now(timezone.utc))
     return probe(service, url, target, timeout)
+
+
+def probe_all(project: Project, containers: list[ContainerInfo], timeout: float = DEFAULT_TIMEOUT,
+              local_engine: bool = True) -> dict[str, ProbeResult]:
+    """Every declared probe at once, each bounded by `timeout`: the round takes as long as the slowest.
+
+    Services without `x-stacktui.health` are absent from the result. Never raises.
+    """
+    jobs: list[tuple[str, str, Route | None, str | None]] = []
+    for name, spec in project.services.items():
+        url = spec.x.health
+        if not url:
+            continue
+        try:
+            jobs.append((name, url, route(project, containers, url, local_engine), None))
+        except LookupError as exc:
+            jobs.append((name, url, None, str(exc)))
+    results: dict[str, ProbeResult] = {}
+    routed = [(n, u, r) for n, u, r, _ in jobs if r is not None]
+    for name, url, _, why in jobs:
+        if why is not None:
+            results[name] = ProbeResult(name, url, "unreachable", False, error=why, at=datetime.now(timezone.utc))
+    if routed:
+        with _client(len(routed)) as client, ThreadPoolExecutor(
+                max_workers=min(len(routed), MAX_PARALLEL), thread_name_prefix="stacktui-probe") as pool:
+            done = pool.map(lambda job: probe(job[0], job[1], job[2], timeout, client), routed)
+            for result in done:
+                results[result.service] = result
+    return {name: results[name] for name, *_ in jobs}  # in declared order
+
+
+class ProbeScheduler:
+    """Runs probe_all every `interval` seconds in a thread of its own and hands each round to a callback.
+
+    `containers` is called at the start of every round, so routes follow restarts.
+    The callback runs in the scheduler's thread (the TUI posts a message from it);
+    nothing here blocks the caller. `interval` can be changed while it runs.
+    """
+
+    def __init__(self, project: Project, containers: Callable[[], list[ContainerInfo]],
+                 on_results: Callable[[Mapping[str, ProbeResult]], None], *,
+                 interval: float = DEFAULT_INTERVAL, timeout: float = DEFAULT_TIMEOUT,
+                 local_engine: bool = True, on_error: Callable[[Exception], None] | None = None) -> None:
+        if interval <= 0:
+            raise ValueError("probe interval must be positive")
+        self.project = project
+        self._containers = containers
+        self._on_results = on_results
+        self._on_error = on_error
+        self._interval = interval
+        self.timeout = timeout
+        self.local_engine = local_engine
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._now = False
+        self.rounds = 0
+
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        if seconds <= 0:
+            raise ValueError("probe interval must be positive")
+        self._interval = seconds
+        self._wake.set()  # the new interval counts from now, not after the old one ran out
+
+    def start(self) -> "ProbeScheduler":
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="stacktui-probes", daemon=True)
+            self._thread.start()
+        return self
+
+    def probe_now(self) -> None:
+        """Start the next round at once (after the one under way, if any)."""
+        self._now = True
+        self._wake.set()
+
+    def stop(self, wait: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(wait)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                results = probe_all(self.project, self._containers(), self.timeout, self.local_engine)
+                if not self._stop.is_set():
+                    self.rounds += 1
+                    self._on_results(results)
+            except Exception as exc:  # an engine hiccup must not end the probing for good
+                if self._on_error is not None:
+                    self._on_error(exc)
+            while not self._stop.is_set() and not self._now:
+                left = self._interval - (time.monotonic() - started)
+                if left <= 0:
+                    break
+                self._wake.wait(left)
+                self._wake.clear()
+            self._now = False

@@ -70,27 +70,38 @@ def state_word(c: ContainerInfo | None) -> str:
 
 def combine(c: ContainerInfo | None, has_check: bool, probe: ProbeResult | None,
             stale: StaleVerdict | None) -> tuple[str, list[str]]:
-    """The one health word and the reasons behind it."""
+    """The one health word and every reason behind it.
+
+    Healthy only when each signal that applies agrees: the container runs, its
+    Docker healthcheck (declared in the files or built into the image) passes,
+    the declared probe answers, and its namespaces are not stale. A stale verdict
+    wins over a passing healthcheck: in a dead namespace the healthcheck talks to itself.
+    """
     if c is None or c.state != "running":
         return DOWN, [f"container is {state_word(c)}"]
-    reasons: list[str] = []
+    docker = c.health  # None: the running container has no healthcheck, whatever the files say
+    failing: list[str] = []
+    passing: list[str] = []
+    if docker == "unhealthy":
+        failing.append(f"healthcheck failing: {c.health_output or 'no output'}")
+    elif docker == "healthy":
+        passing.append("healthcheck passing" + (f": {c.health_output}" if c.health_output else ""))
+    elif docker is None and has_check:
+        passing.append("the files declare a healthcheck the running container does not have (`up` recreates it)")
+    if probe is not None:
+        if probe.ok:
+            passing.append(f"probe {probe.url} answered {probe.status_code} via {probe.reached_via}")
+        else:
+            failing.append(f"probe {probe.url} failed via {probe.reached_via}: {probe.error or probe.status_code}")
     if stale is not None:
-        return STALE, [stale.reason]
-    if has_check and c.health == "unhealthy":
-        reasons.append(f"healthcheck failing: {c.health_output or 'no output'}")
-    if probe is not None and not probe.ok:
-        reasons.append(f"probe {probe.url} failed: {probe.error or probe.status_code}")
-    if reasons:
-        return UNHEALTHY, reasons
-    if has_check and c.health in (None, "starting"):
-        return STARTING, ["healthcheck has not passed yet"]
-    if has_check or probe is not None:
-        if has_check:
-            reasons.append("healthcheck passing")
-        if probe is not None:
-            reasons.append(f"probe {probe.url} answered {probe.status_code}")
-        return HEALTHY, reasons
-    return NO_CHECK, ["no healthcheck and no probe declared"]
+        return STALE, [stale.reason, *failing, *passing]
+    if docker == "starting":
+        return STARTING, ["healthcheck has not passed yet", *failing, *passing]
+    if failing:
+        return UNHEALTHY, failing + passing
+    if docker == "healthy" or probe is not None:
+        return HEALTHY, passing
+    return NO_CHECK, passing or ["no healthcheck and no probe declared"]
 
 
 def collect(project: Project, containers: list[ContainerInfo],

@@ -1,0 +1,178 @@
+"""HTTP probes: routed as containers name services, in parallel, each bounded, on an interval (127.0.0.1 only)."""
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from stacktui.core.engine import ContainerInfo, PublishedPort
+from stacktui.core.model import Extension, Project, ServiceSpec
+from stacktui.core.probes import ProbeScheduler, probe_all, route
+
+PARALLEL = 8
+
+
+class Handler(BaseHTTPRequestHandler):
+    barrier: threading.Barrier
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        code = 200
+        if self.path == "/together":
+            # Answers only once PARALLEL requests are in at the same time: serial probing cannot pass.
+            try:
+                self.barrier.wait()
+            except threading.BrokenBarrierError:
+                code = 500
+        elif self.path == "/slow":
+            time.sleep(1.5)
+        elif self.path == "/broken":
+            code = 503
+        try:
+            self.send_response(code)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+        except OSError:
+            pass  # the probe gave up (timeout) before the answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[int]:
+    Handler.barrier = threading.Barrier(PARALLEL, timeout=10)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def container(service: str, ports: list[PublishedPort] = (), state: str = "running",
+              network_mode: str = "bridge", ips: dict[str, str] | None = None) -> ContainerInfo:
+    return ContainerInfo(id=f"{service}-id", name=f"p-{service}-1", project="p", service=service, number=1,
+                         state=state, exit_code=0, oom_killed=False, health=None, health_output=None,
+                         started_at=None, finished_at=None, network_mode=network_mode, ipc_mode="private",
+                         pid_mode="", pid=0, restart_count=0, ports=list(ports), ip_addresses=ips or {})
+
+
+def spec(name: str, health: str | None = None, network_mode: str | None = None) -> ServiceSpec:
+    return ServiceSpec(name=name, image="x", network_mode=network_mode, x=Extension(health=health))
+
+
+def project(*specs: ServiceSpec) -> Project:
+    return Project(name="p", working_dir=Path("."), files=[], services={s.name: s for s in specs})
+
+
+def test_probes_run_in_parallel(server):
+    names = [f"s{i}" for i in range(PARALLEL)]
+    proj = project(*(spec(n, f"http://{n}:80/together") for n in names))
+    containers = [container(n, [PublishedPort(80, "tcp", "127.0.0.1", server)]) for n in names]
+    results = probe_all(proj, containers, timeout=15)
+    assert list(results) == names
+    assert [r.status_code for r in results.values()] == [200] * PARALLEL
+    assert all(r.ok and r.reached_via == f"host port 127.0.0.1:{server}" for r in results.values())
+
+
+def test_each_probe_says_its_route_and_fails_on_its_own(server):
+    owner_ports = [PublishedPort(9001, "tcp", "127.0.0.1", server), PublishedPort(9002, "tcp", "", server),
+                   PublishedPort(9003, "tcp", "127.0.0.1", server)]
+    proj = project(
+        spec("owner"),
+        spec("joiner", "http://owner:9001/health", network_mode="service:owner"),
+        spec("broken", "http://owner:9002/broken"),
+        spec("slow", "http://owner:9003/slow"),
+        spec("orphan", "http://gone:80/health"),
+        spec("gone"),
+        spec("outside", f"http://127.0.0.1:{server}/health"),
+    )
+    containers = [container("owner", owner_ports), container("joiner", network_mode="container:owner-id"),
+                  container("gone", state="exited")]
+    results = probe_all(proj, containers, timeout=0.5)
+    assert list(results) == ["joiner", "broken", "slow", "orphan", "outside"]  # declared order, probes only
+    assert results["joiner"].ok and results["joiner"].reached_via == f"host port 127.0.0.1:{server}"
+    assert not results["broken"].ok and results["broken"].error == "HTTP 503"
+    assert not results["slow"].ok and "Timeout" in results["slow"].error
+    assert not results["orphan"].ok and "gone" in results["orphan"].error and "not running" in results["orphan"].error
+    assert results["outside"].ok and results["outside"].reached_via == "as written"
+
+
+def test_route_through_the_namespace_owner_else_the_container_address():
+    proj = project(spec("vscode"), spec("mcp", network_mode="service:vscode"), spec("api"))
+    containers = [container("vscode", [PublishedPort(9001, "tcp", "0.0.0.0", 19001)], ips={"default": "172.30.0.2"}),
+                  container("mcp", network_mode="container:vscode-id"),
+                  container("api", ips={"default": "172.30.0.3"})]
+    r = route(proj, containers, "http://mcp:9001/health")
+    assert r.url == "http://127.0.0.1:19001/health"
+    assert r.how == "host port 127.0.0.1:19001, published by vscode"
+    r = route(proj, containers, "http://mcp:9002/health")
+    assert r.url == "http://172.30.0.2:9002/health"
+    assert r.how == "container address 172.30.0.2 on default, published by vscode"
+    with pytest.raises(LookupError, match="not published and the engine is not local"):
+        route(proj, containers, "http://api:8000/", local_engine=False)
+
+
+def wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def test_scheduler_probes_on_an_interval_without_blocking_the_caller(server):
+    proj = project(spec("web", "http://web:80/health"))
+    containers = [container("web", [PublishedPort(80, "tcp", "127.0.0.1", server)])]
+    rounds: list[dict] = []
+    asked = []
+
+    def current() -> list[ContainerInfo]:
+        asked.append(1)
+        return containers
+
+    sched = ProbeScheduler(proj, current, rounds.append, interval=0.05, timeout=2).start()
+    try:
+        wait_for(lambda: len(rounds) >= 3)
+        assert all(r["web"].ok for r in rounds)
+        assert len(asked) >= 3  # the containers are read again every round: routes follow restarts
+        sched.interval = 3600  # user-settable while it runs
+        seen = len(rounds)
+        time.sleep(0.2)
+        assert len(rounds) <= seen + 1  # at most the round that was under way
+        sched.probe_now()
+        wait_for(lambda: len(rounds) >= seen + 1)
+    finally:
+        sched.stop()
+    assert not sched.running
+    after = len(rounds)
+    time.sleep(0.1)
+    assert len(rounds) == after
+    with pytest.raises(ValueError):
+        sched.interval = 0
+
+
+def test_scheduler_survives_an_engine_error():
+    proj = project(spec("web", "http://web:80/health"))
+    errors: list[Exception] = []
+    calls = []
+
+    def failing() -> list[ContainerInfo]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("engine went away")
+        return []
+
+    results: list[dict] = []
+    sched = ProbeScheduler(proj, failing, results.append, interval=0.05, on_error=errors.append).start()
+    try:
+        wait_for(lambda: results)
+    finally:
+        sched.stop()
+    assert isinstance(errors[0], ConnectionError)
+    assert not results[0]["web"].ok and "not running" in results[0]["web"].error
