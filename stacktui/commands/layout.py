@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_show(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.layout import describe
+    from stacktui.core.layout_graph import describe
 
     project = ctx.project
     groups = describe(project)

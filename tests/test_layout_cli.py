@@ -1,0 +1,118 @@
+"""`stacktui layout ...` as a user runs it, on copies of compose/agentdb9 (never started): files only."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+@pytest.fixture
+def agentdb9(tmp_path: Path) -> Path:
+    dest = tmp_path / "agentdb9"
+    shutil.copytree(ROOT / "compose" / "agentdb9", dest)
+    return dest
+
+
+def stacktui(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=folder, capture_output=True, text=True,
+                          timeout=60, env=env, stdin=subprocess.DEVNULL)
+
+
+def test_show_tells_who_shares_what_with_which_ports(agentdb9):
+    done = stacktui(agentdb9, "layout", "show")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "project agentdb9",
+        "  vscode: owns a network namespace shared with mcp-server, ipc shareable",
+        "    mcp-server joins network of vscode, ipc of vscode; listens on 9001, 9002",
+        "    port 8080->8080/tcp -> vscode",
+        "    port 9001->9001/tcp -> mcp-server",
+        "    port 9002->9002/tcp -> mcp-server",
+        "  backend: own namespaces; publishes 8000->8000/tcp",
+    ]
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(agentdb9):
+    file = agentdb9 / "docker-compose.yml"
+    before = file.read_bytes()
+    done = stacktui(agentdb9, "layout", "separate", "mcp-server", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "-      - MCP_SERVER_URL=http://vscode:9001\n+      - MCP_SERVER_URL=http://mcp-server:9001" in done.stdout
+    assert "dry run: separate mcp-server from vscode (ports 9001, 9002); nothing written" in done.stdout
+    assert file.read_bytes() == before
+    assert not (agentdb9 / ".stacktui").exists()
+
+
+def test_without_a_terminal_it_asks_for_yes(agentdb9):
+    file = agentdb9 / "docker-compose.yml"
+    before = file.read_bytes()
+    done = stacktui(agentdb9, "layout", "separate", "mcp-server", "--no-up")
+    assert done.returncode == 2
+    assert "standard input is not a terminal" in done.stderr and "pass --yes" in done.stderr
+    assert file.read_bytes() == before
+
+
+def test_no_up_writes_the_file_history_lists_it_undo_restores_it(agentdb9):
+    file = agentdb9 / "docker-compose.yml"
+    original = file.read_bytes()
+    done = stacktui(agentdb9, "layout", "separate", "mcp-server", "--no-up", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert file.read_text() == (GOLDEN / "agentdb9-separate-mcp-server.yml").read_text()
+    assert "done: separate mcp-server from vscode (ports 9001, 9002) (history #1)" in done.stdout
+
+    done = stacktui(agentdb9, "layout", "undo", "--no-up", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert file.read_bytes() == original
+
+    done = stacktui(agentdb9, "layout", "history")
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()
+    assert len(rows) == 2
+    assert rows[0].startswith("#1 ") and "separate  docker-compose.yml  separate mcp-server from vscode" in rows[0]
+    assert rows[1].startswith("#2 ") and "undo      docker-compose.yml  undo #1 (separate mcp-server" in rows[1]
+
+
+def test_shared_back_with_the_cli_is_byte_identical(agentdb9):
+    file = agentdb9 / "docker-compose.yml"
+    original = file.read_bytes()
+    assert stacktui(agentdb9, "layout", "separate", "mcp-server", "--no-up", "--yes").returncode == 0
+    done = stacktui(agentdb9, "layout", "shared", "mcp-server", "--with", "vscode", "--no-up", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert file.read_bytes() == original
+
+
+def test_unknown_ports_exit_2_naming_the_candidates(agentdb9):
+    file = agentdb9 / "docker-compose.yml"
+    file.write_text(file.read_text().replace("      listens: [9001, 9002]\n", ""))
+    done = stacktui(agentdb9, "layout", "separate", "mcp-server", "--dry-run")
+    assert done.returncode == 2
+    assert "cannot tell which ports mcp-server listens on; vscode publishes 9001, 9002" in done.stderr
+    assert "--ports 9001,9002" in done.stderr
+    assert f"{file}:19: " in done.stderr
+
+    done = stacktui(agentdb9, "layout", "separate", "mcp-server", "--ports", "9001,9002", "--dry-run")
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (("layout", "separate", "nope", "--dry-run"), "unknown service 'nope'"),
+    (("layout", "shared", "mcp-server", "--with", "vscode", "--dry-run"), "already shares vscode's network"),
+    (("layout", "separate", "mcp-server", "--ports", "9001,x"), "not a list of ports"),
+    (("layout", "shared", "backend"), "--with"),
+    (("layout", "undo", "--dry-run"), "no layout change to undo"),
+])
+def test_bad_requests_exit_2_with_one_message(agentdb9, args, message):
+    before = (agentdb9 / "docker-compose.yml").read_bytes()
+    done = stacktui(agentdb9, *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (agentdb9 / "docker-compose.yml").read_bytes() == before
