@@ -1,13 +1,18 @@
-"""`stacktui layout ...` as a user runs it, on copies of compose/agentdb9 (never started): files only."""
+"""`stacktui layout ...` as a user runs it, on copies of compose/agentdb9 (never started): files only.
+
+The command runs in this process (stacktui.cli.main, as `python -m stacktui` does) to keep
+these tests fast; tests/test_layout_apply.py runs the real `python -m stacktui` on running stacks.
+"""
 from __future__ import annotations
 
-import os
+import io
 import shutil
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from stacktui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -20,13 +25,31 @@ def agentdb9(tmp_path: Path) -> Path:
     return dest
 
 
-def stacktui(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=folder, capture_output=True, text=True,
-                          timeout=60, env=env, stdin=subprocess.DEVNULL)
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def test_show_tells_who_shares_what_with_which_ports(agentdb9):
+@pytest.fixture
+def stacktui(monkeypatch, capsys):
+    """Run the CLI in a folder, with standard input that is not a terminal (as under CI)."""
+    def run(folder: Path, *args: str) -> Run:
+        monkeypatch.chdir(folder)
+        monkeypatch.setattr("sys.stdin", io.StringIO(""))  # not a terminal, whatever runs pytest
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's usage errors
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return Run(code, out.out, out.err)
+
+    return run
+
+
+def test_show_tells_who_shares_what_with_which_ports(stacktui, agentdb9):
     done = stacktui(agentdb9, "layout", "show")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
@@ -40,7 +63,7 @@ def test_show_tells_who_shares_what_with_which_ports(agentdb9):
     ]
 
 
-def test_dry_run_prints_the_diff_and_writes_nothing(agentdb9):
+def test_dry_run_prints_the_diff_and_writes_nothing(stacktui, agentdb9):
     file = agentdb9 / "docker-compose.yml"
     before = file.read_bytes()
     done = stacktui(agentdb9, "layout", "separate", "mcp-server", "--dry-run")
@@ -51,7 +74,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(agentdb9):
     assert not (agentdb9 / ".stacktui").exists()
 
 
-def test_without_a_terminal_it_asks_for_yes(agentdb9):
+def test_without_a_terminal_it_asks_for_yes(stacktui, agentdb9):
     file = agentdb9 / "docker-compose.yml"
     before = file.read_bytes()
     done = stacktui(agentdb9, "layout", "separate", "mcp-server", "--no-up")
@@ -60,7 +83,7 @@ def test_without_a_terminal_it_asks_for_yes(agentdb9):
     assert file.read_bytes() == before
 
 
-def test_no_up_writes_the_file_history_lists_it_undo_restores_it(agentdb9):
+def test_no_up_writes_the_file_history_lists_it_undo_restores_it(stacktui, agentdb9):
     file = agentdb9 / "docker-compose.yml"
     original = file.read_bytes()
     done = stacktui(agentdb9, "layout", "separate", "mcp-server", "--no-up", "--yes")
@@ -80,7 +103,7 @@ def test_no_up_writes_the_file_history_lists_it_undo_restores_it(agentdb9):
     assert rows[1].startswith("#2 ") and "undo      docker-compose.yml  undo #1 (separate mcp-server" in rows[1]
 
 
-def test_shared_back_with_the_cli_is_byte_identical(agentdb9):
+def test_shared_back_with_the_cli_is_byte_identical(stacktui, agentdb9):
     file = agentdb9 / "docker-compose.yml"
     original = file.read_bytes()
     assert stacktui(agentdb9, "layout", "separate", "mcp-server", "--no-up", "--yes").returncode == 0
@@ -89,7 +112,7 @@ def test_shared_back_with_the_cli_is_byte_identical(agentdb9):
     assert file.read_bytes() == original
 
 
-def test_unknown_ports_exit_2_naming_the_candidates(agentdb9):
+def test_unknown_ports_exit_2_naming_the_candidates(stacktui, agentdb9):
     file = agentdb9 / "docker-compose.yml"
     file.write_text(file.read_text().replace("      listens: [9001, 9002]\n", ""))
     done = stacktui(agentdb9, "layout", "separate", "mcp-server", "--dry-run")
@@ -109,7 +132,7 @@ def test_unknown_ports_exit_2_naming_the_candidates(agentdb9):
     (("layout", "shared", "backend"), "--with"),
     (("layout", "undo", "--dry-run"), "no layout change to undo"),
 ])
-def test_bad_requests_exit_2_with_one_message(agentdb9, args, message):
+def test_bad_requests_exit_2_with_one_message(stacktui, agentdb9, args, message):
     before = (agentdb9 / "docker-compose.yml").read_bytes()
     done = stacktui(agentdb9, *args)
     assert done.returncode == 2

@@ -8,10 +8,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from stacktui.commands.context import Context, emit_json, relpath
 from stacktui.core.errors import ConfigError, StackError
-from stacktui.core.layout import LayoutChange
+
+if TYPE_CHECKING:
+    from stacktui.core.layout import LayoutChange
+
+
+def _printable(text: str) -> str:
+    """Compose's and containers' words are data: control characters are shown, never obeyed."""
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\x{ord(ch):02x}" for ch in text)
 
 
 def _ports(text: str) -> list[int]:
@@ -118,10 +126,13 @@ def run_history(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _live_engine(ctx: Context):
-    try:
-        return ctx.engine
-    except StackError:
-        return None  # without an engine only x-stacktui.listens and --ports can say which ports move
+    """The engine, asked for only when x-stacktui.listens does not say which ports move."""
+    def connect():
+        try:
+            return ctx.engine
+        except StackError:
+            return None  # without an engine only x-stacktui.listens and --ports can say
+    return connect
 
 
 def run_separate(ctx: Context, args: argparse.Namespace) -> int:
@@ -144,7 +155,7 @@ def run_undo(ctx: Context, args: argparse.Namespace) -> int:
     return _carry_out(ctx, args, prepare_undo(ctx.project))
 
 
-def _confirm(change: LayoutChange) -> bool:
+def _confirm(change: "LayoutChange") -> bool:
     if not sys.stdin.isatty():
         raise ConfigError(f"not changing {relpath(change.file)} without confirmation: standard input is not a terminal",
                           hint="pass --yes to apply, or --dry-run to only see the diff")
@@ -155,7 +166,7 @@ def _confirm(change: LayoutChange) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _carry_out(ctx: Context, args: argparse.Namespace, change: LayoutChange) -> int:
+def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -> int:
     from stacktui.core.layout_apply import ApplyEvent, apply_change
 
     print(change.diff, end="" if change.diff.endswith("\n") else "\n")
@@ -169,7 +180,7 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: LayoutChange) -> 
         return 1
 
     def show(event: ApplyEvent) -> None:
-        print(f"  {event.kind}: {event.message}", flush=True)
+        print(f"  {event.kind}: {_printable(event.message)}", flush=True)
 
     engine = None if args.no_up else ctx.engine
     result = apply_change(change, ctx.project, engine, ctx.target, on_event=show, up=not args.no_up,
@@ -180,7 +191,7 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: LayoutChange) -> 
         entry = f" (history #{result.entry.id})" if result.entry else ""
         print(f"done: {change.reason}{entry}")
         return 0
-    print(f"stacktui: layout change failed at {result.failed}: {result.reason}", file=sys.stderr)
+    print(f"stacktui: layout change failed at {result.failed}: {_printable(result.reason or '')}", file=sys.stderr)
     if not result.rolled_back:
         print(f"stacktui: nothing was changed: {relpath(change.file)} and the containers are as they were",
               file=sys.stderr)
@@ -188,5 +199,5 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: LayoutChange) -> 
         print(f"stacktui: rolled back: {relpath(change.file)} is as it was and the previous layout runs again",
               file=sys.stderr)
     else:
-        print(f"stacktui: ROLLBACK INCOMPLETE: {result.rollback_reason}", file=sys.stderr)
+        print(f"stacktui: ROLLBACK INCOMPLETE: {_printable(result.rollback_reason or '')}", file=sys.stderr)
     return 1

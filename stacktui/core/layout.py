@@ -12,7 +12,7 @@ it. Only R can publish ports, so ports always move between R's and D's `ports`.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
 
 from ruamel.yaml.comments import CommentedSeq
 
@@ -34,11 +34,18 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1")
 _NETWORK_OWN_KEYS = ("hostname", "domainname", "dns", "dns_search", "dns_opt", "extra_hosts", "mac_address")
 
 
-def live_ports(project: Project, engine: "Engine | None") -> dict[str, set[int]]:
+EngineSource = Union["Engine", Callable[[], "Engine | None"], None]
+
+
+def live_ports(project: Project, engine: EngineSource) -> dict[str, set[int]]:
     """Ports each service listens on right now, from the health feature's live listeners.
 
+    engine may be a function that returns one (or None), called only now: a service's
+    x-stacktui.listens, when present, spares connecting to the engine at all.
     Empty when there is no engine, nothing runs, or that feature is not available.
     """
+    if callable(engine) and not hasattr(engine, "project_containers"):
+        engine = engine()
     if engine is None:
         return {}
     try:
@@ -60,7 +67,7 @@ def live_ports(project: Project, engine: "Engine | None") -> dict[str, set[int]]
 
 
 def _moving_ports(project: Project, service: str, group: list[str], root: str, old_group: list[str],
-                  explicit: Iterable[int] | None, engine: "Engine | None") -> set[int]:
+                  explicit: Iterable[int] | None, engine: EngineSource) -> set[int]:
     if explicit is not None:
         chosen = {int(p) for p in explicit}
         bad = sorted(p for p in chosen if not 1 <= p <= 65535)
@@ -95,8 +102,13 @@ def _moving_ports(project: Project, service: str, group: list[str], root: str, o
 
 
 def prepare_separate(project: Project, service: str, ports: Iterable[int] | None = None, *,
-                     engine: "Engine | None" = None) -> LayoutChange:
-    """Give service its own namespaces back, taking its ports and the services that join it along."""
+                     engine: EngineSource = None) -> LayoutChange:
+    """Give service its own namespaces back, taking its ports and the services that join it along.
+
+    Which ports are the service's: ports when given (all that move, the carried services'
+    included), else each service's x-stacktui.listens, else what listens in the running
+    containers (asked of the engine), else PortsUnknown with the candidates.
+    """
     spec = project.service(service)
     net_owner = spec.namespace_target("network_mode")
     ipc_owner = spec.namespace_target("ipc")
@@ -247,7 +259,7 @@ def prepare_shared(project: Project, service: str, owner: str) -> LayoutChange:
                           where=project.services[ipc_target].where)
     my_ipc = spec.ipc
     ipc_joiners = [s for s, sp in project.services.items() if sp.namespace_target("ipc") == service]
-    if my_ipc and my_ipc.startswith("service:"):
+    if my_ipc and my_ipc.startswith("service:") and my_ipc != f"service:{ipc_target}":
         raise ConfigError(f"{service} shares {my_ipc[len('service:'):]}'s ipc namespace",
                           where=ed.where(service, "ipc"), hint=f"separate it first: stacktui layout separate {service}")
     if ipc_joiners:

@@ -18,52 +18,25 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from stacktui.core import composecli
 from stacktui.core.composecli import ComposeTarget
-from stacktui.core.engine import ContainerInfo, Engine
+from stacktui.core.engine import Engine
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.history import FileChanged, HistoryEntry, read_bytes, revert, write_change
 from stacktui.core.layout import LayoutChange
+from stacktui.core.layout_ports import host_port_conflicts
+from stacktui.core.layout_verify import ApplyEvent, Check, Emit, gates, verify
 from stacktui.core.lock import project_lock
 from stacktui.core.model import Project
-from stacktui.core.probes import probe_service
 from stacktui.core.project import project_from_config
 from stacktui.core.source import SourceFile, SourceIndex, parse_text
 
-_URL = re.compile(r"\bhttps?://[^\s\"'<>]+")
-_FETCH = r"""u=$1
-if command -v wget >/dev/null 2>&1; then
-  if command -v timeout >/dev/null 2>&1; then out=$(timeout 3 wget -q -O /dev/null "$u" 2>&1); rc=$?
-  else out=$(wget -q -O /dev/null "$u" 2>&1); rc=$?; fi
-  case "$out" in *"server returned error"*|*" HTTP/"*) exit 0;; esac
-  [ -n "$out" ] && echo "$out"; exit $rc
-elif command -v curl >/dev/null 2>&1; then
-  curl -sS -m 3 -o /dev/null "$u"
-else
-  echo "no wget or curl in the container"; exit 127
-fi"""
-
-
-@dataclass(frozen=True)
-class ApplyEvent:
-    kind: str  # check, write, up, gate, verify, note, failed, rollback, done
-    message: str
-    service: str | None = None
-
-
-@dataclass(frozen=True)
-class Check:
-    what: str
-    ok: bool
-    detail: str = ""
+__all__ = ["ApplyEvent", "ApplyResult", "Check", "apply_change", "project_for_text", "services_to_recreate"]
 
 
 @dataclass
@@ -79,9 +52,6 @@ class ApplyResult:
     rollback_ok: bool | None = None
     rollback_reason: str | None = None
     notes: list[str] = field(default_factory=list)
-
-
-Emit = Callable[[ApplyEvent], None]
 
 
 # ---------------------------------------------------------------- the new configuration, before writing it
@@ -151,201 +121,6 @@ def services_to_recreate(old: Project, new: Project) -> list[str]:
     return order
 
 
-# ---------------------------------------------------------------- host ports
-
-
-def _overlaps(a: str, b: str) -> bool:
-    wild = ("", "0.0.0.0", "::")
-    return a in wild or b in wild or a == b
-
-
-def _holder(port: int) -> str:
-    """Who listens on a host port, as far as this user may see."""
-    try:
-        import psutil
-
-        for conn in psutil.net_connections(kind="inet"):
-            if conn.laddr and conn.laddr.port == port and conn.status in ("LISTEN", "NONE") and conn.pid:
-                try:
-                    return f"pid {conn.pid} ({psutil.Process(conn.pid).name()})"
-                except psutil.Error:
-                    return f"pid {conn.pid}"
-    except Exception:  # psutil may be refused the socket table; the port number is still worth saying
-        pass
-    return "another program"
-
-
-def _bindable(ip: str, port: int, protocol: str) -> bool:
-    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
-    with socket.socket(family, kind) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((ip or ("::" if family == socket.AF_INET6 else "0.0.0.0"), port))
-        except OSError:
-            return False
-    return True
-
-
-def host_port_conflicts(new: Project, services: list[str], containers: list[ContainerInfo],
-                        local: bool) -> list[str]:
-    """Host ports the new layout publishes that will not be free when its containers start."""
-    problems: list[str] = []
-    released = [(p, c) for c in containers if c.state == "running" and c.service in services for p in c.ports]
-    kept = [(p, c) for c in containers if c.state == "running" and c.service not in services for p in c.ports]
-    wanted: dict[tuple[str, int, str], str] = {}
-    for name in services:
-        for spec in new.services[name].ports:
-            port = spec.host_port
-            if port is None:
-                continue
-            key = (spec.host_ip, port, spec.protocol)
-            label = f"{spec.host_ip or '0.0.0.0'}:{port}/{spec.protocol}"
-            clash = next((s for (ip, p, proto), s in wanted.items()
-                          if p == port and proto == spec.protocol and _overlaps(ip, spec.host_ip)), None)
-            if clash:
-                problems.append(f"{label} is published by both {clash} and {name}")
-                continue
-            wanted[key] = name
-            other = next((c for p, c in kept if p.host_port == port and p.protocol == spec.protocol
-                          and _overlaps(p.host_ip, spec.host_ip)), None)
-            if other is not None:
-                problems.append(f"{label} for {name} is published by {other.service} ({other.name}), "
-                                "which this change does not restart")
-                continue
-            ours = any(p.host_port == port and p.protocol == spec.protocol and _overlaps(p.host_ip, spec.host_ip)
-                       for p, _c in released)
-            if not ours and local and not _bindable(spec.host_ip, port, spec.protocol):
-                problems.append(f"{label} for {name} is in use by {_holder(port)}")
-    return problems
-
-
-def port_answers(ip: str, port: int, timeout: float = 2.0) -> tuple[bool, str]:
-    """Does something answer on a published port? The engine's proxy accepts even when nothing
-    listens behind it, then closes at once: so a connection must be kept open or answered."""
-    try:
-        with socket.create_connection((ip, port), timeout=timeout) as s:
-            s.sendall(b"GET / HTTP/1.0\r\nHost: stacktui\r\n\r\n")
-            try:
-                data = s.recv(64)
-            except socket.timeout:
-                return True, "accepted, no reply within the timeout"
-            if data:
-                return True, "answered"
-            return False, "closed without answering"
-    except OSError as exc:
-        return False, exc.strerror or str(exc)
-
-
-# ---------------------------------------------------------------- checks after up
-
-
-def _running(engine: Engine, project: str) -> dict[str, ContainerInfo]:
-    found: dict[str, ContainerInfo] = {}
-    for c in engine.project_containers(project):
-        if c.state == "running":
-            found.setdefault(c.service, c)
-    return found
-
-
-def _until(deadline: float, attempt: Callable[[], tuple[bool, str]], pause: float = 0.3) -> tuple[bool, str]:
-    ok, detail = attempt()
-    while not ok and time.monotonic() < deadline:
-        time.sleep(pause)
-        ok, detail = attempt()
-    return ok, detail
-
-
-def moved_ports(old: Project, new: Project, services: Iterable[str]) -> list[tuple[str, int, str, str]]:
-    """(host ip, host port, protocol, new publisher) of ports whose publisher changed."""
-    before = {(p.host_ip, p.host_port, p.protocol): n for n, s in old.services.items() for p in s.ports if p.host_port}
-    out = []
-    for n in services:
-        for p in new.services[n].ports:
-            if p.host_port and before.get((p.host_ip, p.host_port, p.protocol)) != n:
-                out.append((p.host_ip, p.host_port, p.protocol, n))
-    return out
-
-
-def rewritten_urls(old: Project, new: Project, services: Iterable[str]) -> list[tuple[str, str]]:
-    """(service, url) for every URL naming a service in an environment value that changed."""
-    out: list[tuple[str, str]] = []
-    for n in services:
-        before = old.services[n].environment if n in old.services else {}
-        for key, value in new.services[n].environment.items():
-            if not isinstance(value, str) or before.get(key) == value:
-                continue
-            for url in _URL.findall(value):
-                host = url.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
-                if host in new.services:
-                    out.append((n, url))
-    return out
-
-
-def reach_from(engine: Engine, container: ContainerInfo, url: str) -> tuple[bool, str]:
-    """Fetch url inside the container, as its own processes would (wget or curl, whichever it has)."""
-    try:
-        code, out = engine.exec(container.id, ["sh", "-c", _FETCH, "fetch", url])
-    except Exception as exc:  # the engine refuses exec in some containers (no sh): say so, do not crash
-        return False, f"cannot run a check in {container.name}: {exc}"
-    if code == 127 and "no wget or curl" in out:
-        return True, "not checked: the container has neither wget nor curl"
-    if code == 0:
-        return True, "answered"
-    return False, out.strip().splitlines()[-1] if out.strip() else f"exit {code}"
-
-
-def _gates(project: Project, engine: Engine, services: list[str], deadline: float,
-           emit: Emit) -> list[Check]:
-    checks: list[Check] = []
-    for name in services:
-        url = project.services[name].x.health
-        if not url:
-            continue
-
-        def attempt(name: str = name) -> tuple[bool, str]:
-            containers = engine.project_containers(project.name)
-            res = probe_service(project, containers, name, timeout=2.0, local_engine=engine.is_local())
-            if res is None:
-                return True, ""
-            return res.ok, f"{res.reached_via}: {res.error or res.status_code}"
-
-        ok, detail = _until(deadline, attempt)
-        checks.append(Check(f"{name} answers {url}", ok, detail))
-        emit(ApplyEvent("gate", f"{name}: {url} {'answers' if ok else 'does not answer'} ({detail})", name))
-        if not ok:
-            break
-    return checks
-
-
-def _verify(old: Project, new: Project, engine: Engine, services: list[str], deadline: float,
-            emit: Emit) -> list[Check]:
-    checks: list[Check] = []
-    if engine.is_local():
-        for ip, port, proto, owner in moved_ports(old, new, services):
-            if proto != "tcp":
-                continue
-            host = "127.0.0.1" if ip in ("", "0.0.0.0") else ("::1" if ip == "::" else ip)
-            ok, detail = _until(deadline, lambda h=host, p=port: port_answers(h, p))
-            checks.append(Check(f"{host}:{port} (published by {owner}) answers from the host", ok, detail))
-            emit(ApplyEvent("verify", f"{host}:{port} published by {owner}: {detail}", owner))
-            if not ok:
-                return checks
-    for name, url in rewritten_urls(old, new, services):
-        def attempt(name: str = name, url: str = url) -> tuple[bool, str]:
-            c = _running(engine, new.name).get(name)
-            if c is None:
-                return False, f"{name} is not running"
-            return reach_from(engine, c, url)
-
-        ok, detail = _until(deadline, attempt, pause=0.5)
-        checks.append(Check(f"{name} reaches {url}", ok, detail))
-        emit(ApplyEvent("verify", f"{name} reaches {url}: {detail}", name))
-        if not ok:
-            return checks
-    return checks
-
-
 def _up(target: ComposeTarget, services: list[str], timeout: float) -> tuple[bool, str]:
     args = ["up", "-d", "--wait", "--wait-timeout", str(max(1, int(timeout))), "--no-deps", "--force-recreate",
             *services]
@@ -378,6 +153,8 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
         new = project_for_text(target, change.file, change.new_text)
         result = ApplyResult(ok=False, written=False, notes=list(change.notes))
         if not up or engine is None:
+            if up:
+                result.notes.append("no engine: the file is written, containers were not touched")
             result.entry = write_change(change)
             result.written = result.ok = True
             emit(ApplyEvent("write", f"wrote {change.file} (history #{result.entry.id}); containers not touched"))
@@ -413,9 +190,9 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
         if not ok:
             result.failed, result.reason = "compose up", why
         else:
-            result.checks += _gates(new, engine, services, deadline, emit)
+            result.checks += gates(new, engine, services, deadline, emit)
             if all(c.ok for c in result.checks):
-                result.checks += _verify(project, new, engine, services, deadline, emit)
+                result.checks += verify(project, new, engine, services, deadline, emit)
             bad = next((c for c in result.checks if not c.ok), None)
             if bad is not None:
                 result.failed, result.reason = "verify", f"{bad.what}: {bad.detail}"
@@ -443,8 +220,8 @@ def _roll_back(change: LayoutChange, result: ApplyResult, project: Project, engi
     emit(ApplyEvent("rollback", f"put {change.file} back; compose up {' '.join(services)} from it"))
     ok, why = _up(target, services, timeout)
     if ok:
-        gates = _gates(project, engine, services, time.monotonic() + timeout, emit)
-        bad = next((c for c in gates if not c.ok), None)
+        passed = gates(project, engine, services, time.monotonic() + timeout, emit)
+        bad = next((c for c in passed if not c.ok), None)
         if bad is not None:
             ok, why = False, f"{bad.what}: {bad.detail}"
     result.rollback_ok = ok

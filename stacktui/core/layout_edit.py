@@ -165,18 +165,19 @@ class LayoutEditor:
 
         rule_for(service, in_environment) gives the rule for that service's settings.
         """
-        for name in list(self.services):
+        names = list(dict.fromkeys([*self.project.services, *self.services]))
+        for name in names:
             node = self.services.get(name)
-            if not isinstance(node, CommentedMap):
-                continue
-            changed_keys = self._rewrite_env(name, node, rule_for(name, True))
-            ext = node.get("x-stacktui")
-            rule = rule_for(name, False)
-            if isinstance(ext, CommentedMap) and isinstance(ext.get("health"), str) and rule:
-                new = rewrite_refs(ext["health"], rule)
-                if new != ext["health"]:
-                    self.node(name)
-                    ext["health"] = yamledit.same_style(ext["health"], new)
+            changed_keys: set[str] = set()
+            if isinstance(node, CommentedMap):
+                changed_keys = self._rewrite_env(name, node, rule_for(name, True))
+                ext = node.get("x-stacktui")
+                rule = rule_for(name, False)
+                if isinstance(ext, CommentedMap) and isinstance(ext.get("health"), str) and rule:
+                    new = rewrite_refs(ext["health"], rule)
+                    if new != ext["health"]:
+                        self.node(name)
+                        ext["health"] = yamledit.same_style(ext["health"], new)
             self._check_effective_env(name, rule_for(name, True), changed_keys, service)
 
     def _rewrite_env(self, name: str, node: CommentedMap, rule: Rule | None) -> set[str]:
