@@ -76,10 +76,15 @@ def project_for_text(target: ComposeTarget, file: Path, text: str) -> Project:
                               env={**os.environ, **target.env})
     except subprocess.TimeoutExpired as exc:
         raise ConfigError("compose config did not finish in time") from exc
-    if done.returncode != 0:
-        lines = "; ".join(ln.strip() for ln in done.stderr.splitlines() if ln.strip())
-        raise ConfigError(f"Compose refuses the changed {file.name}: {lines}", hint="nothing was written")
-    config = json.loads(done.stdout)
+    lines = "; ".join(ln.strip() for ln in done.stderr.splitlines() if ln.strip())
+    try:
+        # Compose 2.40 exits 0 with nothing on stdout for some invalid projects: the JSON decides.
+        config = json.loads(done.stdout) if done.returncode == 0 else None
+    except json.JSONDecodeError:
+        config = None
+    if not isinstance(config, dict):
+        raise ConfigError(f"Compose refuses the changed {file.name}: {lines or 'no configuration printed'}",
+                          hint="nothing was written")
     sources = [SourceFile(Path(f), text, parse_text(text, Path(f))) if Path(f) == file else SourceFile.read(Path(f))
                for f in target.files]
     return project_from_config(config, SourceIndex(sources), target)
