@@ -278,3 +278,15 @@ def test_rewrite_refs_only_touches_whole_host_port_pairs():
     assert rewrite_refs("ws://user:pw@vscode:9001", rule) == "ws://user:pw@mcp-server:9001"
     assert rewrite_refs("http://vscode:8080", rule) == "http://vscode:8080"
     assert re.search("mcp", rewrite_refs("tcp://vscode:9001", rule))
+
+
+def test_a_localhost_port_nobody_declares_is_pointed_out_not_guessed(tmp_path):
+    file = write_compose(tmp_path, "services:\n  a:\n    image: x\n    ports: ['8080:8080']\n"
+                                   "  b:\n    image: x\n    network_mode: service:a\n    environment:\n"
+                                   "      - DB=localhost:5432\n      - WEB=localhost:8080\n"
+                                   "    x-stacktui:\n      listens: [8080]\n")
+    change = prepare_separate(load(file), "b")
+    services = parse_text(change.new_text, file)["services"]
+    assert list(services["b"]["environment"]) == ["DB=localhost:5432", "WEB=localhost:8080"]
+    assert change.notes == ["b refers to localhost:5432, which nobody declares; after the change localhost is "
+                            "b's own namespace: if that port is a's, write a:PORT"]

@@ -171,10 +171,24 @@ def prepare_separate(project: Project, service: str, ports: Iterable[int] | None
     members = set(old_group)
     moving_group = set(group)
 
+    unsure: dict[str, set[int]] = {}
+
+    def to_owner(name: str) -> Rule:
+        def rule(h: str, p: int) -> str | None:
+            if h not in LOCAL_HOSTS:
+                return None
+            if p in staying:
+                return root
+            if p not in moving:
+                unsure.setdefault(name, set()).add(p)
+            return None
+
+        return rule
+
     def rule_for(name: str, in_env: bool) -> Rule | None:
         local_rule: Rule | None = None
         if in_env and name in moving_group:
-            local_rule = lambda h, p: root if h in LOCAL_HOSTS and p in staying else None  # noqa: E731
+            local_rule = to_owner(name)
         elif in_env and name in members:
             local_rule = lambda h, p: service if h in LOCAL_HOSTS and p in moving else None  # noqa: E731
 
@@ -186,6 +200,10 @@ def prepare_separate(project: Project, service: str, ports: Iterable[int] | None
         return rule if net_owner else None
 
     ed.rewrite_settings(rule_for, service)
+    for name, found in unsure.items():
+        ports_text = ", ".join(map(str, sorted(found)))
+        ed.notes.append(f"{name} refers to localhost:{ports_text}, which nobody declares; after the change "
+                        f"localhost is {service}'s own namespace: if that port is {root}'s, write {root}:PORT")
     if net_owner and not moving:
         ed.notes.append(f"no ports move: {service} listens on none that {root} publishes")
     along = f", taking {', '.join(carried)} along" if carried else ""
@@ -307,7 +325,7 @@ def prepare_shared(project: Project, service: str, owner: str) -> LayoutChange:
 
     moving_group = set(group)
     target_members = set(target_group)
-    moving = {p for p in mine}
+    moving = set(mine)
 
     def rule_for(name: str, in_env: bool) -> Rule | None:
         if in_env and name in moving_group:
