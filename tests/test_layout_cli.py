@@ -139,3 +139,42 @@ def test_bad_requests_exit_2_with_one_message(stacktui, agentdb9, args, message)
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert (agentdb9 / "docker-compose.yml").read_bytes() == before
+
+
+def answer_prompt(folder: Path, answer: bytes, *args: str) -> tuple[int, str]:
+    """Run the real command on a terminal and answer its question."""
+    import os
+    import pty
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: become the command
+        os.chdir(folder)
+        os.execve(sys.executable, [sys.executable, "-m", "stacktui", *args], env)
+    out, sent = b"", False
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the terminal closes when the command exits
+            break
+        if not chunk:
+            break
+        out += chunk
+        if b"[y/N]" in out and not sent:
+            os.write(fd, answer)
+            sent = True
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("answer,code,written", [(b"n\n", 1, False), (b"y\n", 0, True)])
+def test_on_a_terminal_it_asks_first(agentdb9, answer, code, written):
+    file = agentdb9 / "docker-compose.yml"
+    before = file.read_bytes()
+    rc, out = answer_prompt(agentdb9, answer, "layout", "separate", "mcp-server", "--no-up")
+    assert "separate mcp-server from vscode (ports 9001, 9002): apply? [y/N]" in out
+    assert rc == code, out
+    assert (file.read_bytes() != before) is written
+    assert ("nothing changed" in out) is not written

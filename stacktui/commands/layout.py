@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from stacktui.commands.context import Context, emit_json, relpath
 from stacktui.core.errors import ConfigError, StackError
 
 if TYPE_CHECKING:
+    from stacktui.core.engine import Engine
     from stacktui.core.layout import LayoutChange
 
 
@@ -125,9 +126,9 @@ def run_history(ctx: Context, args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- changes
 
 
-def _live_engine(ctx: Context):
+def _live_engine(ctx: Context) -> Callable[[], Engine | None]:
     """The engine, asked for only when x-stacktui.listens does not say which ports move."""
-    def connect():
+    def connect() -> Engine | None:
         try:
             return ctx.engine
         except StackError:
