@@ -290,3 +290,13 @@ def test_a_localhost_port_nobody_declares_is_pointed_out_not_guessed(tmp_path):
     assert list(services["b"]["environment"]) == ["DB=localhost:5432", "WEB=localhost:8080"]
     assert change.notes == ["b refers to localhost:5432, which nobody declares; after the change localhost is "
                             "b's own namespace: if that port is a's, write a:PORT"]
+
+
+def test_separating_an_ipc_only_dependant_moves_no_port(tmp_path):
+    file = write_compose(tmp_path, "services:\n  a:\n    image: x\n    ipc: shareable  # for b\n"
+                                   "    ports: ['8080:8080']\n  b:\n    image: x\n    ipc: service:a\n"
+                                   "    environment:\n      - A=http://a:8080\n")
+    change = prepare_separate(load(file), "b")
+    assert change.new_text == ("services:\n  a:\n    image: x\n    ports: ['8080:8080']\n"
+                               "  b:\n    image: x\n    environment:\n      - A=http://a:8080\n")
+    assert change.reason == "separate b from a" and change.ports == ()
