@@ -1,16 +1,204 @@
-"""`stacktui layout`: see issue text; filled in by its feature work."""
+"""`stacktui layout show|separate|shared|history|undo`: switch a service between its own and a shared namespace.
+
+A change is shown as a unified diff first; `--dry-run` stops there, `--no-up`
+writes the file only, otherwise the touched services are brought up from it
+and checked, and everything is put back if that fails.
+"""
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING, Callable
 
-from stacktui.commands.context import Context
+from stacktui.commands.context import Context, emit_json, relpath
+from stacktui.core.errors import ConfigError, StackError
+
+if TYPE_CHECKING:
+    from stacktui.core.engine import Engine
+    from stacktui.core.layout import LayoutChange
+
+
+def _printable(text: str) -> str:
+    """Compose's and containers' words are data: control characters are shown, never obeyed."""
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def _ports(text: str) -> list[int]:
+    try:
+        ports = [int(p) for p in text.replace(" ", "").split(",") if p]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of ports: {text!r} (write 9001,9002)") from None
+    if not ports or any(not 1 <= p <= 65535 for p in ports):
+        raise argparse.ArgumentTypeError(f"ports must be 1-65535: {text!r}")
+    return ports
+
+
+def _change_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dry-run", action="store_true", help="print the diff and change nothing")
+    p.add_argument("--no-up", action="store_true", help="write the file, leave the containers alone")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="how long services may take to become healthy (default 60)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("layout", help="(not built yet)")
-    p.set_defaults(run=run)
+    p = sub.add_parser("layout", help="show or switch which services share namespaces",
+                       description=__doc__.splitlines()[0] if __doc__ else None)
+    lsub = p.add_subparsers(dest="layout_command", metavar="ACTION", required=True, parser_class=type(p))
+
+    show = lsub.add_parser("show", help="which services share which namespace, with their ports")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(run=run_show)
+
+    sep = lsub.add_parser("separate", help="give SERVICE its own namespaces, with its ports")
+    sep.add_argument("service")
+    sep.add_argument("--ports", type=_ports, metavar="P,P",
+                     help="the container ports that move with SERVICE (and the services joining it), "
+                          "when x-stacktui.listens does not say")
+    _change_options(sep)
+    sep.set_defaults(run=run_separate)
+
+    shared = lsub.add_parser("shared", help="move SERVICE into OWNER's network and ipc namespaces")
+    shared.add_argument("service")
+    shared.add_argument("--with", dest="owner", required=True, metavar="OWNER", help="the service whose namespaces to join")
+    _change_options(shared)
+    shared.set_defaults(run=run_shared)
+
+    hist = lsub.add_parser("history", help="the changes made to the compose files, newest last")
+    hist.add_argument("--json", action="store_true", help="machine-readable output")
+    hist.set_defaults(run=run_history)
+
+    undo = lsub.add_parser("undo", help="write back the file from before the last change (undo again to redo)")
+    _change_options(undo)
+    undo.set_defaults(run=run_undo)
 
 
-def run(ctx: Context, args: argparse.Namespace) -> int:
-    print("stacktui layout: not built yet")
-    return 2
+# ---------------------------------------------------------------- show and history
+
+
+def run_show(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.layout_graph import describe
+
+    project = ctx.project
+    groups = describe(project)
+    if args.json:
+        emit_json({"project": project.name, "namespaces": [
+            {"owner": g.owner, "ipc": g.ipc, "listens": list(g.listens),
+             "members": [{"service": m.service, "joins": m.joins, "listens": list(m.listens)} for m in g.members],
+             "ports": [{"port": label, "service": who} for label, who in g.ports]}
+            for g in groups]})
+        return 0
+    print(f"project {project.name}")
+    for g in groups:
+        if not g.members:
+            ports = ", ".join(label for label, _who in g.ports)
+            print(f"  {g.owner}: own namespaces" + (f"; publishes {ports}" if ports else ""))
+            continue
+        ipc = f", ipc {g.ipc}" if g.ipc else ""
+        print(f"  {g.owner}: owns a network namespace shared with {', '.join(m.service for m in g.members)}{ipc}")
+        for m in g.members:
+            joins = ", ".join(f"{k.replace('network_mode', 'network')} of {t}" for k, t in m.joins.items())
+            listens = f"; listens on {', '.join(map(str, m.listens))}" if m.listens else ""
+            print(f"    {m.service} joins {joins}{listens}")
+        for label, who in g.ports:
+            print(f"    port {label}" + (f" -> {who}" if who else " (no service claims it in x-stacktui.listens)"))
+    return 0
+
+
+def run_history(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.history import project_history, rolled_back
+
+    project = ctx.project
+    entries = project_history(project)
+    undone = rolled_back(entries)
+    if args.json:
+        emit_json([{**e.to_json(), "rolled_back": e.id in undone} for e in entries])
+        return 0
+    if not entries:
+        print("no layout changes recorded")
+        return 0
+    for e in entries:
+        state = "  (rolled back: the apply failed)" if e.id in undone else ""
+        print(f"#{e.id:<3} {e.time}  {e.kind:<8}  {relpath(e.path)}  {e.reason}{state}")
+    return 0
+
+
+# ---------------------------------------------------------------- changes
+
+
+def _live_engine(ctx: Context) -> Callable[[], Engine | None]:
+    """The engine, asked for only when x-stacktui.listens does not say which ports move."""
+    def connect() -> Engine | None:
+        try:
+            return ctx.engine
+        except StackError:
+            return None  # without an engine only x-stacktui.listens and --ports can say
+    return connect
+
+
+def run_separate(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.layout import prepare_separate
+
+    change = prepare_separate(ctx.project, args.service, args.ports,
+                              engine=None if args.ports else _live_engine(ctx))
+    return _carry_out(ctx, args, change)
+
+
+def run_shared(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.layout import prepare_shared
+
+    return _carry_out(ctx, args, prepare_shared(ctx.project, args.service, args.owner))
+
+
+def run_undo(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.history import prepare_undo
+
+    return _carry_out(ctx, args, prepare_undo(ctx.project))
+
+
+def _confirm(change: "LayoutChange") -> bool:
+    if not sys.stdin.isatty():
+        raise ConfigError(f"not changing {relpath(change.file)} without confirmation: standard input is not a terminal",
+                          hint="pass --yes to apply, or --dry-run to only see the diff")
+    try:
+        answer = input(f"{change.reason}: apply? [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -> int:
+    from stacktui.core.layout_apply import ApplyEvent, apply_change
+
+    print(change.diff, end="" if change.diff.endswith("\n") else "\n")
+    for note in change.notes:
+        print(f"note: {note}")
+    if args.dry_run:
+        print(f"dry run: {change.reason}; nothing written")
+        return 0
+    if not args.yes and not _confirm(change):
+        print("nothing changed")
+        return 1
+
+    def show(event: ApplyEvent) -> None:
+        print(f"  {event.kind}: {_printable(event.message)}", flush=True)
+
+    engine = None if args.no_up else ctx.engine
+    result = apply_change(change, ctx.project, engine, ctx.target, on_event=show, up=not args.no_up,
+                          timeout=args.timeout)
+    for note in result.notes[len(change.notes):]:
+        print(f"note: {note}")
+    if result.ok:
+        entry = f" (history #{result.entry.id})" if result.entry else ""
+        print(f"done: {change.reason}{entry}")
+        return 0
+    print(f"stacktui: layout change failed at {result.failed}: {_printable(result.reason or '')}", file=sys.stderr)
+    if not result.rolled_back:
+        print(f"stacktui: nothing was changed: {relpath(change.file)} and the containers are as they were",
+              file=sys.stderr)
+    elif result.rollback_ok:
+        print(f"stacktui: rolled back: {relpath(change.file)} is as it was and the previous layout runs again",
+              file=sys.stderr)
+    else:
+        print(f"stacktui: ROLLBACK INCOMPLETE: {_printable(result.rollback_reason or '')}", file=sys.stderr)
+    return 1

@@ -1,6 +1,8 @@
 """The compose files as written: ruamel.yaml round-trip trees, for line numbers and edits."""
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -12,18 +14,55 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from stacktui.core.errors import ConfigError, SourceRef
 
 
-def round_trip_yaml() -> YAML:
-    """One configuration for every load and dump, so a round trip changes nothing."""
+def round_trip_yaml(text: str | None = None) -> YAML:
+    """One configuration for every load and dump, so a round trip changes nothing.
+
+    Given the file's text, the indentation is the file's own (see detect_indent);
+    without it, Compose's usual style: mappings by 2, sequence dashes indented by 2.
+    """
+    mapping, sequence, offset = detect_indent(text) if text else (2, 4, 2)
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap long lines
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
     return yaml
+
+
+_KEY_LINE = re.compile(r"^( *)[^\s#-][^#]*?:\s*(#.*)?$")
+_SEQ_LINE = re.compile(r"^( *)- ")
+_ANY_KEY = re.compile(r"^( *)[^\s#-][^:#]*:(\s|$)")
+
+
+def detect_indent(text: str) -> tuple[int, int, int]:
+    """(mapping, sequence, offset) as ruamel.yaml's indent() takes them, read from the text.
+
+    A block key line is compared with the next significant line: a nested key gives the
+    mapping indent, a dash the sequence offset. The most common value wins; ties and
+    files without evidence keep the defaults (2, 4, 2).
+    """
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    maps: Counter[int] = Counter()
+    offsets: Counter[int] = Counter()
+    for here, nxt in zip(lines, lines[1:]):
+        head = _KEY_LINE.match(here)
+        if not head:
+            continue
+        base = len(head.group(1))
+        dash = _SEQ_LINE.match(nxt)
+        if dash and len(dash.group(1)) >= base:
+            offsets[len(dash.group(1)) - base] += 1
+            continue
+        key = _ANY_KEY.match(nxt)
+        if key and len(key.group(1)) > base:
+            maps[len(key.group(1)) - base] += 1
+    mapping = maps.most_common(1)[0][0] if maps else 2
+    offset = offsets.most_common(1)[0][0] if offsets else 2
+    return mapping, offset + 2, offset
 
 
 def parse_text(text: str, file: Path) -> Any:
     try:
-        return round_trip_yaml().load(text)
+        return round_trip_yaml(text).load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
