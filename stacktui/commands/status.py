@@ -1,10 +1,22 @@
-"""`stacktui status [--json]`: every service with its real state and health."""
+"""`stacktui status [--json]`: every service with its real state and health.
+
+Health combines the engine's state, the healthcheck, the `x-stacktui.health`
+probe (reached from the host through the namespace owner's published port) and
+the stale-namespace verdict. Exit 0 when every service is healthy or has no
+check, 1 otherwise.
+"""
 from __future__ import annotations
 
 import argparse
+from concurrent.futures import ThreadPoolExecutor
 
 from stacktui.commands.context import Context, emit_json
-from stacktui.core.status import HEALTHY, NO_CHECK, collect
+from stacktui.commands.printable import printable
+from stacktui.core.engine import ContainerInfo
+from stacktui.core.model import Project
+from stacktui.core.status import HEALTHY, NO_CHECK, ProbeResult, collect
+
+PROBE_TIMEOUT = 2.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,18 +25,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def probe_declared(project: Project, containers: list[ContainerInfo], local: bool) -> dict[str, ProbeResult]:
+    """Every declared probe at once (each costs up to PROBE_TIMEOUT when nothing answers)."""
+    from stacktui.core.probes import probe_service
+
+    wanted = [name for name, spec in project.services.items()
+              if spec.x.health and any(c.service == name and c.state == "running" for c in containers)]
+    if not wanted:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(8, len(wanted))) as pool:
+        done = {name: pool.submit(probe_service, project, containers, name, PROBE_TIMEOUT, local)
+                for name in wanted}
+        return {name: r for name, f in done.items() if (r := f.result()) is not None}
+
+
 def run(ctx: Context, args: argparse.Namespace) -> int:
     project = ctx.project
-    rows = collect(project, ctx.engine.project_containers(project.name))
+    engine = ctx.engine
+    containers = engine.project_containers(project.name)
+    probes = probe_declared(project, containers, engine.is_local())
+    rows = collect(project, containers, probes)
     if args.json:
         emit_json({"project": project.name, "services": [r.to_json() for r in rows]})
     else:
         width = max((len(r.service) for r in rows), default=7)
-        print(f"project {project.name}")
+        print(f"project {project.name}" + (" (attached read-only)" if project.read_only else ""))
         for r in rows:
             owner = f"shares {r.namespace_owner}" if r.namespace_owner else ""
             line = f"  {r.service:<{width}}  {r.state:<12} {r.health:<10} {owner}"
             print(line.rstrip())
             if r.stale_reason:
-                print(f"  {'':<{width}}  stale: {r.stale_reason}")
+                print(f"  {'':<{width}}  stale: {printable(r.stale_reason)}")
+            elif r.health not in (HEALTHY, NO_CHECK) and r.reasons:
+                print(f"  {'':<{width}}  {printable('; '.join(r.reasons))}")
     return 0 if all(r.health in (HEALTHY, NO_CHECK) for r in rows) else 1

@@ -1,0 +1,260 @@
+"""Gates: what must hold before a restarted service counts as back.
+
+running - every container of the service is running;
+healthy - when the service has a healthcheck: Docker reports healthy, or the
+          healthcheck's own command, run now by stacktui in the container,
+          exits 0. Docker runs its first check only one `interval` after the
+          start (the demo's 1 s would double a restart's time); running the
+          same command at once gives the same verdict sooner. Docker's
+          `unhealthy` fails the gate at once, as Compose's `up --wait` does;
+probe   - the service's `x-stacktui.health` URL answers below 400, reached
+          from the host through the namespace owner's published port.
+
+Polls are short (from 20 ms, backing off to 250 ms): a restart is well under
+a second here, and a coarse interval would be most of the cost.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from stacktui.core.engine import ContainerInfo, Engine
+from stacktui.core.model import Project
+from stacktui.core.probes import namespace_root, probe, route
+from stacktui.core.status import ProbeResult
+
+RUNNING, HEALTHY = "running", "healthy"
+FIRST_POLL, MAX_POLL = 0.02, 0.25
+PROBE_TIMEOUT = 2.0
+NO_RESTART_POLICIES = ("", "no")
+
+
+def gate_names(project: Project, service: str) -> list[str]:
+    """The gates a step for `service` waits for, in the order they are checked."""
+    spec = project.services[service]
+    gates = [RUNNING]
+    if spec.has_healthcheck:
+        gates.append(HEALTHY)
+    if spec.x.health:
+        gates.append(f"probe {spec.x.health}")
+    return gates
+
+
+@dataclass
+class GateResult:
+    service: str
+    ok: bool
+    passed: list[str] = field(default_factory=list)
+    reason: str | None = None
+    health_output: str | None = None
+    probe: ProbeResult | None = None
+    container_ids: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    waiting_on: str | None = None  # the gate that did not pass
+
+
+def health_command(inspect: dict[str, Any]) -> list[str] | None:
+    """The argv Docker runs for the container's healthcheck, or None without one."""
+    config = inspect.get("Config") or {}
+    test = (config.get("Healthcheck") or {}).get("Test") or []
+    if not test or test[0] == "NONE":
+        return None
+    if test[0] == "CMD":
+        return list(test[1:]) or None
+    if test[0] == "CMD-SHELL":
+        shell = config.get("Shell") or ["/bin/sh", "-c"]
+        return [*shell, " ".join(test[1:])]
+    return list(test)  # an image may store a bare argv
+
+
+def _ns(value: Any, default: float) -> float:
+    try:
+        return float(value) / 1e9 if value else default
+    except (TypeError, ValueError):
+        return default
+
+
+class _HealthRunner:
+    """Runs a container's healthcheck command in a worker; one run in flight at a time."""
+
+    def __init__(self, engine: Engine, pool: ThreadPoolExecutor, container_id: str) -> None:
+        self.engine = engine
+        self.pool = pool
+        self.container_id = container_id
+        raw = engine.inspect_raw(container_id)
+        self.cmd = health_command(raw)
+        self.timeout = _ns(((raw.get("Config") or {}).get("Healthcheck") or {}).get("Timeout"), 30.0)
+        self.future: Future[tuple[int, str]] | None = None
+        self.started = 0.0
+        self.last_output: str | None = None
+        self.passed = False
+
+    def poll(self) -> bool | None:
+        """True passed, False failed (a new run may start), None still running or not started."""
+        if self.cmd is None:
+            return None
+        if self.future is None:
+            self.started = time.monotonic()
+            self.future = self.pool.submit(self.engine.exec, self.container_id, self.cmd, self.timeout)
+            return None
+        if not self.future.done():
+            if time.monotonic() - self.started > self.timeout:
+                self.last_output = f"healthcheck did not finish within {self.timeout:.0f} s"
+            return None
+        fut, self.future = self.future, None
+        try:
+            code, output = fut.result()
+        except Exception as exc:  # the container stopped under the exec, or the engine refused it
+            self.last_output = f"could not run the healthcheck: {exc}"
+            return False
+        self.last_output = output.strip() or f"exit {code}"
+        self.passed = code == 0
+        return self.passed
+
+
+def _containers(engine: Engine, project: Project, services: set[str]) -> list[ContainerInfo]:
+    return [c for c in engine.project_containers(project.name) if c.service in services]
+
+
+def wait_for_gates(
+    project: Project,
+    engine: Engine,
+    service: str,
+    timeout: float,
+    cancel: threading.Event | None = None,
+    *,
+    client: Any = None,
+    on_pass: Callable[[str, str], None] | None = None,
+) -> GateResult:
+    """Wait until every gate of `service` holds, a gate fails for good, the timeout passes, or cancel is set."""
+    spec = project.service(service)
+    started = time.monotonic()
+    deadline = started + timeout
+    names = gate_names(project, service)
+    result = GateResult(service, ok=False)
+    url = spec.x.health
+    # The probe goes through the namespace root of the URL's host: its containers are watched too.
+    watch = {service}
+    if url:
+        from urllib.parse import urlsplit
+
+        host = urlsplit(url).hostname or ""
+        if host in project.services:
+            watch.add(namespace_root(project, host))
+    restart_policy = str((spec.raw or {}).get("restart") or "no")
+    runners: dict[str, _HealthRunner] = {}
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gate")
+    own_client = None
+    if url and client is None:
+        import httpx
+
+        client = own_client = httpx.Client()
+    pause = FIRST_POLL
+
+    def passed(name: str, detail: str) -> None:
+        if name not in result.passed:
+            result.passed.append(name)
+            if on_pass:
+                on_pass(name, detail)
+
+    def fail(gate: str, reason: str) -> GateResult:
+        result.ok = False
+        result.waiting_on = gate
+        result.reason = reason
+        result.elapsed = time.monotonic() - started
+        return result
+
+    try:
+        while True:
+            seen = _containers(engine, project, watch)
+            mine = [c for c in seen if c.service == service]
+            result.container_ids = [c.id for c in mine]
+            pending: str | None = None
+            why_pending = ""
+            # running
+            if not mine:
+                pending, why_pending = RUNNING, f"{service} has no container"
+            else:
+                down = [c for c in mine if c.state != "running"]
+                for c in down:
+                    if c.state in ("exited", "dead") and restart_policy in NO_RESTART_POLICIES:
+                        code = f" with code {c.exit_code}" + (", OOM-killed" if c.oom_killed else "")
+                        return fail(RUNNING, f"{c.name} {c.state}{code}")
+                if down:
+                    pending, why_pending = RUNNING, f"{down[0].name} is {down[0].state}"
+            if pending is None:
+                passed(RUNNING, ", ".join(c.name for c in mine) + " running")
+            # healthy: Docker's word, or the healthcheck command run now
+            probe_future: Future[ProbeResult] | None = None
+            if pending is None and url and f"probe {url}" not in result.passed:
+                probe_future = pool.submit(_probe, project, seen, service, url, client, engine.is_local())
+            if pending is None and HEALTHY in names and HEALTHY not in result.passed:
+                waiting = []
+                for c in mine:
+                    if c.health == "unhealthy":
+                        result.health_output = c.health_output
+                        return fail(HEALTHY, f"{c.name}: Docker reports unhealthy")
+                    runner = runners.get(c.id) or runners.setdefault(c.id, _HealthRunner(engine, pool, c.id))
+                    if c.health == "healthy" or runner.passed:
+                        continue
+                    state = runner.poll()
+                    if state is None and runner.future is not None:
+                        # Give a fresh run a moment: it usually answers within tens of ms.
+                        try:
+                            runner.future.result(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+                        except Exception:  # reported through poll() below
+                            pass
+                        state = runner.poll()
+                    if runner.last_output is not None:
+                        result.health_output = runner.last_output
+                    if not state:
+                        waiting.append(c)
+                if waiting:
+                    pending = HEALTHY
+                    why_pending = f"{waiting[0].name}: healthcheck not passing yet" + (
+                        f" ({result.health_output})" if result.health_output else "")
+                else:
+                    how = "Docker reports healthy" if all(c.health == "healthy" for c in mine) else \
+                        "healthcheck command passed (run by stacktui)"
+                    passed(HEALTHY, how)
+            if probe_future is not None:
+                outcome = probe_future.result()
+                result.probe = outcome
+                if pending is None:
+                    if outcome.ok:
+                        passed(f"probe {url}", f"{url} answered {outcome.status_code} via {outcome.reached_via}")
+                    else:
+                        pending, why_pending = f"probe {url}", f"{url} via {outcome.reached_via}: {outcome.error}"
+            if pending is None and all(n in result.passed for n in names):
+                result.ok = True
+                result.elapsed = time.monotonic() - started
+                return result
+            if cancel is not None and cancel.is_set():
+                return fail(pending or names[-1], f"cancelled while waiting for {pending}: {why_pending}")
+            if time.monotonic() >= deadline:
+                return fail(pending or names[-1], f"{pending} gate not passed within {timeout:g} s: {why_pending}")
+            wait = min(pause, max(0.0, deadline - time.monotonic()))
+            if cancel is not None:
+                cancel.wait(wait)
+            else:
+                time.sleep(wait)
+            pause = min(MAX_POLL, pause * 2)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        if own_client is not None:
+            own_client.close()
+
+
+def _probe(project: Project, containers: list[ContainerInfo], service: str, url: str, client: Any,
+           local: bool) -> ProbeResult:
+    """One probe of the declared URL through probes.route, with a shared client (a new one costs ~50 ms)."""
+    try:
+        target = route(project, containers, url, local)
+    except LookupError as exc:
+        from datetime import datetime, timezone
+
+        return ProbeResult(service, url, "unreachable", False, error=str(exc), at=datetime.now(timezone.utc))
+    return probe(service, url, target, PROBE_TIMEOUT, client=client)
