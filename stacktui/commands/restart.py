@@ -75,6 +75,8 @@ def _print_plan(plan: RestartPlan, out: TextIO) -> None:
     print(f"restart plan for project {plan.project} ({len(plan.steps)} step(s)):", file=out)
     for i, s in enumerate(plan.steps, 1):
         why = "" if s.reason == "requested" else f"  [{s.reason}]"
+        if s.note:
+            why += f"  [recreate: {s.note}]"
         print(f"  {i}. {s.action} {s.service}, then wait for {', '.join(s.waits_for)}{why}", file=out)
     out.flush()
 

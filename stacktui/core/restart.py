@@ -48,10 +48,11 @@ class Step:
     action: str  # restart (in place) | recreate (Compose CLI)
     waits_for: list[str]  # gate names: running, healthy, "probe URL"
     reason: str = "requested"  # why the service is in the plan
+    note: str = ""  # why a recreate, when it is one
 
     def to_json(self) -> dict[str, Any]:
         return {"service": self.service, "action": self.action, "waits_for": list(self.waits_for),
-                "reason": self.reason}
+                "reason": self.reason, "note": self.note}
 
 
 @dataclass
@@ -156,14 +157,15 @@ def build_plan(project: Project, services: list[str], containers: list[Container
     steps: list[Step] = []
     recreated: set[str] = set()
     for name in graph.order(why):
-        action = RESTART
+        action, note = RESTART, ""
         if containers is not None:
-            owners = set(project.services[name].namespace_targets().values())
-            if owners & recreated or needs_recreate(project, name, containers):
+            owners = sorted(set(project.services[name].namespace_targets().values()) & recreated)
+            note = f"{owners[0]} gets a new container first" if owners else (
+                needs_recreate(project, name, containers) or "")
+            if note:
                 action = RECREATE
-        if action == RECREATE:
-            recreated.add(name)
-        steps.append(Step(name, action, gate_names(project, name), why[name]))
+                recreated.add(name)
+        steps.append(Step(name, action, gate_names(project, name), why[name], note))
     return RestartPlan(project.name, list(services), steps)
 
 
@@ -282,8 +284,8 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
             note = f" ({step.reason})" if step.reason != "requested" else ""
             if action == RESTART and step.service in stopped_early:
                 note += "; starting it again in place, as it was stopped with its owner"
-            if action != step.action:
-                note += f"; recreating: {why_recreate}"
+            if action != step.action or step.note:
+                note += f"; recreating: {why_recreate or step.note}"
             if rider_ids:
                 note += f"; stopping {', '.join(riders)} with it"
             emit("step_started", number, step.service, f"{action} {step.service}{note}")
