@@ -117,7 +117,14 @@ class FakeEngine:
         self._start(cid)
 
     def inspect_raw(self, cid: str) -> dict:
-        return {"Config": {"Healthcheck": {"Test": ["CMD", "true"]}}}
+        c = self.containers[cid]
+        return {
+            "Id": c.id, "Name": f"/{c.name}",
+            "Config": {"Labels": {"com.docker.compose.project": c.project, "com.docker.compose.service": c.service},
+                       "Healthcheck": {"Test": ["CMD", "true"]}},
+            "State": {"Status": c.state, "StartedAt": c.started_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")},
+            "HostConfig": {"NetworkMode": c.network_mode, "IpcMode": c.ipc_mode},
+        }
 
     def exec(self, cid: str, cmd: list[str], timeout: float = 10) -> tuple[int, str]:
         return 0, "ok"

@@ -61,7 +61,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     try:
         result = execute(plan, project, engine, ctx.target if ctx.target.files else None,
                          on_event=lambda e: _print_event(e, len(plan.steps), out), cancel=cancel,
-                         timeout=args.timeout, abort=abort, lock_wait=0.0 if args.no_wait else LOCK_WAIT)
+                         timeout=args.timeout, abort=abort, lock_wait=0.0 if args.no_wait else LOCK_WAIT,
+                         containers=containers)
     finally:
         _restore_signals(previous)
     if args.json:

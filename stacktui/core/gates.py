@@ -52,6 +52,7 @@ class GateResult:
     health_output: str | None = None
     probe: ProbeResult | None = None
     container_ids: list[str] = field(default_factory=list)
+    containers: list[ContainerInfo] = field(default_factory=list)  # the last look: the service and its probe's root
     elapsed: float = 0.0
     waiting_on: str | None = None  # the gate that did not pass
 
@@ -80,11 +81,10 @@ def _ns(value: Any, default: float) -> float:
 class _HealthRunner:
     """Runs a container's healthcheck command in a worker; one run in flight at a time."""
 
-    def __init__(self, engine: Engine, pool: ThreadPoolExecutor, container_id: str) -> None:
+    def __init__(self, engine: Engine, pool: ThreadPoolExecutor, container_id: str, raw: dict[str, Any]) -> None:
         self.engine = engine
         self.pool = pool
         self.container_id = container_id
-        raw = engine.inspect_raw(container_id)
         self.cmd = health_command(raw)
         self.timeout = _ns(((raw.get("Config") or {}).get("Healthcheck") or {}).get("Timeout"), 30.0)
         self.future: Future[tuple[int, str]] | None = None
@@ -115,8 +115,49 @@ class _HealthRunner:
         return self.passed
 
 
-def _containers(engine: Engine, project: Project, services: set[str]) -> list[ContainerInfo]:
-    return [c for c in engine.project_containers(project.name) if c.service in services]
+class _Watch:
+    """The containers a gate looks at, fetched cheaply: one inspect each per poll once their ids are known.
+
+    Listing the project costs a list call plus an inspect of every container;
+    a gate needs only the service's own containers and the namespace root its
+    probe goes through. `known` (the executor's last view) supplies the ids;
+    without it, or when one is gone, the first poll lists the project.
+    """
+
+    def __init__(self, engine: Engine, project: Project, services: set[str],
+                 known: list[ContainerInfo] | None) -> None:
+        self.engine = engine
+        self.project = project
+        self.services = services
+        self.ids: list[str] | None = None
+        self.raw: dict[str, dict[str, Any]] = {}
+        if known is not None:
+            ids = [c.id for c in known if c.service in services]
+            if {c.service for c in known if c.service in services} == services:
+                self.ids = ids
+
+    def look(self) -> list[ContainerInfo]:
+        if self.ids is not None:
+            out = []
+            for cid in self.ids:
+                try:
+                    raw = self.engine.inspect_raw(cid)
+                except Exception as exc:  # docker's NotFound: the container was replaced, list again
+                    if getattr(exc, "status_code", None) != 404:
+                        raise
+                    self.ids = None
+                    return self.look()
+                self.raw[cid] = raw
+                out.append(ContainerInfo.from_inspect(raw))
+            return out
+        listed = [c for c in self.engine.project_containers(self.project.name) if c.service in self.services]
+        self.ids = [c.id for c in listed]
+        return listed
+
+    def raw_of(self, cid: str) -> dict[str, Any]:
+        if cid not in self.raw:
+            self.raw[cid] = self.engine.inspect_raw(cid)
+        return self.raw[cid]
 
 
 def wait_for_gates(
@@ -128,8 +169,13 @@ def wait_for_gates(
     *,
     client: Any = None,
     on_pass: Callable[[str, str], None] | None = None,
+    known: list[ContainerInfo] | None = None,
 ) -> GateResult:
-    """Wait until every gate of `service` holds, a gate fails for good, the timeout passes, or cancel is set."""
+    """Wait until every gate of `service` holds, a gate fails for good, the timeout passes, or cancel is set.
+
+    `known` is an optional recent view of the project's containers (ids are
+    taken from it; states are always inspected afresh).
+    """
     spec = project.service(service)
     started = time.monotonic()
     deadline = started + timeout
@@ -137,13 +183,14 @@ def wait_for_gates(
     result = GateResult(service, ok=False)
     url = spec.x.health
     # The probe goes through the namespace root of the URL's host: its containers are watched too.
-    watch = {service}
+    watched = {service}
     if url:
         from urllib.parse import urlsplit
 
         host = urlsplit(url).hostname or ""
         if host in project.services:
-            watch.add(namespace_root(project, host))
+            watched.add(namespace_root(project, host))
+    watch = _Watch(engine, project, watched, known)
     restart_policy = str((spec.raw or {}).get("restart") or "no")
     runners: dict[str, _HealthRunner] = {}
     pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gate")
@@ -151,7 +198,8 @@ def wait_for_gates(
     if url and client is None:
         import httpx
 
-        client = own_client = httpx.Client()
+        # Loading the CA bundle costs 0.1-0.2 s of CPU; a plain-http probe never needs it.
+        client = own_client = httpx.Client(verify=not url.startswith("http://"))
     pause = FIRST_POLL
 
     def passed(name: str, detail: str) -> None:
@@ -169,9 +217,10 @@ def wait_for_gates(
 
     try:
         while True:
-            seen = _containers(engine, project, watch)
+            seen = watch.look()
             mine = [c for c in seen if c.service == service]
             result.container_ids = [c.id for c in mine]
+            result.containers = seen
             pending: str | None = None
             why_pending = ""
             # running
@@ -187,17 +236,19 @@ def wait_for_gates(
                     pending, why_pending = RUNNING, f"{down[0].name} is {down[0].state}"
             if pending is None:
                 passed(RUNNING, ", ".join(c.name for c in mine) + " running")
-            # healthy: Docker's word, or the healthcheck command run now
+            # The probe runs beside the healthcheck command: both take a moment, neither needs the other.
             probe_future: Future[ProbeResult] | None = None
             if pending is None and url and f"probe {url}" not in result.passed:
                 probe_future = pool.submit(_probe, project, seen, service, url, client, engine.is_local())
+            # healthy: Docker's word, or the healthcheck command run now
             if pending is None and HEALTHY in names and HEALTHY not in result.passed:
                 waiting = []
                 for c in mine:
                     if c.health == "unhealthy":
                         result.health_output = c.health_output
                         return fail(HEALTHY, f"{c.name}: Docker reports unhealthy")
-                    runner = runners.get(c.id) or runners.setdefault(c.id, _HealthRunner(engine, pool, c.id))
+                    runner = runners.get(c.id) or runners.setdefault(
+                        c.id, _HealthRunner(engine, pool, c.id, watch.raw_of(c.id)))
                     if c.health == "healthy" or runner.passed:
                         continue
                     state = runner.poll()

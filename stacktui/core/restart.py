@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -223,10 +223,13 @@ def execute(
     *,
     abort: threading.Event | None = None,
     lock_wait: float = 0.0,
+    containers: list[ContainerInfo] | None = None,
 ) -> PlanResult:
     """Run the plan step by step. `cancel` stops it between steps; `abort` also stops a gate wait.
 
-    Raises Busy when another plan holds the project (after `lock_wait` seconds).
+    `containers` may hand over the listing the plan was just built from (it is
+    used only when the lock was free at once). Raises Busy when another plan
+    holds the project (after `lock_wait` seconds).
     """
     from stacktui.core.errors import Busy
 
@@ -244,23 +247,28 @@ def execute(
         emit("lock_waiting", 0, "", f"{busy.message}; waiting up to {lock_wait:g} s")
         lock = project_lock(project.name, what, wait=lock_wait)
         lock.__enter__()
+        containers = None  # the other plan changed them
     try:
-        return _run(plan, project, engine, target, emit, cancel, abort, timeout)
+        return _run(plan, project, engine, target, emit, cancel, abort, timeout, containers)
     finally:
         lock.__exit__(None, None, None)
 
 
 def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTarget | None,
          emit: Callable[[str, int, str, str], None], cancel: threading.Event | None,
-         abort: threading.Event | None, timeout: float) -> PlanResult:
+         abort: threading.Event | None, timeout: float,
+         containers: list[ContainerInfo] | None) -> PlanResult:
     started = time.monotonic()
     graph = graph_for(project)
     result = PlanResult(ok=True)
     pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="restart")
-    client_future: Future[Any] = pool.submit(_http_client) if any(
-        project.services[s.service].x.health for s in plan.steps) else None  # type: ignore[assignment]
+    urls = [u for s in plan.steps if (u := project.services[s.service].x.health)]
+    client = _http_client(urls) if urls else None
     stopped_early: set[str] = set()
     total = len(plan.steps)
+    # One listing up front; after that each gate's fresh look updates this view (a listing
+    # inspects every container of the project, which would cost more than a gate's poll).
+    known = list(containers) if containers is not None else engine.project_containers(project.name)
     try:
         for index, step in enumerate(plan.steps):
             number = index + 1
@@ -271,7 +279,7 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
                 result.not_run = plan.steps[index:]
                 break
             step_started = time.monotonic()
-            containers = engine.project_containers(project.name)
+            containers = known
             mine = [c for c in containers if c.service == step.service]
             action = step.action
             # Decided again now: an owner recreated by an earlier step has a new id.
@@ -307,6 +315,9 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
                     for f in rider_wait:
                         f.result()
                 stopped_early.update(riders)
+                for c in containers:
+                    if c.id in rider_ids:
+                        c.state = "exited"
             except Exception as exc:  # the engine's or Compose's refusal is the reason
                 stopped_early.update(riders)
                 _fail(result, plan, index, engine, project, f"{action} of {step.service} failed: {_short(exc)}",
@@ -316,10 +327,12 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
             emit("gate_waiting", number, step.service, "waiting for " + ", ".join(step.waits_for))
             gate = wait_for_gates(
                 project, engine, step.service, timeout, abort,
-                client=client_future.result() if client_future is not None and project.services[
-                    step.service].x.health else None,
+                client=client,
                 on_pass=lambda name, detail, n=number, s=step.service: emit("gate_passed", n, s, f"{name}: {detail}"),
+                known=known if action == RESTART else None,
             )
+            fresh = {c.service for c in gate.containers}
+            known = [c for c in known if c.service not in fresh] + gate.containers
             if not gate.ok:
                 _fail(result, plan, index, engine, project,
                       f"step {number}/{total} {step.service}: {gate.reason}", gate, mine)
@@ -338,11 +351,8 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
             emit("plan_done", 0, "", result.reason or "plan stopped")
         return result
     finally:
-        if client_future is not None:
-            try:
-                client_future.result().close()
-            except Exception:  # closing a client that never opened: nothing to tell the user
-                pass
+        if client is not None:
+            client.close()
         pool.shutdown(wait=False)
 
 
@@ -350,10 +360,12 @@ def _service_of(containers: list[ContainerInfo], container_id: str) -> str:
     return next(c.service for c in containers if c.id == container_id)
 
 
-def _http_client() -> Any:
+def _http_client(urls: list[str]) -> Any:
+    """One client for every probe of the plan. Loading the CA bundle costs 0.1-0.2 s of CPU,
+    so plain-http probes (the usual case) get a client that never loads it."""
     import httpx
 
-    return httpx.Client()
+    return httpx.Client(verify=not all(u.startswith("http://") for u in urls))
 
 
 def _short(exc: BaseException) -> str:
