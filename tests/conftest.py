@@ -159,16 +159,17 @@ def stack_factory(tmp_path: Path, demo_image: str) -> Iterator:
         stack.down()
 
 
-# --- restart (issue 4): stacks written by a test, and one demo stack shared by a test module ----------
+# --- restart (issue 4): stacks written by a test module, and one demo stack shared by a module ----------
 
-@pytest.fixture
-def text_stack(tmp_path: Path, demo_image: str) -> Iterator:
-    """Write a compose file given as text into a fresh folder (own project name and ports); torn down after."""
+@pytest.fixture(scope="module")
+def text_stack(tmp_path_factory: pytest.TempPathFactory, demo_image: str) -> Iterator:
+    """Write a compose file given as text into a fresh folder (own project name and ports), not started;
+    every stack made is taken down after the module."""
     made: list[Stack] = []
 
     def factory(text: str, port_vars: tuple[str, ...] = ()) -> Stack:
         name = f"t{uuid.uuid4().hex[:8]}"
-        dest = tmp_path / name
+        dest = tmp_path_factory.mktemp("stack") / name
         dest.mkdir()
         ports = {var: free_port() for var in port_vars}
         env = [f"COMPOSE_PROJECT_NAME={name}", f"STACKTUI_DEMO_IMAGE={demo_image}"]

@@ -173,27 +173,3 @@ def test_dotenv_parser_reports_the_line_of_a_broken_entry(tmp_path):
     assert err.value.where is not None and err.value.where.line == 4
     write(env, "A=1\nB='two words' \n C=\"x\" # c\nD=plain # c\n")
     assert read_dotenv(env) == {"A": "1", "B": "two words", "C": "x", "D": "plain"}
-
-
-def test_attach_by_name_reads_the_running_demo_from_its_labels(demo_stack, tmp_path):
-    """`stacktui -p NAME status --json` in an empty folder: read-only, namespaces and health from labels."""
-    empty = tmp_path / "nowhere"
-    empty.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
-    env.update({"NO_COLOR": "1", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
-    import sys
-
-    done = subprocess.run([sys.executable, "-m", "stacktui", "-p", demo_stack.name, "status", "--json"],
-                          cwd=empty, capture_output=True, text=True, timeout=60, env=env)
-    assert done.returncode == 0, done.stderr
-    data = json.loads(done.stdout)
-    rows = {r["service"]: r for r in data["services"]}
-    assert data["project"] == demo_stack.name
-    assert list(rows) == ["vscode", "backend", "mcp-server"]  # dependencies first, then by name
-    assert rows["mcp-server"]["namespace_owner"] == "vscode"
-    assert all(r["health"] == "healthy" and not r["stale"] for r in rows.values())
-
-    dry = subprocess.run([sys.executable, "-m", "stacktui", "-p", demo_stack.name, "restart", "vscode",
-                          "--dry-run", "--json"], cwd=empty, capture_output=True, text=True, timeout=60, env=env)
-    assert dry.returncode == 0, dry.stderr
-    assert [s["service"] for s in json.loads(dry.stdout)["steps"]] == ["vscode", "mcp-server"]

@@ -187,3 +187,29 @@ def test_executor_cancel_between_steps_and_failures_report_what_was_not_run(chai
         with pytest.raises(Busy) as err:
             execute(build_plan(project, ["api"]), project, FakeEngine(chain_boxes()), None)
     assert "busy: another plan" in str(err.value) and err.value.exit_code == 1
+
+
+def test_cli_usage_errors_exit_2_and_all_plans_the_whole_stack(docker_host, tmp_path):
+    """`restart` needs services or --all; `--all --dry-run --json` on a stack with no containers plans creates."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(ROOT / "compose" / "chain", tmp_path / "chain")
+    (tmp_path / "chain" / ".env").write_text("COMPOSE_PROJECT_NAME=never-started-here\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=tmp_path / "chain", env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    done = cli("restart")
+    assert done.returncode == 2 and "name the services to restart" in done.stderr and "--all" in done.stderr
+    done = cli("restart", "--all", "--dry-run", "--json")
+    assert done.returncode == 0, done.stderr
+    steps = json.loads(done.stdout)["steps"]
+    assert [(s["service"], s["action"]) for s in steps] == [
+        ("gateway", RECREATE), ("api", RECREATE), ("worker", RECREATE), ("client", RECREATE)]
+    assert all(set(s) == {"service", "action", "waits_for"} for s in steps)

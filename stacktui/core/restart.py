@@ -320,8 +320,13 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
                         c.state = "exited"
             except Exception as exc:  # the engine's or Compose's refusal is the reason
                 stopped_early.update(riders)
-                _fail(result, plan, index, engine, project, f"{action} of {step.service} failed: {_short(exc)}",
-                      None, mine)
+                reason = f"{action} of {step.service} failed: {_short(exc)}"
+                down = [o for o in project.services[step.service].namespace_targets().values()
+                        if o not in plan_services(plan) and not any(
+                            c.service == o and c.state == "running" for c in containers)]
+                if down:
+                    reason += f" (its namespace owner {down[0]} is not running: `stacktui restart {down[0]}`)"
+                _fail(result, plan, index, engine, project, reason, None, mine)
                 emit("step_failed", number, step.service, result.reason or "")
                 break
             emit("gate_waiting", number, step.service, "waiting for " + ", ".join(step.waits_for))
@@ -354,6 +359,10 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
         if client is not None:
             client.close()
         pool.shutdown(wait=False)
+
+
+def plan_services(plan: RestartPlan) -> set[str]:
+    return {s.service for s in plan.steps}
 
 
 def _service_of(containers: list[ContainerInfo], container_id: str) -> str:
