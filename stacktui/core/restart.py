@@ -22,7 +22,8 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -238,20 +239,16 @@ def execute(
             on_event(PlanEvent(kind, step, service, message))
 
     what = "restart " + (", ".join(plan.requested) or "(nothing)")
-    try:
-        lock = project_lock(project.name, what, wait=0.0)
-        lock.__enter__()
-    except Busy as busy:
-        if lock_wait <= 0:
-            raise
-        emit("lock_waiting", 0, "", f"{busy.message}; waiting up to {lock_wait:g} s")
-        lock = project_lock(project.name, what, wait=lock_wait)
-        lock.__enter__()
-        containers = None  # the other plan changed them
-    try:
+    with ExitStack() as held:
+        try:
+            held.enter_context(project_lock(project.name, what, wait=0.0))
+        except Busy as busy:
+            if lock_wait <= 0:
+                raise
+            emit("lock_waiting", 0, "", f"{busy.message}; waiting up to {lock_wait:g} s")
+            held.enter_context(project_lock(project.name, what, wait=lock_wait))
+            containers = None  # the other plan changed them
         return _run(plan, project, engine, target, emit, cancel, abort, timeout, containers)
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTarget | None,
@@ -315,9 +312,7 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
                     for f in rider_wait:
                         f.result()
                 stopped_early.update(riders)
-                for c in containers:
-                    if c.id in rider_ids:
-                        c.state = "exited"
+                known = [replace(c, state="exited") if c.id in rider_ids else c for c in known]
             except Exception as exc:  # the engine's or Compose's refusal is the reason
                 stopped_early.update(riders)
                 reason = f"{action} of {step.service} failed: {_short(exc)}"
@@ -341,6 +336,7 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
             if not gate.ok:
                 _fail(result, plan, index, engine, project,
                       f"step {number}/{total} {step.service}: {gate.reason}", gate, mine)
+                result.cancelled = abort is not None and abort.is_set()
                 emit("step_failed", number, step.service, result.reason or "")
                 break
             elapsed = time.monotonic() - step_started
