@@ -32,11 +32,16 @@ PROBE_TIMEOUT = 2.0
 NO_RESTART_POLICIES = ("", "no")
 
 
-def gate_names(project: Project, service: str) -> list[str]:
-    """The gates a step for `service` waits for, in the order they are checked."""
+def gate_names(project: Project, service: str, containers: list[ContainerInfo] | None = None) -> list[str]:
+    """The gates a step for `service` waits for, in the order they are checked.
+
+    A healthcheck built into the image counts as much as one in the files:
+    `containers` (when given) show it as a health status.
+    """
     spec = project.services[service]
     gates = [RUNNING]
-    if spec.has_healthcheck:
+    image_check = any(c.service == service and c.health is not None for c in containers or [])
+    if spec.has_healthcheck or image_check:
         gates.append(HEALTHY)
     if spec.x.health:
         gates.append(f"probe {spec.x.health}")
@@ -179,7 +184,7 @@ def wait_for_gates(
     spec = project.service(service)
     started = time.monotonic()
     deadline = started + timeout
-    names = gate_names(project, service)
+    names = gate_names(project, service, known)
     result = GateResult(service, ok=False)
     url = spec.x.health
     # The probe goes through the namespace root of the URL's host: its containers are watched too.
@@ -236,6 +241,8 @@ def wait_for_gates(
                     pending, why_pending = RUNNING, f"{down[0].name} is {down[0].state}"
             if pending is None:
                 passed(RUNNING, ", ".join(c.name for c in mine) + " running")
+                if HEALTHY not in names and any(health_command(watch.raw_of(c.id)) for c in mine):
+                    names.insert(1, HEALTHY)  # the image brings a healthcheck the files do not mention
             # The probe runs beside the healthcheck command: both take a moment, neither needs the other.
             probe_future: Future[ProbeResult] | None = None
             if pending is None and url and f"probe {url}" not in result.passed:

@@ -166,7 +166,7 @@ def build_plan(project: Project, services: list[str], containers: list[Container
             if note:
                 action = RECREATE
                 recreated.add(name)
-        steps.append(Step(name, action, gate_names(project, name), why[name], note))
+        steps.append(Step(name, action, gate_names(project, name, containers), why[name], note))
     return RestartPlan(project.name, list(services), steps)
 
 
