@@ -131,8 +131,12 @@ def run(quick: bool) -> list[Row]:
 
     med = {k: statistics.median(v) for k, v in samples.items()}
     spread = {k: f"{min(v):.2f}-{max(v):.2f}" for k, v in samples.items()}
+    # Each round's three runs sit close in time: their ratios shrug off load that comes and goes.
+    paired_a = statistics.median(o / r for o, r in zip(samples["stacktui"], samples["sdk"]))
+    paired_b = statistics.median(o / r for o, r in zip(samples["stacktui"], samples["compose"]))
     note = (f"{rounds} interleaved rounds; ranges stacktui {spread['stacktui']} s, SDK {spread['sdk']} s, "
-            f"compose {spread['compose']} s; stacktui also waits for the gates (running, healthy, probe)")
+            f"compose {spread['compose']} s; median per-round ratios {paired_a:.3f} (SDK) and {paired_b:.3f} "
+            f"(compose); stacktui also waits for its gates (running, healthy, probe)")
     ratio_a = med["stacktui"] / med["sdk"]
     ratio_b = med["stacktui"] / med["compose"]
     return [
