@@ -157,3 +157,40 @@ def stack_factory(tmp_path: Path, demo_image: str) -> Iterator:
     yield factory
     for stack in made:
         stack.down()
+
+
+# --- restart (issue 4): stacks written by a test module, and one demo stack shared by a module ----------
+
+@pytest.fixture(scope="module")
+def text_stack(tmp_path_factory: pytest.TempPathFactory, demo_image: str) -> Iterator:
+    """Write a compose file given as text into a fresh folder (own project name and ports), not started;
+    every stack made is taken down after the module."""
+    made: list[Stack] = []
+
+    def factory(text: str, port_vars: tuple[str, ...] = ()) -> Stack:
+        name = f"t{uuid.uuid4().hex[:8]}"
+        dest = tmp_path_factory.mktemp("stack") / name
+        dest.mkdir()
+        ports = {var: free_port() for var in port_vars}
+        env = [f"COMPOSE_PROJECT_NAME={name}", f"STACKTUI_DEMO_IMAGE={demo_image}"]
+        (dest / ".env").write_text("\n".join(env + [f"{k}={v}" for k, v in ports.items()]) + "\n")
+        file = dest / "compose.yaml"
+        file.write_text(text)
+        stack = Stack(name=name, dir=dest, file=file, ports=ports)
+        made.append(stack)
+        return stack
+
+    yield factory
+    for stack in made:
+        stack.down()
+
+
+@pytest.fixture(scope="module")
+def module_demo_stack(tmp_path_factory: pytest.TempPathFactory, demo_image: str) -> Iterator[Stack]:
+    """One demo stack for a whole test module (each test leaves it healthy); torn down after the module."""
+    stack = make_stack(tmp_path_factory.mktemp("demo"), "demo", DEMO_PORTS)
+    try:
+        stack.up()
+        yield stack
+    finally:
+        stack.down()

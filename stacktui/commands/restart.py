@@ -1,16 +1,151 @@
-"""`stacktui restart`: see issue text; filled in by its feature work."""
+"""`stacktui restart SERVICE... [--all] [--dry-run] [--json] [--timeout S]`: ordered, health-gated restarts.
+
+Exit 0 when every step's gates passed, 1 when a step failed, was cancelled or
+the project is busy, 2 for usage or configuration errors. The first SIGINT or
+SIGTERM lets the current step finish and reports the rest as not run; a second
+one stops waiting for the current gate too.
+"""
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+import threading
+from typing import Any, TextIO
 
-from stacktui.commands.context import Context
+from stacktui.commands.context import Context, emit_json
+from stacktui.commands.printable import printable
+from stacktui.core.errors import ConfigError
+from stacktui.core.restart import PlanEvent, PlanResult, RestartPlan, build_full_plan, build_plan, execute
+
+LOCK_WAIT = 600.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("restart", help="(not built yet)")
+    p = sub.add_parser("restart", help="restart services and everyone sharing their namespaces, in order, with health gates")
+    p.add_argument("services", nargs="*", metavar="SERVICE", help="the services to restart")
+    p.add_argument("--all", action="store_true", help="restart the whole stack in dependency order")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                   help="seconds each step may wait for its gates (default 60)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="fail at once (exit 1) when another plan is running on the project, instead of waiting")
     p.set_defaults(run=run)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    print("stacktui restart: not built yet")
-    return 2
+    if args.timeout <= 0:
+        raise ConfigError("--timeout must be more than 0 seconds")
+    if args.all and args.services:
+        raise ConfigError("give services or --all, not both")
+    if not args.all and not args.services:
+        raise ConfigError("name the services to restart", hint="or pass --all to restart the whole stack")
+    project = ctx.project
+    engine = ctx.engine
+    containers = engine.project_containers(project.name)
+    plan = build_full_plan(project, containers) if args.all else build_plan(project, list(args.services), containers)
+    if args.dry_run:
+        if args.json:
+            emit_json({"steps": [{"service": s.service, "action": s.action, "waits_for": s.waits_for}
+                                 for s in plan.steps]})
+        else:
+            _print_plan(plan, sys.stdout)
+        return 0
+
+    out: TextIO = sys.stderr if args.json else sys.stdout
+    if not args.json:
+        _print_plan(plan, out)
+    cancel, abort = threading.Event(), threading.Event()
+    previous = _install_signals(cancel, abort, out)
+    try:
+        result = execute(plan, project, engine, ctx.target if ctx.target.files else None,
+                         on_event=lambda e: _print_event(e, len(plan.steps), out), cancel=cancel,
+                         timeout=args.timeout, abort=abort, lock_wait=0.0 if args.no_wait else LOCK_WAIT,
+                         containers=containers)
+    finally:
+        _restore_signals(previous)
+    if args.json:
+        emit_json({"plan": plan.to_json(), "result": result.to_json()})
+    else:
+        _print_result(result, out)
+    return 0 if result.ok else 1
+
+
+def _print_plan(plan: RestartPlan, out: TextIO) -> None:
+    print(f"restart plan for project {plan.project} ({len(plan.steps)} step(s)):", file=out)
+    for i, s in enumerate(plan.steps, 1):
+        why = "" if s.reason == "requested" else f"  [{s.reason}]"
+        if s.note:
+            why += f"  [recreate: {s.note}]"
+        print(f"  {i}. {s.action} {s.service}, then wait for {', '.join(s.waits_for)}{why}", file=out)
+    out.flush()
+
+
+def _print_event(e: PlanEvent, total: int, out: TextIO) -> None:
+    tag = f"[{e.step}/{total}]" if e.step else "     "
+    message = printable(e.message)
+    if e.kind == "step_started":
+        line = f"{tag} {message}"
+    elif e.kind == "gate_waiting":
+        line = f"{tag}   {message}"
+    elif e.kind == "gate_passed":
+        line = f"{tag}   ok {message}"
+    elif e.kind == "step_done":
+        line = f"{tag} done: {message}"
+    elif e.kind == "step_failed":
+        line = f"{tag} FAILED: {message}"
+    elif e.kind == "lock_waiting":
+        line = f"waiting: {message}"
+    else:
+        return  # plan_done: the summary below says it
+    print(line, file=out, flush=True)
+
+
+def _print_result(result: PlanResult, out: TextIO) -> None:
+    if result.ok:
+        print(f"done: {len(result.steps_run)} step(s) in {result.elapsed:.2f} s", file=out)
+        return
+    if result.failed_step is not None:
+        print(f"failed at {result.failed_step.service}: {printable(result.reason or '')}", file=out)
+    elif result.cancelled:
+        print(f"stopped: {printable(result.reason or 'cancelled')}", file=out)
+    if result.health_output:
+        print("last health output:", file=out)
+        for line in result.health_output.splitlines()[-5:]:
+            print(f"  {printable(line)}", file=out)
+    if result.last_logs:
+        print("last log lines:", file=out)
+        for line in result.last_logs:
+            print(f"  {printable(line)}", file=out)
+    if result.not_run:
+        names = ", ".join(s.service for s in result.not_run)
+        print(f"not run: {names}", file=out)
+    if result.stopped_not_run:
+        names = ", ".join(result.stopped_not_run)
+        again = " ".join(s.service for s in ([result.failed_step] if result.failed_step else result.not_run[:1]))
+        print(f"left stopped, as they were stopped with their namespace owner: {names} "
+              f"(`stacktui restart {again}` brings them back once it is fixed)", file=out)
+
+
+def _install_signals(cancel: threading.Event, abort: threading.Event, out: TextIO) -> dict[int, Any]:
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, _frame: Any) -> None:
+        if not cancel.is_set():
+            cancel.set()
+            print(f"stacktui: {signal.Signals(signum).name}: finishing the current step, then stopping "
+                  "(again to stop waiting now)", file=out, flush=True)
+        else:
+            abort.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for sig, old in previous.items():
+        signal.signal(sig, old)
+

@@ -1,11 +1,20 @@
-"""`stacktui status [--json]`: every service with its real state and health."""
+"""`stacktui status [--json]`: every service with its real state and health.
+
+Health combines the engine's state, the healthcheck, the `x-stacktui.health`
+probe (reached from the host through the namespace owner's published port) and
+the stale-namespace verdict. Exit 0 when every service is healthy or has no
+check, 1 otherwise.
+"""
 from __future__ import annotations
 
 import argparse
 
 from stacktui.commands.context import Context, emit_json
+from stacktui.commands.printable import printable
 from stacktui.core.probes import probe_all
 from stacktui.core.status import HEALTHY, NO_CHECK, collect
+
+PROBE_TIMEOUT = 2.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,20 +25,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
     project = ctx.project
-    containers = ctx.engine.project_containers(project.name)
-    rows = collect(project, containers, probe_all(project, containers, local_engine=ctx.engine.is_local()))
+    engine = ctx.engine
+    containers = engine.project_containers(project.name)
+    probes = probe_all(project, containers, timeout=PROBE_TIMEOUT, local_engine=engine.is_local())
+    rows = collect(project, containers, probes)
     if args.json:
         emit_json({"project": project.name, "services": [r.to_json() for r in rows]})
     else:
         width = max((len(r.service) for r in rows), default=7)
-        print(f"project {project.name}")
+        print(f"project {project.name}" + (" (attached read-only)" if project.read_only else ""))
         for r in rows:
             owner = f"shares {r.namespace_owner}" if r.namespace_owner else ""
             line = f"  {r.service:<{width}}  {r.state:<12} {r.health:<10} {owner}"
             print(line.rstrip())
             if r.stale_reason:
-                print(f"  {'':<{width}}  stale: {r.stale_reason}")
+                print(f"  {'':<{width}}  stale: {printable(r.stale_reason)}")
+            elif r.health not in (HEALTHY, NO_CHECK) and r.reasons:
+                print(f"  {'':<{width}}  {printable('; '.join(r.reasons))}")
             if r.probe is not None:
                 result = f"answered {r.probe.status_code}" if r.probe.ok else f"failed: {r.probe.error}"
-                print(f"  {'':<{width}}  probe {r.probe.url} via {r.probe.reached_via}: {result}")
+                print(f"  {'':<{width}}  probe {r.probe.url} via {printable(r.probe.reached_via)}: {printable(result)}")
     return 0 if all(r.health in (HEALTHY, NO_CHECK) for r in rows) else 1

@@ -1,6 +1,8 @@
 """Load a Project: Compose's effective config plus the source files for lines and extensions."""
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +21,69 @@ def load_project(target: ComposeTarget) -> Project:
     if not target.files:
         raise ConfigError("no compose file given", hint="pass -f FILE, or attach with -p NAME")
     source = SourceIndex.load(list(target.files))  # YAML errors with lines come first
-    config = composecli.config_json(target)
-    return project_from_config(config, source, target)
+    config = effective_config(target, source)
+    project = project_from_config(config, source, target)
+    from stacktui.core.graph import graph_of
+
+    graph_of(project)  # a missing target or a cycle Compose let through still names its line
+    return project
+
+
+def effective_config(target: ComposeTarget, source: SourceIndex) -> dict[str, Any]:
+    """`compose config --format json`; when Compose refuses, the refusal with the file and line.
+
+    Compose names services but no lines ("service "a" depends on undefined
+    service "b"", "dependency cycle detected: a -> b -> a"), and 2.40 even exits 0
+    with nothing on stdout for these; the source trees say where it was written.
+    """
+    done = composecli.run(target, ["config", "--format", "json"], check=False)
+    if done.returncode == 0 and done.stdout.strip():
+        try:
+            return json.loads(done.stdout)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"compose config printed no JSON: {exc}") from exc
+    stderr = done.stderr.strip() or done.stdout.strip() or "compose config failed"
+    raise explain_compose_error(stderr, source)
+
+
+def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
+    """Compose's refusal, located in the source files when it is about the graph."""
+    from stacktui.core.graph import source_graph
+
+    graph = source_graph(source)
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    message = "; ".join(lines)
+    hint = "run `docker compose config` to see it in full"
+    missing = re.search(r'service "([^"]+)" depends on undefined service "([^"]+)"', stderr)
+    if missing:
+        who, what = missing.groups()
+        for e in graph.needs(who):
+            if e.target == what:
+                return ConfigError(f"service {who!r}: {e.key} names service {what!r}, which is not defined",
+                                   where=e.where, hint=f"defined services: {', '.join(graph.services) or 'none'}")
+    cycle = re.search(r"dependency cycle detected: (.+)", stderr)
+    if cycle:
+        names = [n.strip() for n in cycle.group(1).split("->")]
+        hops = []
+        for a, b in zip(names, names[1:]):
+            hop = next((e for e in graph.needs(a) if e.target == b), None)
+            if hop is None:
+                break
+            hops.append(hop)
+        if hops and len(hops) == len(names) - 1:
+            why = "; ".join(f"{e.describe()} ({e.where})" for e in hops)
+            return ConfigError(f"dependency cycle {' -> '.join(names)}: {why}", where=hops[0].where,
+                               hint="break the cycle: one of these services must not need the other")
+    try:
+        graph.validate()  # Compose said something else; a graph problem in the files still has a line
+    except ConfigError as exc:
+        if exc.where is not None and ("undefined service" in stderr or "cycle" in stderr):
+            return exc
+    where = None
+    named = re.search(r'service "([^"]+)"', stderr)
+    if named and source.file_of(named.group(1)) is not None:
+        where = source.locate(named.group(1))
+    return ConfigError(message, where=where, hint=hint)
 
 
 def project_from_config(config: dict[str, Any], source: SourceIndex | None, target: ComposeTarget) -> Project:
@@ -101,10 +164,15 @@ def _extension(service: str, raw: dict[str, Any], source: SourceIndex | None) ->
 
 
 def attach_project(engine: "Engine", name: str) -> Project:
-    """A read-only Project rebuilt from a running project's container labels (no files needed)."""
-    from stacktui.core.errors import ConfigError
+    """A read-only Project rebuilt from a running project's container labels (no files needed).
 
-    containers = engine.project_containers(name)
+    Compose's labels keep the service, `depends_on` (with its restart flag) and
+    the files; the engine keeps each container's namespace modes and
+    healthcheck. A `container:<id>` mode naming a container that is gone (its
+    owner was recreated) is mapped back to the one service the label says it
+    must restart with, so the stale check still sees whose namespace it was.
+    """
+    containers = [c for c in engine.project_containers(name)]
     if not containers:
         raise ConfigError(f"no containers of project {name!r} on this engine",
                           hint="check the name with `docker compose ls`, or pass -f FILE")
@@ -113,26 +181,55 @@ def attach_project(engine: "Engine", name: str) -> Project:
     for c in containers:
         if c.service in services:
             continue
-        modes: dict[str, str | None] = {}
-        for kind, mode in (("network_mode", c.network_mode), ("ipc", c.ipc_mode), ("pid", c.pid_mode)):
-            joined = mode.split(":", 1)[1] if mode.startswith("container:") else None
-            if joined and joined in by_id:
-                modes[kind] = f"service:{by_id[joined]}"
-            elif joined:
-                modes[kind] = mode
-            else:
-                modes[kind] = mode or None
         depends: dict[str, DependsOn] = {}
         for item in filter(None, c.labels.get("com.docker.compose.depends_on", "").split(",")):
             dep, _, rest = item.partition(":")
             cond, _, restart = rest.partition(":")
             depends[dep] = DependsOn(dep, cond or "service_started", restart == "true")
+        restarting_with = [d.service for d in depends.values() if d.restart]
+        modes: dict[str, str | None] = {}
+        for kind, mode in (("network_mode", c.network_mode), ("ipc", c.ipc_mode), ("pid", c.pid_mode)):
+            joined = mode.split(":", 1)[1] if mode.startswith("container:") else None
+            if joined and joined in by_id:
+                modes[kind] = f"service:{by_id[joined]}"
+            elif joined and len(restarting_with) == 1 and not _exists(engine, joined):
+                modes[kind] = f"service:{restarting_with[0]}"
+            else:
+                modes[kind] = mode or None
+        raw = engine.inspect_raw(c.id)
+        check = (raw.get("Config") or {}).get("Healthcheck") or None
+        if check and (check.get("Test") or [""])[0] == "NONE":
+            check = None
         services[c.service] = ServiceSpec(
             name=c.service, image=c.image, network_mode=modes["network_mode"], ipc=modes["ipc"],
             pid=modes["pid"], depends_on=depends,
-            healthcheck={"test": ["from-engine"]} if c.health else None,
+            healthcheck={"test": check.get("Test")} if check else None,
+            raw={"restart": ((raw.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no"},
         )
     first = containers[0]
     files = [Path(f) for f in first.labels.get("com.docker.compose.project.config_files", "").split(",") if f]
+    ordered = _attached_order(services)
     return Project(name=name, working_dir=Path(first.labels.get("com.docker.compose.project.working_dir", ".")),
-                   files=files, services=services, read_only=True)
+                   files=files, services={s: services[s] for s in ordered}, read_only=True)
+
+
+def _exists(engine: "Engine", container_id: str) -> bool:
+    try:
+        engine.inspect_raw(container_id)
+        return True
+    except Exception as exc:  # docker's NotFound, passed through the adapter: only a 404 means gone
+        if getattr(exc, "status_code", None) == 404:
+            return False
+        raise
+
+
+def _attached_order(services: dict[str, ServiceSpec]) -> list[str]:
+    """No file says the declared order: dependencies first, then by name."""
+    from stacktui.core.graph import Graph, project_edges
+
+    probe = Project(name="", working_dir=Path("."), files=[], services=services)
+    graph = Graph(sorted(services), [e for e in project_edges(probe) if e.target in services])
+    try:
+        return graph.order(sorted(services))
+    except ConfigError:
+        return sorted(services)

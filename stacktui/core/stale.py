@@ -5,15 +5,25 @@ container that joined the old one keeps running there, unreachable through the
 owner's published ports, while its own healthcheck (run inside that dead
 namespace) still passes. Staleness is transitive: C joins B joins A, a restart
 of A strands B and therefore C, although B never restarted.
+
+Signals, strongest first:
+- the owner is not running, or the container joined an id that is no longer
+  the owner's (the owner was recreated);
+- on a local engine whose processes this machine can see: the namespace
+  inodes (/proc/<pid>/ns/net, ipc, pid) of the two init processes differ, or
+  agree (then it is not stale, whatever the clocks say);
+- otherwise: the owner started after the container did.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from stacktui.core.engine import ContainerInfo
 from stacktui.core.model import Project
 
 KIND_NAMES = {"network_mode": "network", "ipc": "ipc", "pid": "pid"}
+PROC_NS = {"network": "net", "ipc": "ipc", "pid": "pid"}
 
 
 @dataclass(frozen=True)
@@ -33,9 +43,31 @@ def _running(containers: list[ContainerInfo]) -> dict[str, ContainerInfo]:
     return chosen
 
 
-def find_stale(project: Project, containers: list[ContainerInfo]) -> dict[str, StaleVerdict]:
+def namespace_of(c: ContainerInfo, kind: str, proc: str = "/proc") -> str | None:
+    """The namespace of this kind that the container's init process is in (e.g. 'net:[4026532338]').
+
+    None unless this machine sees the engine's processes: the PID must be the
+    container's own (its cgroup names the container id), which rules out a
+    remote engine or one in a VM, where the same PID is another process or none.
+    """
+    if c.state != "running" or c.pid <= 0:
+        return None
+    try:
+        with open(f"{proc}/{c.pid}/cgroup", encoding="utf-8", errors="replace") as fh:
+            if c.id not in fh.read():
+                return None
+        return os.readlink(f"{proc}/{c.pid}/ns/{PROC_NS[kind]}")
+    except OSError:
+        return None
+
+
+def find_stale(project: Project, containers: list[ContainerInfo], *, proc: str | None = "/proc") -> dict[str, StaleVerdict]:
+    """Stale verdicts by service. `proc=None` leaves the namespace inodes out (a remote engine)."""
     by_service = _running(containers)
     verdicts: dict[str, StaleVerdict] = {}
+
+    def ns(c: ContainerInfo, kind: str) -> str | None:
+        return namespace_of(c, kind, proc) if proc else None
 
     def direct(service: str) -> StaleVerdict | None:
         spec = project.services.get(service)
@@ -53,6 +85,15 @@ def find_stale(project: Project, containers: list[ContainerInfo]) -> dict[str, S
                     service, owner,
                     f"joined {kind} namespace of container {joined[:12]}, but {owner} is now {theirs.id[:12]}",
                 )
+            mine_ns, their_ns = ns(mine, kind), ns(theirs, kind)
+            if mine_ns and their_ns:
+                if mine_ns != their_ns:
+                    return StaleVerdict(
+                        service, owner,
+                        f"its {kind} namespace {mine_ns} is not {owner}'s {their_ns} ({owner} restarted after "
+                        f"{service} joined it)",
+                    )
+                continue  # the kernel says they share it: clocks cannot overrule that
             if theirs.started_at and mine.started_at and theirs.started_at > mine.started_at:
                 return StaleVerdict(
                     service, owner,
