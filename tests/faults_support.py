@@ -122,6 +122,15 @@ class FaultStack(Stack):
         return replace(found, env={**found.env, "DOCKER_HOST": self.host})
 
 
+def slow_owner(stack: Stack, seconds: float | None) -> None:
+    """slowgate: from its next start on, the owner is healthy only `seconds` after it starts (None: at once)."""
+    marker = stack.dir / "scripts" / "ready-after"
+    if seconds is None:
+        marker.unlink(missing_ok=True)
+    else:
+        marker.write_text(f"{seconds:g}\n")
+
+
 def bind(stack: Stack, host: str) -> FaultStack:
     return FaultStack(name=stack.name, dir=stack.dir, file=stack.file, ports=stack.ports, host=host)
 

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from stacktui.core.errors import ComposeCliMissing, ConfigError
 
 COMPOSE_TIMEOUT = 120.0
+NO_ENGINE = "Cannot connect to the Docker daemon"
 
 
 @functools.cache
@@ -85,6 +86,10 @@ def run(target: ComposeTarget, args: Sequence[str], *, timeout: float = COMPOSE_
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
         raise ConfigError(f"`{' '.join(cmd)}` did not finish within {timeout:.0f} s") from exc
+    if done.returncode == 0 and NO_ENGINE in done.stderr:
+        # Compose 2.40 exits 0 when it cannot reach the engine at all (`up`, `ps`, ...): nothing
+        # was done, and callers that trust the exit code would carry on as if it had been.
+        done.returncode = 1
     if check and done.returncode != 0:
         raise ComposeFailed(cmd, done.returncode, done.stderr.strip() or done.stdout.strip())
     return done

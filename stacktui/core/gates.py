@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from stacktui.core.engine import ContainerInfo, Engine
+from stacktui.core.engine import ContainerInfo, Engine, lost_engine
 from stacktui.core.model import Project
 from stacktui.core.probes import namespace_root, probe, route
 from stacktui.core.status import ProbeResult
@@ -113,7 +113,8 @@ class _HealthRunner:
         try:
             code, output = fut.result()
         except Exception as exc:  # the container stopped under the exec, or the engine refused it
-            self.last_output = f"could not run the healthcheck: {exc}"
+            gone = lost_engine(exc, self.engine.host)
+            self.last_output = f"could not run the healthcheck: {gone.message if gone is not None else exc}"
             return False
         self.last_output = output.strip() or f"exit {code}"
         self.passed = code == 0

@@ -1,12 +1,14 @@
-# Healthy READY_AFTER seconds after each start (the marker from a previous run is removed first).
+# Healthy only some seconds after each start: as many as scripts/ready-after says when it
+# exists (a test writes it to hold a restart or an apply at the owner's gate), else at once.
 trap 'echo "owner: SIGTERM, bye"; exit 0' TERM INT
 mkdir -p /tmp
 rm -f /tmp/ready
 mkdir -p /srv/www
 echo ok > /srv/www/health
 httpd -p 7101 -h /srv/www
-echo "owner: started on $(hostname), ready in ${READY_AFTER}s"
-sleep "${READY_AFTER}" & wait $!
+delay=$(cat /scripts/ready-after 2>/dev/null || echo 0)
+echo "owner: started on $(hostname), ready in ${delay}s"
+sleep "$delay" & wait $!
 touch /tmp/ready
 echo "owner: ready"
 i=0
