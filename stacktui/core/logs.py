@@ -85,13 +85,15 @@ def _timestamp_slow(ts: bytes) -> int:
     """Offsets other than Z, or something unexpected: best effort, never raises."""
     text = ts.decode("ascii", "replace")
     head, _, rest = text.partition(".")
-    digits = "".join(ch for ch in rest[:9] if ch.isdigit())
-    tail = rest[len(digits):]
+    count = 0
+    while count < len(rest) and rest[count].isdigit():
+        count += 1
+    digits, tail = rest[:count], rest[count:]
     try:
         stamp = datetime.fromisoformat(head + (tail.replace("Z", "+00:00") or "+00:00"))
     except ValueError:
         return time.time_ns()
-    return int(stamp.timestamp()) * 1_000_000_000 + int(digits.ljust(9, "0")[:9] or 0)
+    return int(stamp.timestamp()) * 1_000_000_000 + int(digits[:9].ljust(9, "0"))
 
 
 def since_param(key: int) -> str:
@@ -111,32 +113,43 @@ class EntryDecoder:
 
     def __init__(self, service: str) -> None:
         self.service = service
-        self.last_key = -1  # timestamp of the newest line accepted
+        self.last_key = -1  # the newest timestamp accepted
         self.at_last_key = 0  # how many accepted lines carry exactly that timestamp
-        self._skip_same = 0  # after a reattach: how many entries at last_key to drop again
+        self._since: int | None = None  # after a reattach: the `since=` the engine was given
+        self._skip_same = 0  # ... and how many entries at exactly that time we already have
         self._partial: dict[int, bytearray] = {}
         self._partial_key: dict[int, int] = {}
         self._raw = bytearray()  # TTY: bytes after the last newline
 
     def reattached(self) -> None:
-        """The next entries start again at `since=last_key`: drop the ones already taken."""
-        self._skip_same = self.at_last_key
+        """The next entries start again at `since=last_key`: drop the ones already taken.
+
+        Only then are lines filtered by time. In one continuous stream every entry is new,
+        even one whose time is earlier than its predecessor's (the engine stamps stdout and
+        stderr in separate readers, so the two streams interleave slightly out of order).
+        """
+        if self.last_key >= 0:
+            self._since = self.last_key
+            self._skip_same = self.at_last_key
         self._partial.clear()
         self._partial_key.clear()
         self._raw.clear()
 
     def _accept(self, key: int) -> bool:
-        if key < self.last_key:
-            return False
-        if key == self.last_key:
-            if self._skip_same > 0:
+        since = self._since
+        if since is not None:
+            if key < since:
+                return False
+            if key == since and self._skip_same > 0:
                 self._skip_same -= 1
                 return False
+            if key > since:
+                self._since = None
+        if key > self.last_key:
+            self.last_key = key
+            self.at_last_key = 1
+        elif key == self.last_key:
             self.at_last_key += 1
-            return True
-        self.last_key = key
-        self.at_last_key = 1
-        self._skip_same = 0
         return True
 
     def entry(self, stream: int, payload: bytes, out: list[LogLine]) -> None:
@@ -149,7 +162,8 @@ class EntryDecoder:
         if message.endswith(b"\n"):
             partial = self._partial.pop(stream, None)
             if partial is not None:
-                key = self._partial_key.pop(stream, key)
+                # The completing entry's time orders and deduplicates the joined line.
+                self._partial_key.pop(stream, None)
                 if len(partial) < _MAX_PARTIAL:
                     partial += message[:-1]
                 message = bytes(partial)
@@ -231,10 +245,9 @@ def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> byte
             sec = cache.get(data[start:start + 19])
             if sec is not None and end - start - 32 < STORE_LIMIT:
                 key = sec * 1_000_000_000 + int(data[start + 20:start + 29])
-                if key > decoder.last_key:
+                if key > decoder.last_key and decoder._since is None:
                     decoder.last_key = key
                     decoder.at_last_key = 1
-                    decoder._skip_same = 0
                     text = data[start + 31:end - 1].decode("utf-8", "replace")
                     if suspect(text) is not None:
                         text = sanitize(text)

@@ -65,8 +65,8 @@ class LogStore:
                 added.append(line)
             self._seq = seq
             buf.extend(added)
-            if added:
-                wake = not self._pending and not self._overflowed
+            if added and not self._overflowed:  # once overflowed, the reader redraws from the buffers anyway
+                wake = not self._pending
                 if len(self._pending) + len(added) > self._pending_limit:
                     self._pending.clear()
                     self._overflowed = True
