@@ -92,7 +92,7 @@ def test_main_screen_at_80x24(snap_compare):
 def test_findings_panel_with_a_stale_namespace(snap_compare):
     async def focus_findings(pilot) -> None:
         await ready(pilot)
-        pilot.app.query_one("#findings-table").focus()
+        pilot.app.query_one("#findings-list").focus()
         await pilot.pause()
 
     assert snap_compare(fixed_app(stale=True, findings=FINDINGS), terminal_size=(110, 30), run_before=focus_findings)

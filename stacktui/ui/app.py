@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
@@ -168,19 +169,21 @@ class StackApp(App[int]):
                       id="logpane")
         yield Footer(compact=True, show_command_palette=False)
 
+    # The main screen's widgets, held once: while a modal is on top, App.query_one would search the modal.
     @property
     def table(self) -> ServicesTable:
-        return self.query_one(ServicesTable)
+        return self._main.query_one(ServicesTable)
 
     @property
     def pane(self) -> LogPane:
-        return self.query_one(LogPane)
+        return self._main.query_one(LogPane)
 
     @property
     def findings_panel(self) -> FindingsPanel:
-        return self.query_one(FindingsPanel)
+        return self._main.query_one(FindingsPanel)
 
     def on_mount(self) -> None:
+        self._main = self.screen
         self.table.focus()
         self._draw_topbar()
         self.pane.update_title()
@@ -247,7 +250,7 @@ class StackApp(App[int]):
                 text.append(f" {self.engine_version}", style="dim")
         if self.connection is not None and not self.connection.connected:
             text.append("  disconnected", style="bold red")
-        self.query_one("#topbar", Static).update(text)
+        self._main.query_one("#topbar", Static).update(text)
 
     # -- from core threads (these run on the watcher's and readers' threads) -----------------------------
 
@@ -289,10 +292,13 @@ class StackApp(App[int]):
     def _flush_logs(self) -> None:
         self._flush_scheduled = False
         pending, overflowed = self.store.drain()
-        if overflowed:
-            self.pane.redraw()
-        elif pending:
-            self.pane.flush(pending)
+        try:
+            if overflowed:
+                self.pane.redraw()
+            elif pending:
+                self.pane.flush(pending)
+        except NoMatches:  # closing
+            pass
 
     def flush_logs_now(self) -> None:
         """Draw what is waiting without the batching delay (tests, and before a screenshot)."""
@@ -302,7 +308,7 @@ class StackApp(App[int]):
         conn = message.connection
         was = self.connection
         self.connection = conn
-        banner = self.query_one("#banner", Static)
+        banner = self._main.query_one("#banner", Static)
         if conn.connected:
             banner.display = False
             if was is not None and not was.connected:
@@ -318,7 +324,10 @@ class StackApp(App[int]):
         self._draw_topbar()
 
     def _tick(self) -> None:
-        self.table.tick(self.clock())
+        try:
+            self.table.tick(self.clock())
+        except NoMatches:  # the app is closing: its widgets are gone before its timers
+            pass
 
     # -- findings ---------------------------------------------------------------------------------------
 

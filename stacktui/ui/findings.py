@@ -7,8 +7,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import OptionList, Static
 
+from stacktui.core.sanitize import sanitize
 from stacktui.ui.actions import FindingView, parse_fix
 
 SEVERITY_LOOK = {
@@ -19,11 +20,6 @@ SEVERITY_LOOK = {
 FIX_WORDS = {"restart": "restart", "separate": "give own namespaces", "share": "share again", "undo": "undo"}
 
 
-def severity_cell(severity: str) -> Text:
-    glyph, style = SEVERITY_LOOK.get(severity, ("?", ""))
-    return Text(f"{glyph} {severity}", style=style)
-
-
 def fix_cell(fix: str | None) -> Text:
     if not fix:
         return Text("")
@@ -31,17 +27,25 @@ def fix_cell(fix: str | None) -> Text:
     return Text(f"\u23ce {FIX_WORDS.get(action, action)} {arg}".rstrip(), style="bold")  # ⏎
 
 
-def message_cell(f: FindingView) -> Text:
-    text = Text(f.message)
+def finding_text(f: FindingView) -> Text:
+    """One finding as it reads in the panel; wraps to the panel's width."""
+    glyph, style = SEVERITY_LOOK.get(f.severity, ("?", ""))
+    text = Text(f"{glyph} {f.severity:<7} ", style=style)
+    text.append(f.service or "-", style="bold")
+    text.append("  ")
+    text.append(sanitize(f.message))
     if f.hint:
-        text.append(f" ({f.hint})", style="dim")
+        text.append(f" ({sanitize(f.hint)})", style="dim")
     if f.where:
-        text.append(f" {f.where}", style="dim italic")
+        text.append(f"  {f.where}", style="dim italic")
+    if f.fix:
+        text.append("  ")
+        text.append_text(fix_cell(f.fix))
     return text
 
 
 class FindingsPanel(Vertical):
-    """A title line and a table of findings; enter on a row asks the app to apply its fix."""
+    """A title line and the findings; enter on one asks the app to apply its fix."""
 
     class FixRequested(Message):
         def __init__(self, finding: FindingView) -> None:
@@ -56,16 +60,9 @@ class FindingsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="findings-title")
-        table: DataTable = DataTable(id="findings-table", cursor_type="row", show_header=False)
-        table.display = False
-        yield table
-
-    def on_mount(self) -> None:
-        table = self.query_one("#findings-table", DataTable)
-        table.add_column("severity", key="severity")
-        table.add_column("service", key="service")
-        table.add_column("fix", key="fix")
-        table.add_column("message", key="message")
+        options = OptionList(id="findings-list")
+        options.display = False
+        yield options
 
     def _title(self) -> Text:
         text = Text("findings", style="bold")
@@ -93,16 +90,17 @@ class FindingsPanel(Vertical):
         self.checked_at = at
         self.checking = False
         self.query_one("#findings-title", Static).update(self._title())
-        table = self.query_one("#findings-table", DataTable)
-        table.clear()
-        for i, f in enumerate(self.findings):
-            table.add_row(severity_cell(f.severity), Text(f.service or "-", style="bold"), fix_cell(f.fix),
-                          message_cell(f), key=str(i))
-        table.display = bool(self.findings)
+        options = self.query_one("#findings-list", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        options.add_options([finding_text(f) for f in self.findings])
+        if self.findings:
+            options.highlighted = min(highlighted or 0, len(self.findings) - 1)
+        options.display = bool(self.findings)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        index = int(str(event.row_key.value))
+        index = event.option_index
         if 0 <= index < len(self.findings) and self.findings[index].fix:
             self.post_message(self.FixRequested(self.findings[index]))
         elif 0 <= index < len(self.findings):

@@ -71,8 +71,8 @@ class PlanModal(ModalScreen[Outcome | None]):
             yield Static(Text(""), id="plan-log")
             yield Static(Text(""), id="plan-result")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.run_label, id="plan-run", variant="primary")
-                yield Button("Cancel", id="plan-cancel")
+                yield Button(self.run_label, id="plan-run", variant="primary", compact=True)
+                yield Button("Cancel", id="plan-cancel", compact=True)
 
     def on_mount(self) -> None:
         if self.confirm:
@@ -231,13 +231,14 @@ class DiffModal(ModalScreen[bool]):
         with Vertical(id="diff-dialog", classes="dialog"):
             yield Static(Text(self.change_title, style="bold"), classes="dialog-title")
             if self.summary:
-                yield Static(Text(sanitize(self.summary)), id="diff-summary")
+                yield Static(Text("\n".join(sanitize(line) for line in self.summary.splitlines())),
+                             id="diff-summary")
             with VerticalScroll(id="diff-scroll"):
                 yield Static(diff_text(self.diff) if self.diff.strip() else Text("(no changes)", style="dim"),
                              id="diff-body")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.apply_label, id="diff-apply", variant="warning")
-                yield Button("Cancel", id="diff-cancel")
+                yield Button(self.apply_label, id="diff-apply", variant="warning", compact=True)
+                yield Button("Cancel", id="diff-cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#diff-cancel", Button).focus()  # nothing is written by a stray enter
@@ -300,8 +301,8 @@ class PortsModal(ModalScreen[list[int] | None]):
                 yield Static(Text(sanitize(self.message), style="dim"))
             yield SelectionList[int](*[(str(p), p) for p in self.candidates], id="ports-list")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Use these", id="ports-ok", variant="primary")
-                yield Button("Cancel", id="ports-cancel")
+                yield Button("Use these", id="ports-ok", variant="primary", compact=True)
+                yield Button("Cancel", id="ports-cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()
