@@ -48,9 +48,11 @@ class _Background:
         return self._value
 
 
-def run(ctx: Context, args: argparse.Namespace) -> int:
-    if args.log_lines < 100:
-        raise StackError(f"--log-lines {args.log_lines} is too small", hint="keep at least 100 lines per service")
+def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
+    """The app exactly as `stacktui tui` builds it (the benchmarks drive this one too)."""
+    log_lines = getattr(args, "log_lines", DEFAULT_MAX_LINES)
+    if log_lines < 100:
+        raise StackError(f"--log-lines {log_lines} is too small", hint="keep at least 100 lines per service")
     target = ctx.target  # fast (file search only); its errors should come before any screen
     engine_job = _Background(lambda: ctx.engine)
     project_job = _Background(lambda: ctx.project if target.files else None)
@@ -63,8 +65,12 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     from stacktui.core.logstore import LogStore
     from stacktui.ui.app import StackApp  # Textual is imported only when the TUI opens
 
-    app = StackApp(loader=load, reload=ctx.reload, store=LogStore(max_lines=args.log_lines),
-                   log_history=args.log_history)
+    return StackApp(loader=load, reload=ctx.reload, store=LogStore(max_lines=log_lines),
+                    log_history=getattr(args, "log_history", 1000))
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    app = build_app(ctx, args)
     app.run()
     if app.load_error is not None:
         raise app.load_error

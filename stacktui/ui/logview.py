@@ -131,6 +131,9 @@ class LogView(Log):
                 del self.meta[:removed]
                 if self.current_match is not None:
                     self.current_match = self.current_match - removed if self.current_match >= removed else None
+                # Log refreshes only the rows it appended, counted before the prune; a view already
+                # at its end does not move either, so without this it keeps showing the old rows.
+                self.refresh()
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         return removed
