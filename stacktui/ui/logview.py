@@ -25,6 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.geometry import Size
 from textual.strip import Strip
 from textual.widgets import Input, Log, Static
 
@@ -115,28 +116,51 @@ class LogView(Log):
         return super().render_line(y)
 
     def add(self, texts: list[str], metas: list[Meta]) -> int:
-        """Append lines; returns how many old lines were pruned from the top."""
+        """Append lines; returns how many old lines were pruned from the top.
+
+        This is `Log.write_lines` without its per-line costs, which a flood pays 200,000
+        times: no `splitlines` (sanitized lines hold no separators), no per-line cache
+        discards, no worker thread measuring every line's width (it competes with the
+        log readers for the GIL); old lines go in chunks, not on every batch.
+        """
         if not texts:
             return 0
-        prune = len(self.meta) + len(texts) > self.cap + max(1000, self.cap // 10)
-        if prune:
-            self.max_lines = self.cap
+        if len(texts) > self.cap:  # more than the view holds: the older ones would go at once
+            texts, metas = texts[-self.cap:], metas[-self.cap:]
+        lines = self._lines
+        lines.extend(texts)
         self.meta.extend(metas)
-        self.write_lines(texts, scroll_end=False)
         removed = 0
-        if prune:
-            self.max_lines = None
-            removed = len(self.meta) - len(self.lines)
-            if removed > 0:
-                del self.meta[:removed]
-                if self.current_match is not None:
-                    self.current_match = self.current_match - removed if self.current_match >= removed else None
-                # Log refreshes only the rows it appended, counted before the prune; a view already
-                # at its end does not move either, so without this it keeps showing the old rows.
-                self.refresh()
+        excess = len(lines) - self.cap
+        if excess > max(1000, self.cap // 10):
+            del lines[:excess]
+            del self.meta[:excess]
+            removed = excess
+            self._render_line_cache.clear()
+            if self.current_match is not None:
+                self.current_match = self.current_match - removed if self.current_match >= removed else None
+        self._width = widest(texts, self._width)
+        self._resize_virtual(Size(self._width, len(lines)))
+        self.refresh()
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         return removed
+
+    def _resize_virtual(self, size: Size) -> None:
+        """Grow the scrollable height without a screen layout when nothing else changes.
+
+        `virtual_size` is a layout reactive: every assignment lays the whole screen out again
+        and repaints every widget, which at 20 batches a second costs more than the log lines.
+        While the width is unchanged and the vertical scrollbar is already showing, only the
+        log and its scrollbar change: set the value quietly and tell the scrollbar.
+        """
+        old = self.virtual_size
+        if size.width == old.width and old.height > self.size.height and size.height > self.size.height:
+            self.set_reactive(Log.virtual_size, size)
+            if self.show_vertical_scrollbar:
+                self.vertical_scrollbar.window_virtual_size = size.height
+        else:
+            self.virtual_size = size
 
     def reset(self, texts: list[str], metas: list[Meta]) -> None:
         self.clear()
@@ -185,6 +209,29 @@ class LogView(Log):
         self.call_after_refresh(self._resume_at_end)
 
 
+def widest(texts: Sequence[str], floor: int) -> int:
+    """The widest line in cells, at least `floor`; exact where it matters, cheap for the rest.
+
+    A line of n characters takes between n and 2n cells (wide characters), more with tabs.
+    ASCII without tabs is exactly n; only other lines longer than half the width are measured.
+    """
+    best = floor
+    if not texts or max(map(len, texts)) * 2 <= best and not any("\t" in t for t in texts):
+        return best
+    for t in texts:
+        n = len(t)
+        if n * 2 <= best and "\t" not in t:
+            continue
+        if t.isascii() and "\t" not in t:
+            if n > best:
+                best = n
+        else:
+            w = cell_len(t.expandtabs())
+            if w > best:
+                best = w
+    return best
+
+
 # --- turning stored lines into display lines ------------------------------------------------------
 
 _clock_cache: dict[int, str] = {}
@@ -208,10 +255,10 @@ def format_lines(lines: Sequence[LogLine], *, merged: bool, timestamps: bool, na
     metas: list[Meta] = []
     limit = DISPLAY_LIMIT
     if not merged and not timestamps and wrap_width is None:  # the common case, per line as cheap as it gets
-        for line in lines:
-            t = line.text
-            texts.append(t if len(t) <= limit else for_display(t))
-            metas.append(EVENT_META if line.stream == EVENT else PLAIN)
+        texts = [line.text for line in lines]
+        if texts and max(map(len, texts)) > limit:
+            texts = [t if len(t) <= limit else for_display(t) for t in texts]
+        metas = [EVENT_META if line.stream == EVENT else PLAIN for line in lines]
         return texts, metas
     meta_cache: dict[tuple[str, bool], tuple[Meta, Meta]] = {}
     for line in lines:
@@ -272,6 +319,7 @@ class LogPane(Vertical):
         self.new_while_paused = 0
         self._pattern: re.Pattern[str] | None = None
         self._wrap_width: int | None = None
+        self._title: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="log-title")
@@ -365,7 +413,9 @@ class LogPane(Vertical):
         flags = [name for name, on in (("timestamps", self.timestamps), ("wrap", self.wrap)) if on]
         if flags:
             title.append("  [" + ", ".join(flags) + "]", style="dim")
-        self.query_one("#log-title", Static).update(title)
+        if title != self._title:  # Static.update lays the screen out again: only when it reads differently
+            self._title = title
+            self.query_one("#log-title", Static).update(title)
 
     # -- follow, timestamps, wrap --------------------------------------------------------------------
 
