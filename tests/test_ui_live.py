@@ -87,6 +87,12 @@ async def test_table_and_logs_follow_the_engine_through_stops_and_an_outage(demo
             assert [k for k, _ in stored] == sorted(k for k, _ in stored)
             assert len(set(stored)) == len(stored)
 
+            # c checks now: the engine is listed again and the findings panel says when.
+            checked = app.findings_panel.checked_at
+            await pilot.press("c")
+            await until(pilot, lambda: app.findings_panel.checked_at != checked and not app.findings_panel.checking,
+                        what="a fresh check")
+
             # Merged view, with a prefix per service.
             await pilot.press("m")
             await until(pilot, lambda: any(t.startswith("backend") for t in view.lines), what="merged lines")

@@ -261,18 +261,23 @@ class Watcher:
     # -- the probe thread ---------------------------------------------------------------------------
 
     def _probe_loop(self) -> None:
-        while not self._stop.is_set():
-            if self.connected:
-                try:
-                    self._probe_once()
-                except Exception as exc:  # a probe must never take the watcher down
-                    log.debug("probes failed: %s", exc)
-            soon = self._probe_soon.wait(self.probe_interval)
-            if soon and not self._stop.is_set():
-                self._probe_soon.clear()
-                self._stop.wait(PROBE_AFTER_CHANGE)  # let a restart settle before asking
+        import httpx
 
-    def _probe_once(self) -> None:
+        # One client for every probe: a new one per request builds an SSL context each time,
+        # which alone costs about a percent of a core at one probe per service every 5 s.
+        with httpx.Client() as client:
+            while not self._stop.is_set():
+                if self.connected:
+                    try:
+                        self._probe_once(client)
+                    except Exception as exc:  # a probe must never take the watcher down
+                        log.debug("probes failed: %s", exc)
+                soon = self._probe_soon.wait(self.probe_interval)
+                if soon and not self._stop.is_set():
+                    self._probe_soon.clear()
+                    self._stop.wait(PROBE_AFTER_CHANGE)  # let a restart settle before asking
+
+    def _probe_once(self, client: Any) -> None:
         from stacktui.core import probes as probe_mod
 
         with self._lock:
@@ -285,10 +290,15 @@ class Watcher:
             local = self.engine.is_local()
             results = {}
             for name, spec in project.services.items():
-                if spec.x.health:
-                    r = probe_mod.probe_service(project, containers, name, timeout=2.0, local_engine=local)
-                    if r is not None:
-                        results[name] = r
+                url = spec.x.health
+                if not url:
+                    continue
+                try:
+                    route = probe_mod.route(project, containers, url, local)
+                except LookupError as exc:
+                    results[name] = ProbeResult(name, url, "unreachable", False, error=str(exc))
+                    continue
+                results[name] = probe_mod.probe(name, url, route, timeout=2.0, client=client)
         with self._lock:
             before = {k: (v.ok, v.status_code, v.error) for k, v in self._probes.items()}
             after = {k: (v.ok, v.status_code, v.error) for k, v in results.items()}

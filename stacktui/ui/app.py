@@ -473,6 +473,11 @@ class StackApp(App[int]):
         if self.actions is None or self.project is None:
             self.notify("still loading the project", severity="warning")
             return False
+        if self.project.read_only:
+            self.notify(f"project {self.project.name} was attached from the engine without its compose files: "
+                        f"{what} needs them (run stacktui in the project's folder, or pass -f FILE)",
+                        severity="warning", timeout=8)
+            return False
         if self.busy is not None:
             self.notify(f"busy: {self.busy} is still running", severity="warning")
             return False

@@ -94,6 +94,7 @@ class LogView(Log):
         self.meta: list[Meta] = []
         self.current_match: int | None = None
         self.follow = True
+        self._strips: dict[tuple[int, int, int], Strip] = {}
 
     class FollowChanged(Message):
         def __init__(self, follow: bool) -> None:
@@ -109,11 +110,34 @@ class LogView(Log):
             self.post_message(self.FollowChanged(follow))
 
     def render_line(self, y: int) -> Strip:
-        index = self.scroll_offset.y + y
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        # Log keeps no cache of rendered lines (it only fills one while text is selected), so a
+        # one-line scroll would render every visible line again: once a second per quiet stream.
+        cacheable = self.text_selection is None
+        key = (index, scroll_x, self.size.width)
+        if cacheable:
+            strip = self._strips.get(key)
+            if strip is not None:
+                return strip
         hl = self.highlighter
         hl.meta = self.meta[index] if 0 <= index < len(self.meta) else None
         hl.current = index == self.current_match
-        return super().render_line(y)
+        strip = super().render_line(y)
+        if cacheable and index < len(self.meta):
+            if len(self._strips) > 4 * max(50, self.size.height):
+                self._strips.clear()
+            self._strips[key] = strip
+        return strip
+
+    def forget_rendering(self) -> None:
+        """Rendered lines are stale: the lines moved, the search changed, or the styles did."""
+        self._strips.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
 
     def add(self, texts: list[str], metas: list[Meta]) -> int:
         """Append lines; returns how many old lines were pruned from the top.
@@ -137,6 +161,7 @@ class LogView(Log):
             del self.meta[:excess]
             removed = excess
             self._render_line_cache.clear()
+            self._strips.clear()
             if self.current_match is not None:
                 self.current_match = self.current_match - removed if self.current_match >= removed else None
         self._width = widest(texts, self._width)
@@ -164,6 +189,7 @@ class LogView(Log):
 
     def reset(self, texts: list[str], metas: list[Meta]) -> None:
         self.clear()
+        self._strips.clear()
         self.meta = []
         self.current_match = None
         self.add(texts, metas)
@@ -478,10 +504,10 @@ class LogPane(Vertical):
         self.matches = sum(1 for t in view.lines if self._pattern.search(t))
         view.current_match = None
         self.rank = 0
+        view.forget_rendering()
         if self.matches:
             self._jump(len(view.lines), -1)
         else:
-            view.refresh()
             self.app.notify(f"no match for {query!r}", severity="warning", timeout=3)
         self.update_title()
 
@@ -493,7 +519,7 @@ class LogPane(Vertical):
         self.rank = 0
         view.highlighter.pattern = None
         view.current_match = None
-        view.refresh()
+        view.forget_rendering()
         self.update_title()
 
     def next_match(self, direction: int) -> bool:
@@ -526,7 +552,7 @@ class LogPane(Vertical):
                 self.rank = self._rank()
                 view.set_follow(False)  # reading a match: new lines must not pull the view away
                 view.scroll_to(y=max(0, index - view.size.height // 2), animate=False, immediate=True)
-                view.refresh()
+                view.forget_rendering()
                 return True
         return False
 
