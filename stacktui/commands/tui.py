@@ -57,15 +57,20 @@ def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
     engine_job = _Background(lambda: ctx.engine)
     project_job = _Background(lambda: ctx.project if target.files else None)
 
-    def load() -> tuple[Any, Any, Any]:
+    def load() -> tuple[Any, Any, Any, Any]:
         engine = engine_job.result()
         project = project_job.result() or ctx.project  # attach mode needs the engine first
-        return project, engine, target
+        # The first listing too, while the main thread is still importing Textual: the table
+        # can then be filled the moment the app attaches (the watcher lists again once its
+        # events stream is open, so nothing between the two is missed).
+        return project, engine, target, engine.project_containers(project.name)
+
+    loaded = _Background(load)
 
     from stacktui.core.logstore import LogStore
     from stacktui.ui.app import StackApp  # Textual is imported only when the TUI opens
 
-    return StackApp(loader=load, reload=ctx.reload, store=LogStore(max_lines=log_lines),
+    return StackApp(loader=loaded.result, reload=ctx.reload, store=LogStore(max_lines=log_lines),
                     log_history=getattr(args, "log_history", 1000))
 
 

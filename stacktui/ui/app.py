@@ -33,7 +33,7 @@ from stacktui.ui.services import ServicesTable, utcnow
 
 if TYPE_CHECKING:
     from stacktui.core.composecli import ComposeTarget
-    from stacktui.core.engine import Engine
+    from stacktui.core.engine import ContainerInfo, Engine
     from stacktui.core.logs import LogHub
     from stacktui.core.model import Project
     from stacktui.core.watch import Watcher
@@ -49,7 +49,8 @@ def _css_path() -> str:
 CSS_PATH = _css_path()
 FLUSH_INTERVAL = 0.05  # log lines reach the screen in batches at most this old
 CHECK_DELAY = 1.5  # after a state change, check again once things settle
-Loaded = tuple["Project", "Engine", "ComposeTarget | None"]
+# A loader returns (project, engine, target), optionally with a first listing of the containers.
+Loaded = tuple[Any, ...]
 
 
 class SnapshotArrived(Message):
@@ -195,10 +196,11 @@ class StackApp(App[int]):
 
     def _load(self) -> None:
         assert self.loader is not None
-        project, engine, target = self.loader()
-        self.call_from_thread(self._attach, project, engine, target)
+        self.call_from_thread(self._attach, *self.loader())
 
-    def _attach(self, project: "Project", engine: "Engine | None", target: "ComposeTarget | None") -> None:
+    def _attach(self, project: "Project", engine: "Engine | None", target: "ComposeTarget | None",
+                containers: "list[ContainerInfo] | None" = None) -> None:
+        """Project and engine are known: draw what is known and start following the engine."""
         self.project, self.engine, self.target = project, engine, target
         if self.actions is None and engine is not None:
             self.actions = StackActions(project, engine, target, reload=self.reload)
@@ -209,6 +211,10 @@ class StackApp(App[int]):
         pane.set_services(list(project.services))
         pane.show(default_log_service(project))
         self._draw_topbar()
+        if containers is not None:
+            from stacktui.core.status import collect
+
+            self.show_snapshot(Snapshot(collect(project, containers), containers))
         if self.live and engine is not None:
             from stacktui.core.logs import LogHub
             from stacktui.core.watch import Watcher
