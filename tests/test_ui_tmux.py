@@ -33,6 +33,16 @@ services:
 """
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without COLUMNS and LINES.
+
+    Inside pytest a subprocess inherits COLUMNS=80 and LINES=24 although os.environ has
+    neither (something in the session sets them at the C level); Textual would take them
+    over the pane's real size. An explicit env= hands the child exactly this dict.
+    """
+    return {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+
+
 class Tmux:
     def __init__(self) -> None:
         self.socket = f"stktui-{uuid.uuid4().hex[:8]}"
@@ -40,7 +50,7 @@ class Tmux:
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check,
-                              timeout=20)
+                              timeout=20, env=clean_env())
 
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", self.session).stdout
@@ -77,7 +87,7 @@ def test_the_installed_command_runs_in_a_terminal_and_quits_with_q(demo_stack, t
     command = Path(sys.executable).parent / "stacktui"  # the venv's console script
     env = {"DOCKER_HOST": os.environ["DOCKER_HOST"], "PYTHONPATH": str(ROOT), "TERM": "xterm-256color",
            "COLORTERM": "truecolor"}
-    line = (f"cd {shlex.quote(str(demo_stack.dir))} && env {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} "
+    line = (f"cd {shlex.quote(str(demo_stack.dir))} && env -u COLUMNS -u LINES {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} "
             f"{shlex.quote(str(command))}; echo STACKTUI-EXIT=$?; exec sleep 120")
     tmux.run("-f", "/dev/null", "new-session", "-d", "-s", tmux.session, "-x", "120", "-y", "40", "sh", "-c", line)
     tmux.run("set-option", "-g", "set-clipboard", "on")
@@ -93,6 +103,7 @@ def test_the_installed_command_runs_in_a_terminal_and_quits_with_q(demo_stack, t
 
         size = tmux.run("display-message", "-p", "-t", tmux.session, "#{window_width}x#{window_height}").stdout
         assert size.strip() == "120x40"
+        assert max(len(row) for row in screen.splitlines()) > 100  # the app uses the terminal's real width
         tmux.keys("Down", "Down", "Down", "Enter")  # the hostile service's own logs: drawn on this terminal now
         screen = tmux.wait_for("END-OF-HOSTILE")
         assert "[bold red]H[/] [@click=app.quit]I[/]" in screen
@@ -104,6 +115,7 @@ def test_the_installed_command_runs_in_a_terminal_and_quits_with_q(demo_stack, t
         screen = tmux.wait_for("vscode     \u2502")
 
         tmux.keys("/")
+        tmux.wait_for("search the log")  # typed before the field has the focus, letters would be keys
         tmux.keys("-l", "heartbeat")
         tmux.keys("Enter")
         tmux.wait_for("\u2315 heartbeat")  # ⌕ heartbeat: n/m in the log title
