@@ -1,19 +1,82 @@
-"""`stacktui tui` (or no command): the Textual app on the project Compose would find."""
+"""`stacktui tui` (or no command): the Textual app on the project Compose would find.
+
+Start-up is a race against the first frame: Compose's `config` (a subprocess)
+and the engine client (docker-py's import and a ping) run in threads while this
+thread imports Textual; the app draws at once and fills the table when they
+are done. A configuration or engine error still ends with one clear message
+and exit code 2, printed after the screen is restored.
+"""
 from __future__ import annotations
 
 import argparse
+import threading
+from typing import Any
 
 from stacktui.commands.context import Context
+from stacktui.core.errors import StackError
+from stacktui.core.logstore import DEFAULT_MAX_LINES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tui", help="open the terminal UI (the default)")
+    p.add_argument("--log-lines", type=int, default=DEFAULT_MAX_LINES, metavar="N",
+                   help=f"log lines kept per service (default {DEFAULT_MAX_LINES})")
+    p.add_argument("--log-history", type=int, default=1000, metavar="N",
+                   help="lines of each container's past log fetched at start (default 1000)")
     p.set_defaults(run=run)
 
 
-def run(ctx: Context, args: argparse.Namespace) -> int:
+class _Background:
+    """Run a function in a daemon thread; `result()` waits and returns or re-raises."""
+
+    def __init__(self, fn: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Any) -> None:
+        try:
+            self._value = fn()
+        except BaseException as exc:  # handed to the caller of result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
+    """The app exactly as `stacktui tui` builds it (the benchmarks drive this one too)."""
+    log_lines = getattr(args, "log_lines", DEFAULT_MAX_LINES)
+    if log_lines < 100:
+        raise StackError(f"--log-lines {log_lines} is too small", hint="keep at least 100 lines per service")
+    target = ctx.target  # fast (file search only); its errors should come before any screen
+    engine_job = _Background(lambda: ctx.engine)
+    project_job = _Background(lambda: ctx.project if target.files else None)
+
+    def load() -> tuple[Any, Any, Any, Any]:
+        engine = engine_job.result()
+        project = project_job.result() or ctx.project  # attach mode needs the engine first
+        # The first listing too, while the main thread is still importing Textual: the table
+        # can then be filled the moment the app attaches (the watcher lists again once its
+        # events stream is open, so nothing between the two is missed).
+        return project, engine, target, engine.project_containers(project.name)
+
+    loaded = _Background(load)
+
+    from stacktui.core.logstore import LogStore
     from stacktui.ui.app import StackApp  # Textual is imported only when the TUI opens
 
-    app = StackApp(project=ctx.project, engine=ctx.engine)
+    return StackApp(loader=loaded.result, reload=ctx.reload, store=LogStore(max_lines=log_lines),
+                    log_history=getattr(args, "log_history", 1000))
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    app = build_app(ctx, args)
     app.run()
+    if app.load_error is not None:
+        raise app.load_error
     return int(app.return_code or 0)

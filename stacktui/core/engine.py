@@ -241,11 +241,17 @@ class Engine:
         return (int(code) if code is not None else -1), text
 
     def events(self, project: str | None = None, since: float | None = None,
-               until: float | None = None) -> Iterator[dict[str, Any]]:
-        """Container events, decoded; filtered by project label when given. Close with .close()."""
+               until: float | None = None, actions: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Container events, decoded; filtered by project label and actions when given. Close with .close().
+
+        `actions` filters on the engine's side: a 1 s healthcheck alone sends three exec events a
+        second per container, which a watcher that wants state changes need not decode.
+        """
         filters: dict[str, Any] = {"type": ["container"]}
         if project:
             filters["label"] = [f"{PROJECT_LABEL}={project}"]
+        if actions:
+            filters["event"] = list(actions)
         return self.api.events(since=since, until=until, filters=filters, decode=True)
 
     def logs_tail(self, container_id: str, lines: int = 20) -> list[str]:

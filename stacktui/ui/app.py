@@ -1,43 +1,690 @@
-"""The stacktui Textual app (a first frame; the full screen is its own issue)."""
+"""The stacktui Textual app: it draws and dispatches; core does the work.
+
+The app is handed its core objects (project, engine, compose target, and a
+StackActions for restart/layout/check), or a loader that produces them, which
+runs in a thread worker so the first frame does not wait for Compose or the
+engine. State arrives from core threads (the Watcher's engine events, the
+LogHub's readers) as messages: one per state change, one per batch of log
+lines, never one per line.
+"""
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker, WorkerState
 
-from stacktui.core.engine import Engine
-from stacktui.core.model import Project
-from stacktui.core.status import collect
+from stacktui.core.errors import StackError
+from stacktui.core.logstore import LogStore
+from stacktui.core.watch import Connection, EngineEvent, Snapshot
+from stacktui.ui.actions import ChangeView, FindingView, Outcome, PlanView, StackActions, parse_fix
+from stacktui.ui.findings import FindingsPanel
+from stacktui.ui.logview import DEFAULT_VIEW_LINES, LogPane
+from stacktui.ui.services import ServicesTable, utcnow
 
-CSS_PATH = str(files("stacktui.assets") / "stacktui.tcss")
+if TYPE_CHECKING:
+    from stacktui.core.composecli import ComposeTarget
+    from stacktui.core.engine import ContainerInfo, Engine
+    from stacktui.core.logs import LogHub
+    from stacktui.core.model import Project
+    from stacktui.core.watch import Watcher
+
+def _css_path() -> str:
+    """The stylesheet: the checkout's own when running from one (PYTHONPATH), else the installed copy."""
+    checkout = Path(__file__).resolve().parents[2] / "assets" / "stacktui.tcss"
+    if checkout.is_file():
+        return str(checkout)
+    return str(files("stacktui.assets") / "stacktui.tcss")
+
+
+CSS_PATH = _css_path()
+FLUSH_INTERVAL = 0.05  # log lines reach the screen in batches at most this old
+CHECK_DELAY = 1.5  # after a state change, check again once things settle
+# A loader returns (project, engine, target), optionally with a first listing of the containers.
+Loaded = tuple[Any, ...]
+
+
+class SnapshotArrived(Message):
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:  # only the newest state matters
+        return isinstance(message, SnapshotArrived)
+
+
+class LogsPending(Message):
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LogsPending)
+
+
+class ConnectionChanged(Message):
+    def __init__(self, connection: Connection) -> None:
+        super().__init__()
+        self.connection = connection
+
+
+def default_log_service(project: "Project") -> str | None:
+    """The first service that joins another's namespace (mcp-server in the reference stack)."""
+    for name, spec in project.services.items():
+        if spec.namespace_targets():
+            return name
+    return next(iter(project.services), None)
 
 
 class StackApp(App[int]):
     CSS_PATH = CSS_PATH
-    BINDINGS = [Binding("q", "quit", "Quit", id="quit")]
+    TITLE = "stacktui"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("r", "restart", "restart", id="restart"),
+        Binding("R", "restart_all", "restart all", show=False, id="restart_all"),
+        Binding("b", "separate", "split", id="separate"),
+        Binding("s", "share", "share", id="share"),
+        Binding("u", "undo", "undo", id="undo"),
+        Binding("l", "logs_selected", "logs", show=False, id="logs"),
+        Binding("m", "merged", "merged", id="merged"),
+        Binding("slash", "search", "find", id="search"),
+        Binding("n", "next_match", "next match", show=False, id="next_match"),
+        Binding("N", "previous_match", "previous match", show=False, id="previous_match"),
+        Binding("f", "follow", "follow", id="follow"),
+        Binding("t", "timestamps", "timestamps", show=False, id="timestamps"),
+        Binding("w", "wrap", "wrap", show=False, id="wrap"),
+        Binding("c", "check", "check", id="check"),
+        Binding("question_mark", "help", "help", id="help"),
+        Binding("q", "quit", "quit", id="quit"),
+    ]
+    HELP = [
+        ("r", "restart the selected service and its namespace dependants, in order, with health gates"),
+        ("R", "restart the whole stack in order"),
+        ("b", "give the selected service its own namespaces again (diff, confirm, apply)"),
+        ("s", "share another service's namespaces again (diff, confirm, apply)"),
+        ("u", "undo the last layout change (diff, confirm, apply)"),
+        ("enter / l", "logs of the selected service"),
+        ("m", "merged logs of every service"),
+        ("/ n N", "search the log, next and previous match"),
+        ("f", "follow or pause the log"),
+        ("t / w", "timestamps, wrap long lines"),
+        ("c", "check now"),
+        ("tab", "move between table, findings and log"),
+        ("?", "this help"),
+        ("q", "quit"),
+    ]
 
-    def __init__(self, project: Project, engine: Engine) -> None:
+    def __init__(self, project: "Project | None" = None, engine: "Engine | None" = None, *,
+                 target: "ComposeTarget | None" = None, actions: StackActions | None = None,
+                 loader: Callable[[], Loaded] | None = None, store: LogStore | None = None,
+                 live: bool = True, clock: Callable[[], datetime] | None = None,
+                 log_history: int = 1000, view_lines: int = DEFAULT_VIEW_LINES,
+                 probe_interval: float | None = 5.0, engine_label: str | None = None,
+                 reload: Callable[[], "Project"] | None = None) -> None:
         super().__init__()
+        if project is None and loader is None:
+            raise TypeError("StackApp needs a project and engine, or a loader")
         self.project = project
         self.engine = engine
+        self.target = target
+        self.actions = actions
+        self.loader = loader
+        self.store = store if store is not None else LogStore()
+        self.live = live
+        self.clock = clock or utcnow
+        self.log_history = log_history
+        self.view_lines = view_lines
+        self.probe_interval = probe_interval
+        self.engine_label = engine_label
+        self.reload = reload
+        self.engine_version = ""
+        self.watcher: Watcher | None = None
+        self.hub: LogHub | None = None
+        self.snapshot: Snapshot | None = None
+        self.connection: Connection | None = None
+        self.findings: list[FindingView] = []
+        self.busy: str | None = None  # the change flow in progress; one at a time
+        self.load_error: StackError | None = None
+        self.created_at = time.perf_counter()
+        self.first_rows_at: float | None = None
+        self._flush_scheduled = False
+        self._check_timer: Any = None
+        self._stopped = False
+
+    # -- layout -----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield DataTable(id="services", cursor_type="row")
-        yield Footer()
+        yield Static(id="topbar")
+        banner = Static(id="banner")
+        banner.display = False
+        yield banner
+        yield ServicesTable(id="services")
+        yield FindingsPanel(id="findings")
+        yield LogPane(self.store, list(self.project.services) if self.project else [], view_lines=self.view_lines,
+                      id="logpane")
+        yield Footer(compact=True, show_command_palette=False)
+
+    # The main screen's widgets, held once: while a modal is on top, App.query_one would search the modal.
+    @property
+    def table(self) -> ServicesTable:
+        return self._main.query_one(ServicesTable)
+
+    @property
+    def pane(self) -> LogPane:
+        return self._main.query_one(LogPane)
+
+    @property
+    def findings_panel(self) -> FindingsPanel:
+        return self._main.query_one(FindingsPanel)
 
     def on_mount(self) -> None:
-        self.title = f"stacktui: {self.project.name}"
-        table = self.query_one(DataTable)
-        table.add_columns("service", "state", "health", "namespace")
-        self.refresh_table()
+        self._main = self.screen
+        self.table.focus()
+        self._draw_topbar()
+        self.pane.update_title()
+        if self.project is not None:
+            self._attach(self.project, self.engine, self.target)
+        else:
+            self.run_worker(self._load, thread=True, exit_on_error=False, group="load", name="load")
+        self.set_interval(1.0, self._tick)
 
-    def refresh_table(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
-        for row in collect(self.project, self.engine.project_containers(self.project.name)):
-            owner = f"shares {row.namespace_owner}" if row.namespace_owner else "own"
-            table.add_row(Text(row.service), Text(row.state), Text(row.health), Text(owner), key=row.service)
+    def _load(self) -> None:
+        assert self.loader is not None
+        self.call_from_thread(self._attach, *self.loader())
+
+    def _attach(self, project: "Project", engine: "Engine | None", target: "ComposeTarget | None",
+                containers: "list[ContainerInfo] | None" = None) -> None:
+        """Project and engine are known: draw what is known and start following the engine."""
+        self.project, self.engine, self.target = project, engine, target
+        if self.actions is None and engine is not None:
+            self.actions = StackActions(project, engine, target, reload=self.reload)
+        self.table.placeholder(project.services)
+        self.store.drain()  # whatever is stored already is drawn by show() below
+        self.store.on_pending = self._lines_waiting
+        pane = self.pane
+        pane.set_services(list(project.services))
+        pane.show(default_log_service(project))
+        self._draw_topbar()
+        if containers is not None:
+            from stacktui.core.status import collect
+
+            self.show_snapshot(Snapshot(collect(project, containers), containers))
+        if self.live and engine is not None:
+            from stacktui.core.logs import LogHub
+            from stacktui.core.watch import Watcher
+
+            self.hub = LogHub(engine, self.store, history=self.log_history)
+            self.watcher = Watcher(project, engine, on_snapshot=self._snapshot_from_core,
+                                   on_event=self._event_from_core, on_connection=self._connection_from_core,
+                                   probe_interval=self.probe_interval)
+            self.watcher.start()
+            self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")
+
+    def _engine_version(self) -> None:
+        assert self.engine is not None
+        version = str(self.engine.version().get("Version", ""))
+        self.call_from_thread(self._set_engine_version, version)
+
+    def _set_engine_version(self, version: str) -> None:
+        self.engine_version = version
+        self._draw_topbar()
+
+    def _draw_topbar(self) -> None:
+        text = Text()
+        if self.connection is not None:
+            text.append("\u25cf " if self.connection.connected else "\u25cb ",
+                        style="green" if self.connection.connected else "bold red")
+        text.append("stacktui", style="bold")
+        if self.project is None:
+            text.append("  loading the project\u2026", style="italic")
+        else:
+            text.append("  project ", style="dim")
+            text.append(self.project.name, style="bold")
+            if self.project.read_only:
+                text.append(" (attached, read-only)", style="yellow")
+        host = self.engine_label or (getattr(self.engine, "host", None) if self.engine is not None else None)
+        if host:
+            text.append("  engine ", style="dim")
+            text.append(short_host(str(host)))
+            if self.engine_version:
+                text.append(f" {self.engine_version}", style="dim")
+        if self.connection is not None and not self.connection.connected:
+            text.append("  disconnected", style="bold red")
+        self._main.query_one("#topbar", Static).update(text)
+
+    # -- from core threads (these run on the watcher's and readers' threads) -----------------------------
+
+    def _snapshot_from_core(self, snapshot: Snapshot) -> None:
+        if self.hub is not None:
+            self.hub.sync(snapshot.current_ids())
+        self.post_message(SnapshotArrived(snapshot))
+
+    def _event_from_core(self, event: EngineEvent) -> None:
+        if self.hub is not None:
+            self.hub.on_event(event.action, event.service, event.container_id, event.time_ns, event.detail)
+
+    def _connection_from_core(self, connection: Connection) -> None:
+        self.post_message(ConnectionChanged(connection))
+
+    def _lines_waiting(self) -> None:
+        self.post_message(LogsPending())
+
+    # -- on the UI thread ---------------------------------------------------------------------------------
+
+    def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        self.show_snapshot(message.snapshot)
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        """Draw a snapshot (from the watcher, or fixed data in tests)."""
+        before = self.snapshot
+        self.snapshot = snapshot
+        self.table.show(snapshot.rows, self.clock())
+        if self.first_rows_at is None and snapshot.rows:
+            self.first_rows_at = time.perf_counter()
+        if self.live and (before is None or _verdicts(before) != _verdicts(snapshot)):
+            self._schedule_check(0.2 if before is None else CHECK_DELAY)
+
+    def on_logs_pending(self, message: LogsPending) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.set_timer(FLUSH_INTERVAL, self._flush_logs)
+
+    def _flush_logs(self) -> None:
+        self._flush_scheduled = False
+        pending, overflowed = self.store.drain()
+        try:
+            if overflowed:
+                self.pane.redraw()
+            elif pending:
+                self.pane.flush(pending)
+        except NoMatches:  # closing
+            pass
+
+    def flush_logs_now(self) -> None:
+        """Draw what is waiting without the batching delay (tests, and before a screenshot)."""
+        self._flush_logs()
+
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        conn = message.connection
+        was = self.connection
+        self.connection = conn
+        banner = self._main.query_one("#banner", Static)
+        if conn.connected:
+            banner.display = False
+            if was is not None and not was.connected:
+                self.notify("the engine answers again; state and logs are current", title="engine back")
+        else:
+            host = self.engine_label or getattr(self.engine, "host", "the engine")
+            text = Text(f"\u26a0 {host}: {conn.message}.", style="bold")
+            if conn.retry_in is not None:
+                text.append(f" Retrying in {conn.retry_in:.0f}s (attempt {conn.attempt}).")
+            text.append(" The table shows the last known state.")
+            banner.update(text)
+            banner.display = True
+        self._draw_topbar()
+
+    def _tick(self) -> None:
+        try:
+            self.table.tick(self.clock())
+        except NoMatches:  # the app is closing: its widgets are gone before its timers
+            pass
+
+    # -- findings ---------------------------------------------------------------------------------------
+
+    def _schedule_check(self, delay: float) -> None:
+        if self._check_timer is not None:
+            self._check_timer.stop()
+        self._check_timer = self.set_timer(delay, self._start_check)
+
+    def _start_check(self, refresh: bool = False) -> None:
+        self._check_timer = None
+        if self.actions is None or self.snapshot is None and not refresh:
+            return
+        self.findings_panel.set_checking(True)
+        self.run_worker(lambda: self._check(refresh), thread=True, exit_on_error=False, group="check",
+                        name="check", exclusive=True)
+
+    def _check(self, refresh: bool) -> None:
+        assert self.actions is not None
+        snapshot = self.snapshot
+        if refresh and self.watcher is not None:
+            snapshot = self.watcher.refresh()
+        if snapshot is None:
+            return
+        findings = self.actions.check(snapshot.containers, snapshot.rows)
+        self.call_from_thread(self.show_findings, findings)
+
+    def show_findings(self, findings: list[FindingView], at: datetime | None = None) -> None:
+        self.findings = list(findings)
+        self.findings_panel.show(self.findings, at or self.clock())
+
+    def on_findings_panel_fix_requested(self, message: FindingsPanel.FixRequested) -> None:
+        fix = message.finding.fix or ""
+        action, arg = parse_fix(fix)
+        if action == "restart" and arg:
+            self._restart([arg])
+        elif action in ("separate", "rollback") and arg:
+            self._separate(arg)
+        elif action == "share" and arg:
+            self._share(arg)
+        elif action == "undo":
+            self.action_undo()
+        else:
+            self.notify(f"no key for the fix {fix!r}; see the finding's hint", severity="warning")
+
+    # -- workers' failures become notifications ---------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "plan":
+            return  # the plan modal shows its own outcome
+        if event.state == WorkerState.ERROR:
+            error = worker.error
+            if worker.group == "load":
+                self.load_error = error if isinstance(error, StackError) else StackError(str(error))
+                self.exit(self.load_error.exit_code)
+                return
+            if worker.group == "prepare" and error is not None and hasattr(error, "candidates"):
+                return  # handled where the ports are asked for
+            if worker.group == "check":
+                self.findings_panel.set_checking(False)
+            if worker.group in ("prepare", "reload"):
+                self.busy = None
+            self.notify(str(error) or type(error).__name__, title=_title_of(worker.group), severity="error",
+                        timeout=10)
+        elif event.state == WorkerState.CANCELLED and worker.group == "check":
+            self.findings_panel.set_checking(False)
+
+    # -- keys: logs -------------------------------------------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "services" and event.row_key.value is not None:
+            self.pane.show(str(event.row_key.value))
+
+    def action_logs_selected(self) -> None:
+        service = self.table.selected_service
+        if service:
+            self.pane.show(service)
+
+    def action_merged(self) -> None:
+        self.pane.show(None)
+
+    def action_search(self) -> None:
+        self.pane.open_search()
+
+    def action_next_match(self) -> None:
+        self.pane.next_match(+1)
+
+    def action_previous_match(self) -> None:
+        self.pane.next_match(-1)
+
+    def action_follow(self) -> None:
+        self.pane.toggle_follow()
+
+    def action_timestamps(self) -> None:
+        self.pane.toggle_timestamps()
+
+    def action_wrap(self) -> None:
+        self.pane.toggle_wrap()
+
+    def action_check(self) -> None:
+        self._start_check(refresh=self.live)
+
+    def action_help(self) -> None:
+        from stacktui.ui.modals import HelpScreen
+
+        self.push_screen(HelpScreen(self._help_keys()))
+
+    def _help_keys(self) -> list[tuple[str, str]]:
+        """The help text, with keys as currently bound (a keymap may have moved them)."""
+        bound: dict[str, list[str]] = {}
+        for key, active in self.active_bindings.items():
+            if active.node is self:
+                bound.setdefault(active.binding.action, []).append(self.get_key_display(active.binding))
+        out = []
+        defaults = {b.key: b.action for b in self.BINDINGS}
+        for keys, what in self.HELP:
+            first = keys.split()[0]
+            action = defaults.get({"/": "slash", "?": "question_mark"}.get(first, first))
+            shown = " / ".join(bound[action]) if action in bound and action not in ("next_match",) else keys
+            out.append((shown, what))
+        return out
+
+    async def action_quit(self) -> None:
+        self.stop_core()
+        self.exit(0)
+
+    def stop_core(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.store.on_pending = None
+        if self.watcher is not None:
+            self.watcher.stop(wait=0.5)
+        if self.hub is not None:
+            self.hub.stop(wait=0.5)
+
+    def on_unmount(self) -> None:
+        self.stop_core()
+
+    # -- keys: changes (each asks first) ---------------------------------------------------------------------
+
+    def _claim(self, what: str) -> bool:
+        if self.actions is None or self.project is None:
+            self.notify("still loading the project", severity="warning")
+            return False
+        if self.project.read_only:
+            self.notify(f"project {self.project.name} was attached from the engine without its compose files: "
+                        f"{what} needs them (run stacktui in the project's folder, or pass -f FILE)",
+                        severity="warning", timeout=8)
+            return False
+        if self.busy is not None:
+            self.notify(f"busy: {self.busy} is still running", severity="warning")
+            return False
+        self.busy = what
+        return True
+
+    def _selected(self) -> str | None:
+        service = self.table.selected_service
+        if service is None:
+            self.notify("no service selected", severity="warning")
+        return service
+
+    def action_restart(self) -> None:
+        service = self._selected()
+        if service:
+            self._restart([service])
+
+    def action_restart_all(self) -> None:
+        if self.project is not None:
+            self._restart(list(self.project.services))
+
+    def _restart(self, services: list[str]) -> None:
+        if not self._claim("a restart"):
+            return
+        actions = self.actions
+        assert actions is not None
+
+        def prepare() -> None:
+            view = actions.restart_plan(services)
+            self.call_from_thread(self._show_plan, view)
+
+        self.run_worker(prepare, thread=True, exit_on_error=False, group="prepare", name="restart plan")
+
+    def _show_plan(self, view: PlanView) -> None:
+        from stacktui.ui.modals import PlanModal
+
+        actions = self.actions
+        assert actions is not None
+        self.push_screen(PlanModal(view.title, view.steps, lambda emit, cancel: actions.run_plan(view, emit, cancel),
+                                   intro="Restarts in this order; each step waits for its gates before the next.",
+                                   run_label="Restart"),
+                         self._plan_closed)
+
+    def _plan_closed(self, outcome: Outcome | None) -> None:
+        self.busy = None
+        if outcome is None:
+            return
+        self.notify(outcome.summary, severity="information" if outcome.ok else "error")
+        self._start_check(refresh=self.live)
+
+    def action_separate(self) -> None:
+        service = self._selected()
+        if service:
+            self._separate(service)
+
+    def _separate(self, service: str, ports: list[int] | None = None) -> None:
+        assert self.project is not None
+        spec = self.project.services.get(service)
+        if spec is not None and not spec.namespace_targets():
+            self.notify(f"{service} already has its own namespaces", severity="information")
+            return
+        if not self._claim("a layout change"):
+            return
+        actions = self.actions
+        assert actions is not None
+
+        def prepare() -> None:
+            try:
+                view = actions.prepare_separate(service, ports=ports)
+            except Exception as exc:
+                candidates = getattr(exc, "candidates", None)
+                if candidates is None:
+                    raise
+                self.call_from_thread(self._ask_ports, service, list(candidates), str(exc))
+                raise
+            self.call_from_thread(self._show_change, view)
+
+        self.run_worker(prepare, thread=True, exit_on_error=False, group="prepare", name="separate")
+
+    def _ask_ports(self, service: str, candidates: list[int], message: str) -> None:
+        from stacktui.ui.modals import PortsModal
+
+        self.busy = None
+
+        def chosen(ports: list[int] | None) -> None:
+            if ports:
+                self._separate(service, ports)
+
+        self.push_screen(PortsModal(service, candidates, message), chosen)
+
+    def action_share(self) -> None:
+        service = self._selected()
+        if service:
+            self._share(service)
+
+    def _share(self, service: str) -> None:
+        from stacktui.ui.modals import ChoiceModal
+
+        assert self.project is not None and self.actions is not None
+        spec = self.project.services.get(service)
+        if spec is not None and spec.namespace_target("network_mode"):
+            self.notify(f"{service} already shares {spec.namespace_target('network_mode')}'s namespaces",
+                        severity="information")
+            return
+        candidates = self.actions.share_candidates(service)
+        if not candidates:
+            self.notify(f"no service whose namespaces {service} could join", severity="warning")
+            return
+
+        def chosen(owner: str | None) -> None:
+            if owner:
+                self._prepare_share(service, owner)
+
+        self.push_screen(ChoiceModal(f"Share namespaces with {service}", candidates,
+                                     prompt=f"Whose network and IPC namespaces should {service} join?"), chosen)
+
+    def _prepare_share(self, service: str, owner: str) -> None:
+        if not self._claim("a layout change"):
+            return
+        actions = self.actions
+        assert actions is not None
+
+        def prepare() -> None:
+            self.call_from_thread(self._show_change, actions.prepare_shared(service, owner))
+
+        self.run_worker(prepare, thread=True, exit_on_error=False, group="prepare", name="share")
+
+    def action_undo(self) -> None:
+        if not self._claim("a layout change"):
+            return
+        actions = self.actions
+        assert actions is not None
+
+        def prepare() -> None:
+            self.call_from_thread(self._show_change, actions.prepare_undo())
+
+        self.run_worker(prepare, thread=True, exit_on_error=False, group="prepare", name="undo")
+
+    def _show_change(self, view: ChangeView) -> None:
+        from stacktui.ui.modals import DiffModal, PlanModal
+
+        actions = self.actions
+        assert actions is not None
+        summary = view.reason
+        if view.file:
+            summary = f"{view.file}: {summary}" if summary else view.file
+        if view.touched:
+            summary += f"\nservices recreated: {', '.join(view.touched)}"
+
+        def confirmed(ok: bool | None) -> None:
+            if not ok:
+                self.busy = None
+                return
+            self.push_screen(PlanModal(f"Applying: {view.title}", [], lambda emit, cancel: actions.apply_change(
+                view, emit, cancel), confirm=False), self._change_applied)
+
+        self.push_screen(DiffModal(view.title, view.diff, summary=summary), confirmed)
+
+    def _change_applied(self, outcome: Outcome | None) -> None:
+        if outcome is not None:
+            self.notify(outcome.summary, severity="information" if outcome.ok else "error")
+        actions = self.actions
+        assert actions is not None
+
+        def reload() -> None:
+            project = actions.reload_project()
+            self.call_from_thread(self._project_reloaded, project)
+
+        self.run_worker(reload, thread=True, exit_on_error=False, group="reload", name="reload project")
+
+    def _project_reloaded(self, project: "Project") -> None:
+        self.busy = None
+        self.project = project
+        self.pane.set_services(list(project.services))
+        self.table.placeholder(project.services)
+        if self.watcher is not None:
+            self.watcher.project = project
+            self.run_worker(lambda: self._refresh_after_change(project), thread=True, exit_on_error=False,
+                            group="reload")
+
+    def _refresh_after_change(self, project: "Project") -> None:
+        assert self.watcher is not None
+        self.watcher.set_project(project)
+        self.watcher.refresh()
+
+
+def short_host(host: str, room: int = 32) -> str:
+    """unix:///a/long/path/to/docker.sock -> unix://…/to/docker.sock: the end is what tells engines apart."""
+    if len(host) <= room:
+        return host
+    scheme, sep, rest = host.partition("://")
+    if not sep:
+        return "\u2026" + host[-(room - 1):]
+    keep = max(8, room - len(scheme) - 4)
+    return f"{scheme}://\u2026{rest[-keep:]}"
+
+
+def _verdicts(snapshot: Snapshot) -> list[tuple[str, str, str, bool]]:
+    return [(r.service, r.state, r.health, r.stale) for r in snapshot.rows]
+
+
+def _title_of(group: str) -> str:
+    return {"prepare": "could not prepare", "check": "check failed", "reload": "reload failed",
+            "info": "engine"}.get(group, "error")

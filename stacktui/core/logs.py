@@ -1,0 +1,617 @@
+"""Following container logs: fast, bounded, and across restarts without losing or repeating a line.
+
+The fast path talks to the engine's unix socket directly: one HTTP/1.0 request
+to the logs endpoint (HTTP/1.0, so the engine sends no chunked encoding and
+closes the connection at the end), 1 MB reads, and a parser for the engine's
+8-byte frame headers (stream, size) that copes with frames split across reads.
+Measured here it reads ~177k lines/s where docker-py and httpx manage ~80k
+(see shared notes, engine.md). Engines that are not on a unix socket go through
+docker-py's stream instead.
+
+Each log entry carries the engine's timestamp (`timestamps=1`). A follow stream
+ends when its container stops; when the container runs again the follower
+reattaches with `since=` the last timestamp it saw and drops the entries it
+already has (same timestamp, counted), so a restart neither loses nor repeats
+lines.
+"""
+from __future__ import annotations
+
+import calendar
+import logging
+import socket
+import struct
+import threading
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+from stacktui.core.logstore import EVENT, STDERR, STDOUT, TTY, LogLine, LogStore
+from stacktui.core.sanitize import _SUSPECT, STORE_LIMIT, sanitize
+
+if TYPE_CHECKING:
+    from stacktui.core.engine import Engine
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 1 << 20
+# The engine writes every entry separately, so a reader that is keeping up gets ~200 bytes
+# per recv: one syscall per line or two. After a short read, a millisecond's pause lets a
+# flood pile up in the socket buffer: measured 35-50x fewer reads and half the CPU, same
+# wall time (the engine is the slower side). A quiet stream only gains 1 ms of latency.
+SMALL_READ = 64 * 1024
+READ_PAUSE = 0.001
+DEFAULT_HISTORY = 1000  # lines of history fetched when a container is first followed
+CONNECT_TIMEOUT = 5.0
+_HEADER = struct.Struct(">BxxxL")
+_MAX_PARTIAL = STORE_LIMIT * 4  # bytes of one unterminated line kept; the rest of it is dropped
+
+
+class ContainerGone(Exception):
+    """The engine does not know the container any more (removed or recreated)."""
+
+
+class EngineGone(OSError):
+    """The engine's socket refused us or closed before answering."""
+
+
+# --- timestamps -------------------------------------------------------------------------------
+
+_seconds_cache: dict[bytes, int] = {}
+
+
+def timestamp_ns(ts: bytes) -> int:
+    """An engine timestamp (RFC 3339, nanoseconds, UTC 'Z') as integer nanoseconds since the epoch.
+
+    Entries of one second share the seconds part, so it is parsed once and cached.
+    """
+    head = ts[:19]
+    sec = _seconds_cache.get(head)
+    if sec is None:
+        try:
+            sec = calendar.timegm(time.strptime(head.decode("ascii"), "%Y-%m-%dT%H:%M:%S"))
+        except (ValueError, UnicodeDecodeError):
+            return _timestamp_slow(ts)
+        if len(_seconds_cache) > 4096:
+            _seconds_cache.clear()
+        _seconds_cache[head] = sec
+    if ts.endswith(b"Z"):
+        frac = ts[20:-1] if len(ts) > 20 and ts[19:20] == b"." else b""
+        nanos = int(frac[:9].ljust(9, b"0")) if frac else 0
+        return sec * 1_000_000_000 + nanos
+    return _timestamp_slow(ts)
+
+
+def _timestamp_slow(ts: bytes) -> int:
+    """Offsets other than Z, or something unexpected: best effort, never raises."""
+    text = ts.decode("ascii", "replace")
+    head, _, rest = text.partition(".")
+    count = 0
+    while count < len(rest) and rest[count].isdigit():
+        count += 1
+    digits, tail = rest[:count], rest[count:]
+    try:
+        stamp = datetime.fromisoformat(head + (tail.replace("Z", "+00:00") or "+00:00"))
+    except ValueError:
+        return time.time_ns()
+    return int(stamp.timestamp()) * 1_000_000_000 + int(digits[:9].ljust(9, "0"))
+
+
+def since_param(key: int) -> str:
+    """`since=` for the logs endpoint: seconds.nanoseconds."""
+    return f"{key // 1_000_000_000}.{key % 1_000_000_000:09d}"
+
+
+# --- decoding a stream into lines ----------------------------------------------------------------
+
+class EntryDecoder:
+    """Engine log entries ("<timestamp> <message>") into LogLines, deduplicated across reattaches.
+
+    Without a TTY every frame is one entry; an entry without a trailing newline is
+    part of a longer line (the engine splits lines of 16 KiB) and is joined to
+    the next. With a TTY the stream is raw bytes, split into lines here.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.last_key = -1  # the newest timestamp accepted
+        self.at_last_key = 0  # how many accepted lines carry exactly that timestamp
+        self._since: int | None = None  # after a reattach: the `since=` the engine was given
+        self._skip_same = 0  # ... and how many entries at exactly that time we already have
+        self._partial: dict[int, bytearray] = {}
+        self._partial_key: dict[int, int] = {}
+        self._raw = bytearray()  # TTY: bytes after the last newline
+
+    def reattached(self) -> None:
+        """The next entries start again at `since=last_key`: drop the ones already taken.
+
+        Only then are lines filtered by time. In one continuous stream every entry is new,
+        even one whose time is earlier than its predecessor's (the engine stamps stdout and
+        stderr in separate readers, so the two streams interleave slightly out of order).
+        """
+        if self.last_key >= 0:
+            self._since = self.last_key
+            self._skip_same = self.at_last_key
+        self._partial.clear()
+        self._partial_key.clear()
+        self._raw.clear()
+
+    def _accept(self, key: int) -> bool:
+        since = self._since
+        if since is not None:
+            if key < since:
+                return False
+            if key == since and self._skip_same > 0:
+                self._skip_same -= 1
+                return False
+            if key > since:
+                self._since = None
+        if key > self.last_key:
+            self.last_key = key
+            self.at_last_key = 1
+        elif key == self.last_key:
+            self.at_last_key += 1
+        return True
+
+    def entry(self, stream: int, payload: bytes, out: list[LogLine]) -> None:
+        """One framed entry (non-TTY)."""
+        space = payload.find(b" ", 0, 40)
+        if space < 0:  # no timestamp: should not happen with timestamps=1; keep the text anyway
+            key, message = self.last_key if self.last_key > 0 else time.time_ns(), payload
+        else:
+            key, message = timestamp_ns(payload[:space]), payload[space + 1:]
+        if message.endswith(b"\n"):
+            partial = self._partial.pop(stream, None)
+            if partial is not None:
+                # The completing entry's time orders and deduplicates the joined line.
+                self._partial_key.pop(stream, None)
+                if len(partial) < _MAX_PARTIAL:
+                    partial += message[:-1]
+                message = bytes(partial)
+            else:
+                message = message[:-1]
+            if self._accept(key):
+                out.append(LogLine(self.service, key, sanitize(message), STDERR if stream == 2 else STDOUT))
+            return
+        partial = self._partial.get(stream)
+        if partial is None:
+            self._partial[stream] = bytearray(message[:_MAX_PARTIAL])
+            self._partial_key[stream] = key
+        elif len(partial) < _MAX_PARTIAL:
+            partial += message[:_MAX_PARTIAL - len(partial)]
+
+    def raw(self, data: bytes, out: list[LogLine]) -> None:
+        """TTY output: raw bytes, each entry still prefixed with its timestamp."""
+        buf = self._raw
+        buf += data
+        start = 0
+        while True:
+            nl = buf.find(b"\n", start)
+            if nl < 0:
+                break
+            self._raw_line(bytes(buf[start:nl]), out)
+            start = nl + 1
+        del buf[:start]
+        if len(buf) > _MAX_PARTIAL:  # a line that never ends: show what we have
+            self._raw_line(bytes(buf), out)
+            buf.clear()
+
+    def _raw_line(self, line: bytes, out: list[LogLine]) -> None:
+        space = line.find(b" ", 0, 40)
+        key = timestamp_ns(line[:space]) if space > 0 and line[:4].isdigit() else -1
+        message = line[space + 1:] if key >= 0 else line
+        if key < 0:
+            key = self.last_key if self.last_key > 0 else time.time_ns()
+        if self._accept(key):
+            out.append(LogLine(self.service, key, sanitize(message.rstrip(b"\r")), TTY))
+
+    def flush(self, out: list[LogLine]) -> None:
+        """At the end of a stream: an unterminated last line is still a line."""
+        for stream, partial in list(self._partial.items()):
+            key = self._partial_key.get(stream, self.last_key)
+            if partial and self._accept(key):
+                out.append(LogLine(self.service, key, sanitize(bytes(partial)), STDERR if stream == 2 else STDOUT))
+        self._partial.clear()
+        self._partial_key.clear()
+        if self._raw:
+            self._raw_line(bytes(self._raw), out)
+            self._raw.clear()
+
+
+def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> bytes:
+    """Decode every complete 8-byte-header frame in `data`; return the bytes of a split last one.
+
+    This loop runs once per log line, so the usual entry (a fixed-width timestamp, one
+    whole line of printable text, nothing pending) is handled inline; anything else goes
+    through `EntryDecoder.entry`.
+    """
+    pos = 0
+    size_all = len(data)
+    unpack = _HEADER.unpack_from
+    entry = decoder.entry
+    partial = decoder._partial
+    cache = _seconds_cache
+    suspect = _SUSPECT.search
+    service = decoder.service
+    append = out.append
+    while size_all - pos >= 8:
+        stream, size = unpack(data, pos)
+        start = pos + 8
+        end = start + size
+        if end > size_all:
+            break
+        pos = end
+        # "2024-05-01T12:34:56.123456789Z <message>\n": the engine's RFC3339NanoFixed, always 30 bytes.
+        if size > 31 and data[end - 1] == 10 and data[start + 29] == 90 and not partial:
+            sec = cache.get(data[start:start + 19])
+            if sec is not None and end - start - 32 < STORE_LIMIT:
+                key = sec * 1_000_000_000 + int(data[start + 20:start + 29])
+                if key > decoder.last_key and decoder._since is None:
+                    decoder.last_key = key
+                    decoder.at_last_key = 1
+                    text = data[start + 31:end - 1].decode("utf-8", "replace")
+                    if suspect(text) is not None:
+                        text = sanitize(text)
+                    append(LogLine(service, key, text, STDERR if stream == 2 else STDOUT))
+                    continue
+        entry(stream, data[start:end], out)
+    return data[pos:] if pos else data
+
+
+# --- the unix-socket request --------------------------------------------------------------------
+
+def open_logs(socket_path: str, container_id: str, *, follow: bool = True, since: int | None = None,
+              tail: int | str = "all", timeout: float = CONNECT_TIMEOUT) -> tuple[socket.socket, bytes, str]:
+    """Send the logs request; returns the socket, body bytes already read, and the content type.
+
+    Raises ContainerGone for 404 and EngineGone when the engine cannot be reached.
+    API 1.41 calls both stream kinds "raw-stream": whether frames are multiplexed is the
+    container's TTY setting, which the caller knows from inspect.
+    """
+    query = f"stdout=1&stderr=1&timestamps=1&follow={int(follow)}&tail={tail}"
+    if since is not None:
+        query += f"&since={since_param(since)}"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(socket_path)
+        except OSError as exc:
+            raise EngineGone(f"cannot connect to {socket_path}: {exc}") from exc
+        sock.sendall(f"GET /containers/{container_id}/logs?{query} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
+        head = bytearray()
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise EngineGone("the engine closed the connection before answering")
+            head += chunk
+            if len(head) > 1 << 20:
+                raise EngineGone("no end of HTTP headers from the engine")
+        header, _, body = bytes(head).partition(b"\r\n\r\n")
+        lines = header.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+        if status == 404:
+            raise ContainerGone(f"no such container: {container_id[:12]}")
+        if status != 200:
+            rest = body + _read_all(sock)
+            raise EngineGone(f"logs of {container_id[:12]}: HTTP {status}: {rest[:300].decode('utf-8', 'replace')}")
+        sock.settimeout(None)  # a followed container may be quiet for hours
+        return sock, body, headers.get("content-type", "")
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    parts = []
+    try:
+        while chunk := sock.recv(65536):
+            parts.append(chunk)
+    except OSError:
+        pass
+    return b"".join(parts)
+
+
+# --- one follower per container ---------------------------------------------------------------
+
+Sink = Callable[[str, list[LogLine]], Any]
+
+
+class LogFollower:
+    """A thread that follows one container's logs into a sink, reattaching after restarts.
+
+    `poke()` says the container (re)started; `stop()` ends it from any thread.
+    """
+
+    def __init__(self, engine: "Engine", service: str, container_id: str, sink: Sink, *,
+                 history: int | str = DEFAULT_HISTORY, since: int | None = None,
+                 backoff: tuple[float, float] = (0.25, 8.0), fast: bool | None = None) -> None:
+        self.engine = engine
+        self.service = service
+        self.container_id = container_id
+        self.sink = sink
+        self.history = history
+        self.since = since
+        self.backoff = backoff
+        self.socket_path = engine.socket_path if fast is not False else None
+        self.decoder = EntryDecoder(service)
+        self.attaches = 0  # how many times a stream was opened (tests and diagnostics)
+        self.gone = False
+        self.tty: bool | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._closer: Callable[[], None] | None = None
+        self._thread = threading.Thread(target=self._run, name=f"logs-{service}", daemon=True)
+
+    def start(self) -> "LogFollower":
+        self._thread.start()
+        return self
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def stop(self, wait: float = 0.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        with self._lock:
+            closer = self._closer
+        if closer is not None:
+            try:
+                closer()
+            except Exception:  # the stream may be closing on its own at the same moment
+                pass
+        if wait:
+            self._thread.join(wait)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        delay = self.backoff[0]
+        first = True
+        while not self._stop.is_set():
+            try:
+                if not first and not self._running():
+                    # Stopped: wait for the watcher's poke (or look again now and then).
+                    self._wake.wait(30.0)
+                    self._wake.clear()
+                    continue
+                self._wake.clear()
+                self._follow(first)
+                first = False
+                delay = self.backoff[0]
+            except ContainerGone:
+                self.gone = True
+                return
+            except Exception as exc:  # engine away or unreadable: retry with backoff, keep what we have
+                if self._stop.is_set():
+                    return
+                log.debug("logs of %s: %s; retrying in %.1fs", self.service, exc, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.backoff[1])
+
+    def _inspect(self) -> dict[str, Any]:
+        try:
+            raw = self.engine.inspect_raw(self.container_id)
+        except Exception as exc:
+            if getattr(exc, "status_code", None) == 404:  # docker-py's NotFound, without importing docker
+                raise ContainerGone(str(exc)) from exc
+            raise
+        self.tty = bool((raw.get("Config") or {}).get("Tty"))
+        return raw
+
+    def _running(self) -> bool:
+        state = (self._inspect().get("State") or {}).get("Status")
+        return state in ("running", "restarting", "paused")
+
+    def _follow(self, first: bool) -> None:
+        since = self.since if first else self.decoder.last_key if self.decoder.last_key >= 0 else None
+        tail: int | str = self.history if first and since is None else "all"
+        if not first:
+            self.decoder.reattached()
+        if self.tty is None:
+            self._inspect()
+        if self.socket_path:
+            self._follow_socket(since, tail)
+        else:
+            self._follow_sdk(since, tail)
+
+    def _follow_socket(self, since: int | None, tail: int | str) -> None:
+        assert self.socket_path is not None
+        sock, body, kind = open_logs(self.socket_path, self.container_id, since=since, tail=tail)
+        multiplexed = not self.tty or kind == "application/vnd.docker.multiplexed-stream"
+
+        def close() -> None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        with self._lock:
+            self._closer = close
+        if self._stop.is_set():
+            close()
+        self.attaches += 1
+        decoder = self.decoder
+        data = body
+        scratch = bytearray(READ_SIZE)  # one buffer for every read: a fresh 1 MB per recv costs more than parsing
+        view = memoryview(scratch)
+        try:
+            while True:
+                out: list[LogLine] = []
+                if multiplexed:
+                    data = split_frames(data, decoder, out)
+                elif data:
+                    decoder.raw(data, out)
+                    data = b""
+                if out:
+                    self.sink(self.service, out)
+                try:
+                    got = sock.recv_into(scratch)
+                except OSError:
+                    got = 0
+                if not got:
+                    break
+                data = data + view[:got] if data else bytes(view[:got])
+                if got < SMALL_READ:
+                    time.sleep(READ_PAUSE)
+            out = []
+            decoder.flush(out)
+            if out:
+                self.sink(self.service, out)
+        finally:
+            with self._lock:
+                self._closer = None
+            sock.close()
+
+    def _follow_sdk(self, since: int | None, tail: int | str) -> None:
+        """Engines not on a local unix socket (tcp, ssh): docker-py's stream, same decoding."""
+        tty = bool(self.tty)
+        kwargs: dict[str, Any] = {"stdout": True, "stderr": True, "stream": True, "follow": True,
+                                  "timestamps": True, "tail": tail}
+        if since is not None:
+            kwargs["since"] = since / 1e9  # microseconds at best: the decoder drops what it has
+        # The one log call outside the fast path goes through the engine adapter's client.
+        stream = self.engine.api.logs(self.container_id, **kwargs)
+        with self._lock:
+            self._closer = getattr(stream, "close", None)
+        self.attaches += 1
+        try:
+            for chunk in stream:
+                out: list[LogLine] = []
+                if tty:
+                    self.decoder.raw(chunk, out)
+                else:
+                    self.decoder.entry(STDOUT, chunk, out)
+                if out:
+                    self.sink(self.service, out)
+                if self._stop.is_set():
+                    break
+            out = []
+            self.decoder.flush(out)
+            if out:
+                self.sink(self.service, out)
+        finally:
+            with self._lock:
+                self._closer = None
+
+
+# --- every service of a project ------------------------------------------------------------------
+
+MARKERS = {
+    "create": "created",
+    "start": "started",
+    "restart": "restarted",
+    "die": "exited",
+    "oom": "ran out of memory (OOM)",
+    "pause": "paused",
+    "unpause": "unpaused",
+    "destroy": "removed",
+}
+
+
+def marker_text(action: str, detail: str = "") -> str | None:
+    """The inline line for an engine event, or None for events not worth a line."""
+    if action.startswith("health_status"):
+        word = detail or action.partition(":")[2].strip()
+        return f"\u2500\u2500 health: {word} \u2500\u2500"
+    word = MARKERS.get(action)
+    if word is None:
+        return None
+    if action == "die" and detail:
+        word = f"exited (code {detail})"
+    return f"\u2500\u2500 container {word} \u2500\u2500"
+
+
+class LogHub:
+    """Follows every service's current container into one LogStore; engine events become marker lines."""
+
+    def __init__(self, engine: "Engine", store: LogStore, *, history: int | str = DEFAULT_HISTORY,
+                 fast: bool | None = None) -> None:
+        self.engine = engine
+        self.store = store
+        self.history = history
+        self.fast = fast
+        self._followers: dict[str, LogFollower] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def sync(self, containers: Mapping[str, str | None]) -> None:
+        """service -> current container id (None when it has none). Starts and replaces followers."""
+        with self._lock:
+            if self._closed:
+                return
+            for service, cid in containers.items():
+                current = self._followers.get(service)
+                if current is not None and (current.container_id == cid) and not current.gone:
+                    continue
+                if cid is None:
+                    continue  # keep the last container's lines; nothing new to follow
+                if current is not None:
+                    current.stop()
+                self._followers[service] = LogFollower(self.engine, service, cid, self.store.append,
+                                                       history=self.history, fast=self.fast).start()
+
+    def on_event(self, action: str, service: str, container_id: str, time_ns: int, detail: str = "") -> None:
+        """An engine event for a container of this project: a marker line, and a poke on (re)start."""
+        text = marker_text(action, detail)
+        if text is not None and service:
+            self.store.append(service, [LogLine(service, time_ns, text, EVENT)])
+        if action in ("start", "restart", "unpause"):
+            with self._lock:
+                follower = self._followers.get(service)
+            if follower is not None and follower.container_id == container_id:
+                follower.poke()
+
+    def follower(self, service: str) -> LogFollower | None:
+        with self._lock:
+            return self._followers.get(service)
+
+    def followed(self) -> dict[str, str]:
+        with self._lock:
+            return {s: f.container_id for s, f in self._followers.items()}
+
+    def stop(self, wait: float = 1.0) -> None:
+        with self._lock:
+            self._closed = True
+            followers = list(self._followers.values())
+            self._followers.clear()
+        for f in followers:
+            f.stop()
+        deadline = time.monotonic() + wait
+        for f in followers:
+            f._thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def read_all_logs(socket_path: str, container_id: str, service: str = "", tail: int | str = "all",
+                  tty: bool = False) -> list[LogLine]:
+    """Everything a container has logged so far (no follow): for benchmarks and one-shot reads."""
+    sock, data, kind = open_logs(socket_path, container_id, follow=False, tail=tail)
+    multiplexed = not tty or kind == "application/vnd.docker.multiplexed-stream"
+    decoder = EntryDecoder(service)
+    out: list[LogLine] = []
+    scratch = bytearray(READ_SIZE)
+    view = memoryview(scratch)
+    try:
+        while True:
+            if multiplexed:
+                data = split_frames(data, decoder, out)
+            elif data:
+                decoder.raw(data, out)
+                data = b""
+            got = sock.recv_into(scratch)
+            if not got:
+                break
+            data = data + view[:got] if data else bytes(view[:got])
+            if got < SMALL_READ:
+                time.sleep(READ_PAUSE)
+        decoder.flush(out)
+    finally:
+        sock.close()
+    return out
+
+
+def lines_of(lines: Iterable[LogLine]) -> list[str]:
+    return [line.text for line in lines]

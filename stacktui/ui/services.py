@@ -1,0 +1,173 @@
+"""The services table: one row per service, cells as Text, updated in place where they changed."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Iterable
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from stacktui.core.status import DOWN, HEALTHY, NO_CHECK, STALE, STARTING, UNHEALTHY, ServiceStatus
+
+# Every health word has a glyph too, so the column reads without colour.
+HEALTH_LOOK: dict[str, tuple[str, str]] = {
+    HEALTHY: ("\u2714", "green"),  # ✔
+    UNHEALTHY: ("\u2718", "bold red"),  # ✘
+    STARTING: ("\u25cc", "yellow"),  # ◌
+    STALE: ("\u26a0", "bold magenta"),  # ⚠
+    NO_CHECK: ("\u00b7", "dim"),  # ·
+    DOWN: ("\u25a0", "red"),  # ■
+}
+COLUMNS: list[tuple[str, str]] = [
+    ("service", "service"),
+    ("state", "state"),
+    ("health", "health"),
+    ("namespace", "namespace"),
+    ("up", "up"),
+    ("restarts", "\u21bb"),  # ↻
+    ("badge", ""),
+    ("ports", "ports"),
+]
+_PORT = re.compile(r"^(?:(?P<ip>.*):)?(?P<host>\d+)->(?P<cont>\d+)/(?P<proto>\w+)$")
+
+
+def health_cell(word: str) -> Text:
+    glyph, style = HEALTH_LOOK.get(word, ("?", ""))
+    return Text(f"{glyph} {word}", style=style)
+
+
+def state_cell(state: str) -> Text:
+    if state == "running":
+        return Text(state, style="green")
+    if state in ("restarting", "created", "paused"):
+        return Text(state, style="yellow")
+    return Text(state, style="red")
+
+
+def short_port(label: str) -> str:
+    """'127.0.0.1:19001->9001/tcp' -> '19001→9001' (protocol shown when not tcp)."""
+    m = _PORT.match(label)
+    if not m:
+        return label
+    proto = "" if m["proto"] == "tcp" else f"/{m['proto']}"
+    return f"{m['host']}\u2192{m['cont']}{proto}"
+
+
+def uptime(started: datetime | None, now: datetime) -> str:
+    if started is None:
+        return "-"
+    seconds = max(0, int((now - started).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours}h{minutes % 60:02d}m"
+    return f"{hours // 24}d{hours % 24:02d}h"
+
+
+def row_cells(row: ServiceStatus, now: datetime) -> dict[str, Text]:
+    running = row.state.startswith("running")
+    return {
+        "service": Text(row.service, style="bold"),
+        "state": state_cell(row.state),
+        "health": health_cell(row.health),
+        "namespace": Text(f"shares {row.namespace_owner}", style="cyan") if row.namespace_owner else Text("own", style="dim"),
+        "up": Text(uptime(row.started_at, now) if running else "-"),
+        "restarts": Text(str(row.restart_count), style="bold yellow" if row.restart_count else "dim"),
+        "badge": Text(" STALE ", style="bold white on red") if row.stale else Text(""),
+        "ports": Text(" ".join(short_port(p) for p in row.ports)),
+    }
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ServicesTable(DataTable):
+    """Rows keyed by service name, in declared order; only changed cells are touched."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self._cells: dict[str, dict[str, Text]] = {}
+        self._rows: dict[str, ServiceStatus] = {}
+        self.updates = 0  # cells written since mount: tests check that unchanged rows cost nothing
+
+    def on_mount(self) -> None:
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    def placeholder(self, services: Iterable[str]) -> None:
+        """Names before the engine answers, so the first frame already has the stack's shape."""
+        for name in services:
+            if name not in self._cells:
+                cells = {key: Text("") for key, _ in COLUMNS}
+                cells["service"] = Text(name, style="bold")
+                cells["state"] = Text("\u2026", style="dim")
+                self._cells[name] = cells
+                self.add_row(*cells.values(), key=name)
+
+    def show(self, rows: list[ServiceStatus], now: datetime) -> None:
+        wanted = [r.service for r in rows]
+        for gone in [k for k in self._cells if k not in wanted]:
+            self.remove_row(gone)
+            del self._cells[gone]
+            self._rows.pop(gone, None)
+        for row in rows:
+            self._rows[row.service] = row
+            cells = row_cells(row, now)
+            old = self._cells.get(row.service)
+            if old is None:
+                self.add_row(*cells.values(), key=row.service)
+                self._cells[row.service] = cells
+                self.updates += len(cells)
+                continue
+            for key, cell in cells.items():
+                if old[key] != cell:
+                    old_width = old[key].cell_len
+                    old[key] = cell
+                    self.update_cell(row.service, key, cell, update_width=cell.cell_len > old_width)
+                    self.updates += 1
+        if list(self._cells) != wanted:  # a service appeared in between: keep declared order
+            self._reorder(wanted)
+
+    def tick(self, now: datetime) -> None:
+        """Refresh the uptime column only (called every second)."""
+        for name, row in self._rows.items():
+            if not row.state.startswith("running"):
+                continue
+            cell = Text(uptime(row.started_at, now))
+            if self._cells[name]["up"] != cell:
+                self._cells[name]["up"] = cell
+                self.update_cell(name, "up", cell, update_width=True)
+                self.updates += 1
+
+    def _reorder(self, wanted: list[str]) -> None:
+        selected = self.selected_service
+        cells = self._cells
+        self.clear()
+        self._cells = {}
+        for name in wanted:
+            self._cells[name] = cells[name]
+            self.add_row(*cells[name].values(), key=name)
+        if selected in wanted:
+            self.move_cursor(row=wanted.index(selected))
+
+    @property
+    def selected_service(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except Exception:  # no rows yet
+            return None
+        return str(key.value) if key.value is not None else None
+
+    def status_of(self, service: str) -> ServiceStatus | None:
+        return self._rows.get(service)
+
+    def cell_text(self, service: str, column: str) -> str:
+        return self._cells[service][column].plain

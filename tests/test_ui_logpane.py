@@ -1,0 +1,132 @@
+"""The log pane from fixed lines: timestamps, wrap, search highlights, follow/pause, pruning, markers."""
+from __future__ import annotations
+
+import time
+
+from rich.style import Style
+
+from stacktui.core.logstore import EVENT, LogLine, LogStore
+from stacktui.core.sanitize import DISPLAY_LIMIT
+from stacktui.ui.app import StackApp
+from stacktui.ui.logview import CURRENT_MATCH_STYLE, EVENT_STYLE, MATCH_STYLE, PALETTE, LogView
+from tests.test_ui_snapshots import BASE_NS, NOW, demo_project
+
+
+def app_with(lines: list[LogLine], view_lines: int = 50_000) -> StackApp:
+    store = LogStore()
+    for line in lines:
+        store.append(line.service, [line])
+    return StackApp(demo_project(), None, store=store, live=False, clock=lambda: NOW, view_lines=view_lines)
+
+
+def mcp(i: int, text: str | None = None, stream: int = 1) -> LogLine:
+    return LogLine("mcp-server", BASE_NS + i * 1_000_000, text if text is not None else f"line {i}", stream)
+
+
+def row_styles(view: LogView, y: int) -> list[tuple[str, Style]]:
+    return [(seg.text, seg.style) for seg in view.render_line(y) if seg.style]
+
+
+def find_row(view: LogView, needle: str) -> int:
+    for y in range(view.size.height):
+        if needle in "".join(seg.text for seg in view.render_line(y)):
+            return y
+    raise AssertionError(f"{needle!r} is not on screen")
+
+
+async def test_timestamps_and_wrap_toggle_and_redraw():
+    long = "x" * 250
+    app = app_with([mcp(1, "short"), mcp(2, long)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        assert list(view.lines) == ["short", long]
+        await pilot.press("t")
+        stamp = time.strftime("%H:%M:%S", time.localtime(BASE_NS // 10**9))
+        assert view.lines[0] == f"{stamp}.001 short"
+        await pilot.press("t", "w")
+        width = view.scrollable_content_region.width
+        assert len(view.lines) > 2 and all(len(t) <= width for t in view.lines)
+        assert "".join(view.lines[1:]) == long
+        await pilot.press("w")
+        assert list(view.lines) == ["short", long]
+
+
+async def test_search_highlights_every_match_and_marks_the_current_one():
+    app = app_with([mcp(i, f"request {i} {'ERROR' if i % 3 == 0 else 'ok'}") for i in range(1, 10)])
+    async with app.run_test(size=(80, 30)) as pilot:
+        pane, view = app.pane, app.pane.log_view
+        await pilot.press("slash", *"error", "enter")
+        assert pane.matches == 3
+        assert view.lines[view.current_match] == "request 9 ERROR"
+        current = row_styles(view, find_row(view, "request 9 ERROR"))
+        assert any(t == "ERROR" and s.bgcolor == CURRENT_MATCH_STYLE.bgcolor and s.underline for t, s in current)
+        other = row_styles(view, find_row(view, "request 6 ERROR"))
+        assert any(t == "ERROR" and s.bgcolor == MATCH_STYLE.bgcolor for t, s in other)
+        assert not any(s.bgcolor in (MATCH_STYLE.bgcolor, CURRENT_MATCH_STYLE.bgcolor)
+                       for _, s in row_styles(view, find_row(view, "request 5 ok")))
+        await pilot.press("N")
+        assert view.lines[view.current_match] == "request 6 ERROR"
+        await pilot.press("n")
+        assert view.lines[view.current_match] == "request 9 ERROR"
+        await pilot.press("n")  # wraps around to the oldest
+        assert view.lines[view.current_match] == "request 3 ERROR"
+        assert "1/3" in str(app.pane.query_one("#log-title").content)
+
+
+async def test_scrolling_up_pauses_and_f_resumes_at_the_newest_line():
+    app = app_with([mcp(i) for i in range(200)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, view = app.pane, app.pane.log_view
+        assert view.follow and view.is_vertical_scroll_end
+        view.focus()
+        await pilot.press("pageup")
+        assert not view.follow
+        top = view.scroll_offset.y
+        app.store.append("mcp-server", [mcp(1000 + i) for i in range(5)])
+        app.flush_logs_now()
+        await pilot.pause()
+        assert view.scroll_offset.y == top  # paused: new lines do not move the view
+        assert "paused (+5 new)" in str(pane.query_one("#log-title").content)
+        await pilot.press("f")
+        await pilot.pause()
+        assert view.follow and view.is_vertical_scroll_end
+        assert "line 1004" in "".join(seg.text for seg in view.render_line(view.size.height - 1))
+
+
+async def test_a_full_view_prunes_old_lines_and_still_shows_the_newest():
+    app = app_with([], view_lines=200)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        for batch in range(10):
+            app.store.append("mcp-server", [mcp(batch * 100 + i) for i in range(100)])
+            app.flush_logs_now()
+            await pilot.pause()
+        assert len(view.lines) <= 200 + 1000 and len(view.meta) == len(view.lines)
+        bottom = "".join(seg.text for seg in view.render_line(view.size.height - 1))
+        assert "line 999" in bottom
+
+
+async def test_merged_prefixes_are_coloured_and_event_lines_cannot_be_forged():
+    forged = "\u2500\u2500 container restarted \u2500\u2500"
+    app = app_with([mcp(1, forged), mcp(2, forged, EVENT), LogLine("vscode", BASE_NS + 3_000_000, "hello")])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        real = find_row(view, forged)
+        rows = [y for y in range(view.size.height) if forged in "".join(s.text for s in view.render_line(y))]
+        assert len(rows) == 2
+        container_row, engine_row = rows
+        assert not any(s.italic for _, s in row_styles(view, container_row))  # a container printed it
+        assert any(s.italic and s.color == EVENT_STYLE.color for _, s in row_styles(view, engine_row))
+        assert real == container_row
+        await pilot.press("m")
+        y = find_row(view, "hello")
+        prefix = [s for t, s in row_styles(view, y) if "vscode" in t]
+        assert prefix and prefix[0].color.name == PALETTE[0]  # vscode is the first service
+
+
+async def test_a_very_long_line_is_cut_for_display_with_a_marker():
+    app = app_with([mcp(1, "y" * (DISPLAY_LIMIT + 500))])
+    async with app.run_test(size=(80, 24)):
+        line = app.pane.log_view.lines[0]
+        assert line.startswith("y" * DISPLAY_LIMIT) and line.endswith("[500 more characters]")
+        assert len(app.store.lines("mcp-server")[0].text) == DISPLAY_LIMIT + 500  # the store keeps it whole
