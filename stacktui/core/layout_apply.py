@@ -27,7 +27,7 @@ from stacktui.core import composecli
 from stacktui.core.composecli import ComposeTarget
 from stacktui.core.engine import Engine, lost_engine
 from stacktui.core.errors import ConfigError, StackError
-from stacktui.core.history import FileChanged, HistoryEntry, read_bytes, revert, write_change
+from stacktui.core.history import FileChanged, HistoryEntry, check_writable, read_bytes, revert, write_change
 from stacktui.core.layout import LayoutChange
 from stacktui.core.layout_ports import host_port_conflicts
 from stacktui.core.layout_verify import ApplyEvent, Check, Emit, gates, verify
@@ -155,6 +155,7 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
         if read_bytes(change.file) != change.old_text.encode("utf-8"):
             raise FileChanged(f"{change.file} changed on disk since the change was prepared; nothing was written",
                               hint="prepare the change again")
+        check_writable(change.file)
         new = project_for_text(target, change.file, change.new_text)
         result = ApplyResult(ok=False, written=False, notes=list(change.notes))
         if not up or engine is None:
