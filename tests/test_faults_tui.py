@@ -122,3 +122,44 @@ async def test_an_edited_compose_file_reloads_and_a_change_prepared_before_it_is
         app.stop_core()
         stack.file.chmod(0o644)
         stack.file.write_text(original)
+
+
+async def test_the_engine_stops_under_the_app_which_says_so_and_picks_up_again(fault_stacks, fault_engine):
+    stack = fault_stacks(DATA / "talker")
+    engine = fault_engine.client()
+    app = app_for(stack, engine, target=stack.target())
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            table, banner = app.table, app.query_one("#banner")
+            await until(pilot, lambda: table.cell_text("talker", "state") == "running", what="the table")
+            await until(pilot, lambda: any(line.text.startswith("talker: line")
+                                           for line in app.store.lines("talker")), what="the log")
+            first_boot = next(line.text for line in app.store.lines("talker") if "boot on" in line.text)
+
+            fault_engine.stop()
+            await until(pilot, lambda: banner.display, what="the engine-gone banner")
+            assert f"{fault_engine.host}: the engine does not answer" in str(banner.content)
+            assert "The table shows the last known state" in str(banner.content)
+            assert "disconnected" in str(app.query_one("#topbar").content)
+            await pilot.press("question_mark")  # the app keeps answering keys meanwhile
+            await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", what="the help")
+            await pilot.press("escape")
+            gone_at = time.time_ns()
+
+            fault_engine.start()  # `restart: always`: the engine starts talker again itself
+            await until(pilot, lambda: not banner.display, timeout=30, what="the banner to go")
+            assert any("the engine answers again" in n for n in notes(app))
+            await until(pilot, lambda: table.cell_text("talker", "state") == "running", what="running again")
+            # The same container, a new boot: its lines after the outage reach the store, none twice.
+            await until(pilot, lambda: [line for line in app.store.lines("talker")
+                                        if line.stream != EVENT and line.key > gone_at and "line" in line.text],
+                        timeout=10, what="log lines from after the outage")  # not the followers' 30 s idle look
+            lines = [(line.key, line.text) for line in app.store.lines("talker") if line.stream != EVENT]
+            assert len(set(lines)) == len(lines), "a line was read twice across the reconnect"
+            boots = [text for _, text in lines if "boot on" in text]
+            assert boots == [first_boot, first_boot], "one container, booted twice: both boots shown once"
+            await pilot.press("q")
+        assert app.return_code == 0
+    finally:
+        app.stop_core()
+        engine.close()

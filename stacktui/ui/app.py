@@ -276,6 +276,8 @@ class StackApp(App[int]):
             self.hub.on_event(event.action, event.service, event.container_id, event.time_ns, event.detail)
 
     def _connection_from_core(self, connection: Connection) -> None:
+        if connection.connected and self.hub is not None:
+            self.hub.poke_all()  # their containers may have been restarted while no events came
         self.post_message(ConnectionChanged(connection))
 
     def _lines_waiting(self) -> None:
