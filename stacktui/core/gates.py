@@ -225,11 +225,21 @@ def wait_for_gates(
         while True:
             seen = watch.look()
             mine = [c for c in seen if c.service == service]
+            had = result.container_ids
             result.container_ids = [c.id for c in mine]
             result.containers = seen
             pending: str | None = None
             why_pending = ""
             # running
+            if had and not set(had) & set(result.container_ids):
+                # Someone else removed or recreated what this step restarted. Waiting could only end
+                # in following their container, on a stack they are changing: stop here instead.
+                if not mine:
+                    result.container_ids = had
+                    return fail(RUNNING, f"{service}'s container {had[0][:12]} was removed while waiting for its "
+                                         "gates, not by stacktui")
+                return fail(RUNNING, f"{service}'s container {had[0][:12]} was replaced by {mine[0].id[:12]} while "
+                                     "waiting for its gates: someone else recreated it")
             if not mine:
                 pending, why_pending = RUNNING, f"{service} has no container"
             else:
