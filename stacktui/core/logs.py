@@ -116,6 +116,14 @@ class EntryDecoder:
         self.last_key = -1  # the newest timestamp accepted
         self.at_last_key = 0  # how many accepted lines carry exactly that timestamp
         self._since: int | None = None  # after a reattach: the `since=` the engine was given
+        # The newest time seen on each stream (0 TTY, 1 stdout, 2 stderr). One stream's times only
+        # go forward, but the engine (20.10's json-file) replays part of a log file it has just
+        # rotated into a follow stream: tens of thousands of lines seen twice in a flood.
+        self.stream_last = [-1, -1, -1]
+        self._same = [0, 0, 0]  # lines seen at exactly stream_last, when _same_at says it is counted
+        self._same_at = [-1, -1, -1]
+        self._skip = [0, 0, 0]  # during a replay: lines at _skip_at still to drop
+        self._skip_at = [-1, -1, -1]
         self._skip_same = 0  # ... and how many entries at exactly that time we already have
         self._partial: dict[int, bytearray] = {}
         self._partial_key: dict[int, int] = {}
@@ -134,6 +142,27 @@ class EntryDecoder:
         self._partial.clear()
         self._partial_key.clear()
         self._raw.clear()
+
+    def _replayed(self, stream: int, key: int) -> bool:
+        """Whether a stamped entry repeats its stream's past (a replay); records it when it does not.
+
+        The fast path in split_frames records only stream_last: it takes a line only when it is
+        newer than everything, so one line at that time is what it saw.
+        """
+        last = self.stream_last[stream]
+        same = self._same[stream] if self._same_at[stream] == last else 1
+        if key < last:
+            self._skip[stream], self._skip_at[stream] = same, last  # a replay: its lines at `last` were seen
+            return True
+        if key == last:
+            if self._skip_at[stream] == last and self._skip[stream] > 0:
+                self._skip[stream] -= 1
+                return True
+            self._same[stream], self._same_at[stream] = same + 1, last
+            return False
+        self.stream_last[stream] = key
+        self._same[stream], self._same_at[stream] = 1, key
+        return False
 
     def _accept(self, key: int) -> bool:
         since = self._since
@@ -157,8 +186,10 @@ class EntryDecoder:
         space = payload.find(b" ", 0, 40)
         if space < 0:  # no timestamp: should not happen with timestamps=1; keep the text anyway
             key, message = self.last_key if self.last_key > 0 else time.time_ns(), payload
+            stamped = False
         else:
             key, message = timestamp_ns(payload[:space]), payload[space + 1:]
+            stamped = 0 <= stream <= 2
         if message.endswith(b"\n"):
             partial = self._partial.pop(stream, None)
             if partial is not None:
@@ -169,6 +200,8 @@ class EntryDecoder:
                 message = bytes(partial)
             else:
                 message = message[:-1]
+            if stamped and self._replayed(stream, key):
+                return
             if self._accept(key):
                 out.append(LogLine(self.service, key, sanitize(message), STDERR if stream == 2 else STDOUT))
             return
@@ -201,6 +234,8 @@ class EntryDecoder:
         message = line[space + 1:] if key >= 0 else line
         if key < 0:
             key = self.last_key if self.last_key > 0 else time.time_ns()
+        elif self._replayed(0, key):
+            return
         if self._accept(key):
             out.append(LogLine(self.service, key, sanitize(message.rstrip(b"\r")), TTY))
 
@@ -232,6 +267,7 @@ def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> byte
     cache = _seconds_cache
     suspect = _SUSPECT.search
     service = decoder.service
+    stream_last = decoder.stream_last
     append = out.append
     while size_all - pos >= 8:
         stream, size = unpack(data, pos)
@@ -248,6 +284,8 @@ def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> byte
                 if key > decoder.last_key and decoder._since is None:
                     decoder.last_key = key
                     decoder.at_last_key = 1
+                    if stream < 3:
+                        stream_last[stream] = key
                     text = data[start + 31:end - 1].decode("utf-8", "replace")
                     if suspect(text) is not None:
                         text = sanitize(text)
