@@ -198,12 +198,25 @@ class StackApp(App[int]):
         assert self.loader is not None
         self.call_from_thread(self._attach, *self.loader())
 
+    @staticmethod
+    def _reader(target: "ComposeTarget | None") -> Callable[[], "Project"] | None:
+        """After a layout change the files are the truth: read them again the way they were found."""
+        if target is None or not target.files:
+            return None
+
+        def read() -> "Project":
+            from stacktui.core.project import load_project
+
+            return load_project(target)
+
+        return read
+
     def _attach(self, project: "Project", engine: "Engine | None", target: "ComposeTarget | None",
                 containers: "list[ContainerInfo] | None" = None) -> None:
         """Project and engine are known: draw what is known and start following the engine."""
         self.project, self.engine, self.target = project, engine, target
         if self.actions is None and engine is not None:
-            self.actions = StackActions(project, engine, target, reload=self.reload)
+            self.actions = StackActions(project, engine, target, reload=self.reload or self._reader(target))
         self.table.placeholder(project.services)
         self.store.drain()  # whatever is stored already is drawn by show() below
         self.store.on_pending = self._lines_waiting
