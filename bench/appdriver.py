@@ -190,7 +190,11 @@ def standin_app(ctx: Any) -> Any:
             with self._lock:
                 lines, self._pending = self._pending, []
             if lines:
-                self.query_one("#logs", Log).write_lines(lines)
+                pane = self.query_one("#logs", Log)
+                pane.write_lines(lines)
+                # textual 8.2.8: once max_lines prunes, a Log already at its end keeps showing the
+                # old lines until something else refreshes it.
+                pane.refresh()
 
     return StandInApp(project=ctx.project, engine=ctx.engine)
 

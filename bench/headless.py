@@ -154,7 +154,10 @@ async def keys(args: argparse.Namespace) -> dict[str, Any]:
             "flood_seconds": None if done_at is None else done_at - t_start}
 
 
-def _events_thread(project: str, out: "queue.Queue[tuple[str, str, float]]", stop: threading.Event) -> Any:
+Events = "queue.Queue[tuple[str, str, float, float]]"
+
+
+def _events_thread(project: str, out: Any, stop: threading.Event) -> Any:
     import docker
 
     client = docker.from_env(timeout=30)
@@ -164,7 +167,8 @@ def _events_thread(project: str, out: "queue.Queue[tuple[str, str, float]]", sto
     def pump() -> None:
         try:
             for ev in stream:
-                out.put((ev.get("Action") or ev.get("status") or "", ev.get("id") or "", ev["timeNano"] / 1e9))
+                got = time.time()
+                out.put((ev.get("Action") or ev.get("status") or "", ev.get("id") or "", ev["timeNano"] / 1e9, got))
                 if stop.is_set():
                     break
         except Exception:
@@ -174,15 +178,17 @@ def _events_thread(project: str, out: "queue.Queue[tuple[str, str, float]]", sto
     return client, stream
 
 
-async def _event(q: "queue.Queue[tuple[str, str, float]]", action: str, cid: str, timeout: float) -> float:
+async def _event(q: Any, action: str, cid: str, timeout: float, delivery: list[float]) -> float:
+    """The engine's time of the next `action` event of container cid; its delivery delay noted."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            act, ident, when = q.get_nowait()
+            act, ident, when, got = q.get_nowait()
         except queue.Empty:
             await asyncio.sleep(0.005)
             continue
         if act == action and ident == cid:
+            delivery.append(max(0.0, got - when))
             return when
     raise TimeoutError(f"the engine never reported {action} for {cid[:12]}")
 
@@ -190,12 +196,13 @@ async def _event(q: "queue.Queue[tuple[str, str, float]]", action: str, cid: str
 async def reaction(args: argparse.Namespace) -> dict[str, Any]:
     app, kind = await _open(args)
     samples: dict[str, list[float | None]] = {"die": [], "start": []}
+    delivery: list[float] = []
     async with app.run_test(size=SIZE) as pilot:
         clock = ad.FrameClock(app)
         table = await _wait_rows(app, args.service, 30)
         project = app.project.name
         cid = next(c.id for c in app.engine.project_containers(project) if c.service == args.service)
-        q: "queue.Queue[tuple[str, str, float]]" = queue.Queue()
+        q: Any = queue.Queue()
         stop = threading.Event()
         client, stream = _events_thread(project, q, stop)
         await pilot.pause(0.3)
@@ -205,11 +212,11 @@ async def reaction(args: argparse.Namespace) -> dict[str, Any]:
                     if action == "start" and samples["die"][-1] is None:
                         # The table never showed the death, so "running" would be the stale row.
                         await asyncio.to_thread(call, cid)
-                        await _event(q, action, cid, 30)
+                        await _event(q, action, cid, 30, delivery)
                         samples[action].append(None)
                         continue
                     await asyncio.to_thread(call, cid)
-                    when = await _event(q, action, cid, 30)
+                    when = await _event(q, action, cid, 30, delivery)
                     hit = await clock.first_frame_where(
                         lambda shows=shows: shows in ad.row_text(table, args.service)
                         and not (shows == "running" and "exited" in ad.row_text(table, args.service)),
@@ -222,7 +229,7 @@ async def reaction(args: argparse.Namespace) -> dict[str, Any]:
             stop.set()
             stream.close()
             client.close()
-    return {"kind": kind, "samples": samples}
+    return {"kind": kind, "samples": samples, "delivery": delivery}
 
 
 def run_child(mode: str, cwd: Path, *args: str, timeout: float) -> dict[str, Any]:
