@@ -25,8 +25,7 @@ class ScreenTimeout(RuntimeError):
     """What we waited for never appeared; carries the last screen for the report."""
 
     def __init__(self, what: str, screen: str) -> None:
-        tail = "\n".join(screen.rstrip().splitlines()[-12:])
-        super().__init__(f"timed out waiting for {what}; last screen:\n{tail}")
+        super().__init__(f"timed out waiting for {what}; last screen:\n{screen.rstrip()}")
         self.screen = screen
 
 
