@@ -29,10 +29,11 @@ BATCH_SECONDS = 0.05
 
 
 def app_has_log_pane() -> bool:
-    """Static check for the terminal benchmarks, which cannot look inside the process.
+    """Whether this checkout's app has a log pane, decided without starting it.
 
     The TUI branch brings stacktui/core/logs.py together with the pane; without it the app
-    on this checkout shows only the table.
+    on this checkout shows only the table. (Starting the app once to look would leave its
+    watcher and log threads in the process being measured.)
     """
     return importlib.util.find_spec("stacktui.core.logs") is not None
 

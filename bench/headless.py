@@ -32,18 +32,9 @@ SIZE = (120, 40)
 
 async def _open(args: argparse.Namespace) -> tuple[Any, str]:
     ctx = ad.build_context()
-    app = ad.build_app(ctx)
-    kind = "app"
-    if args.need_pane:
-        # Probe the real app for a pane first; build the stand-in only when it has none.
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            has_pane = ad.log_pane(app) is not None
-        if not has_pane:
-            app, kind = ad.standin_app(ctx), "stand-in"
-        else:
-            app = ad.build_app(ctx)
-    return app, kind
+    if args.need_pane and not ad.app_has_log_pane():
+        return ad.standin_app(ctx), "stand-in"
+    return ad.build_app(ctx), "app"
 
 
 async def _wait_rows(app: Any, service: str, timeout: float) -> Any:
