@@ -19,7 +19,7 @@ import threading
 import time
 
 from bench.harness import Row
-from bench.headless import run_child
+from bench.headless import app_error_note, run_child
 from bench.rawlogs import count_lines
 from bench.stackutil import bench_stack, docker_logs_seconds, log_span, wait_logs_end
 
@@ -112,12 +112,13 @@ def _pane_row(n: int, quick: bool) -> Row:
     wrote = max(last - first, 1e-6)
     if res.get("shown_at") is None:
         return Row(name, None, "lines/s", "docker logs", ref_rate, TARGET, False,
-                   f"the last line never reached the screen within 120 s ({res['kind']})")
+                   f"the last line never reached the screen within 120 s ({res['kind']})" + app_error_note(res))
     seconds = max(res["shown_at"] - first, 1e-6)
     rate = n / seconds
     stand_in = res["kind"] == "stand-in"
     note = (f"first line written to last line on screen {seconds:.2f} s; the engine took {wrote:.2f} s to write them "
-            f"({n / wrote:,.0f} lines/s, the ceiling of a live flood); RSS +{(res['rss_after'] - res['rss_before']) / 1e6:.0f} MB")
+            f"({n / wrote:,.0f} lines/s, the ceiling of a live flood); RSS +{(res['rss_after'] - res['rss_before']) / 1e6:.0f} MB"
+            + app_error_note(res))
     if stand_in:
         name += " [stand-in pane]"
         note = ("the app has no log pane yet: the real table plus a textual Log fed by the bench raw reader "

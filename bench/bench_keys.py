@@ -13,7 +13,7 @@ Targets (issue 8): p95 under 50 ms; memory growth under 60 MB.
 from __future__ import annotations
 
 from bench.harness import Row, percentile
-from bench.headless import run_child
+from bench.headless import app_error_note, run_child
 from bench.stackutil import bench_stack
 
 LINE_BYTES = 49  # "flood %08d abcdefghijklmnopqrstuvwxyz0123456\n"
@@ -34,6 +34,7 @@ def run(quick: bool) -> list[Row]:
     base = (f"{len(samples)} presses during the flood, {flood['missed']} not shown within 5 s; "
             f"the last line was on screen after {flood['flood_seconds']:.1f} s" if flood.get("flood_seconds")
             else f"{len(samples)} presses; the last line never reached the screen")
+    base += app_error_note(flood)
     if stand_in:
         base = "the app has no log pane yet: the real table plus the bench's stand-in Log; not judged. " + base
     if not samples:

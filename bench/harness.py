@@ -45,12 +45,16 @@ def percentile(values: list[float], q: float) -> float:
 HEAD = ("benchmark", "stacktui", "reference", "ref value", "ratio", "target", "met")
 
 
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
+
+
 def _cells(r: Row) -> tuple[str, ...]:
     return (
         r.name,
-        f"{r.value:.4g} {r.unit}" if r.value is not None else "n/a",
+        f"{_num(r.value)} {r.unit}" if r.value is not None else "n/a",
         r.reference_name,
-        f"{r.reference:.4g} {r.unit}" if r.reference is not None else "-",
+        f"{_num(r.reference)} {r.unit}" if r.reference is not None else "-",
         f"{r.ratio:.3f}" if r.ratio is not None else "-",
         r.target,
         {True: "yes", False: "NO", None: "-"}[r.met],

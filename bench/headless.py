@@ -37,6 +37,30 @@ async def _open(args: argparse.Namespace) -> tuple[Any, str]:
     return ad.build_app(ctx), "app"
 
 
+async def _session(app: Any, body: Any) -> dict[str, Any]:
+    """Run body(pilot, out) in the headless app; what it measured survives an error on the way out.
+
+    An app that raises while shutting down (a timer firing on a torn-down screen, say) has still
+    been measured: the figures are kept and the error goes with them, for the row's note.
+    """
+    out: dict[str, Any] = {}
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await body(pilot, out)
+            out["done"] = True
+    except Exception as exc:
+        if not out.pop("done", False):
+            raise
+        out["app_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    out.pop("done", None)
+    return out
+
+
+def app_error_note(result: dict[str, Any]) -> str:
+    """For a row's note: the app raised while the bench ran it (its figures were still taken)."""
+    return f"; the app raised: {result['app_error']}" if result.get("app_error") else ""
+
+
 async def _wait_rows(app: Any, service: str, timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -85,7 +109,8 @@ async def _trigger(container_id: str) -> float:
 async def ingest(args: argparse.Namespace) -> dict[str, Any]:
     """The pane open on an idle container, then a live flood: trigger to last line on screen."""
     app, kind = await _open(args)
-    async with app.run_test(size=SIZE) as pilot:
+
+    async def body(pilot: Any, out: dict[str, Any]) -> None:
         clock = ad.FrameClock(app)
         table = await _wait_rows(app, args.service, 30)
         await _open_logs(app, pilot, table, args.service)
@@ -93,18 +118,19 @@ async def ingest(args: argparse.Namespace) -> dict[str, Any]:
         rss0 = ad.rss_bytes()
         t0 = await _trigger(args.trigger)
         t1 = await _wait_marker(app, clock, args.marker, args.timeout)
-        rss1 = ad.rss_bytes()
-    # seconds: from the trigger's return (an underestimate by up to the container's 50 ms poll);
-    # shown_at: wall clock, to set against the engine's timestamp of the first line.
-    return {"kind": kind, "seconds": None if t1 is None else t1[0] - t0,
-            "shown_at": None if t1 is None else t1[1], "rss_before": rss0, "rss_after": rss1}
+        # seconds: from the trigger's return (an underestimate by up to the container's 50 ms poll);
+        # shown_at: wall clock, to set against the engine's timestamp of the first line.
+        out.update({"kind": kind, "seconds": None if t1 is None else t1[0] - t0,
+                    "shown_at": None if t1 is None else t1[1], "rss_before": rss0, "rss_after": ad.rss_bytes()})
+
+    return await _session(app, body)
 
 
 async def keys(args: argparse.Namespace) -> dict[str, Any]:
     app, kind = await _open(args)
     from textual import events
 
-    async with app.run_test(size=SIZE) as pilot:
+    async def body(pilot: Any, out: dict[str, Any]) -> None:
         clock = ad.FrameClock(app)
         table = await _wait_rows(app, args.service, 30)
         await _open_logs(app, pilot, table, args.service)
@@ -140,9 +166,10 @@ async def keys(args: argparse.Namespace) -> dict[str, Any]:
         if args.trigger and done_at is None:
             t1 = await _wait_marker(app, clock, args.marker, max(0.0, deadline - time.perf_counter()))
             done_at = t1[0] if t1 else None
-        rss1 = ad.rss_bytes()
-    return {"kind": kind, "samples": samples, "missed": missed, "rss_before": rss0, "rss_after": rss1,
-            "flood_seconds": None if done_at is None else done_at - t_start}
+        out.update({"kind": kind, "samples": samples, "missed": missed, "rss_before": rss0,
+                    "rss_after": ad.rss_bytes(), "flood_seconds": None if done_at is None else done_at - t_start})
+
+    return await _session(app, body)
 
 
 Events = "queue.Queue[tuple[str, str, float, float]]"
@@ -188,7 +215,9 @@ async def reaction(args: argparse.Namespace) -> dict[str, Any]:
     app, kind = await _open(args)
     samples: dict[str, list[float | None]] = {"die": [], "start": []}
     delivery: list[float] = []
-    async with app.run_test(size=SIZE) as pilot:
+
+    async def body(pilot: Any, out: dict[str, Any]) -> None:
+        out.update({"kind": kind, "samples": samples, "delivery": delivery})
         clock = ad.FrameClock(app)
         table = await _wait_rows(app, args.service, 30)
         project = app.project.name
@@ -220,7 +249,7 @@ async def reaction(args: argparse.Namespace) -> dict[str, Any]:
             stop.set()
             stream.close()
             client.close()
-    return {"kind": kind, "samples": samples, "delivery": delivery}
+    return await _session(app, body)
 
 
 def run_child(mode: str, cwd: Path, *args: str, timeout: float) -> dict[str, Any]:

@@ -18,7 +18,13 @@ from typing import Callable, Mapping, Sequence
 
 import psutil
 
-POLL = 0.01  # seconds between screen reads; one capture-pane costs ~2 ms
+POLL_MIN, POLL_MAX = 0.01, 0.05  # seconds between screen reads
+
+
+def poll_interval(waited: float) -> float:
+    """Read often early, less later: about 5% resolution, and the observer's own CPU (one
+    tmux capture-pane process per read, on a 2-core machine) stays small during long waits."""
+    return min(POLL_MAX, max(POLL_MIN, waited / 20))
 
 
 class ScreenTimeout(RuntimeError):
@@ -46,6 +52,9 @@ class Terminal:
                               capture_output=True, text=True, timeout=timeout, check=check)
 
     def start(self) -> "Terminal":
+        if not have_tmux():
+            raise FileNotFoundError("tmux is missing: the terminal benchmarks drive both tools in tmux "
+                                    "(apt-get install tmux)")
         # `env -i`-like control: tmux passes its own environment to the pane's shell; we exec the
         # program through `env` so the variables we were given win, and TERM is the same for both tools.
         env_args = [f"{k}={v}" for k, v in {"TERM": "xterm-256color", **self.env}.items()]
@@ -76,7 +85,8 @@ class Terminal:
 
     def wait_for(self, predicate: Callable[[str], bool], timeout: float, what: str) -> tuple[float, str]:
         """Poll the screen until predicate holds; perf_counter of the first screen that satisfied it."""
-        deadline = time.perf_counter() + timeout
+        start = time.perf_counter()
+        deadline = start + timeout
         screen = ""
         while True:
             screen = self.screen()
@@ -87,7 +97,7 @@ class Terminal:
                 raise ScreenTimeout(what, screen)
             if self.dead():
                 raise ScreenTimeout(f"{what} (the program exited)", screen)
-            time.sleep(POLL)
+            time.sleep(poll_interval(now - start))
 
     def dead(self) -> bool:
         out = self._tmux("display-message", "-p", "#{pane_dead}", check=False).stdout.strip()
