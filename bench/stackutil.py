@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -70,9 +71,25 @@ class BenchStack:
 
     def down(self) -> None:
         try:
-            self.compose("down", "-v", "-t", "1", "--remove-orphans", timeout=300, check=False)
+            done = self.compose("down", "-v", "-t", "1", "--remove-orphans", timeout=300, check=False)
+            if done.returncode != 0:
+                print(f"bench: compose down of {self.name} failed: {done.stderr.strip()[-500:]}", file=sys.stderr)
         except subprocess.TimeoutExpired:
-            pass
+            print(f"bench: compose down of {self.name} timed out", file=sys.stderr)
+        self._remove_network()
+
+    def _remove_network(self) -> None:
+        """Make sure the project's network is gone: engine 20.10 can keep a removed container's
+        endpoint for a moment after a large `down`, and refuse to delete the network meanwhile."""
+        net = f"{self.name}_default"
+        for _ in range(10):
+            left = subprocess.run(["docker", "network", "ls", "-q", "--filter", f"name=^{net}$"],
+                                  capture_output=True, text=True, timeout=30).stdout.strip()
+            if not left:
+                return
+            subprocess.run(["docker", "network", "rm", net], capture_output=True, timeout=30)
+            time.sleep(1.0)
+        print(f"bench: network {net} could not be removed (the engine reports active endpoints)", file=sys.stderr)
 
     def container_id(self, service: str) -> str:
         out = self.compose("ps", "-a", "-q", service, timeout=60).stdout.split()

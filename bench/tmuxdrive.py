@@ -7,6 +7,7 @@ it started.
 """
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -122,6 +123,9 @@ class Terminal:
             except psutil.Error:
                 pass
         self._tmux("kill-server", check=False)
+        # kill-server leaves the socket file behind.
+        tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (tmpdir / self.socket).unlink(missing_ok=True)
 
     def __enter__(self) -> "Terminal":
         return self.start()

@@ -5,13 +5,13 @@ started through the same tmux path (bench/tmuxdrive.py).
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -54,6 +54,7 @@ def lazydocker() -> Tool:
     global _LAZY_CONFIG
     if _LAZY_CONFIG is None:
         _LAZY_CONFIG = tempfile.mkdtemp(prefix="stkbench-lazydocker-")
+        atexit.register(shutil.rmtree, _LAZY_CONFIG, True)
         compose = " ".join(compose_cmd())
         (Path(_LAZY_CONFIG) / "config.yml").write_text(
             "# written by bench/tools.py: lazydocker's defaults, with this machine's Compose\n"
@@ -86,6 +87,3 @@ def rows_populated(services: list[str], need: int = 3) -> Callable[[str], bool]:
 
     return check
 
-
-def settle(seconds: float) -> None:
-    time.sleep(seconds)

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,9 +52,9 @@ def test_frames_split_across_reads_are_kept_for_the_next_read() -> None:
 def test_raw_reader_reads_every_line_a_container_wrote(engine, demo_image: str) -> None:
     name = f"stkbtest-{psutil.Process().pid}"
     cmd = "awk 'BEGIN { for (i = 1; i <= 5000; i++) printf \"line %05d\\n\", i }'; echo tail-no-newline | tr -d '\\n'"
-    subprocess.run(["docker", "run", "--network", "none", "--name", name, demo_image, "sh", "-c", cmd], check=True,
-                   capture_output=True, timeout=60)
     try:
+        subprocess.run(["docker", "run", "--network", "none", "--name", name, demo_image, "sh", "-c", cmd],
+                       check=True, capture_output=True, timeout=60)
         cid = subprocess.run(["docker", "inspect", "-f", "{{.Id}}", name], capture_output=True, text=True,
                              check=True).stdout.strip()
         sock = engine.socket_path
@@ -78,6 +79,7 @@ def test_terminal_reads_the_screen_sends_keys_and_cleans_up(tmp_path: Path) -> N
     assert not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
     alive = subprocess.run(["tmux", "-L", term.socket, "has-session"], capture_output=True)
     assert alive.returncode != 0
+    assert not (Path("/tmp") / f"tmux-{os.getuid()}" / term.socket).exists()
 
 
 def test_populated_table_is_read_from_either_tool() -> None:
