@@ -48,7 +48,7 @@ def _navigate(term: Terminal, tool: Tool) -> str:
 
 
 def _backlog(tool: Tool, stack, n: int, timeout: float) -> tuple[float, int]:
-    with tool.terminal(stack.dir) as term:
+    with tool.terminal(stack.dir, project=stack.name) as term:
         key = _navigate(term, tool)
         t0 = term.send(key)
         t1, _ = term.wait_for(lambda s: _marker(n) in s, timeout, f"{tool.name}: last line on screen")
@@ -58,7 +58,7 @@ def _backlog(tool: Tool, stack, n: int, timeout: float) -> tuple[float, int]:
 def _live(tool: Tool, n: int, timeout: float) -> tuple[float, int]:
     with bench_stack("flood", env={"FLOOD_LINES": str(n), "FLOOD_WAIT": "1"}) as stack:
         cid = stack.container_id("flood")
-        with tool.terminal(stack.dir) as term:
+        with tool.terminal(stack.dir, project=stack.name) as term:
             key = _navigate(term, tool)
             term.send(key)
             time.sleep(1.0)

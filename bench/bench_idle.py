@@ -28,7 +28,8 @@ def run(quick: bool) -> list[Row]:
     problems: list[str] = []
     with bench_stack("idle", up_timeout=120) as stack:
         services = stack.services()
-        terms = {"stacktui": stacktui().terminal(stack.dir), "lazydocker": lazydocker().terminal(stack.dir)}
+        terms = {"stacktui": stacktui().terminal(stack.dir, project=stack.name),
+                 "lazydocker": lazydocker().terminal(stack.dir, project=stack.name)}
         with terms["stacktui"], terms["lazydocker"]:
             ready = rows_populated(services, need=len(services))
             procs = {}

@@ -19,8 +19,8 @@ from bench.tools import Tool, lazydocker, rows_populated, stacktui
 DEADLINE = 30.0
 
 
-def _once(tool: Tool, stack_dir, services: list[str]) -> float:
-    with tool.terminal(stack_dir) as term:
+def _once(tool: Tool, stack, services: list[str]) -> float:
+    with tool.terminal(stack.dir, project=stack.name) as term:
         seen, _ = term.wait_for(rows_populated(services), DEADLINE, f"{tool.name}'s populated table")
         return seen - term.started_at
 
@@ -30,9 +30,9 @@ def _measure(stack, services: list[str], repeat: int) -> tuple[list[float], list
     for _ in range(repeat):
         for tool, out in ((stacktui(), ours), (lazydocker(), theirs)):
             try:
-                out.append(_once(tool, stack.dir, services))
+                out.append(_once(tool, stack, services))
             except ScreenTimeout as exc:
-                problem = problem or f"{tool.name}: {exc}"
+                problem = problem or f"{tool.name}: {str(exc).splitlines()[0]}"
                 print(f"bench_startup: {tool.name}: {exc}", file=sys.stderr)
     return ours, theirs, problem
 

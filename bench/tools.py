@@ -25,9 +25,13 @@ class Tool:
     name: str
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    project_option: str | None = None  # how to name the project on the command line, if needed
 
-    def terminal(self, cwd: Path, width: int = 200, height: int = 50) -> Terminal:
-        return Terminal(self.argv, cwd=cwd, env={**_docker_env(), **self.env}, width=width, height=height)
+    def terminal(self, cwd: Path, project: str | None = None, width: int = 200, height: int = 50) -> Terminal:
+        argv = list(self.argv)
+        if project and self.project_option:
+            argv += [self.project_option, project]
+        return Terminal(argv, cwd=cwd, env={**_docker_env(), **self.env}, width=width, height=height)
 
 
 def _docker_env() -> dict[str, str]:
@@ -50,7 +54,13 @@ _LAZY_CONFIG: str | None = None
 
 
 def lazydocker() -> Tool:
-    """lazydocker with its defaults, except that it calls the same Compose binary stacktui uses."""
+    """lazydocker with its defaults, except that it calls the same Compose binary stacktui uses.
+
+    It is given the project name (`-p`): seen here, without it lazydocker sometimes took another
+    running project built from the same compose file (a test's copy of compose/demo) for the one
+    in its folder, and showed its services as having no containers. stacktui reads the name from
+    the folder's .env as Compose does (its `-p` alone would mean "attach read-only").
+    """
     global _LAZY_CONFIG
     if _LAZY_CONFIG is None:
         _LAZY_CONFIG = tempfile.mkdtemp(prefix="stkbench-lazydocker-")
@@ -59,7 +69,7 @@ def lazydocker() -> Tool:
         (Path(_LAZY_CONFIG) / "config.yml").write_text(
             "# written by bench/tools.py: lazydocker's defaults, with this machine's Compose\n"
             f"commandTemplates:\n  dockerCompose: {json.dumps(compose)}\n")
-    return Tool("lazydocker", [lazydocker_path()], {"CONFIG_DIR": _LAZY_CONFIG})
+    return Tool("lazydocker", [lazydocker_path()], {"CONFIG_DIR": _LAZY_CONFIG}, project_option="-p")
 
 
 def lazydocker_version() -> str:
