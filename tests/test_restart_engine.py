@@ -131,7 +131,10 @@ def test_raw_restart_strands_mcp_and_stacktui_restart_brings_it_back(module_demo
     assert mcp_after.network_mode == f"container:{vscode.id}"
     rows = status_here(stack, engine)
     assert not any(r["stale"] for r in rows.values()), rows
-    assert rows["vscode"]["health"] == rows["mcp-server"]["health"] == "healthy", rows
+    # stacktui's gate ran the healthchecks at once; Docker's own first run comes one interval (1 s) later.
+    rows = wait_for(lambda: (r := status_here(stack, engine)) if r["vscode"]["health"] == r["mcp-server"][
+        "health"] == "healthy" else None, timeout=15)
+    assert rows, status_here(stack, engine)
     assert mcp_answers(stack)
     backend = stack.container(engine, "backend")
     assert wait_for(lambda: "MCP reachable at http://vscode:9001/health" in logs_since(engine, backend.id,
