@@ -132,9 +132,11 @@ def test_raw_restart_strands_mcp_and_stacktui_restart_brings_it_back(module_demo
     rows = status_here(stack, engine)
     assert not any(r["stale"] for r in rows.values()), rows
     # stacktui's gate ran the healthchecks at once; Docker's own first run comes one interval (1 s) later.
-    rows = wait_for(lambda: (r := status_here(stack, engine)) if r["vscode"]["health"] == r["mcp-server"][
-        "health"] == "healthy" else None, timeout=15)
-    assert rows, status_here(stack, engine)
+    def both_healthy() -> dict | None:
+        now = status_here(stack, engine)
+        return now if now["vscode"]["health"] == now["mcp-server"]["health"] == "healthy" else None
+
+    assert wait_for(both_healthy, timeout=15), status_here(stack, engine)
     assert mcp_answers(stack)
     backend = stack.container(engine, "backend")
     assert wait_for(lambda: "MCP reachable at http://vscode:9001/health" in logs_since(engine, backend.id,
