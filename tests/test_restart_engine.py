@@ -131,7 +131,12 @@ def test_raw_restart_strands_mcp_and_stacktui_restart_brings_it_back(module_demo
     assert mcp_after.network_mode == f"container:{vscode.id}"
     rows = status_here(stack, engine)
     assert not any(r["stale"] for r in rows.values()), rows
-    assert rows["vscode"]["health"] == rows["mcp-server"]["health"] == "healthy", rows
+    # stacktui's gate ran the healthchecks at once; Docker's own first run comes one interval (1 s) later.
+    def both_healthy() -> dict | None:
+        now = status_here(stack, engine)
+        return now if now["vscode"]["health"] == now["mcp-server"]["health"] == "healthy" else None
+
+    assert wait_for(both_healthy, timeout=15), status_here(stack, engine)
     assert mcp_answers(stack)
     backend = stack.container(engine, "backend")
     assert wait_for(lambda: "MCP reachable at http://vscode:9001/health" in logs_since(engine, backend.id,
