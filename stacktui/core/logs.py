@@ -42,6 +42,7 @@ SMALL_READ = 64 * 1024
 READ_PAUSE = 0.001
 DEFAULT_HISTORY = 1000  # lines of history fetched when a container is first followed
 CONNECT_TIMEOUT = 5.0
+STOPPED_LOOKS = (0.25, 0.5, 1.0, 2.0, 5.0, 30.0)  # seconds between looks at a stopped container
 _HEADER = struct.Struct(">BxxxL")
 _MAX_PARTIAL = STORE_LIMIT * 4  # bytes of one unterminated line kept; the rest of it is dropped
 
@@ -371,13 +372,17 @@ class LogFollower:
     def _run(self) -> None:
         delay = self.backoff[0]
         first = True
+        idle = 0  # looks at a stopped container since its stream ended
         while not self._stop.is_set():
             try:
                 if not first and not self._running():
-                    # Stopped: wait for the watcher's poke (or look again now and then).
-                    self._wake.wait(30.0)
+                    # Stopped, or between the kill and the start of a restart. The watcher pokes on the
+                    # engine's start event; looking again soon after, then rarely, covers a missed poke.
+                    self._wake.wait(STOPPED_LOOKS[min(idle, len(STOPPED_LOOKS) - 1)])
                     self._wake.clear()
+                    idle += 1
                     continue
+                idle = 0
                 self._wake.clear()
                 self._follow(first)
                 first = False

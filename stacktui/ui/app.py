@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from stacktui.core.model import Project
     from stacktui.core.watch import Watcher
 
+
 def _css_path() -> str:
     """The stylesheet: the checkout's own when running from one (PYTHONPATH), else the installed copy."""
     checkout = Path(__file__).resolve().parents[2] / "assets" / "stacktui.tcss"
