@@ -20,7 +20,7 @@ services:
       # Output that would retitle and recolour a terminal if printed raw.
       test: ["CMD-SHELL", "printf 'db not ready \\\\033]0;pwned\\\\007\\\\033[31mred'; exit 1"]
       interval: 1s
-      timeout: 2s
+      timeout: 10s   # on a loaded machine a 2 s check can time out, and its output would be Docker's words
       retries: 2
   rider:
     image: ${STACKTUI_DEMO_IMAGE}
