@@ -222,8 +222,8 @@ def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> byte
     """Decode every complete 8-byte-header frame in `data`; return the bytes of a split last one.
 
     This loop runs once per log line, so the usual entry (a fixed-width timestamp, one
-    whole line of printable text, nothing pending) is handled inline; anything else goes
-    through `EntryDecoder.entry`.
+    whole line, nothing pending, no reattach filter) is handled inline with locals only;
+    anything else goes through `EntryDecoder.entry`.
     """
     pos = 0
     size_all = len(data)
@@ -234,6 +234,12 @@ def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> byte
     suspect = _SUSPECT.search
     service = decoder.service
     append = out.append
+    new = tuple.__new__  # LogLine without its Python-level __new__: a third of the cost
+    head_prev = b""
+    base = 0
+    limit = STORE_LIMIT
+    last, same = decoder.last_key, decoder.at_last_key
+    plain = decoder._since is None
     while size_all - pos >= 8:
         stream, size = unpack(data, pos)
         start = pos + 8
@@ -242,19 +248,31 @@ def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> byte
             break
         pos = end
         # "2024-05-01T12:34:56.123456789Z <message>\n": the engine's RFC3339NanoFixed, always 30 bytes.
-        if size > 31 and data[end - 1] == 10 and data[start + 29] == 90 and not partial:
-            sec = cache.get(data[start:start + 19])
-            if sec is not None and end - start - 32 < STORE_LIMIT:
-                key = sec * 1_000_000_000 + int(data[start + 20:start + 29])
-                if key > decoder.last_key and decoder._since is None:
-                    decoder.last_key = key
-                    decoder.at_last_key = 1
-                    text = data[start + 31:end - 1].decode("utf-8", "replace")
-                    if suspect(text) is not None:
-                        text = sanitize(text)
-                    append(LogLine(service, key, text, STDERR if stream == 2 else STDOUT))
-                    continue
+        if plain and 31 < size < limit and data[end - 1] == 10 and data[start + 29] == 90 and not partial:
+            head = data[start:start + 19]
+            if head != head_prev:
+                sec = cache.get(head)
+                if sec is None:
+                    timestamp_ns(data[start:start + 30])  # parses and caches the second
+                    sec = cache.get(head)
+                if sec is not None:
+                    head_prev, base = head, sec * 1_000_000_000
+            if head == head_prev:
+                key = base + int(data[start + 20:start + 29])
+                if key > last:
+                    last, same = key, 1
+                elif key == last:
+                    same += 1
+                text = data[start + 31:end - 1].decode("utf-8", "replace")
+                if suspect(text) is not None:
+                    text = sanitize(text)
+                append(new(LogLine, (service, key, text, STDERR if stream == 2 else STDOUT)))
+                continue
+        decoder.last_key, decoder.at_last_key = last, same
         entry(stream, data[start:end], out)
+        last, same = decoder.last_key, decoder.at_last_key
+        plain = decoder._since is None
+    decoder.last_key, decoder.at_last_key = last, same
     return data[pos:] if pos else data
 
 

@@ -49,6 +49,10 @@ def _css_path() -> str:
 
 CSS_PATH = _css_path()
 FLUSH_INTERVAL = 0.05  # log lines reach the screen in batches at most this old
+# During a flood each frame costs the same whatever the batch holds (the visible lines are all new),
+# so frames, not lines, are what to save: batches of this size or more mean the next one waits longer.
+FLOOD_BATCH = 2000
+FLOOD_INTERVAL = 0.15
 CHECK_DELAY = 1.5  # after a state change, check again once things settle
 # A loader returns (project, engine, target), optionally with a first listing of the containers.
 Loaded = tuple[Any, ...]
@@ -155,6 +159,7 @@ class StackApp(App[int]):
         self.created_at = time.perf_counter()
         self.first_rows_at: float | None = None
         self._flush_scheduled = False
+        self._flush_interval = FLUSH_INTERVAL
         self._check_timer: Any = None
         self._stopped = False
 
@@ -307,11 +312,12 @@ class StackApp(App[int]):
     def on_logs_pending(self, message: LogsPending) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.set_timer(FLUSH_INTERVAL, self._flush_logs)
+            self.set_timer(self._flush_interval, self._flush_logs)
 
     def _flush_logs(self) -> None:
         self._flush_scheduled = False
         pending, overflowed = self.store.drain()
+        self._flush_interval = FLOOD_INTERVAL if overflowed or len(pending) >= FLOOD_BATCH else FLUSH_INTERVAL
         try:
             if overflowed:
                 self.pane.redraw()
