@@ -12,6 +12,7 @@ from typing import Sequence
 from stacktui import __version__
 from stacktui.commands import check, layout, restart, status, tui
 from stacktui.commands.context import Context
+from stacktui.core.engine import lost_engine
 from stacktui.core.errors import StackError
 
 COMMANDS = (status, restart, check, layout, tui)
@@ -52,6 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stacktui: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # The engine went away between two calls: say so in one line, not with a traceback.
+        gone = lost_engine(exc, ctx._engine.host if ctx._engine is not None else None)
+        if gone is None:
+            raise
+        print(f"stacktui: {gone}", file=sys.stderr)
+        return gone.exit_code
     finally:
         ctx.close()
 

@@ -7,8 +7,10 @@ and checked, and everything is put back if that fails.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from typing import TYPE_CHECKING, Callable
+import threading
+from typing import TYPE_CHECKING, Any, Callable
 
 from stacktui.commands.context import Context, emit_json, relpath
 from stacktui.core.errors import ConfigError, StackError
@@ -167,6 +169,23 @@ def _confirm(change: "LayoutChange") -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def _hold_signals() -> dict[int, Any]:
+    """SIGINT and SIGTERM while a change is applied: the apply is one step, so it finishes (or puts
+    file and containers back) before the process ends. Dying in between could leave a new file
+    beside old containers. Ctrl-C reaches Compose too, which stops, and the apply then rolls back."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+
+    def held(signum: int, _frame: Any) -> None:
+        print(f"stacktui: {signal.Signals(signum).name}: finishing the layout change, or putting everything "
+              "back, before stopping", file=sys.stderr, flush=True)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, held)
+    return previous
+
+
 def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -> int:
     from stacktui.core.layout_apply import ApplyEvent, apply_change
 
@@ -184,8 +203,13 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -
         print(f"  {event.kind}: {_printable(event.message)}", flush=True)
 
     engine = None if args.no_up else ctx.engine
-    result = apply_change(change, ctx.project, engine, ctx.target, on_event=show, up=not args.no_up,
-                          timeout=args.timeout)
+    previous = _hold_signals()
+    try:
+        result = apply_change(change, ctx.project, engine, ctx.target, on_event=show, up=not args.no_up,
+                              timeout=args.timeout)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     for note in result.notes[len(change.notes):]:
         print(f"note: {note}")
     if result.ok:

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from stacktui.core.errors import ComposeCliMissing, ConfigError
 
 COMPOSE_TIMEOUT = 120.0
+NO_ENGINE = "Cannot connect to the Docker daemon"
 
 
 @functools.cache
@@ -25,7 +26,12 @@ def compose_command() -> tuple[str, ...]:
     """The Compose v2 command line: the docker plugin if present, else `docker-compose` v2."""
     override = os.environ.get("STACKTUI_COMPOSE")
     if override:
-        return tuple(override.split())
+        cmd = tuple(override.split())
+        if not cmd or shutil.which(cmd[0]) is None:
+            raise ComposeCliMissing(f"STACKTUI_COMPOSE={override!r} names no program that can be run",
+                                    hint="point STACKTUI_COMPOSE at `docker compose` or a docker-compose v2, "
+                                         "or unset it and stacktui finds one")
+        return cmd
     candidates: list[tuple[str, ...]] = []
     docker = shutil.which("docker")
     if docker:
@@ -85,6 +91,13 @@ def run(target: ComposeTarget, args: Sequence[str], *, timeout: float = COMPOSE_
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
         raise ConfigError(f"`{' '.join(cmd)}` did not finish within {timeout:.0f} s") from exc
+    except OSError as exc:  # removed or made unrunnable since compose_command() found it
+        raise ComposeCliMissing(f"cannot run {cmd[0]}: {exc.strerror}",
+                                hint="reinstall Docker Compose v2, or set STACKTUI_COMPOSE to one that runs") from exc
+    if done.returncode == 0 and NO_ENGINE in done.stderr:
+        # Compose 2.40 exits 0 when it cannot reach the engine at all (`up`, `ps`, ...): nothing
+        # was done, and callers that trust the exit code would carry on as if it had been.
+        done.returncode = 1
     if check and done.returncode != 0:
         raise ComposeFailed(cmd, done.returncode, done.stderr.strip() or done.stdout.strip())
     return done

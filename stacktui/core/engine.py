@@ -138,6 +138,22 @@ def _explain(exc: Exception, host: str | None) -> EngineUnavailable:
     )
 
 
+def lost_engine(exc: BaseException, host: str | None) -> EngineUnavailable | None:
+    """A failed engine call in the user's words when it means the engine went away, else None.
+
+    docker-py raises requests' ConnectionError or a timeout for a socket that vanished, refused
+    or was cut mid-call; a raw socket reports ConnectionError. An answer the engine did give
+    (a 404, a 409: docker.errors) is not one of them, nor is any other OSError (a file's).
+    """
+    if isinstance(exc, EngineUnavailable):
+        return exc
+    if not (isinstance(exc, ConnectionError) or type(exc).__module__.startswith(("requests.", "urllib3."))):
+        return None
+    where = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return EngineUnavailable(f"the Docker engine at {where} stopped answering",
+                             hint="once it answers again, `stacktui status` shows where each service stands")
+
+
 class Engine:
     """A docker-py client with the calls stacktui needs, each bounded in time."""
 

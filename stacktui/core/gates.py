@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from stacktui.core.engine import ContainerInfo, Engine
+from stacktui.core.engine import ContainerInfo, Engine, lost_engine
 from stacktui.core.model import Project
 from stacktui.core.probes import namespace_root, probe, route
 from stacktui.core.status import ProbeResult
@@ -113,7 +113,8 @@ class _HealthRunner:
         try:
             code, output = fut.result()
         except Exception as exc:  # the container stopped under the exec, or the engine refused it
-            self.last_output = f"could not run the healthcheck: {exc}"
+            gone = lost_engine(exc, self.engine.host)
+            self.last_output = f"could not run the healthcheck: {gone.message if gone is not None else exc}"
             return False
         self.last_output = output.strip() or f"exit {code}"
         self.passed = code == 0
@@ -224,11 +225,21 @@ def wait_for_gates(
         while True:
             seen = watch.look()
             mine = [c for c in seen if c.service == service]
+            had = result.container_ids
             result.container_ids = [c.id for c in mine]
             result.containers = seen
             pending: str | None = None
             why_pending = ""
             # running
+            if had and not set(had) & set(result.container_ids):
+                # Someone else removed or recreated what this step restarted. Waiting could only end
+                # in following their container, on a stack they are changing: stop here instead.
+                if not mine:
+                    result.container_ids = had
+                    return fail(RUNNING, f"{service}'s container {had[0][:12]} was removed while waiting for its "
+                                         "gates, not by stacktui")
+                return fail(RUNNING, f"{service}'s container {had[0][:12]} was replaced by {mine[0].id[:12]} while "
+                                     "waiting for its gates: someone else recreated it")
             if not mine:
                 pending, why_pending = RUNNING, f"{service} has no container"
             else:

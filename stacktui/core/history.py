@@ -198,12 +198,43 @@ def _replace_exact(file: Path, expected: bytes, data: bytes, what: str) -> None:
     atomic_write(file, data)
 
 
+def check_writable(file: Path) -> None:
+    """Refuse up front, naming the fix, when file, its folder or its history cannot be written.
+
+    A file without any write bit is read-only by its owner's choice: stacktui honours that
+    even as root, who could replace it anyway. The folder must take the temporary file
+    that is renamed over the compose file, and the history kept beside it.
+    """
+    target = file.resolve()
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {file}: {exc.strerror}") from exc
+    if not mode & 0o222:
+        raise ConfigError(f"{file} is read-only (mode {mode:o}); nothing was written",
+                          hint=f"make it writable (chmod u+w {file}) if stacktui may change it")
+    if not os.access(target, os.W_OK):
+        raise ConfigError(f"cannot write {file}: permission denied; nothing was written",
+                          hint="run stacktui as the file's owner, or make the file writable for you")
+    hist = history_dir(target)
+    for folder, why in ((target.parent, "the new text is written beside the file, then renamed over it"),
+                        (hist if hist.exists() else hist.parent if hist.parent.exists() else target.parent,
+                         "the history of changes is kept there, for undo")):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(f"cannot write in {folder} ({why}); nothing was written",
+                              hint=f"make {folder} writable for you, or run stacktui as its owner")
+
+
 def write_change(change: LayoutChange) -> HistoryEntry:
     """Write a prepared change over the exact text it was prepared from, and record it."""
     before, after = change.old_text.encode("utf-8"), change.new_text.encode("utf-8")
     if before == after:
         raise ConfigError(f"nothing to change in {change.file}")
-    _replace_exact(change.file, before, after, f"the change ({change.reason})")
+    check_writable(change.file)
+    try:
+        _replace_exact(change.file, before, after, f"the change ({change.reason})")
+    except PermissionError as exc:  # what check_writable cannot see (ACLs, a read-only mount)
+        raise ConfigError(f"cannot write {change.file}: {exc.strerror}; nothing was written") from exc
     return _record(change.file, before, after, change.kind, change.reason, change.undoes)
 
 

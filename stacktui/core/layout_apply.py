@@ -25,9 +25,9 @@ from pathlib import Path
 
 from stacktui.core import composecli
 from stacktui.core.composecli import ComposeTarget
-from stacktui.core.engine import Engine
+from stacktui.core.engine import Engine, lost_engine
 from stacktui.core.errors import ConfigError, StackError
-from stacktui.core.history import FileChanged, HistoryEntry, read_bytes, revert, write_change
+from stacktui.core.history import FileChanged, HistoryEntry, check_writable, read_bytes, revert, write_change
 from stacktui.core.layout import LayoutChange
 from stacktui.core.layout_ports import host_port_conflicts
 from stacktui.core.layout_verify import ApplyEvent, Check, Emit, gates, verify
@@ -155,6 +155,7 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
         if read_bytes(change.file) != change.old_text.encode("utf-8"):
             raise FileChanged(f"{change.file} changed on disk since the change was prepared; nothing was written",
                               hint="prepare the change again")
+        check_writable(change.file)
         new = project_for_text(target, change.file, change.new_text)
         result = ApplyResult(ok=False, written=False, notes=list(change.notes))
         if not up or engine is None:
@@ -195,9 +196,12 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
         if not ok:
             result.failed, result.reason = "compose up", why
         else:
-            result.checks += gates(new, engine, services, deadline, emit)
-            if all(c.ok for c in result.checks):
-                result.checks += verify(project, new, engine, services, deadline, emit)
+            try:
+                result.checks += gates(new, engine, services, deadline, emit)
+                if all(c.ok for c in result.checks):
+                    result.checks += verify(project, new, engine, services, deadline, emit)
+            except Exception as exc:  # the engine went away mid-check: a failure like any other, put back below
+                result.checks.append(Check("the engine answers", False, _failure(exc, engine)))
             bad = next((c for c in result.checks if not c.ok), None)
             if bad is not None:
                 result.failed, result.reason = "verify", f"{bad.what}: {bad.detail}"
@@ -209,6 +213,11 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
         emit(ApplyEvent("failed", f"{result.failed}: {result.reason}"))
         _roll_back(change, result, project, engine, target, services, timeout, emit)
         return result
+
+
+def _failure(exc: BaseException, engine: Engine) -> str:
+    gone = lost_engine(exc, engine.host)
+    return str(gone) if gone is not None else f"{type(exc).__name__}: {exc}"
 
 
 def _roll_back(change: LayoutChange, result: ApplyResult, project: Project, engine: Engine,
@@ -225,10 +234,16 @@ def _roll_back(change: LayoutChange, result: ApplyResult, project: Project, engi
     emit(ApplyEvent("rollback", f"put {change.file} back; compose up {' '.join(services)} from it"))
     ok, why = _up(target, services, timeout)
     if ok:
-        passed = gates(project, engine, services, time.monotonic() + timeout, emit)
+        try:
+            passed = gates(project, engine, services, time.monotonic() + timeout, emit)
+        except Exception as exc:  # the engine went away during the rollback's checks
+            passed = [Check("the engine answers", False, _failure(exc, engine))]
         bad = next((c for c in passed if not c.ok), None)
         if bad is not None:
             ok, why = False, f"{bad.what}: {bad.detail}"
     result.rollback_ok = ok
-    result.rollback_reason = None if ok else why
+    # The file is back either way; only the containers may not be: say how to bring them to it.
+    result.rollback_reason = None if ok else (
+        f"{why}; {change.file.name} is as it was, the containers are not: once the engine answers, "
+        f"`docker compose up -d {' '.join(services)}` in {change.file.parent} brings them back to it")
     emit(ApplyEvent("rollback", "previous layout running again" if ok else f"rollback incomplete: {why}"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,12 @@ from stacktui.core.errors import Busy
 def lock_dir() -> Path:
     base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     path = Path(base) / "stacktui" / "locks"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        # A user without a home (or with HOME pointing elsewhere) still gets a lock of their own.
+        path = Path(tempfile.gettempdir()) / f"stacktui-{os.getuid()}" / "locks"
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
 

@@ -588,6 +588,14 @@ class LogHub:
             if follower is not None and follower.container_id == container_id:
                 follower.poke()
 
+    def poke_all(self) -> None:
+        """The engine answers again: every follower looks at its container now. Containers the
+        engine restarted while it came back up started before anyone could hear of it."""
+        with self._lock:
+            followers = list(self._followers.values())
+        for f in followers:
+            f.poke()
+
     def follower(self, service: str) -> LogFollower | None:
         with self._lock:
             return self._followers.get(service)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from stacktui.core import composecli
 from stacktui.core.composecli import ComposeTarget
-from stacktui.core.errors import ConfigError
+from stacktui.core.errors import ConfigError, SourceRef
 from stacktui.core.model import DependsOn, Extension, PortSpec, Project, ServiceSpec
 from stacktui.core.source import SourceIndex
 
@@ -38,6 +38,9 @@ def effective_config(target: ComposeTarget, source: SourceIndex) -> dict[str, An
     """
     done = composecli.run(target, ["config", "--format", "json"], check=False)
     if done.returncode == 0 and done.stdout.strip():
+        unset = sorted(set(_UNSET.findall(done.stderr)))
+        if unset:
+            raise unset_variables(unset, source)
         try:
             return json.loads(done.stdout)
         except json.JSONDecodeError as exc:
@@ -67,6 +70,45 @@ def _compose_message(stderr: str) -> str:
     return message + (f" (Compose also warned: {'; '.join(warnings)})" if warnings else "")
 
 
+_UNSET = re.compile(r'The \\?"(\w+)\\?" variable is not set')
+
+
+def unset_variables(names: list[str], source: SourceIndex) -> ConfigError:
+    """Compose only warns about a variable nobody set, and puts an empty string in its place (a
+    blank port, image tag or URL). stacktui may recreate containers from that, so it refuses,
+    naming where the first one is used."""
+    first = names[0]
+    where = None
+    used = re.compile(r"(?<!\$)\$\{?" + re.escape(first) + r"\b")
+    for sf in source.files:
+        found = used.search(sf.text)
+        if found:
+            where = SourceRef(sf.path, sf.text.count("\n", 0, found.start()) + 1)
+            break
+    also = f" (also unset: {', '.join(names[1:])})" if names[1:] else ""
+    return ConfigError(f"variable {first} is not set, and Compose would put an empty string in its place{also}",
+                       where=where,
+                       hint=f"set {first} in the project's .env or in the environment, or write ${{{first}:-}} "
+                            "where empty is meant")
+
+
+_BAD_PORT = re.compile(r"invalid (?:hostPort|containerPort|port|published port|target port)[^:]*: *\"?([\w.-]+)")
+
+
+def _port_entry(value: str, source: SourceIndex) -> tuple[str, SourceRef] | None:
+    """The service and line of the `ports:` entry where a port Compose refused was written."""
+    number = re.compile(r"(?<![\w.])" + re.escape(value) + r"(?![\w.])")
+    for sf in source.files:
+        for name, node in sf.services().items():
+            ports = node.get("ports") if isinstance(node, dict) else None
+            for i, entry in enumerate(ports or []):
+                if number.search(str(entry)):
+                    where = source.locate(str(name), "ports", i)
+                    if where is not None:
+                        return str(name), where
+    return None
+
+
 def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
     """Compose's refusal, located in the source files when it is about the graph."""
     from stacktui.core.graph import source_graph
@@ -94,6 +136,13 @@ def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
             why = "; ".join(f"{e.describe()} ({e.where})" for e in hops)
             return ConfigError(f"dependency cycle {' -> '.join(names)}: {why}", where=hops[0].where,
                                hint="break the cycle: one of these services must not need the other")
+    bad_port = _BAD_PORT.search(stderr)
+    if bad_port:
+        found = _port_entry(bad_port.group(1), source)
+        if found is not None:
+            service, where = found
+            return ConfigError(f"service {service!r}: {bad_port.group(0)}", where=where,
+                               hint="a port is a number from 1 to 65535: HOST:CONTAINER or IP:HOST:CONTAINER")
     try:
         graph.validate()  # Compose said something else; a graph problem in the files still has a line
     except ConfigError as exc:

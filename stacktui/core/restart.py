@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable
 
 from stacktui.core import composecli
 from stacktui.core.composecli import ComposeTarget
-from stacktui.core.engine import ContainerInfo, Engine
+from stacktui.core.engine import ContainerInfo, Engine, lost_engine
 from stacktui.core.errors import ConfigError
 from stacktui.core.gates import GateResult, gate_names, wait_for_gates
 from stacktui.core.graph import NAMESPACE_KEYS, Graph, graph_for
@@ -315,7 +315,7 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
                 known = [replace(c, state="exited") if c.id in rider_ids else c for c in known]
             except Exception as exc:  # the engine's or Compose's refusal is the reason
                 stopped_early.update(riders)
-                reason = f"{action} of {step.service} failed: {_short(exc)}"
+                reason = f"{action} of {step.service} failed: {_short(exc, engine)}"
                 down = [o for o in project.services[step.service].namespace_targets().values()
                         if o not in plan_services(plan) and not any(
                             c.service == o and c.state == "running" for c in containers)]
@@ -325,12 +325,19 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
                 emit("step_failed", number, step.service, result.reason or "")
                 break
             emit("gate_waiting", number, step.service, "waiting for " + ", ".join(step.waits_for))
-            gate = wait_for_gates(
-                project, engine, step.service, timeout, abort,
-                client=client,
-                on_pass=lambda name, detail, n=number, s=step.service: emit("gate_passed", n, s, f"{name}: {detail}"),
-                known=known if action == RESTART else None,
-            )
+            try:
+                gate = wait_for_gates(
+                    project, engine, step.service, timeout, abort,
+                    client=client,
+                    on_pass=lambda name, detail, n=number, s=step.service: emit("gate_passed", n, s, f"{name}: {detail}"),
+                    known=known if action == RESTART else None,
+                )
+            except Exception as exc:  # the engine went away mid-gate: this step failed; nothing after it runs
+                _fail(result, plan, index, engine, project,
+                      f"step {number}/{total} {step.service}: {_short(exc, engine)} while waiting for its gates",
+                      None, mine)
+                emit("step_failed", number, step.service, result.reason or "")
+                break
             fresh = {c.service for c in gate.containers}
             known = [c for c in known if c.service not in fresh] + gate.containers
             if not gate.ok:
@@ -373,7 +380,10 @@ def _http_client(urls: list[str]) -> Any:
     return httpx.Client(verify=not all(u.startswith("http://") for u in urls))
 
 
-def _short(exc: BaseException) -> str:
+def _short(exc: BaseException, engine: Engine | None = None) -> str:
+    gone = lost_engine(exc, engine.host if engine is not None else None)
+    if gone is not None:
+        return gone.message
     text = getattr(exc, "explanation", None) or str(exc)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")

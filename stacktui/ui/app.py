@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from stacktui.core.errors import StackError
 from stacktui.core.logstore import LogStore
+from stacktui.core.filestamp import files_stamp
 from stacktui.core.watch import Connection, EngineEvent, Snapshot
 from stacktui.ui.actions import ChangeView, FindingView, Outcome, PlanView, StackActions, parse_fix
 from stacktui.ui.findings import FindingsPanel
@@ -54,6 +55,7 @@ FLUSH_INTERVAL = 0.05  # log lines reach the screen in batches at most this old
 FLOOD_BATCH = 2000
 FLOOD_INTERVAL = 0.15
 CHECK_DELAY = 1.5  # after a state change, check again once things settle
+FILES_INTERVAL = 1.0  # how often the compose files' stat is compared with the loaded model's
 # A loader returns (project, engine, target), optionally with a first listing of the containers.
 Loaded = tuple[Any, ...]
 
@@ -161,6 +163,8 @@ class StackApp(App[int]):
         self._flush_scheduled = False
         self._flush_interval = FLUSH_INTERVAL
         self._check_timer: Any = None
+        self._files_stamp: tuple[Any, ...] | None = None  # the compose files as the model was loaded from them
+        self._files_pending: tuple[Any, ...] | None = None  # a reload of changed files is running
         self._stopped = False
 
     # -- layout -----------------------------------------------------------------------------------
@@ -199,6 +203,7 @@ class StackApp(App[int]):
         else:
             self.run_worker(self._load, thread=True, exit_on_error=False, group="load", name="load")
         self.set_interval(1.0, self._tick)
+        self.set_interval(FILES_INTERVAL, self._check_files)
 
     def _load(self) -> None:
         assert self.loader is not None
@@ -221,6 +226,7 @@ class StackApp(App[int]):
                 containers: "list[ContainerInfo] | None" = None) -> None:
         """Project and engine are known: draw what is known and start following the engine."""
         self.project, self.engine, self.target = project, engine, target
+        self._files_stamp = files_stamp(project.files)
         if self.actions is None and engine is not None:
             self.actions = StackActions(project, engine, target, reload=self.reload or self._reader(target))
         self.table.placeholder(project.services)
@@ -289,6 +295,8 @@ class StackApp(App[int]):
             self.hub.on_event(event.action, event.service, event.container_id, event.time_ns, event.detail)
 
     def _connection_from_core(self, connection: Connection) -> None:
+        if connection.connected and self.hub is not None:
+            self.hub.poke_all()  # their containers may have been restarted while no events came
         self.post_message(ConnectionChanged(connection))
 
     def _lines_waiting(self) -> None:
@@ -416,6 +424,9 @@ class StackApp(App[int]):
                 self.findings_panel.set_checking(False)
             if worker.group in ("prepare", "reload"):
                 self.busy = None
+            if worker.group == "files" and self._files_pending is not None:
+                # Keep the last good model; the next edit of the files is tried again.
+                self._files_stamp, self._files_pending = self._files_pending, None
             self.notify(str(error) or type(error).__name__, title=_title_of(worker.group), severity="error",
                         timeout=10)
         elif event.state == WorkerState.CANCELLED and worker.group == "check":
@@ -668,14 +679,47 @@ class StackApp(App[int]):
         actions = self.actions
         assert actions is not None
 
+        files = list(self.project.files) if self.project is not None else []
+
         def reload() -> None:
+            stamp = files_stamp(files)  # before reading them: a later edit is seen as one
             project = actions.reload_project()
-            self.call_from_thread(self._project_reloaded, project)
+            self.call_from_thread(self._project_reloaded, project, stamp)
 
         self.run_worker(reload, thread=True, exit_on_error=False, group="reload", name="reload project")
 
-    def _project_reloaded(self, project: "Project") -> None:
-        self.busy = None
+    # -- the compose files changed on disk ---------------------------------------------------------------
+
+    def _check_files(self) -> None:
+        """Someone edited a compose file: load the project again. During a restart or a layout
+        change this waits; a change prepared on the old text is refused by core when applied."""
+        project, actions = self.project, self.actions
+        if project is None or actions is None or project.read_only or self.busy is not None:
+            return
+        if self._files_pending is not None:
+            return
+        stamp = files_stamp(project.files)
+        if stamp == self._files_stamp:
+            return
+        self._files_pending = stamp
+        names = ", ".join(Path(f).name for f in project.files)
+
+        def reload() -> None:
+            self.call_from_thread(self._files_reloaded, actions.reload_project(), stamp, names)
+
+        self.run_worker(reload, thread=True, exit_on_error=False, group="files", name="reload changed files")
+
+    def _files_reloaded(self, project: "Project", stamp: tuple[Any, ...], names: str) -> None:
+        self._files_pending = None
+        self.notify(f"{names} changed on disk: reloaded", title="compose files")
+        self._project_reloaded(project, stamp, end_flow=False)
+
+    def _project_reloaded(self, project: "Project", stamp: tuple[Any, ...] | None = None,
+                          end_flow: bool = True) -> None:
+        if end_flow:
+            self.busy = None
+        if stamp is not None:
+            self._files_stamp = stamp
         self.project = project
         self.pane.set_services(list(project.services))
         self.table.placeholder(project.services)
@@ -707,4 +751,4 @@ def _verdicts(snapshot: Snapshot) -> list[tuple[str, str, str, bool]]:
 
 def _title_of(group: str) -> str:
     return {"prepare": "could not prepare", "check": "check failed", "reload": "reload failed",
-            "info": "engine"}.get(group, "error")
+            "info": "engine", "files": "compose files changed: not reloaded"}.get(group, "error")
