@@ -10,7 +10,7 @@ from typing import Callable
 @dataclass
 class Row:
     name: str
-    value: float
+    value: float | None  # None: could not be measured on this build (the note says why)
     unit: str
     reference_name: str
     reference: float | None
@@ -20,7 +20,7 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
-        if self.reference in (None, 0):
+        if self.value is None or self.reference in (None, 0):
             return None
         return self.value / self.reference
 
@@ -42,19 +42,39 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
+HEAD = ("benchmark", "stacktui", "reference", "ref value", "ratio", "target", "met")
+
+
+def _num(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
+
+
+def _cells(r: Row) -> tuple[str, ...]:
+    return (
+        r.name,
+        f"{_num(r.value)} {r.unit}" if r.value is not None else "n/a",
+        r.reference_name,
+        f"{_num(r.reference)} {r.unit}" if r.reference is not None else "-",
+        f"{r.ratio:.3f}" if r.ratio is not None else "-",
+        r.target,
+        {True: "yes", False: "NO", None: "-"}[r.met],
+    )
+
+
+def format_markdown(rows: list[Row]) -> str:
+    """The same table for docs/benchmarks.md."""
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    lines += ["| " + " | ".join(esc(c) for c in _cells(r)) + " |" for r in rows]
+    notes = [f"- {esc(r.name)}: {r.note}" for r in rows if r.note]
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
 def format_table(rows: list[Row]) -> str:
-    head = ("benchmark", "stacktui", "reference", "ref value", "ratio", "target", "met")
-    body = []
-    for r in rows:
-        body.append((
-            r.name,
-            f"{r.value:.4g} {r.unit}",
-            r.reference_name,
-            f"{r.reference:.4g} {r.unit}" if r.reference is not None else "-",
-            f"{r.ratio:.3f}" if r.ratio is not None else "-",
-            r.target,
-            {True: "yes", False: "NO", None: "-"}[r.met],
-        ))
+    head = HEAD
+    body = [_cells(r) for r in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     lines = [" | ".join(str(c).ljust(w) for c, w in zip(head, widths))]
     lines.append("-+-".join("-" * w for w in widths))

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from stacktui.core.discovery import resolve_target
+from stacktui.core.lock import project_lock
 from stacktui.core.project import load_project
 from stacktui.core.status import collect
 
@@ -130,7 +131,12 @@ def test_raw_restart_strands_mcp_and_stacktui_restart_brings_it_back(module_demo
     assert mcp_after.network_mode == f"container:{vscode.id}"
     rows = status_here(stack, engine)
     assert not any(r["stale"] for r in rows.values()), rows
-    assert rows["vscode"]["health"] == rows["mcp-server"]["health"] == "healthy", rows
+    # stacktui's gate ran the healthchecks at once; Docker's own first run comes one interval (1 s) later.
+    def both_healthy() -> dict | None:
+        now = status_here(stack, engine)
+        return now if now["vscode"]["health"] == now["mcp-server"]["health"] == "healthy" else None
+
+    assert wait_for(both_healthy, timeout=15), status_here(stack, engine)
     assert mcp_answers(stack)
     backend = stack.container(engine, "backend")
     assert wait_for(lambda: "MCP reachable at http://vscode:9001/health" in logs_since(engine, backend.id,
@@ -141,13 +147,23 @@ def test_two_restarts_started_together_do_not_interleave(module_demo_stack, engi
     stack = module_demo_stack
     recorder = Events(engine, stack.name)
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-m", "stacktui", "restart", "vscode"], cwd=stack.dir, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outs = [p.communicate(timeout=120) for p in procs]
+    # The test holds the project until both have started and wait, so they surely overlap; then both race.
+    with project_lock(stack.name, "the test, until both restarts wait"):
+        procs = [subprocess.Popen([sys.executable, "-m", "stacktui", "restart", "vscode"], cwd=stack.dir, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        heads = []
+        for p in procs:
+            assert p.stdout is not None
+            lines = []
+            for line in p.stdout:
+                lines.append(line)
+                if line.startswith("waiting: project"):
+                    break
+            heads.append("".join(lines))
+    outs = [(head + rest, err) for head, (rest, err) in zip(heads, (p.communicate(timeout=120) for p in procs))]
     seen = recorder.stop(expect=8)
     assert [p.returncode for p in procs] == [0, 0], outs
-    # One of them found the project busy and waited for the other to finish.
-    assert sum("waiting: project" in out for out, _ in outs) == 1, outs
+    assert all("busy: the test, until both restarts wait" in out for out, _ in outs), outs
     assert len(seen) == 8, seen
     for plan in (seen[:4], seen[4:]):
         # vscode and mcp-server stop together, then vscode starts before mcp-server; the second plan after.

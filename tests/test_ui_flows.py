@@ -57,6 +57,13 @@ class PlanResult:
     not_run: list[Step] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ApplyEvent:
+    kind: str
+    message: str
+    service: str | None = None
+
+
 @dataclass
 class LayoutChange:
     file: Path
@@ -90,17 +97,17 @@ class Core:
     def execute(self, plan, project, engine, target, on_event=None, cancel=None, timeout=60.0):
         self.calls.append(("execute", [s.service for s in plan.steps], target))
         ran = []
-        for step in plan.steps:
+        for number, step in enumerate(plan.steps, start=1):  # restart numbers its steps from 1
             if cancel is not None and cancel.is_set():
                 self.cancelled = True
                 return PlanResult(False, ran, None, "cancelled", not_run=plan.steps[len(ran):])
-            on_event(PlanEvent("step_started", step, step.service, "restarting"))
-            on_event(PlanEvent("gate_waiting", step, step.service, "healthcheck: starting"))
+            on_event(PlanEvent("step_started", number, step.service, "restarting"))
+            on_event(PlanEvent("gate_waiting", number, step.service, "healthcheck: starting"))
             self.release.wait(10)
-            on_event(PlanEvent("gate_passed", step, step.service, "healthy"))
-            on_event(PlanEvent("step_done", step, step.service, "done"))
+            on_event(PlanEvent("gate_passed", number, step.service, "healthy"))
+            on_event(PlanEvent("step_done", number, step.service, "done"))
             ran.append(step)
-        on_event(PlanEvent("plan_done", None, "", "all steps done"))
+        on_event(PlanEvent("plan_done", 0, "", "all steps done"))
         return PlanResult(True, ran)
 
     def prepare_separate(self, project, service, ports=None):
@@ -123,8 +130,8 @@ class Core:
 
     def apply_change(self, change, project, engine, target, on_event=None, up=True):
         self.calls.append(("apply_change", change.reason))
-        on_event(PlanEvent("step_started", None, "mcp-server", "writing compose.yaml"))
-        on_event(PlanEvent("step_done", None, "mcp-server", "recreated"))
+        on_event(ApplyEvent("write", "wrote compose.yaml (history #1)"))
+        on_event(ApplyEvent("up", "recreated mcp-server, backend", "mcp-server"))
         return PlanResult(True, [])
 
 
@@ -235,7 +242,7 @@ async def test_b_asks_for_ports_shows_the_diff_and_applies_only_on_confirm():
         await settle(pilot, app)
         progress = app.screen
         assert isinstance(progress, PlanModal) and progress.outcome is not None and progress.outcome.ok
-        assert [e.kind for e in progress.events] == ["step_started", "step_done"]
+        assert [e.kind for e in progress.events] == ["write", "up"]
         assert ("apply_change", "mcp-server gets its own namespaces") in core.calls
         await pilot.press("enter")
         await settle(pilot, app)

@@ -8,8 +8,6 @@ import argparse
 from dataclasses import asdict
 
 from stacktui.commands.context import Context, emit_json, relpath
-from stacktui.core.check import run_checks
-from stacktui.core.liveports import namespace_listeners
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +25,10 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     project = ctx.project
     engine = None if args.static else ctx.engine
     containers = engine.project_containers(project.name) if engine is not None else []
+    # Imported here: `stacktui --help` and the other commands should not pay for psutil and /proc readers.
+    from stacktui.core.check import run_checks
+    from stacktui.core.liveports import namespace_listeners
+
     listeners = namespace_listeners(project, engine, containers) if engine is not None else []
     findings = run_checks(project, engine, containers, listeners=listeners)
     if args.json:

@@ -107,7 +107,7 @@ def _print_result(result: PlanResult, out: TextIO) -> None:
         print(f"done: {len(result.steps_run)} step(s) in {result.elapsed:.2f} s", file=out)
         return
     if result.failed_step is not None:
-        print(f"failed at {result.failed_step.service}: {printable(result.reason or '')}", file=out)
+        print(f"failed: {printable(result.reason or '')}", file=out)
     elif result.cancelled:
         print(f"stopped: {printable(result.reason or 'cancelled')}", file=out)
     if result.health_output:

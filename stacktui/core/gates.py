@@ -214,11 +214,11 @@ def wait_for_gates(
             if on_pass:
                 on_pass(name, detail)
 
-    def fail(gate: str, reason: str) -> GateResult:
+    def fail(gate: str, reason: str, *, say_when: bool = True) -> GateResult:
         result.ok = False
         result.waiting_on = gate
-        result.reason = reason
         result.elapsed = time.monotonic() - started
+        result.reason = f"{reason} (after {result.elapsed:.1f} s)" if say_when else reason
         return result
 
     try:
@@ -247,7 +247,7 @@ def wait_for_gates(
                 for c in down:
                     if c.state in ("exited", "dead") and restart_policy in NO_RESTART_POLICIES:
                         code = f" with code {c.exit_code}" + (", OOM-killed" if c.oom_killed else "")
-                        return fail(RUNNING, f"{c.name} {c.state}{code}")
+                        return fail(RUNNING, f"running gate failed: {c.name} {c.state}{code}")
                 if down:
                     pending, why_pending = RUNNING, f"{down[0].name} is {down[0].state}"
             if pending is None:
@@ -264,7 +264,7 @@ def wait_for_gates(
                 for c in mine:
                     if c.health == "unhealthy":
                         result.health_output = c.health_output
-                        return fail(HEALTHY, f"{c.name}: Docker reports unhealthy")
+                        return fail(HEALTHY, f"healthy gate failed: Docker reports {c.name} unhealthy")
                     runner = runners.get(c.id) or runners.setdefault(
                         c.id, _HealthRunner(engine, pool, c.id, watch.raw_of(c.id)))
                     if c.health == "healthy" or runner.passed:
@@ -304,7 +304,8 @@ def wait_for_gates(
             if cancel is not None and cancel.is_set():
                 return fail(pending or names[-1], f"cancelled while waiting for {pending}: {why_pending}")
             if time.monotonic() >= deadline:
-                return fail(pending or names[-1], f"{pending} gate not passed within {timeout:g} s: {why_pending}")
+                return fail(pending or names[-1], f"{pending} gate not passed within {timeout:g} s: {why_pending}",
+                            say_when=False)
             wait = min(pause, max(0.0, deadline - time.monotonic()))
             if cancel is not None:
                 cancel.wait(wait)

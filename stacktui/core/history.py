@@ -24,7 +24,7 @@ from typing import Any, Iterator
 from stacktui.core.errors import ConfigError
 from stacktui.core.layout import LayoutChange
 from stacktui.core.model import Project
-from stacktui.core.source import parse_text
+from stacktui.core.source import parse_text, plain
 
 HISTORY_DIR = Path(".stacktui") / "history"
 ROLLBACK = "rollback"
@@ -278,17 +278,9 @@ def changed_services(project: Project, file: Path, old_text: str, new_text: str)
     def services(text: str) -> dict[str, Any]:
         tree = parse_text(text, file)
         found = tree.get("services") if isinstance(tree, dict) else None
-        return {str(k): _plain(v) for k, v in (found or {}).items()}
+        return {str(k): plain(v) for k, v in (found or {}).items()}
 
     old, new = services(old_text), services(new_text)
     names = [n for n in project.services if n in old or n in new]
     names += [n for n in (*old, *new) if n not in names]
     return list(dict.fromkeys(n for n in names if old.get(n) != new.get(n)))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

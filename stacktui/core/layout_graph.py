@@ -21,14 +21,7 @@ def network_members(project: Project, service: str) -> list[str]:
 
 
 def ipc_root(project: Project, service: str) -> str:
-    seen: set[str] = set()
-    while service in project.services and service not in seen:
-        seen.add(service)
-        nxt = project.services[service].namespace_target("ipc")
-        if not nxt:
-            break
-        service = nxt
-    return service
+    return project.namespace_root(service, "ipc")
 
 
 def published_targets(project: Project, service: str) -> set[int]:

@@ -42,6 +42,7 @@ SMALL_READ = 64 * 1024
 READ_PAUSE = 0.001
 DEFAULT_HISTORY = 1000  # lines of history fetched when a container is first followed
 CONNECT_TIMEOUT = 5.0
+STOPPED_LOOKS = (0.25, 0.5, 1.0, 2.0, 5.0, 30.0)  # seconds between looks at a stopped container
 _HEADER = struct.Struct(">BxxxL")
 _MAX_PARTIAL = STORE_LIMIT * 4  # bytes of one unterminated line kept; the rest of it is dropped
 
@@ -116,15 +117,15 @@ class EntryDecoder:
         self.last_key = -1  # the newest timestamp accepted
         self.at_last_key = 0  # how many accepted lines carry exactly that timestamp
         self._since: int | None = None  # after a reattach: the `since=` the engine was given
+        self._skip_same = 0  # ... and how many entries at exactly that time we already have
         # The newest time seen on each stream (0 TTY, 1 stdout, 2 stderr). One stream's times only
         # go forward, but the engine (20.10's json-file) replays part of a log file it has just
         # rotated into a follow stream: tens of thousands of lines seen twice in a flood.
-        self.stream_last = [-1, -1, -1]
+        self.stream_last = [-1] * 256  # indexed by the frame's stream byte, whatever it says
         self._same = [0, 0, 0]  # lines seen at exactly stream_last, when _same_at says it is counted
         self._same_at = [-1, -1, -1]
         self._skip = [0, 0, 0]  # during a replay: lines at _skip_at still to drop
         self._skip_at = [-1, -1, -1]
-        self._skip_same = 0  # ... and how many entries at exactly that time we already have
         self._partial: dict[int, bytearray] = {}
         self._partial_key: dict[int, int] = {}
         self._raw = bytearray()  # TTY: bytes after the last newline
@@ -132,9 +133,10 @@ class EntryDecoder:
     def reattached(self) -> None:
         """The next entries start again at `since=last_key`: drop the ones already taken.
 
-        Only then are lines filtered by time. In one continuous stream every entry is new,
-        even one whose time is earlier than its predecessor's (the engine stamps stdout and
-        stderr in separate readers, so the two streams interleave slightly out of order).
+        Only then are lines filtered by the newest time overall. In one continuous stream an
+        entry earlier than its predecessor is new when it is on the other stream (the engine
+        stamps stdout and stderr in separate readers, so the two interleave slightly out of
+        order); on its own stream it is a replay (see stream_last).
         """
         if self.last_key >= 0:
             self._since = self.last_key
@@ -147,7 +149,7 @@ class EntryDecoder:
         """Whether a stamped entry repeats its stream's past (a replay); records it when it does not.
 
         The fast path in split_frames records only stream_last: it takes a line only when it is
-        newer than everything, so one line at that time is what it saw.
+        newer than its stream's last one, so one line at that time is what it saw.
         """
         last = self.stream_last[stream]
         same = self._same[stream] if self._same_at[stream] == last else 1
@@ -256,8 +258,8 @@ def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> byte
     """Decode every complete 8-byte-header frame in `data`; return the bytes of a split last one.
 
     This loop runs once per log line, so the usual entry (a fixed-width timestamp, one
-    whole line of printable text, nothing pending) is handled inline; anything else goes
-    through `EntryDecoder.entry`.
+    whole line, nothing pending, no reattach filter) is handled inline with locals only;
+    anything else goes through `EntryDecoder.entry`.
     """
     pos = 0
     size_all = len(data)
@@ -269,6 +271,12 @@ def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> byte
     service = decoder.service
     stream_last = decoder.stream_last
     append = out.append
+    new = tuple.__new__  # LogLine without its Python-level __new__: a third of the cost
+    head_prev = b""
+    base = 0
+    limit = STORE_LIMIT
+    last, same = decoder.last_key, decoder.at_last_key
+    plain = decoder._since is None
     while size_all - pos >= 8:
         stream, size = unpack(data, pos)
         start = pos + 8
@@ -277,21 +285,35 @@ def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> byte
             break
         pos = end
         # "2024-05-01T12:34:56.123456789Z <message>\n": the engine's RFC3339NanoFixed, always 30 bytes.
-        if size > 31 and data[end - 1] == 10 and data[start + 29] == 90 and not partial:
-            sec = cache.get(data[start:start + 19])
-            if sec is not None and end - start - 32 < STORE_LIMIT:
-                key = sec * 1_000_000_000 + int(data[start + 20:start + 29])
-                if key > decoder.last_key and decoder._since is None:
-                    decoder.last_key = key
-                    decoder.at_last_key = 1
-                    if stream < 3:
-                        stream_last[stream] = key
+        if plain and 31 < size < limit and data[end - 1] == 10 and data[start + 29] == 90 and not partial:
+            head = data[start:start + 19]
+            if head != head_prev:
+                sec = cache.get(head)
+                if sec is None:
+                    timestamp_ns(data[start:start + 30])  # parses and caches the second
+                    sec = cache.get(head)
+                if sec is not None:
+                    head_prev, base = head, sec * 1_000_000_000
+            if head == head_prev:
+                key = base + int(data[start + 20:start + 29])
+                # Newer than this stream's last line: new. Anything else may be a replay (see
+                # EntryDecoder.stream_last) and takes the careful path below.
+                if key > stream_last[stream]:
+                    stream_last[stream] = key
+                    if key > last:
+                        last, same = key, 1
+                    elif key == last:
+                        same += 1
                     text = data[start + 31:end - 1].decode("utf-8", "replace")
                     if suspect(text) is not None:
                         text = sanitize(text)
-                    append(LogLine(service, key, text, STDERR if stream == 2 else STDOUT))
+                    append(new(LogLine, (service, key, text, STDERR if stream == 2 else STDOUT)))
                     continue
+        decoder.last_key, decoder.at_last_key = last, same
         entry(stream, data[start:end], out)
+        last, same = decoder.last_key, decoder.at_last_key
+        plain = decoder._since is None
+    decoder.last_key, decoder.at_last_key = last, same
     return data[pos:] if pos else data
 
 
@@ -409,13 +431,17 @@ class LogFollower:
     def _run(self) -> None:
         delay = self.backoff[0]
         first = True
+        idle = 0  # looks at a stopped container since its stream ended
         while not self._stop.is_set():
             try:
                 if not first and not self._running():
-                    # Stopped: wait for the watcher's poke (or look again now and then).
-                    self._wake.wait(30.0)
+                    # Stopped, or between the kill and the start of a restart. The watcher pokes on the
+                    # engine's start event; looking again soon after, then rarely, covers a missed poke.
+                    self._wake.wait(STOPPED_LOOKS[min(idle, len(STOPPED_LOOKS) - 1)])
                     self._wake.clear()
+                    idle += 1
                     continue
+                idle = 0
                 self._wake.clear()
                 self._follow(first)
                 first = False

@@ -93,6 +93,17 @@ class Project:
     read_only: bool = False  # attached from container labels: nothing to edit
     source: Any = field(default=None, repr=False)  # SourceIndex when files are known
 
+    def namespace_root(self, service: str, kind: str = "network_mode") -> str:
+        """Follow `kind: service:X` links to the service that owns that namespace (cycles stop the walk)."""
+        seen: set[str] = set()
+        while service in self.services and service not in seen:
+            seen.add(service)
+            nxt = self.services[service].namespace_target(kind)
+            if not nxt:
+                break
+            service = nxt
+        return service
+
     def service(self, name: str) -> ServiceSpec:
         from stacktui.core.errors import ConfigError
 

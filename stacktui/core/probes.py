@@ -34,14 +34,7 @@ class Route:
 
 def namespace_root(project: Project, service: str) -> str:
     """Follow `network_mode: service:X` to the service that owns the network namespace."""
-    seen: set[str] = set()
-    while service in project.services and service not in seen:
-        seen.add(service)
-        nxt = project.services[service].namespace_target("network_mode")
-        if not nxt:
-            break
-        service = nxt
-    return service
+    return project.namespace_root(service, "network_mode")
 
 
 def route(project: Project, containers: list[ContainerInfo], url: str, local_engine: bool = True) -> Route:

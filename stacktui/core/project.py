@@ -49,6 +49,27 @@ def effective_config(target: ComposeTarget, source: SourceIndex) -> dict[str, An
     raise explain_compose_error(stderr, source)
 
 
+_WARNING = re.compile(r'level=warning msg="((?:[^"\\]|\\.)*)"')
+
+
+def _compose_message(stderr: str) -> str:
+    """Compose's error first, then its warnings once each (they often say why: an unset variable)."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    for line in (ln.strip() for ln in stderr.splitlines()):
+        if not line:
+            continue
+        found = _WARNING.search(line)
+        if found:
+            text = found.group(1).replace('\\"', '"')
+            if text not in warnings:
+                warnings.append(text)
+        else:
+            errors.append(line)
+    message = "; ".join(errors) or "compose config failed"
+    return message + (f" (Compose also warned: {'; '.join(warnings)})" if warnings else "")
+
+
 _UNSET = re.compile(r'The \\?"(\w+)\\?" variable is not set')
 
 
@@ -93,8 +114,7 @@ def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
     from stacktui.core.graph import source_graph
 
     graph = source_graph(source)
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    message = "; ".join(lines)
+    message = _compose_message(stderr)
     hint = "run `docker compose config` to see it in full"
     missing = re.search(r'service "([^"]+)" depends on undefined service "([^"]+)"', stderr)
     if missing:

@@ -151,7 +151,7 @@ class SourceIndex:
         for sf in self.files:  # earlier first, later override
             node = sf.services().get(service)
             if isinstance(node, CommentedMap) and isinstance(node.get(key), dict):
-                merged.update(_plain(node[key]))
+                merged.update(plain(node[key]))
         return merged
 
     def file_of(self, service: str) -> SourceFile | None:
@@ -161,9 +161,9 @@ class SourceIndex:
         return None
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value

@@ -12,6 +12,7 @@ thread workers only.
 from __future__ import annotations
 
 import importlib
+import inspect
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -168,7 +169,11 @@ class StackActions:
     # -- layout ------------------------------------------------------------------------------------
 
     def prepare_separate(self, service: str, ports: list[int] | None = None) -> ChangeView:
-        change = self.core("prepare_separate")(self.project, service, ports=ports)
+        prepare = self.core("prepare_separate")
+        kwargs: dict[str, Any] = {"ports": ports}
+        if _accepts(prepare, "engine"):  # then it can ask the running containers which ports are whose
+            kwargs["engine"] = self.engine
+        change = prepare(self.project, service, **kwargs)
         return change_view(change, f"Give {service} its own namespaces")
 
     def prepare_shared(self, service: str, owner: str) -> ChangeView:
@@ -210,6 +215,13 @@ class StackActions:
         return [finding_view(f) for f in run_checks(self.project, self.engine, containers=containers)]
 
 
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 # --- turning core results into views (duck-typed: the core types live on other branches) --------------
 
 def _step_label(step: Any) -> str:
@@ -222,39 +234,51 @@ def _step_detail(step: Any) -> str:
 
 
 def progress_of(event: Any, steps: list[Any]) -> ProgressEvent:
+    """Any core progress event as a ProgressEvent whose `step` indexes the plan's steps (or None).
+
+    Restart's PlanEvent numbers steps from 1 (0 is the plan as a whole); an event may also carry
+    the Step itself, or only a service. The service, when given, decides between readings.
+    """
     if isinstance(event, ProgressEvent):
         return event
     kind = str(getattr(event, "kind", None) or "info")
     step = getattr(event, "step", None)
-    index: int | None = None
-    if isinstance(step, int) and not isinstance(step, bool):
-        index = step
-    elif step is not None:
-        for i, s in enumerate(steps):
-            if s is step or s == step:
-                index = i
-                break
     service = str(getattr(event, "service", "") or getattr(step, "service", "") or "")
-    if index is None and service:
+    index: int | None = None
+
+    def serves(i: int) -> bool:
+        return 0 <= i < len(steps) and (not service or getattr(steps[i], "service", None) == service)
+
+    if isinstance(step, int) and not isinstance(step, bool):
+        if serves(step - 1) and step >= 1:
+            index = step - 1
+        elif serves(step) and service:
+            index = step
+    elif step is not None:
+        index = next((i for i, s in enumerate(steps) if s is step or s == step), None)
+    if index is None and service and not (isinstance(step, int) and step == 0 and not service):
         index = next((i for i, s in enumerate(steps) if getattr(s, "service", None) == service), None)
     message = getattr(event, "message", None)
     return ProgressEvent(kind, index, service, str(message if message is not None else event if isinstance(event, str) else ""))
 
 
 def outcome_of(result: Any, what: str) -> Outcome:
+    """Restart's PlanResult or layout's ApplyResult (or anything with `ok`) as an Outcome."""
     ok = bool(getattr(result, "ok", True))
     details: list[str] = []
     reason = getattr(result, "reason", None) or getattr(result, "message", None)
+    notes = [str(n) for n in getattr(result, "notes", None) or []]
     if ok:
         run = getattr(result, "steps_run", None)
         count = len(run) if isinstance(run, (list, tuple)) else run
         summary = f"{what} done" + (f": {count} step{'s' if count != 1 else ''}" if count is not None else "")
         if reason:
             details.append(str(reason))
-        return Outcome(True, summary, details)
-    failed = getattr(result, "failed_step", None)
-    where = f" at {_step_label(failed)}" if failed is not None else ""
-    summary = f"{what} failed{where}" + (f": {reason}" if reason else "")
+        return Outcome(True, summary, details + notes)
+    failed = getattr(result, "failed_step", None) or getattr(result, "failed", None)
+    where = f" at {failed if isinstance(failed, str) else _step_label(failed)}" if failed else ""
+    word = "cancelled" if getattr(result, "cancelled", False) else "failed"
+    summary = f"{what} {word}{where}" + (f": {reason}" if reason else "")
     health = getattr(result, "health_output", None)
     if health:
         details.append(f"last healthcheck output: {health}")
@@ -265,7 +289,14 @@ def outcome_of(result: Any, what: str) -> Outcome:
     not_run = getattr(result, "not_run", None)
     if not_run:
         details.append("not run: " + ", ".join(_step_label(s) for s in not_run))
-    return Outcome(False, summary, details)
+    stopped = getattr(result, "stopped_not_run", None)
+    if stopped:
+        details.append("left stopped with their owner: " + ", ".join(map(str, stopped)))
+    if getattr(result, "rolled_back", False):
+        rollback_ok = getattr(result, "rollback_ok", None)
+        details.append("rolled back: the file and containers are as before" if rollback_ok is not False else
+                       f"rollback failed: {getattr(result, 'rollback_reason', None) or 'see the log'}")
+    return Outcome(False, summary, details + notes)
 
 
 def change_view(change: Any, title: str) -> ChangeView:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from stacktui.core.model import Project
     from stacktui.core.watch import Watcher
 
+
 def _css_path() -> str:
     """The stylesheet: the checkout's own when running from one (PYTHONPATH), else the installed copy."""
     checkout = Path(__file__).resolve().parents[2] / "assets" / "stacktui.tcss"
@@ -49,6 +50,10 @@ def _css_path() -> str:
 
 CSS_PATH = _css_path()
 FLUSH_INTERVAL = 0.05  # log lines reach the screen in batches at most this old
+# During a flood each frame costs the same whatever the batch holds (the visible lines are all new),
+# so frames, not lines, are what to save: batches of this size or more mean the next one waits longer.
+FLOOD_BATCH = 2000
+FLOOD_INTERVAL = 0.15
 CHECK_DELAY = 1.5  # after a state change, check again once things settle
 FILES_INTERVAL = 1.0  # how often the compose files' stat is compared with the loaded model's
 # A loader returns (project, engine, target), optionally with a first listing of the containers.
@@ -156,6 +161,7 @@ class StackApp(App[int]):
         self.created_at = time.perf_counter()
         self.first_rows_at: float | None = None
         self._flush_scheduled = False
+        self._flush_interval = FLUSH_INTERVAL
         self._check_timer: Any = None
         self._files_stamp: tuple[Any, ...] | None = None  # the compose files as the model was loaded from them
         self._files_pending: tuple[Any, ...] | None = None  # a reload of changed files is running
@@ -203,13 +209,26 @@ class StackApp(App[int]):
         assert self.loader is not None
         self.call_from_thread(self._attach, *self.loader())
 
+    @staticmethod
+    def _reader(target: "ComposeTarget | None") -> Callable[[], "Project"] | None:
+        """After a layout change the files are the truth: read them again the way they were found."""
+        if target is None or not target.files:
+            return None
+
+        def read() -> "Project":
+            from stacktui.core.project import load_project
+
+            return load_project(target)
+
+        return read
+
     def _attach(self, project: "Project", engine: "Engine | None", target: "ComposeTarget | None",
                 containers: "list[ContainerInfo] | None" = None) -> None:
         """Project and engine are known: draw what is known and start following the engine."""
         self.project, self.engine, self.target = project, engine, target
         self._files_stamp = files_stamp(project.files)
         if self.actions is None and engine is not None:
-            self.actions = StackActions(project, engine, target, reload=self.reload)
+            self.actions = StackActions(project, engine, target, reload=self.reload or self._reader(target))
         self.table.placeholder(project.services)
         self.store.drain()  # whatever is stored already is drawn by show() below
         self.store.on_pending = self._lines_waiting
@@ -301,11 +320,12 @@ class StackApp(App[int]):
     def on_logs_pending(self, message: LogsPending) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.set_timer(FLUSH_INTERVAL, self._flush_logs)
+            self.set_timer(self._flush_interval, self._flush_logs)
 
     def _flush_logs(self) -> None:
         self._flush_scheduled = False
         pending, overflowed = self.store.drain()
+        self._flush_interval = FLOOD_INTERVAL if overflowed or len(pending) >= FLOOD_BATCH else FLUSH_INTERVAL
         try:
             if overflowed:
                 self.pane.redraw()

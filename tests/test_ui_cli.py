@@ -1,0 +1,40 @@
+"""`stacktui` (the TUI command) with bad input: one clear message and exit code 2, after the screen is gone."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_tui(cwd: Path, docker_host: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DOCKER_HOST": docker_host}
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
+    return subprocess.run([sys.executable, "-m", "stacktui"], cwd=cwd, capture_output=True, text=True,
+                          timeout=60, env=env, stdin=subprocess.DEVNULL)
+
+
+def last_line(stderr: str) -> str:
+    """The message printed after the app restored the terminal (Textual writes its screen to stderr)."""
+    return stderr.rsplit("\x1b[?1006l", 1)[-1].strip()
+
+
+def test_no_engine_is_one_message_naming_the_engine_and_exit_2(stack_factory, tmp_path):
+    stack = stack_factory("demo", ("DEMO_VSCODE_PORT", "DEMO_MCP_HTTP_PORT", "DEMO_MCP_WS_PORT"))
+    missing = tmp_path / "no-engine.sock"
+    done = run_tui(stack.dir, f"unix://{missing}")
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert last_line(done.stderr) == (f"stacktui: the Docker engine at unix://{missing} does not answer "
+                                      "(start Docker, or set DOCKER_HOST to a running engine)")
+
+
+def test_invalid_yaml_is_one_message_with_file_and_line_and_exit_2(tmp_path, docker_host):
+    (tmp_path / "compose.yaml").write_text("services:\n  a:\n    image: x\n   bad: [\n")
+    done = run_tui(tmp_path, docker_host)
+    assert done.returncode == 2, done.stderr[-2000:]
+    message = last_line(done.stderr)
+    assert message.startswith(f"stacktui: {tmp_path / 'compose.yaml'}:4: invalid YAML"), message
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,48 @@
+"""The services table: health reads without colour, cells are Text, and only changed cells are written."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from rich.text import Text
+
+from stacktui.core.watch import Snapshot
+from stacktui.ui.services import HEALTH_LOOK, ServicesTable, short_port, uptime
+from tests.test_ui_snapshots import NOW, fixed_app, rows
+
+
+def test_every_health_word_has_its_own_glyph():
+    glyphs = [glyph for glyph, _ in HEALTH_LOOK.values()]
+    assert len(set(glyphs)) == len(glyphs) == 6
+
+
+def test_ports_and_uptime_read_short():
+    assert short_port("127.0.0.1:19001->9001/tcp") == "19001\u21929001"
+    assert short_port("0.0.0.0:53->53/udp") == "53\u219253/udp"
+    assert uptime(None, NOW) == "-"
+    assert [uptime(NOW - timedelta(seconds=s), NOW) for s in (5, 125, 7300, 200000)] == ["5s", "2m", "2h01m",
+                                                                                          "2d07h"]
+
+
+async def test_an_unchanged_snapshot_writes_no_cell_and_a_change_writes_only_its_cells():
+    app = fixed_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        first = rows()
+        app.show_snapshot(Snapshot(first, []))
+        await pilot.pause()
+        table = app.query_one(ServicesTable)
+        assert all(isinstance(cell, Text) for row in range(table.row_count) for cell in table.get_row_at(row))
+        before = table.updates
+        app.show_snapshot(Snapshot(rows(), []))
+        await pilot.pause()
+        assert table.updates == before
+        changed = [replace(r, health="unhealthy") if r.service == "vscode" else r for r in rows()]
+        app.show_snapshot(Snapshot(changed, []))
+        await pilot.pause()
+        assert table.updates == before + 1
+        assert table.cell_text("vscode", "health") == "\u2718 unhealthy"
+        stale = rows(stale=True)
+        app.show_snapshot(Snapshot(stale, []))
+        await pilot.pause()
+        assert table.cell_text("mcp-server", "badge").strip() == "STALE"
+        assert table.cell_text("mcp-server", "health") == "\u26a0 stale"
