@@ -44,6 +44,9 @@ DEFAULT_HISTORY = 1000  # lines of history fetched when a container is first fol
 CONNECT_TIMEOUT = 5.0
 STOPPED_LOOKS = (0.25, 0.5, 1.0, 2.0, 5.0, 30.0)  # seconds between looks at a stopped container
 _HEADER = struct.Struct(">BxxxL")
+# docker-py's stream does not say whether a chunk came from stdout or stderr: no one stream's
+# order can be relied on, so nothing from it is taken for a replay (EntryDecoder.stream_last).
+MIXED_STREAMS = 255
 _MAX_PARTIAL = STORE_LIMIT * 4  # bytes of one unterminated line kept; the rest of it is dropped
 
 
@@ -548,7 +551,7 @@ class LogFollower:
                 if tty:
                     self.decoder.raw(chunk, out)
                 else:
-                    self.decoder.entry(STDOUT, chunk, out)
+                    self.decoder.entry(MIXED_STREAMS, chunk, out)
                 if out:
                     self.sink(self.service, out)
                 if self._stop.is_set():
