@@ -12,19 +12,19 @@ from tests.faults_support import (DATA, SLOWGATE_PORTS, fault_engine, fault_stac
 
 def test_restart_plan_reports_the_step_the_engine_vanished_in_and_runs_nothing_after(fault_stacks, fault_engine):
     stack = fault_stacks(DATA / "slowgate", SLOWGATE_PORTS)
-    slow_owner(stack, 5)
-    run = stack.spawn("restart", "owner", "--timeout", "30")
-    run.wait_for("[1/2]   waiting for running, healthy")  # owner restarted; healthy only in 5 s
+    slow_owner(stack, 20)  # the stop below ends the wait; under load dockerd takes seconds to go
+    run = stack.spawn("restart", "owner", "--timeout", "60")
+    run.wait_for("[1/2]   waiting for running, healthy")  # owner restarted; healthy only in 20 s
     fault_engine.stop()
-    code = run.finish(timeout=25)  # far less than the gate's 30 s: the outage ends the plan at once
+    code = run.finish(timeout=19)  # before owner would be healthy: the outage ends the plan at once
     out = run.stdout
 
     assert code == 1, out + run.stderr
     assert "Traceback" not in run.stderr
     failed = next((line for line in out.splitlines() if line.startswith("[1/2] FAILED: step 1/2 owner: ")), "")
     # Shutting down, dockerd first stops its containers: the gate sees either owner exit or the engine go.
-    assert failed.endswith((f"the Docker engine at {fault_engine.host} stopped answering while waiting for its gates",
-                            "-owner-1 exited with code 0")), out
+    assert f"the Docker engine at {fault_engine.host} stopped answering while waiting for its gates" in failed or \
+        f"running gate failed: {stack.name}-owner-1 exited with code 0" in failed, out
     assert "not run: joiner" in out
     assert "[2/2]" not in out, "no step after the failed one was started"
     assert "done:" not in out
@@ -50,11 +50,11 @@ def test_layout_apply_cut_by_the_engine_puts_the_file_back_and_says_the_containe
     engine = fault_engine.client()
     before = {c.service: c.id for c in engine.project_containers(stack.name)}
     old = stack.file.read_bytes()
-    slow_owner(stack, 5)
+    slow_owner(stack, 20)
 
     run = stack.spawn("layout", "separate", "joiner", "--yes", "--timeout", "30")
     run.wait_for("up: compose up owner joiner")
-    # Compose is recreating: the new owner exists and takes 5 s to become healthy.
+    # Compose is recreating: the new owner exists and takes 20 s to become healthy.
     until(lambda: any(c.service == "owner" and c.id != before["owner"] for c in engine.project_containers(stack.name)),
           20, "the recreated owner")
     engine.close()
