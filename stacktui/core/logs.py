@@ -44,6 +44,9 @@ DEFAULT_HISTORY = 1000  # lines of history fetched when a container is first fol
 CONNECT_TIMEOUT = 5.0
 STOPPED_LOOKS = (0.25, 0.5, 1.0, 2.0, 5.0, 30.0)  # seconds between looks at a stopped container
 _HEADER = struct.Struct(">BxxxL")
+# docker-py's stream does not say whether a chunk came from stdout or stderr: no one stream's
+# order can be relied on, so nothing from it is taken for a replay (EntryDecoder.stream_last).
+MIXED_STREAMS = 255
 _MAX_PARTIAL = STORE_LIMIT * 4  # bytes of one unterminated line kept; the rest of it is dropped
 
 
@@ -118,6 +121,14 @@ class EntryDecoder:
         self.at_last_key = 0  # how many accepted lines carry exactly that timestamp
         self._since: int | None = None  # after a reattach: the `since=` the engine was given
         self._skip_same = 0  # ... and how many entries at exactly that time we already have
+        # The newest time seen on each stream (0 TTY, 1 stdout, 2 stderr). One stream's times only
+        # go forward, but the engine (20.10's json-file) replays part of a log file it has just
+        # rotated into a follow stream: tens of thousands of lines seen twice in a flood.
+        self.stream_last = [-1] * 256  # indexed by the frame's stream byte, whatever it says
+        self._same = [0, 0, 0]  # lines seen at exactly stream_last, when _same_at says it is counted
+        self._same_at = [-1, -1, -1]
+        self._skip = [0, 0, 0]  # during a replay: lines at _skip_at still to drop
+        self._skip_at = [-1, -1, -1]
         self._partial: dict[int, bytearray] = {}
         self._partial_key: dict[int, int] = {}
         self._raw = bytearray()  # TTY: bytes after the last newline
@@ -125,9 +136,10 @@ class EntryDecoder:
     def reattached(self) -> None:
         """The next entries start again at `since=last_key`: drop the ones already taken.
 
-        Only then are lines filtered by time. In one continuous stream every entry is new,
-        even one whose time is earlier than its predecessor's (the engine stamps stdout and
-        stderr in separate readers, so the two streams interleave slightly out of order).
+        Only then are lines filtered by the newest time overall. In one continuous stream an
+        entry earlier than its predecessor is new when it is on the other stream (the engine
+        stamps stdout and stderr in separate readers, so the two interleave slightly out of
+        order); on its own stream it is a replay (see stream_last).
         """
         if self.last_key >= 0:
             self._since = self.last_key
@@ -135,6 +147,27 @@ class EntryDecoder:
         self._partial.clear()
         self._partial_key.clear()
         self._raw.clear()
+
+    def _replayed(self, stream: int, key: int) -> bool:
+        """Whether a stamped entry repeats its stream's past (a replay); records it when it does not.
+
+        The fast path in split_frames records only stream_last: it takes a line only when it is
+        newer than its stream's last one, so one line at that time is what it saw.
+        """
+        last = self.stream_last[stream]
+        same = self._same[stream] if self._same_at[stream] == last else 1
+        if key < last:
+            self._skip[stream], self._skip_at[stream] = same, last  # a replay: its lines at `last` were seen
+            return True
+        if key == last:
+            if self._skip_at[stream] == last and self._skip[stream] > 0:
+                self._skip[stream] -= 1
+                return True
+            self._same[stream], self._same_at[stream] = same + 1, last
+            return False
+        self.stream_last[stream] = key
+        self._same[stream], self._same_at[stream] = 1, key
+        return False
 
     def _accept(self, key: int) -> bool:
         since = self._since
@@ -158,8 +191,10 @@ class EntryDecoder:
         space = payload.find(b" ", 0, 40)
         if space < 0:  # no timestamp: should not happen with timestamps=1; keep the text anyway
             key, message = self.last_key if self.last_key > 0 else time.time_ns(), payload
+            stamped = False
         else:
             key, message = timestamp_ns(payload[:space]), payload[space + 1:]
+            stamped = 0 <= stream <= 2
         if message.endswith(b"\n"):
             partial = self._partial.pop(stream, None)
             if partial is not None:
@@ -170,6 +205,8 @@ class EntryDecoder:
                 message = bytes(partial)
             else:
                 message = message[:-1]
+            if stamped and self._replayed(stream, key):
+                return
             if self._accept(key):
                 out.append(LogLine(self.service, key, sanitize(message), STDERR if stream == 2 else STDOUT))
             return
@@ -202,6 +239,8 @@ class EntryDecoder:
         message = line[space + 1:] if key >= 0 else line
         if key < 0:
             key = self.last_key if self.last_key > 0 else time.time_ns()
+        elif self._replayed(0, key):
+            return
         if self._accept(key):
             out.append(LogLine(self.service, key, sanitize(message.rstrip(b"\r")), TTY))
 
@@ -233,6 +272,7 @@ def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> byte
     cache = _seconds_cache
     suspect = _SUSPECT.search
     service = decoder.service
+    stream_last = decoder.stream_last
     append = out.append
     new = tuple.__new__  # LogLine without its Python-level __new__: a third of the cost
     head_prev = b""
@@ -259,15 +299,19 @@ def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> byte
                     head_prev, base = head, sec * 1_000_000_000
             if head == head_prev:
                 key = base + int(data[start + 20:start + 29])
-                if key > last:
-                    last, same = key, 1
-                elif key == last:
-                    same += 1
-                text = data[start + 31:end - 1].decode("utf-8", "replace")
-                if suspect(text) is not None:
-                    text = sanitize(text)
-                append(new(LogLine, (service, key, text, STDERR if stream == 2 else STDOUT)))
-                continue
+                # Newer than this stream's last line: new. Anything else may be a replay (see
+                # EntryDecoder.stream_last) and takes the careful path below.
+                if key > stream_last[stream]:
+                    stream_last[stream] = key
+                    if key > last:
+                        last, same = key, 1
+                    elif key == last:
+                        same += 1
+                    text = data[start + 31:end - 1].decode("utf-8", "replace")
+                    if suspect(text) is not None:
+                        text = sanitize(text)
+                    append(new(LogLine, (service, key, text, STDERR if stream == 2 else STDOUT)))
+                    continue
         decoder.last_key, decoder.at_last_key = last, same
         entry(stream, data[start:end], out)
         last, same = decoder.last_key, decoder.at_last_key
@@ -507,7 +551,7 @@ class LogFollower:
                 if tty:
                     self.decoder.raw(chunk, out)
                 else:
-                    self.decoder.entry(STDOUT, chunk, out)
+                    self.decoder.entry(MIXED_STREAMS, chunk, out)
                 if out:
                     self.sink(self.service, out)
                 if self._stop.is_set():
