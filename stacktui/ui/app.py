@@ -321,7 +321,10 @@ class StackApp(App[int]):
     # -- on the UI thread ---------------------------------------------------------------------------------
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        self.show_snapshot(message.snapshot)
+        try:
+            self.show_snapshot(message.snapshot)
+        except NoMatches:  # the app is closing: a death published from its event arrives after the widgets went
+            pass
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         """Draw a snapshot (from the watcher, or fixed data in tests)."""
