@@ -1,4 +1,4 @@
-"""The TUI on the real restart, layout and check cores: issue 7's "done when" for r, b and u.
+"""The TUI on the real restart, layout and check cores: issue 7's "done when" for r, b, s and u.
 
 NOT COLLECTED on the tui branch (the name does not start with test_): core/restart.py,
 core/layout*.py, core/history.py and core/check.py live on other branches. After merging
@@ -12,7 +12,7 @@ import httpx
 from stacktui.core.discovery import resolve_target
 from stacktui.core.project import load_project
 from stacktui.ui.app import StackApp
-from stacktui.ui.modals import DiffModal, PlanModal
+from stacktui.ui.modals import ChoiceModal, DiffModal, PlanModal
 from tests.test_ui_live import until
 
 
@@ -54,7 +54,22 @@ async def test_r_then_b_then_u_on_the_demo_stack(demo_stack, engine):
                     what="mcp-server on its own")
         assert str(port) in table.cell_text("mcp-server", "ports")
 
-        # u: back to the shared layout.
+        # s: share vscode's namespaces again, chosen from a list.
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal), what="the owner choice")
+        choice = app.screen
+        await pilot.press(*["down"] * choice.options.index("vscode"), "enter")
+        await until(pilot, lambda: isinstance(app.screen, DiffModal), timeout=30, what="the share diff")
+        assert '+    network_mode: service:vscode' in app.screen.diff.replace('"', "")
+        await pilot.click("#diff-apply")
+        await until(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen.state == "done", timeout=120,
+                    what="the share applied")
+        assert app.screen.outcome.ok, app.screen.outcome
+        await pilot.press("enter")
+        await until(pilot, lambda: table.cell_text("mcp-server", "namespace") == "shares vscode", timeout=60,
+                    what="shared again")
+
+        # u: undo the share, back to separate.
         await pilot.press("u")
         await until(pilot, lambda: isinstance(app.screen, DiffModal), timeout=30, what="the undo diff")
         await pilot.click("#diff-apply")
@@ -62,7 +77,7 @@ async def test_r_then_b_then_u_on_the_demo_stack(demo_stack, engine):
                     what="the undo applied")
         assert app.screen.outcome.ok, app.screen.outcome
         await pilot.press("enter")
-        await until(pilot, lambda: table.cell_text("mcp-server", "namespace") == "shares vscode", timeout=60,
-                    what="shared again")
+        await until(pilot, lambda: table.cell_text("mcp-server", "namespace") == "own", timeout=60,
+                    what="separate again")
         await pilot.press("q")
     assert app.return_code == 0
