@@ -235,12 +235,15 @@ async def reaction(args: argparse.Namespace) -> dict[str, Any]:
                         await _event(q, action, cid, 30, delivery)
                         samples[action].append(None)
                         continue
-                    await asyncio.to_thread(call, cid)
-                    when = await _event(q, action, cid, 30, delivery)
-                    hit = await clock.first_frame_where(
+                    # Watch frames before the call: the SDK call returns only after the engine's
+                    # cleanup, often after the app has already drawn the change.
+                    watch = asyncio.ensure_future(clock.first_frame_where(
                         lambda shows=shows: shows in ad.row_text(table, args.service)
                         and not (shows == "running" and "exited" in ad.row_text(table, args.service)),
-                        timeout=args.deadline)
+                        timeout=args.deadline + 30))
+                    await asyncio.to_thread(call, cid)
+                    when = await _event(q, action, cid, 30, delivery)
+                    hit = await watch
                     samples[action].append(None if hit is None else max(0.0, hit[1] - when))
                     await pilot.pause(0.2)
                 if all(s is None for s in samples["die"][:2]) and len(samples["die"]) >= 2:

@@ -6,6 +6,8 @@ then exits) and started again by the test.
 """
 from __future__ import annotations
 
+import re
+
 from tests.faults_support import (DATA, SLOWGATE_PORTS, fault_engine, fault_stacks, slow_owner,  # noqa: F401
                                   temp_files, until)
 
@@ -23,8 +25,9 @@ def test_restart_plan_reports_the_step_the_engine_vanished_in_and_runs_nothing_a
     assert "Traceback" not in run.stderr
     failed = next((line for line in out.splitlines() if line.startswith("[1/2] FAILED: step 1/2 owner: ")), "")
     # Shutting down, dockerd first stops its containers: the gate sees either owner exit or the engine go.
-    assert f"the Docker engine at {fault_engine.host} stopped answering while waiting for its gates" in failed or \
-        f"running gate failed: {stack.name}-owner-1 exited with code 0" in failed, out
+    reason = re.sub(r" \(after [\d.]+ s\)$", "", failed)  # the gate's elapsed time, when it names one
+    assert reason.endswith((f"the Docker engine at {fault_engine.host} stopped answering while waiting for its gates",
+                            "-owner-1 exited with code 0")), out
     assert "not run: joiner" in out
     assert "[2/2]" not in out, "no step after the failed one was started"
     assert "done:" not in out

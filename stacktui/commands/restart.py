@@ -11,12 +11,14 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from stacktui.commands.context import Context, emit_json
 from stacktui.commands.printable import printable
 from stacktui.core.errors import ConfigError
-from stacktui.core.restart import PlanEvent, PlanResult, RestartPlan, build_full_plan, build_plan, execute
+
+if TYPE_CHECKING:  # core.restart pulls in gates, probes and ssl: the TUI's start-up does not need them
+    from stacktui.core.restart import PlanEvent, PlanResult, RestartPlan
 
 LOCK_WAIT = 600.0
 
@@ -35,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.restart import build_full_plan, build_plan, execute
+
     if args.timeout <= 0:
         raise ConfigError("--timeout must be more than 0 seconds")
     if args.all and args.services:

@@ -9,6 +9,8 @@ lines, never one per line.
 """
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import time
 from datetime import datetime
 from importlib.resources import files
@@ -162,6 +164,8 @@ class StackApp(App[int]):
         self.first_rows_at: float | None = None
         self._flush_scheduled = False
         self._flush_interval = FLUSH_INTERVAL
+        self._loop_for_logs: asyncio.AbstractEventLoop | None = None
+        self._context_for_logs: contextvars.Context | None = None
         self._check_timer: Any = None
         self._files_stamp: tuple[Any, ...] | None = None  # the compose files as the model was loaded from them
         self._files_pending: tuple[Any, ...] | None = None  # a reload of changed files is running
@@ -195,6 +199,8 @@ class StackApp(App[int]):
 
     def on_mount(self) -> None:
         self._main = self.screen
+        self._loop_for_logs = asyncio.get_running_loop()
+        self._context_for_logs = contextvars.copy_context()
         self.table.focus()
         self._draw_topbar()
         self.pane.update_title()
@@ -300,12 +306,25 @@ class StackApp(App[int]):
         self.post_message(ConnectionChanged(connection))
 
     def _lines_waiting(self) -> None:
-        self.post_message(LogsPending())
+        """On a reader thread: lines wait in the store and none did before. Once per batch."""
+        loop = self._loop_for_logs
+        if loop is None:
+            self.post_message(LogsPending())
+            return
+        try:
+            # Straight onto the event loop, in the app's context: a Textual message per batch
+            # costs more than the batch at idle (three quiet services, a line a second each).
+            loop.call_soon_threadsafe(self._schedule_flush, context=self._context_for_logs)
+        except RuntimeError:  # the loop is closed: the app is gone
+            pass
 
     # -- on the UI thread ---------------------------------------------------------------------------------
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        self.show_snapshot(message.snapshot)
+        try:
+            self.show_snapshot(message.snapshot)
+        except NoMatches:  # the app is closing: a death published from its event arrives after the widgets went
+            pass
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         """Draw a snapshot (from the watcher, or fixed data in tests)."""
@@ -318,9 +337,14 @@ class StackApp(App[int]):
             self._schedule_check(0.2 if before is None else CHECK_DELAY)
 
     def on_logs_pending(self, message: LogsPending) -> None:
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.set_timer(self._flush_interval, self._flush_logs)
+            # asyncio's call_later, not a Textual Timer: a Timer is a task of its own, and at idle
+            # (a line a second per service) making one per batch cost more than drawing the line.
+            asyncio.get_running_loop().call_later(self._flush_interval, self._flush_logs)
 
     def _flush_logs(self) -> None:
         self._flush_scheduled = False

@@ -180,7 +180,11 @@ class LogView(Log):
         log and its scrollbar change: set the value quietly and tell the scrollbar.
         """
         old = self.virtual_size
-        if size.width == old.width and old.height > self.size.height and size.height > self.size.height:
+        view = self.size.height
+        # Same scrollbar either way: both taller than the view, or (a short log growing by a line
+        # per healthcheck while idle) both within it.
+        same_bar = (old.height > view and size.height > view) or (0 < view and old.height <= view and size.height <= view)
+        if size.width == old.width and same_bar:
             self.set_reactive(Log.virtual_size, size)
             if self.show_vertical_scrollbar:
                 self.vertical_scrollbar.window_virtual_size = size.height

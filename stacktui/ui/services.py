@@ -140,9 +140,12 @@ class ServicesTable(DataTable):
             if not row.state.startswith("running"):
                 continue
             cell = Text(uptime(row.started_at, now))
-            if self._cells[name]["up"] != cell:
+            old = self._cells[name]["up"]
+            if old != cell:
                 self._cells[name]["up"] = cell
-                self.update_cell(name, "up", cell, update_width=True)
+                # Re-measuring the columns costs a layout of the whole screen every second: only
+                # when the cell grew ("9s" -> "10s"); a narrower one fits the column as it is.
+                self.update_cell(name, "up", cell, update_width=cell.cell_len > old.cell_len)
                 self.updates += 1
 
     def _reorder(self, wanted: list[str]) -> None:
