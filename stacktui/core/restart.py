@@ -381,7 +381,7 @@ def _http_client(urls: list[str]) -> Any:
 
 
 def _short(exc: BaseException, engine: Engine | None = None) -> str:
-    gone = lost_engine(exc, engine.host if engine is not None else None)
+    gone = lost_engine(exc, getattr(engine, "host", None))
     if gone is not None:
         return gone.message
     text = getattr(exc, "explanation", None) or str(exc)
