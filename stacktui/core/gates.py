@@ -113,7 +113,7 @@ class _HealthRunner:
         try:
             code, output = fut.result()
         except Exception as exc:  # the container stopped under the exec, or the engine refused it
-            gone = lost_engine(exc, self.engine.host)
+            gone = lost_engine(exc, getattr(self.engine, "host", None))
             self.last_output = f"could not run the healthcheck: {gone.message if gone is not None else exc}"
             return False
         self.last_output = output.strip() or f"exit {code}"

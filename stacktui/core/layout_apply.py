@@ -216,7 +216,7 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
 
 
 def _failure(exc: BaseException, engine: Engine) -> str:
-    gone = lost_engine(exc, engine.host)
+    gone = lost_engine(exc, getattr(engine, "host", None))
     return str(gone) if gone is not None else f"{type(exc).__name__}: {exc}"
 
 
