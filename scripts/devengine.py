@@ -268,20 +268,43 @@ def ensure_tools() -> None:
     subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env, stdout=subprocess.DEVNULL)
 
 
+def _is_static_elf(path: Path) -> bool:
+    """True for an ELF executable with no program interpreter (PT_INTERP): it needs no libc."""
+    import struct
+
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    if data[:4] != b"\x7fELF":
+        return False
+    wide, little = data[4] == 2, data[5] == 1
+    end = "<" if little else ">"
+    if wide:
+        phoff, = struct.unpack_from(end + "Q", data, 0x20)
+        phentsize, phnum = struct.unpack_from(end + "HH", data, 0x36)
+    else:
+        phoff, = struct.unpack_from(end + "I", data, 0x1C)
+        phentsize, phnum = struct.unpack_from(end + "HH", data, 0x2A)
+    for i in range(phnum):
+        p_type, = struct.unpack_from(end + "I", data, phoff + i * phentsize)
+        if p_type == 3:  # PT_INTERP
+            return False
+    return True
+
+
 def _busybox() -> Path:
-    found = shutil.which("busybox")
-    if found:
-        # The static build is required: the image has no libc.
-        out = subprocess.run(["file", "-L", found], capture_output=True, text=True).stdout if shutil.which("file") else ""
-        if "dynamically" not in out:
-            return Path(found)
-    static = Path("/bin/busybox")
-    if static.exists():
-        return static
+    """A static busybox (the image has no libc): the one on PATH, /bin/busybox, or Debian's busybox-static."""
+    for candidate in (shutil.which("busybox"), "/bin/busybox", "/usr/bin/busybox"):
+        if candidate and _is_static_elf(Path(candidate)):
+            return Path(candidate)
     if platform.system() == "Linux" and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "busybox-static"], check=True,
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "busybox-static"], check=True, env=env,
                        stdout=subprocess.DEVNULL)
-        return Path("/bin/busybox")
+        if _is_static_elf(Path("/bin/busybox")):
+            return Path("/bin/busybox")
     raise EngineError("a static busybox is needed to build the demo image: apt-get install busybox-static")
 
 

@@ -122,26 +122,25 @@ DEMO_PORTS = ("DEMO_VSCODE_PORT", "DEMO_MCP_HTTP_PORT", "DEMO_MCP_WS_PORT")
 CHAIN_PORTS = ("CHAIN_GATEWAY_PORT", "CHAIN_API_PORT", "CHAIN_WORKER_PORT")
 
 
-@pytest.fixture
-def demo_stack(tmp_path: Path, demo_image: str) -> Iterator[Stack]:
-    """The demo stack, up and healthy, in a private copy; torn down afterwards."""
-    stack = make_stack(tmp_path, "demo", DEMO_PORTS)
+def running_stack(tmp_path: Path, source: str, port_vars: tuple[str, ...]) -> Iterator[Stack]:
+    stack = make_stack(tmp_path, source, port_vars)
     try:
         stack.up()
         yield stack
     finally:
         stack.down()
+
+
+@pytest.fixture
+def demo_stack(tmp_path: Path, demo_image: str) -> Iterator[Stack]:
+    """The demo stack, up and healthy, in a private copy; torn down afterwards."""
+    yield from running_stack(tmp_path, "demo", DEMO_PORTS)
 
 
 @pytest.fixture
 def chain_stack(tmp_path: Path, demo_image: str) -> Iterator[Stack]:
     """compose/chain (gateway <- api <- worker, plus client), up and healthy; torn down afterwards."""
-    stack = make_stack(tmp_path, "chain", CHAIN_PORTS)
-    try:
-        stack.up()
-        yield stack
-    finally:
-        stack.down()
+    yield from running_stack(tmp_path, "chain", CHAIN_PORTS)
 
 
 @pytest.fixture

@@ -224,11 +224,18 @@ def test_signals_during_a_layout_apply_leave_the_old_or_the_new_file_never_a_par
     run = spawn(stack, "layout", "shared", "joiner", "--with", "owner", "--yes")
     run.wait_for("up: compose up owner joiner")
     run.signal(signal.SIGINT, group=True)
-    assert run.finish(90) == 1, run.stdout + run.stderr
+    code = run.finish(90)
     assert "stacktui: SIGINT: finishing the layout change, or putting everything back, before stopping" in run.stderr
-    assert "stacktui: rolled back: compose.yaml is as it was and the previous layout runs again" in run.stderr
-    assert stack.file.read_bytes() == new
     assert temp_files(stack.dir) == []
-    assert not stack.container(engine, "joiner").network_mode.startswith("container:")
     assert "Traceback" not in run.stderr
-    assert Path(stack.dir / ".stacktui" / "history" / "index.jsonl").read_text().count("\n") == 3
+    if code == 0:
+        # On a loaded machine Compose can be done before the signal lands: then the change is whole.
+        assert "done: share owner's network and ipc namespaces with joiner" in run.stdout, run.stdout
+        assert stack.file.read_bytes() == old
+        assert stack.container(engine, "joiner").network_mode.startswith("container:")
+    else:
+        assert code == 1, run.stdout + run.stderr
+        assert "stacktui: rolled back: compose.yaml is as it was and the previous layout runs again" in run.stderr
+        assert stack.file.read_bytes() == new
+        assert not stack.container(engine, "joiner").network_mode.startswith("container:")
+        assert Path(stack.dir / ".stacktui" / "history" / "index.jsonl").read_text().count("\n") == 3

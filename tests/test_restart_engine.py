@@ -208,8 +208,10 @@ def test_chain_stale_is_transitive_and_restart_orders_a_b_c(chain_stack, engine)
     assert [svc for _action, svc in recorder.stop(expect=3)] == ["gateway", "api", "worker"]
     times = [stack.container(engine, s).started_at for s in ("gateway", "api", "worker")]
     assert times == sorted(times)
-    rows = status_here(stack, engine)
-    assert all(rows[s]["health"] == "healthy" and not rows[s]["stale"] for s in ("gateway", "api", "worker"))
+    # Docker's own health verdict trails stacktui's gate by up to one interval.
+    rows = wait_for(lambda: (r := status_here(stack, engine)) and all(
+        r[s]["health"] == "healthy" and not r[s]["stale"] for s in ("gateway", "api", "worker")) and r)
+    assert rows, status_here(stack, engine)
     worker_port = stack.ports["CHAIN_WORKER_PORT"]
     assert httpx.get(f"http://127.0.0.1:{worker_port}/health", timeout=2).json()["service"] == "worker"
 
