@@ -163,3 +163,42 @@ async def test_the_engine_stops_under_the_app_which_says_so_and_picks_up_again(f
     finally:
         app.stop_core()
         engine.close()
+
+
+async def test_logs_follow_a_container_someone_else_recreates_and_keep_what_a_removed_one_said(stack_factory,
+                                                                                             engine):
+    stack = stack_factory(str(DATA / "talker"))
+    stack.up()
+    app = app_for(stack, engine)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            view = app.pane.log_view
+            first = stack.container(engine, "talker")
+            await until(pilot, lambda: f"talker: boot on {first.id[:12]}" in view.lines, what="the first boot")
+
+            # Someone else recreates it: the new container's lines follow the old one's, marked.
+            stack.compose("up", "-d", "--force-recreate", "talker")
+            second = stack.container(engine, "talker")
+            assert second.id != first.id
+            await until(pilot, lambda: f"talker: boot on {second.id[:12]}" in view.lines, what="the new container")
+            await until(pilot, lambda: view.lines.index(f"talker: boot on {second.id[:12]}") < len(view.lines) - 1
+                        and view.lines[-1].startswith("talker: line"), what="its lines after its boot")
+            assert f"talker: boot on {first.id[:12]}" in view.lines, "what the old one said stays"
+            assert "\u2500\u2500 container removed \u2500\u2500" in view.lines
+            assert app.hub.followed() == {"talker": second.id}
+            await until(pilot, lambda: app.table.cell_text("talker", "state") == "running", what="the table")
+
+            # Someone else removes it: its lines stay, the table says it is gone, the app goes on.
+            shown = len(view.lines)
+            engine.api.remove_container(second.id, force=True)
+            await until(pilot, lambda: app.table.status_of("talker").container_id is None, what="the table")
+            await until(pilot, lambda: view.lines.count("\u2500\u2500 container removed \u2500\u2500") == 2,
+                        what="the second removal marker")
+            assert len(view.lines) >= shown and f"talker: boot on {second.id[:12]}" in view.lines
+            await until(pilot, lambda: not app.hub.follower("talker").alive, what="its follower to end")
+            await pilot.press("question_mark")
+            await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", what="the help")
+            await pilot.press("escape", "q")
+        assert app.return_code == 0
+    finally:
+        app.stop_core()
