@@ -106,16 +106,21 @@ async def _trigger(container_id: str) -> float:
     return time.perf_counter()
 
 
+async def _pane_open(app: Any, pilot: Any, service: str) -> tuple[Any, Any, int]:
+    """The service's logs open in the pane and settled: the frame clock, the table, RSS before."""
+    clock = ad.FrameClock(app)
+    table = await _wait_rows(app, service, 30)
+    await _open_logs(app, pilot, table, service)
+    await pilot.pause(0.5)
+    return clock, table, ad.rss_bytes()
+
+
 async def ingest(args: argparse.Namespace) -> dict[str, Any]:
     """The pane open on an idle container, then a live flood: trigger to last line on screen."""
     app, kind = await _open(args)
 
     async def body(pilot: Any, out: dict[str, Any]) -> None:
-        clock = ad.FrameClock(app)
-        table = await _wait_rows(app, args.service, 30)
-        await _open_logs(app, pilot, table, args.service)
-        await pilot.pause(0.5)
-        rss0 = ad.rss_bytes()
+        clock, table, rss0 = await _pane_open(app, pilot, args.service)
         t0 = await _trigger(args.trigger)
         t1 = await _wait_marker(app, clock, args.marker, args.timeout)
         # seconds: from the trigger's return (an underestimate by up to the container's 50 ms poll);
@@ -131,11 +136,7 @@ async def keys(args: argparse.Namespace) -> dict[str, Any]:
     from textual import events
 
     async def body(pilot: Any, out: dict[str, Any]) -> None:
-        clock = ad.FrameClock(app)
-        table = await _wait_rows(app, args.service, 30)
-        await _open_logs(app, pilot, table, args.service)
-        await pilot.pause(0.5)
-        rss0 = ad.rss_bytes()
+        clock, table, rss0 = await _pane_open(app, pilot, args.service)
         first = table.get_row_index(args.service)
         other = 1 if first == 0 else first - 1
         ad.select_row(app, table, args.service)
