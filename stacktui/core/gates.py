@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from stacktui.core.engine import ContainerInfo, Engine, lost_engine
 from stacktui.core.model import Project
-from stacktui.core.probes import namespace_root, probe, route
+from stacktui.core.probes import namespace_root, probe_service
 from stacktui.core.status import ProbeResult
 
 RUNNING, HEALTHY = "running", "healthy"
@@ -257,7 +257,8 @@ def wait_for_gates(
             # The probe runs beside the healthcheck command: both take a moment, neither needs the other.
             probe_future: Future[ProbeResult] | None = None
             if pending is None and url and f"probe {url}" not in result.passed:
-                probe_future = pool.submit(probe_url, project, seen, service, url, client, engine.is_local())
+                probe_future = pool.submit(probe_service, project, seen, service, PROBE_TIMEOUT,
+                                           engine.is_local(), client)
             # healthy: Docker's word, or the healthcheck command run now
             if pending is None and HEALTHY in names and HEALTHY not in result.passed:
                 waiting = []
@@ -317,14 +318,3 @@ def wait_for_gates(
         if own_client is not None:
             own_client.close()
 
-
-def probe_url(project: Project, containers: list[ContainerInfo], service: str, url: str, client: Any,
-              local: bool, timeout: float = PROBE_TIMEOUT) -> ProbeResult:
-    """One probe of the declared URL through probes.route, with a shared client (a new one costs ~50 ms)."""
-    try:
-        target = route(project, containers, url, local)
-    except LookupError as exc:
-        from datetime import datetime, timezone
-
-        return ProbeResult(service, url, "unreachable", False, error=str(exc), at=datetime.now(timezone.utc))
-    return probe(service, url, target, timeout, client=client)

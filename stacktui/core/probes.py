@@ -102,8 +102,10 @@ def probe(service: str, url: str, target: Route | None, timeout: float = DEFAULT
 
 
 def probe_service(project: Project, containers: list[ContainerInfo], service: str,
-                  timeout: float = DEFAULT_TIMEOUT, local_engine: bool = True) -> ProbeResult | None:
-    """Probe a service's declared URL; None when it declares none."""
+                  timeout: float = DEFAULT_TIMEOUT, local_engine: bool = True,
+                  client: Any = None) -> ProbeResult | None:
+    """Probe a service's declared URL; None when it declares none. A shared httpx client saves
+    building one (and possibly loading the CA bundle) per probe."""
     url = project.services[service].x.health
     if not url:
         return None
@@ -111,7 +113,7 @@ def probe_service(project: Project, containers: list[ContainerInfo], service: st
         target = route(project, containers, url, local_engine)
     except LookupError as exc:
         return ProbeResult(service, url, "unreachable", False, error=str(exc), at=datetime.now(timezone.utc))
-    return probe(service, url, target, timeout)
+    return probe(service, url, target, timeout, client=client)
 
 
 def probe_all(project: Project, containers: list[ContainerInfo], timeout: float = DEFAULT_TIMEOUT,
