@@ -6,7 +6,6 @@ stacktui asks it (`config --format json`) instead of re-implementing any of it.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import subprocess
@@ -111,20 +110,3 @@ class ComposeFailed(ConfigError):
         self.cmd = list(cmd)
         self.code = code
         self.stderr = stderr
-
-
-def config_json(target: ComposeTarget) -> dict[str, Any]:
-    """The effective model exactly as Compose sees it."""
-    done = run(target, ["config", "--format", "json"], check=False)
-    if done.returncode != 0:
-        raise ConfigError(_clean_compose_error(done.stderr), hint="run `docker compose config` to see it in full")
-    try:
-        return json.loads(done.stdout)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"compose config printed no JSON: {exc}") from exc
-
-
-def _clean_compose_error(stderr: str) -> str:
-    lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
-    # Compose prefixes its final error; warnings about unset variables come before it and matter too.
-    return "; ".join(lines) if lines else "compose config failed"
