@@ -15,6 +15,7 @@ from typing import Any
 
 from stacktui.core.composecli import ComposeTarget
 from stacktui.core.errors import ConfigError
+from stacktui.core.layout_edit import LayoutChange
 from stacktui.core.watch import Snapshot
 from stacktui.ui import actions as actions_mod
 from stacktui.ui.actions import FindingView, StackActions
@@ -63,15 +64,6 @@ class ApplyEvent:
     message: str
     service: str | None = None
 
-
-@dataclass
-class LayoutChange:
-    file: Path
-    old_text: str
-    new_text: str
-    diff: str
-    reason: str
-    touched_services: list[str]
 
 
 class PortsUnknown(ConfigError):
