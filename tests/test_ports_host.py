@@ -25,6 +25,9 @@ class FakeEngine:
     def is_local(self) -> bool:
         return self.local
 
+    def containers(self, *, all: bool = True, filters: dict | None = None) -> list[dict]:
+        return self.api.containers(all=all)
+
 
 def summary(cid: str, project: str, service: str, ip: str, port: int, proto: str = "tcp") -> dict:
     return {"Id": cid, "Names": [f"/{project}-{service}-1"],

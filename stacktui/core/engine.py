@@ -5,11 +5,15 @@ threads (the TUI in workers).
 """
 from __future__ import annotations
 
+import json
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterator
+from urllib.parse import quote, urlencode
 
+from stacktui.core import rawhttp
 from stacktui.core.errors import EngineUnavailable
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -19,6 +23,16 @@ ONEOFF_LABEL = "com.docker.compose.oneoff"
 WORKDIR_LABEL = "com.docker.compose.project.working_dir"
 FILES_LABEL = "com.docker.compose.project.config_files"
 API_TIMEOUT = 30
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+INSPECT_THREADS = 8
+
+
+class EngineAPIError(Exception):
+    """The engine answered with an error; `status_code` as on docker-py's errors (404: no such object)."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -155,15 +169,32 @@ def lost_engine(exc: BaseException, host: str | None) -> EngineUnavailable | Non
 
 
 class Engine:
-    """A docker-py client with the calls stacktui needs, each bounded in time."""
+    """A docker-py client with the calls stacktui needs, each bounded in time.
 
-    def __init__(self, client: Any, host: str | None = None) -> None:
-        self.client = client
-        self.api = client.api
+    For a local engine (a unix socket) the client is made on first use: ping, listing and
+    inspect answer over the socket directly (core.rawhttp), so a command or the TUI's first
+    frame does not wait for docker-py's import.
+    """
+
+    def __init__(self, client: Any = None, host: str | None = None, *, timeout: int = API_TIMEOUT) -> None:
+        if client is None and host is None:
+            raise TypeError("Engine needs a docker client or a host")
+        self._client = client
+        self._timeout = timeout
+        self._client_lock = threading.Lock()
         self.host = host or getattr(client.api, "base_url", None)
 
     @classmethod
     def from_env(cls, timeout: int = API_TIMEOUT) -> "Engine":
+        host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+        if host.startswith("unix://") and not os.environ.get("DOCKER_TLS_VERIFY"):
+            try:
+                status, _ = rawhttp.get(host[len("unix://"):], "/_ping", timeout=timeout)
+            except OSError as exc:
+                raise _explain(exc, os.environ.get("DOCKER_HOST")) from exc
+            if status != 200:
+                raise _explain(RuntimeError(f"HTTP {status} from /_ping"), os.environ.get("DOCKER_HOST"))
+            return cls(None, host, timeout=timeout)
         import docker  # imported here: the first frame of the TUI does not need it
         from docker.errors import DockerException
 
@@ -174,7 +205,21 @@ class Engine:
             raise _explain(exc, os.environ.get("DOCKER_HOST")) from exc
         except OSError as exc:
             raise _explain(exc, os.environ.get("DOCKER_HOST")) from exc
-        return cls(client, os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
+        return cls(client, host)
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    import docker
+
+                    self._client = docker.DockerClient(base_url=self.host, timeout=self._timeout)
+        return self._client
+
+    @property
+    def api(self) -> Any:
+        return self.client.api
 
     @property
     def socket_path(self) -> str | None:
@@ -190,35 +235,66 @@ class Engine:
         return self.socket_path is not None
 
     def info(self) -> dict[str, Any]:
-        return self.api.info()
+        sock = self.socket_path
+        return self._get(sock, "/info") if sock else self.api.info()
 
     def version(self) -> dict[str, Any]:
-        return self.api.version()
+        sock = self.socket_path
+        return self._get(sock, "/version") if sock else self.api.version()
 
     def inspect(self, container_id: str) -> ContainerInfo:
-        return ContainerInfo.from_inspect(self.api.inspect_container(container_id))
+        return ContainerInfo.from_inspect(self.inspect_raw(container_id))
 
     def inspect_raw(self, container_id: str) -> dict[str, Any]:
+        sock = self.socket_path
+        if sock:
+            return self._get(sock, f"/containers/{quote(container_id, safe='')}/json")
         return self.api.inspect_container(container_id)
 
     def project_containers(self, project: str, *, all: bool = True) -> list[ContainerInfo]:
         """Every container of a project, oldest number first; one-off `run` containers left out."""
-        from docker.errors import NotFound
+        ids = [summary["Id"] for summary in self.containers_by_label(f"{PROJECT_LABEL}={project}", all=all)
+               if (summary.get("Labels") or {}).get(ONEOFF_LABEL) != "True"]
+        if len(ids) > INSPECT_THREADS:
+            # The engine answers inspects concurrently: 200 of them one after another were most
+            # of the TUI's start-up on a large project.
+            from concurrent.futures import ThreadPoolExecutor
 
-        found = self.api.containers(all=all, filters={"label": f"{PROJECT_LABEL}={project}"})
-        out: list[ContainerInfo] = []
-        for summary in found:
-            if (summary.get("Labels") or {}).get(ONEOFF_LABEL) == "True":
-                continue
-            try:
-                out.append(self.inspect(summary["Id"]))
-            except NotFound:
-                continue  # removed between list and inspect
+            with ThreadPoolExecutor(INSPECT_THREADS) as pool:
+                found = list(pool.map(self._inspect_if_there, ids))
+        else:
+            found = [self._inspect_if_there(cid) for cid in ids]
+        out = [c for c in found if c is not None]
         out.sort(key=lambda c: (c.service, c.number))
         return out
 
-    def containers_by_label(self, label: str) -> list[dict[str, Any]]:
-        return self.api.containers(all=True, filters={"label": label})
+    def _inspect_if_there(self, container_id: str) -> ContainerInfo | None:
+        try:
+            return self.inspect(container_id)
+        except Exception as exc:
+            if getattr(exc, "status_code", None) == 404:
+                return None  # removed between list and inspect
+            raise
+
+    def containers_by_label(self, label: str, *, all: bool = True) -> list[dict[str, Any]]:
+        return self.containers(all=all, filters={"label": [label]})
+
+    def containers(self, *, all: bool = True, filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+        """The engine's container summaries (`docker ps`), not inspected."""
+        sock = self.socket_path
+        if sock:
+            query: dict[str, Any] = {"all": int(all)}
+            if filters:
+                query["filters"] = json.dumps(filters)
+            return self._get(sock, f"/containers/json?{urlencode(query)}")
+        return self.api.containers(all=all, filters=filters)
+
+    def _get(self, sock: str, path: str) -> Any:
+        status, data = rawhttp.get_json(sock, path, timeout=self._timeout)
+        if status != 200:
+            message = data.get("message") if isinstance(data, dict) else None
+            raise EngineAPIError(status, message or f"HTTP {status} from the engine for GET {path.split('?')[0]}")
+        return data
 
     def restart(self, container_id: str, timeout: int = 10) -> None:
         self.api.restart(container_id, timeout=timeout)
@@ -252,6 +328,14 @@ class Engine:
             filters["label"] = [f"{PROJECT_LABEL}={project}"]
         if actions:
             filters["event"] = list(actions)
+        sock = self.socket_path
+        if sock:
+            query: dict[str, Any] = {"filters": json.dumps(filters)}
+            if since is not None:
+                query["since"] = f"{since:.9f}" if isinstance(since, float) else str(since)
+            if until is not None:
+                query["until"] = f"{until:.9f}" if isinstance(until, float) else str(until)
+            return rawhttp.stream_json(sock, f"/events?{urlencode(query)}", timeout=self._timeout)
         return self.api.events(since=since, until=until, filters=filters, decode=True)
 
     def logs_tail(self, container_id: str, lines: int = 20) -> list[str]:
@@ -262,7 +346,9 @@ class Engine:
         return datetime.now(timezone.utc)
 
     def close(self) -> None:
+        if self._client is None:
+            return
         try:
-            self.client.close()
+            self._client.close()
         except Exception:  # closing is best effort; nothing to report to a user
             pass

@@ -107,7 +107,7 @@ def bind_test(host_ip: str, port: int, protocol: str) -> bool:
 def engine_ports(engine: "Engine") -> list[EnginePort]:
     """Host ports published by the engine's running containers, every project's."""
     out: list[EnginePort] = []
-    for summary in engine.api.containers(all=False):
+    for summary in engine.containers(all=False):
         labels = summary.get("Labels") or {}
         name = ((summary.get("Names") or ["?"])[0]).lstrip("/")
         for p in summary.get("Ports") or []:

@@ -25,6 +25,8 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
+from stacktui.core import rawhttp
+from stacktui.core.rawhttp import EngineGone
 from stacktui.core.logstore import EVENT, STDERR, STDOUT, TTY, LogLine, LogStore
 from stacktui.core.sanitize import _SUSPECT, STORE_LIMIT, sanitize
 
@@ -52,10 +54,6 @@ _MAX_PARTIAL = STORE_LIMIT * 4  # bytes of one unterminated line kept; the rest 
 
 class ContainerGone(Exception):
     """The engine does not know the container any more (removed or recreated)."""
-
-
-class EngineGone(OSError):
-    """The engine's socket refused us or closed before answering."""
 
 
 # --- timestamps -------------------------------------------------------------------------------
@@ -333,46 +331,19 @@ def open_logs(socket_path: str, container_id: str, *, follow: bool = True, since
     query = f"stdout=1&stderr=1&timestamps=1&follow={int(follow)}&tail={tail}"
     if since is not None:
         query += f"&since={since_param(since)}"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock, response = rawhttp.request(socket_path, f"/containers/{container_id}/logs?{query}", timeout=timeout)
     try:
-        sock.settimeout(timeout)
-        try:
-            sock.connect(socket_path)
-        except OSError as exc:
-            raise EngineGone(f"cannot connect to {socket_path}: {exc}") from exc
-        sock.sendall(f"GET /containers/{container_id}/logs?{query} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
-        head = bytearray()
-        while b"\r\n\r\n" not in head:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise EngineGone("the engine closed the connection before answering")
-            head += chunk
-            if len(head) > 1 << 20:
-                raise EngineGone("no end of HTTP headers from the engine")
-        header, _, body = bytes(head).partition(b"\r\n\r\n")
-        lines = header.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
-        if status == 404:
+        if response.status == 404:
             raise ContainerGone(f"no such container: {container_id[:12]}")
-        if status != 200:
-            rest = body + _read_all(sock)
-            raise EngineGone(f"logs of {container_id[:12]}: HTTP {status}: {rest[:300].decode('utf-8', 'replace')}")
+        if response.status != 200:
+            rest = response.body + rawhttp.read_rest(sock)
+            raise EngineGone(f"logs of {container_id[:12]}: HTTP {response.status}: "
+                             f"{rest[:300].decode('utf-8', 'replace')}")
         sock.settimeout(None)  # a followed container may be quiet for hours
-        return sock, body, headers.get("content-type", "")
+        return sock, response.body, response.headers.get("content-type", "")
     except BaseException:
         sock.close()
         raise
-
-
-def _read_all(sock: socket.socket) -> bytes:
-    parts = []
-    try:
-        while chunk := sock.recv(65536):
-            parts.append(chunk)
-    except OSError:
-        pass
-    return b"".join(parts)
 
 
 # --- one follower per container ---------------------------------------------------------------

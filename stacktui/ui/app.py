@@ -10,6 +10,7 @@ lines, never one per line.
 from __future__ import annotations
 
 import asyncio
+import gc
 import contextvars
 import time
 from datetime import datetime
@@ -80,6 +81,13 @@ class ConnectionChanged(Message):
     def __init__(self, connection: Connection) -> None:
         super().__init__()
         self.connection = connection
+
+
+def _started() -> None:
+    """The first full frame is drawn: what exists now lives as long as the app; collect the rest again."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def default_log_service(project: "Project") -> str | None:
@@ -206,6 +214,10 @@ class StackApp(App[int]):
         self.pane.update_title()
         if self.project is not None:
             self._attach(self.project, self.engine, self.target)
+        elif getattr(self.loader, "done", lambda: False)():
+            # Loaded while Textual was importing (the usual case): the first frame is then the
+            # full one, instead of an empty table laid out and drawn, then everything again.
+            self._load_now()
         else:
             self.run_worker(self._load, thread=True, exit_on_error=False, group="load", name="load")
         self.set_interval(1.0, self._tick)
@@ -214,6 +226,16 @@ class StackApp(App[int]):
     def _load(self) -> None:
         assert self.loader is not None
         self.call_from_thread(self._attach, *self.loader())
+
+    def _load_now(self) -> None:
+        assert self.loader is not None
+        try:
+            loaded = self.loader()
+        except Exception as error:  # as the load worker's failure: say it after the screen is restored
+            self.load_error = error if isinstance(error, StackError) else StackError(str(error))
+            self.exit(self.load_error.exit_code)
+            return
+        self._attach(*loaded)
 
     @staticmethod
     def _reader(target: "ComposeTarget | None") -> Callable[[], "Project"] | None:
@@ -246,6 +268,7 @@ class StackApp(App[int]):
             from stacktui.core.status import collect
 
             self.show_snapshot(Snapshot(collect(project, containers), containers))
+        self.call_after_refresh(_started)
         if self.live and engine is not None:
             from stacktui.core.logs import LogHub
             from stacktui.core.watch import Watcher

@@ -1,0 +1,146 @@
+"""The engine adapter's direct unix-socket path (core/rawhttp): the same answers as docker-py, no docker import.
+
+A local engine is asked ping, list, inspect, version and events over HTTP/1.0 so that the
+TUI's first frame does not wait for docker-py. These tests hold it to docker-py's answers on
+the real engine, and to clear errors when the socket misbehaves (a small fake server plays
+a socket that cuts an answer short; the engine itself is never touched).
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from stacktui.core import rawhttp
+from stacktui.core.engine import Engine
+from stacktui.core.errors import EngineUnavailable
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_listing_and_inspect_match_docker_py(module_demo_stack, docker_host: str) -> None:
+    raw = Engine.from_env()
+    sdk = Engine(docker.DockerClient(base_url=docker_host, timeout=10), docker_host)
+    try:
+        ours = raw.project_containers(module_demo_stack.name)
+        theirs = sdk.api.containers(all=True, filters={"label": f"com.docker.compose.project={module_demo_stack.name}"})
+        assert sorted(c.id for c in ours) == sorted(s["Id"] for s in theirs)
+        assert [c.service for c in ours] == ["backend", "mcp-server", "vscode"]
+        vscode = next(c for c in ours if c.service == "vscode")
+        assert raw.inspect_raw(vscode.id) == sdk.api.inspect_container(vscode.id)
+        assert raw.version()["ApiVersion"] == sdk.api.version()["ApiVersion"]
+    finally:
+        sdk.close()
+
+
+def test_missing_container_is_a_404_like_docker_py(engine: Engine) -> None:
+    with pytest.raises(Exception) as raised:
+        engine.inspect_raw("no-such-container-stacktui")
+    assert getattr(raised.value, "status_code", None) == 404
+    assert "no-such-container-stacktui" in str(raised.value)
+
+
+def test_a_command_on_a_local_engine_never_imports_docker_py(module_demo_stack, docker_host: str) -> None:
+    """What the TUI's first frame and `status` need comes over the socket: no 0.2 s docker-py import."""
+    code = (
+        "import sys, threading\n"
+        "from stacktui.core.engine import Engine\n"
+        "e = Engine.from_env()\n"
+        f"cs = e.project_containers({module_demo_stack.name!r})\n"
+        "stream = e.events()\n"
+        "threading.Timer(0.3, stream.close).start()\n"
+        "list(stream)\n"
+        "print(len(cs), e.version()['Version'] != '', 'docker' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "DOCKER_HOST": docker_host, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["3", "True", "False"]
+
+
+def test_events_arrive_as_they_happen_and_close_ends_the_stream(module_demo_stack, engine: Engine) -> None:
+    vscode = next(c for c in engine.project_containers(module_demo_stack.name) if c.service == "vscode")
+    stream = engine.events(module_demo_stack.name, actions=["pause", "unpause"])
+    seen: list[str] = []
+
+    def read() -> None:
+        for ev in stream:
+            seen.append(ev["Action"])
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    engine.client.api.pause(vscode.id)
+    engine.client.api.unpause(vscode.id)
+    deadline = time.monotonic() + 10
+    while len(seen) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stream.close()
+    reader.join(5)
+    assert seen == ["pause", "unpause"]
+    assert not reader.is_alive()
+
+
+def test_no_socket_says_the_engine_does_not_answer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/nothing.sock")
+    with pytest.raises(EngineUnavailable) as raised:
+        Engine.from_env()
+    assert "does not answer" in str(raised.value)
+    assert "nothing.sock" in str(raised.value)
+
+
+class _OneAnswer:
+    """A unix socket that answers every request with the same bytes, then closes."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.dir = tempfile.mkdtemp(prefix="stkraw")
+        self.path = os.path.join(self.dir, "s.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(8)
+        self.answer = answer
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(self.answer)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_an_answer_cut_short_is_an_error_not_an_empty_listing() -> None:
+    body = json.dumps([{"Id": "a" * 64, "Labels": {}}]).encode()
+    server = _OneAnswer(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + body[:20])
+    try:
+        with pytest.raises(rawhttp.EngineGone) as raised:
+            Engine(None, f"unix://{server.path}").containers()
+        assert "not JSON" in str(raised.value)
+    finally:
+        server.close()
+
+
+def test_an_error_page_keeps_the_engines_message() -> None:
+    server = _OneAnswer(b"HTTP/1.0 500 Internal Server Error\r\nContent-Type: application/json\r\n\r\n"
+                        b'{"message":"disk full"}')
+    try:
+        with pytest.raises(Exception) as raised:
+            Engine(None, f"unix://{server.path}").inspect_raw("abc")
+        assert getattr(raised.value, "status_code", None) == 500
+        assert "disk full" in str(raised.value)
+    finally:
+        server.close()
