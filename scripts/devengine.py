@@ -187,6 +187,7 @@ class PrivateEngine:
         if self.bridge:
             self._make_bridge()
         self._forward("-I")
+        kept = _default_bridge() if self.bridge else None
         log = open(self.cache / "dockerd.log", "ab")
         cmd = [
             "dockerd",
@@ -201,6 +202,8 @@ class PrivateEngine:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if answers(self.host):
+                if kept:
+                    _restore_default_bridge(kept)
                 (self.cache / "started-by-devengine").write_text(self.host)
                 print(f"devengine: started a private dockerd at {self.host}", file=sys.stderr)
                 return Engine(self.host, started_here=True, pidfile=self.pidfile)
@@ -208,6 +211,7 @@ class PrivateEngine:
         raise EngineError(f"dockerd did not answer within {timeout:.0f} s; see {self.cache / 'dockerd.log'}")
 
     def stop(self, sig: int = signal.SIGTERM, remove_bridge: bool = True) -> None:
+        kept = _default_bridge() if self.bridge else None
         pid = self.pid()
         if pid:
             os.kill(pid, sig)
@@ -222,6 +226,8 @@ class PrivateEngine:
         if self.bridge and remove_bridge:
             subprocess.run(["ip", "link", "delete", self.bridge[0]], capture_output=True)
             self._forward("-D")
+        if kept:
+            _restore_default_bridge(kept)
 
     def _forward(self, op: str) -> None:
         if not self.forward_cidr or not shutil.which("iptables"):
@@ -239,6 +245,35 @@ class PrivateEngine:
         for args in (["link", "add", name, "type", "bridge"], ["addr", "add", cidr, "dev", name],
                      ["link", "set", name, "up"]):
             subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+def _default_bridge() -> list[str] | None:
+    """docker0's IPv4 addresses (CIDR), or None when there is no docker0."""
+    out = subprocess.run(["ip", "-j", "addr", "show", "dev", "docker0"], capture_output=True, text=True)
+    if out.returncode != 0:
+        return None
+    try:
+        info = json.loads(out.stdout or "[]")
+    except ValueError:
+        return None
+    return [f"{a['local']}/{a['prefixlen']}" for i in info for a in i.get("addr_info", []) if a.get("family") == "inet"]
+
+
+def _restore_default_bridge(addresses: list[str]) -> None:
+    """Put the first engine's docker0 back as it was.
+
+    A second dockerd with a bridge of its own (-b) removes docker0 when it starts or stops
+    (seen with 20.10, with its own data root and exec root): the first engine's containers
+    on the default network keep running, but new ones cannot start ("could not find bridge
+    docker0"). The first engine still owns the network and its iptables rules; only the
+    interface has to come back.
+    """
+    if subprocess.run(["ip", "link", "show", "docker0"], capture_output=True).returncode == 0:
+        return
+    subprocess.run(["ip", "link", "add", "docker0", "type", "bridge"], capture_output=True)
+    for cidr in addresses:
+        subprocess.run(["ip", "addr", "add", cidr, "dev", "docker0"], capture_output=True)
+    subprocess.run(["ip", "link", "set", "docker0", "up"], capture_output=True)
 
 
 def fault_engine() -> PrivateEngine:

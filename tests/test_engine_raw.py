@@ -36,7 +36,11 @@ def test_listing_and_inspect_match_docker_py(module_demo_stack, docker_host: str
         assert sorted(c.id for c in ours) == sorted(s["Id"] for s in theirs)
         assert [c.service for c in ours] == ["backend", "mcp-server", "vscode"]
         vscode = next(c for c in ours if c.service == "vscode")
-        assert raw.inspect_raw(vscode.id) == sdk.api.inspect_container(vscode.id)
+        ours_raw, theirs_raw = raw.inspect_raw(vscode.id), sdk.api.inspect_container(vscode.id)
+        # Health.Log changes every second (1 s healthcheck): compare what does not move.
+        for key in ("Id", "Name", "Config", "HostConfig", "Created"):
+            assert ours_raw[key] == theirs_raw[key]
+        assert ours_raw["State"]["StartedAt"] == theirs_raw["State"]["StartedAt"]
         assert raw.version()["ApiVersion"] == sdk.api.version()["ApiVersion"]
     finally:
         sdk.close()
@@ -144,3 +148,20 @@ def test_an_error_page_keeps_the_engines_message() -> None:
         assert "disk full" in str(raised.value)
     finally:
         server.close()
+
+
+def test_log_tail_since_start_reads_both_kinds_of_container(engine: Engine, demo_image: str) -> None:
+    """Without a TTY the engine frames stdout and stderr; with one it sends the bytes as they are."""
+    made = []
+    try:
+        for tty in (False, True):
+            c = engine.client.containers.run(demo_image, ["sh", "-c", "echo one; sleep 0.1; echo two >&2; sleep 0.1; echo three"],
+                                             detach=True, tty=tty, network_mode="none",
+                                             labels={"stacktui.test": "raw-logs"})
+            made.append(c)
+            c.wait(timeout=30)
+            assert [line.rstrip("\r") for line in engine.logs_tail(c.id, 2)] == ["two", "three"]
+            assert [line.rstrip("\r") for line in engine.logs_tail(c.id, 10)] == ["one", "two", "three"]
+    finally:
+        for c in made:
+            c.remove(force=True)

@@ -81,10 +81,8 @@ def test_parse_proc_net_listening_rows_only():
 
 
 class NoLogs:
-    class api:  # noqa: N801 - stands in for docker-py's APIClient
-        @staticmethod
-        def logs(*args, **kwargs) -> bytes:
-            return b""
+    def logs_tail(self, container_id: str, lines: int = 20, since: int | None = None) -> list[str]:
+        return []
 
     def is_local(self) -> bool:
         return True

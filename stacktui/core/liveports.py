@@ -240,15 +240,12 @@ def _printable(text: str, limit: int = 200) -> str:
 
 def recent_conflict_lines(engine: "Engine", c: ContainerInfo, lines: int = LOG_LINES) -> list[str]:
     """Lines since the container's last start that say an address was already in use."""
-    kwargs = {"stdout": True, "stderr": True, "tail": lines, "timestamps": False}
-    if c.started_at is not None:
-        kwargs["since"] = int(c.started_at.timestamp())
+    since = int(c.started_at.timestamp()) if c.started_at is not None else None
     try:
-        raw = engine.api.logs(c.id, **kwargs)
+        text = engine.logs_tail(c.id, lines, since=since)
     except Exception:  # a container removed meanwhile has no log to read
         return []
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    return [_printable(line) for line in text.splitlines() if IN_USE.search(line)]
+    return [_printable(line) for line in text if IN_USE.search(line)]
 
 
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?\b")
