@@ -27,7 +27,9 @@ from tests.conftest import ROOT
 from tests.test_faults_tui import app_for, select, until
 from tests.test_ui_tmux import Tmux
 
-FLOOD = 150_000
+# Long enough that the engine is still writing it when the key below is answered, even when
+# stacktui keeps up with it: 150,000 lines were once all in before the help screen was up.
+FLOOD = 400_000
 ROTATING = 100_000
 SHOWN = ["AB", "CD", "E", "F", "G", "H", "I",
          "[bold red]J[/] [@click=app.quit]K[/] [link=http://evil.example/]L[/]",
