@@ -288,8 +288,16 @@ def widest(texts: Sequence[str], floor: int) -> int:
     ASCII without tabs is exactly n; only other lines longer than half the width are measured.
     """
     best = floor
-    if not texts or max(map(len, texts)) * 2 <= best and not any("\t" in t for t in texts):
+    if not texts:
         return best
+    # The whole batch at once, in C: a flood's batches are thousands of plain ASCII lines.
+    joined = "".join(texts)
+    if "\t" not in joined:
+        longest = max(map(len, texts))
+        if longest * 2 <= best:
+            return best
+        if joined.isascii():
+            return max(best, longest)
     for t in texts:
         n = len(t)
         if n * 2 <= best and "\t" not in t:
