@@ -89,7 +89,15 @@ def _marker_on_screen(app: Any, marker: str) -> bool:
 
 
 async def _wait_marker(app: Any, clock: ad.FrameClock, marker: str, timeout: float) -> tuple[float, float] | None:
-    """(perf_counter, wall time) of the first frame displayed after marker reached the screen."""
+    """(perf_counter, wall time) of the first frame displayed with marker on the screen.
+
+    Judged in the frame hook itself: a poll that sees the marker only learns that some past
+    frame showed it, and the next frame of an app that has nothing more to draw may be a
+    second away (its clock tick), which would be counted as the log's delay.
+    """
+    if not _marker_on_screen(app, marker):
+        return await clock.first_frame_where(lambda: _marker_on_screen(app, marker), timeout=timeout)
+    # Already there before the hook could watch for it: the next frame is the first one known.
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         if _marker_on_screen(app, marker):

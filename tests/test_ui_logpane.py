@@ -130,3 +130,45 @@ async def test_a_very_long_line_is_cut_for_display_with_a_marker():
         line = app.pane.log_view.lines[0]
         assert line.startswith("y" * DISPLAY_LIMIT) and line.endswith("[500 more characters]")
         assert len(app.store.lines("mcp-server")[0].text) == DISPLAY_LIMIT + 500  # the store keeps it whole
+
+
+async def test_lines_render_as_textual_log_renders_them_in_every_view():
+    """LogView builds unsearched lines straight from their Meta; the result is what Log's own
+    path (rich Text plus the highlighter) gives, in every view a flood can be shown in."""
+    from rich.segment import Segment
+    from textual.widgets import Log
+
+    def segments(strip) -> list[tuple[str, Style | None]]:
+        # Each segment carries its own selection offset, so the split into segments may differ;
+        # what is drawn may not.
+        plain = [Segment(seg.text, seg.style.clear_meta_and_links() if seg.style else None) for seg in strip]
+        return [(seg.text, seg.style) for seg in Segment.simplify(plain) if seg.text]
+
+    texts = ["plain", "tab\there", "wide 日本語 text", "", "x" * 300, "── container exited ──", "é accent"]
+    lines = [LogLine(service, BASE_NS + i * 1_000_000, t, EVENT if t.startswith("──") else 1)
+             for i, t in enumerate(texts) for service in ("mcp-server", "vscode", "not-in-project")]
+    app = app_with(lines)
+    async with app.run_test(size=(100, 60)) as pilot:
+        pane, view = app.pane, app.pane.log_view
+        compared = 0
+        for step in ("merged", "one service", "timestamps", "timestamps merged", "wrap", "scrolled right"):
+            if step == "one service":
+                pane.show("mcp-server")
+            elif step == "timestamps":
+                pane.toggle_timestamps()
+            elif step == "timestamps merged":
+                pane.show(None)
+            elif step == "wrap":
+                pane.toggle_wrap()
+            elif step == "scrolled right":
+                pane.toggle_wrap()
+                view.scroll_to(x=5, animate=False, immediate=True)
+            await pilot.pause()
+            for y in range(min(view.size.height, len(view.lines) - view.scroll_offset.y)):
+                view.forget_rendering()
+                ours = view.render_line(y)
+                view.highlighter.meta = view.meta[view.scroll_offset.y + y]
+                view.highlighter.current = False
+                assert segments(ours) == segments(Log.render_line(view, y)), (step, y)
+                compared += 1
+        assert compared > 50

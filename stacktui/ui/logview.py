@@ -18,6 +18,7 @@ from typing import NamedTuple, Sequence
 
 from rich.cells import cell_len, chop_cells
 from rich.highlighter import Highlighter
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -25,7 +26,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widgets import Input, Log, Static
 
@@ -54,6 +55,13 @@ PLAIN = Meta(TEXT)
 EVENT_META = Meta(EVENT_LINE)
 
 
+def service_style(colour: int) -> Style:
+    return _SERVICE_STYLES[colour % len(PALETTE)]
+
+
+_SERVICE_STYLES = [Style(color=name, bold=True) for name in PALETTE]
+
+
 class LogHighlighter(Highlighter):
     """Styles the line being rendered from its Meta; marks search matches."""
 
@@ -68,7 +76,7 @@ class LogHighlighter(Highlighter):
             if meta.ts:
                 text.stylize(TIMESTAMP_STYLE, 0, meta.ts)
             if meta.colour >= 0 and meta.prefix > meta.ts:
-                text.stylize(Style(color=PALETTE[meta.colour % len(PALETTE)], bold=True), meta.ts, meta.prefix)
+                text.stylize(service_style(meta.colour), meta.ts, meta.prefix)
             if meta.kind == EVENT_LINE:
                 text.stylize(EVENT_STYLE, meta.prefix)
         if self.pattern is not None:
@@ -95,6 +103,7 @@ class LogView(Log):
         self.current_match: int | None = None
         self.follow = True
         self._strips: dict[tuple[int, int, int], Strip] = {}
+        self._frame_style: Style | None = None  # the widget's style while one frame renders its lines
 
     class FollowChanged(Message):
         def __init__(self, follow: bool) -> None:
@@ -121,14 +130,47 @@ class LogView(Log):
             if strip is not None:
                 return strip
         hl = self.highlighter
-        hl.meta = self.meta[index] if 0 <= index < len(self.meta) else None
-        hl.current = index == self.current_match
-        strip = super().render_line(y)
+        meta = self.meta[index] if 0 <= index < len(self.meta) else None
+        if meta is not None and cacheable and hl.pattern is None:
+            strip = self._styled_strip(index, scroll_x, meta)
+        else:
+            hl.meta = meta
+            hl.current = index == self.current_match
+            strip = super().render_line(y)
         if cacheable and index < len(self.meta):
             if len(self._strips) > 4 * max(50, self.size.height):
                 self._strips.clear()
             self._strips[key] = strip
         return strip
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # One style for every line of a frame: Log looks it up per line, walking every ancestor's
+        # styles, and during a flood each frame renders every visible line anew.
+        self._frame_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
+
+    def _styled_strip(self, index: int, scroll_x: int, meta: Meta) -> Strip:
+        """What Log's render gives for a line without search matches, built from the Meta's spans
+        straight into segments: no rich Text, no highlighter pass, which are most of a frame's
+        cost when a flood replaces every visible line."""
+        base = self._frame_style or self.rich_style
+        text = self._process_line(self._lines[index])
+        segments: list[Segment] = []
+        start = 0
+        if meta.ts:
+            segments.append(Segment(text[:meta.ts], base + TIMESTAMP_STYLE))
+            start = meta.ts
+        if meta.prefix > start:
+            style = base + service_style(meta.colour) if meta.colour >= 0 else base
+            segments.append(Segment(text[start:meta.prefix], style))
+            start = meta.prefix
+        if start < len(text):
+            segments.append(Segment(text[start:], base + EVENT_STYLE if meta.kind == EVENT_LINE else base))
+        strip = Strip(segments, cell_len(text))
+        return strip.crop_extend(scroll_x, scroll_x + self.size.width, base).apply_offsets(scroll_x, index)
 
     def forget_rendering(self) -> None:
         """Rendered lines are stale: the lines moved, the search changed, or the styles did."""
@@ -246,8 +288,16 @@ def widest(texts: Sequence[str], floor: int) -> int:
     ASCII without tabs is exactly n; only other lines longer than half the width are measured.
     """
     best = floor
-    if not texts or max(map(len, texts)) * 2 <= best and not any("\t" in t for t in texts):
+    if not texts:
         return best
+    # The whole batch at once, in C: a flood's batches are thousands of plain ASCII lines.
+    joined = "".join(texts)
+    if "\t" not in joined:
+        longest = max(map(len, texts))
+        if longest * 2 <= best:
+            return best
+        if joined.isascii():
+            return max(best, longest)
     for t in texts:
         n = len(t)
         if n * 2 <= best and "\t" not in t:
