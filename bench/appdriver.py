@@ -38,22 +38,20 @@ def app_has_log_pane() -> bool:
     return importlib.util.find_spec("stacktui.core.logs") is not None
 
 
-def build_context() -> Any:
+def build_context(tui_args: list[str] | None = None) -> tuple[Any, Any]:
+    """The context and parsed arguments of `stacktui tui [tui_args]` in the current directory."""
     from stacktui.cli import build_parser
     from stacktui.commands.context import Context
 
-    return Context.from_args(build_parser().parse_args(["tui"]))
+    args = build_parser().parse_args(["tui", *(tui_args or [])])
+    return Context.from_args(args), args
 
 
-def build_app(ctx: Any) -> Any:
+def build_app(ctx: Any, args: Any = None) -> Any:
     """The app exactly as `stacktui tui` would build it in the current directory."""
     from stacktui.commands import tui
 
-    if hasattr(tui, "build_app"):
-        return tui.build_app(ctx)
-    from stacktui.ui.app import StackApp
-
-    return StackApp(project=ctx.project, engine=ctx.engine)
+    return tui.build_app(ctx, args)
 
 
 def services_table(app: Any) -> Any:

@@ -1,6 +1,7 @@
 """Headless measurements of the app on the real engine, one per child process.
 
     python -m bench.headless ingest   --service flood --marker "flood 00200000"
+    python -m bench.headless backlog  --service flood --marker "flood 00200000"
     python -m bench.headless keys     --service flood --marker ... --trigger CONTAINER_ID
     python -m bench.headless reaction --service target --cycles 10
 
@@ -30,11 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SIZE = (120, 40)
 
 
-async def _open(args: argparse.Namespace) -> tuple[Any, str]:
-    ctx = ad.build_context()
+async def _open(args: argparse.Namespace, tui_args: list[str] | None = None) -> tuple[Any, str]:
+    ctx, parsed = ad.build_context(tui_args)
     if args.need_pane and not ad.app_has_log_pane():
         return ad.standin_app(ctx), "stand-in"
-    return ad.build_app(ctx), "app"
+    return ad.build_app(ctx, parsed), "app"
 
 
 async def _session(app: Any, body: Any) -> dict[str, Any]:
@@ -135,6 +136,29 @@ async def ingest(args: argparse.Namespace) -> dict[str, Any]:
         # shown_at: wall clock, to set against the engine's timestamp of the first line.
         out.update({"kind": kind, "seconds": None if t1 is None else t1[0] - t0,
                     "shown_at": None if t1 is None else t1[1], "rss_before": rss0, "rss_after": ad.rss_bytes()})
+
+    return await _session(app, body)
+
+
+async def backlog(args: argparse.Namespace) -> dict[str, Any]:
+    """A container's whole log, already written, into the app (`--log-history all`) and onto the screen.
+
+    From the first frame with the table filled (the app starts following the containers right
+    after it) to the first frame with the last line in the pane; the service's logs are opened
+    with `l` as soon as the table shows it, so reading and opening overlap as they would for a user.
+    """
+    app, kind = await _open(args, ["--log-history", "all"])
+
+    async def body(pilot: Any, out: dict[str, Any]) -> None:
+        clock = ad.FrameClock(app)
+        rss0 = ad.rss_bytes()
+        table = await _wait_rows(app, args.service, 30)
+        t0 = time.perf_counter()
+        ad.select_row(app, table, args.service)
+        await pilot.press(ad.OPEN_LOGS_KEY)
+        t1 = await _wait_marker(app, clock, args.marker, args.timeout)
+        out.update({"kind": kind, "seconds": None if t1 is None else t1[0] - t0,
+                    "rss_before": rss0, "rss_after": ad.rss_bytes()})
 
     return await _session(app, body)
 
@@ -279,7 +303,7 @@ def run_child(mode: str, cwd: Path, *args: str, timeout: float) -> dict[str, Any
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench.headless")
-    p.add_argument("mode", choices=["ingest", "keys", "reaction"])
+    p.add_argument("mode", choices=["ingest", "backlog", "keys", "reaction"])
     p.add_argument("--service", required=True)
     p.add_argument("--marker", default="")
     p.add_argument("--trigger", default="")
@@ -288,8 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--presses", type=int, default=30, help="keys mode without --trigger: presses on a quiet pane")
     p.add_argument("--deadline", type=float, default=3.0)
     args = p.parse_args(argv)
-    args.need_pane = args.mode in ("ingest", "keys")
-    result = asyncio.run({"ingest": ingest, "keys": keys, "reaction": reaction}[args.mode](args))
+    args.need_pane = args.mode in ("ingest", "backlog", "keys")
+    result = asyncio.run({"ingest": ingest, "backlog": backlog, "keys": keys, "reaction": reaction}[args.mode](args))
     print(json.dumps(result))
     return 0
 

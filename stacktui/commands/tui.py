@@ -22,9 +22,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tui", help="open the terminal UI (the default)")
     p.add_argument("--log-lines", type=int, default=DEFAULT_MAX_LINES, metavar="N",
                    help=f"log lines kept per service (default {DEFAULT_MAX_LINES})")
-    p.add_argument("--log-history", type=int, default=1000, metavar="N",
-                   help="lines of each container's past log fetched at start (default 1000)")
+    p.add_argument("--log-history", type=_history, default=1000, metavar="N",
+                   help="lines of each container's past log fetched at start, or `all` (default 1000)")
     p.set_defaults(run=run)
+
+
+def _history(value: str) -> int | str:
+    if value == "all":
+        return value
+    try:
+        lines = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of lines or `all`") from None
+    if lines < 0:
+        raise argparse.ArgumentTypeError("a number of lines cannot be negative")
+    return lines
 
 
 class _Background:

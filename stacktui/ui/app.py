@@ -141,7 +141,7 @@ class StackApp(App[int]):
                  target: "ComposeTarget | None" = None, actions: StackActions | None = None,
                  loader: Callable[[], Loaded] | None = None, store: LogStore | None = None,
                  live: bool = True, clock: Callable[[], datetime] | None = None,
-                 log_history: int = 1000, view_lines: int = DEFAULT_VIEW_LINES,
+                 log_history: int | str = 1000, view_lines: int = DEFAULT_VIEW_LINES,
                  probe_interval: float | None = 5.0, engine_label: str | None = None,
                  reload: Callable[[], "Project"] | None = None) -> None:
         super().__init__()
