@@ -38,3 +38,16 @@ def test_invalid_yaml_is_one_message_with_file_and_line_and_exit_2(tmp_path, doc
     message = last_line(done.stderr)
     assert message.startswith(f"stacktui: {tmp_path / 'compose.yaml'}:4: invalid YAML"), message
     assert "Traceback" not in done.stderr
+
+
+def test_log_history_takes_a_number_or_all_and_says_so_otherwise(tmp_path, docker_host):
+    from stacktui.cli import build_parser
+
+    assert build_parser().parse_args(["tui", "--log-history", "all"]).log_history == "all"
+    assert build_parser().parse_args(["tui", "--log-history", "250"]).log_history == 250
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DOCKER_HOST": docker_host}
+    done = subprocess.run([sys.executable, "-m", "stacktui", "tui", "--log-history", "lots"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == \
+        "stacktui tui: error: argument --log-history: 'lots' is not a number of lines or `all`"
