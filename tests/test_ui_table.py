@@ -46,3 +46,30 @@ async def test_an_unchanged_snapshot_writes_no_cell_and_a_change_writes_only_its
         await pilot.pause()
         assert table.cell_text("mcp-server", "badge").strip() == "STALE"
         assert table.cell_text("mcp-server", "health") == "\u26a0 stale"
+
+
+def _screen_row(app, service: str) -> str:
+    """The service's line as the screen shows it (the compositor's strips, caches and all)."""
+    lines = [strip.text for strip in app.screen._compositor.render_strips()]
+    return next(line for line in lines if f" {service} " in line)
+
+
+async def test_the_uptime_ticks_on_screen_in_every_row_and_changes_nothing_else():
+    app = fixed_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        young = [replace(r, started_at=NOW - timedelta(seconds=8)) if r.started_at else r for r in rows()]
+        app.show_snapshot(Snapshot(young, []))
+        await pilot.pause()
+        table = app.query_one(ServicesTable)
+        assert table.selected_service == "vscode"  # the cursor row is drawn in its own style: tick it too
+        before = {s: _screen_row(app, s) for s in ("vscode", "mcp-server", "backend")}
+        assert " 8s " in before["vscode"] and " 8s " in before["mcp-server"]
+        for seconds, shown in ((1, "9s"), (2, "10s"), (62, "1m"), (63, "1m")):
+            table.tick(NOW + timedelta(seconds=seconds))
+            await pilot.pause()
+            for service in ("vscode", "mcp-server"):
+                assert table.cell_text(service, "up") == shown
+                assert f" {shown} " in _screen_row(app, service)
+        after = {s: _screen_row(app, s) for s in ("vscode", "mcp-server", "backend")}
+        assert after["backend"].split() == before["backend"].split()  # exited: no uptime (the column grew)
+        assert after["vscode"].replace(" 1m ", " 8s ", 1).split() == before["vscode"].split()
