@@ -130,3 +130,27 @@ async def test_a_very_long_line_is_cut_for_display_with_a_marker():
         line = app.pane.log_view.lines[0]
         assert line.startswith("y" * DISPLAY_LIMIT) and line.endswith("[500 more characters]")
         assert len(app.store.lines("mcp-server")[0].text) == DISPLAY_LIMIT + 500  # the store keeps it whole
+
+
+def screen_log_lines(app: StackApp) -> list[str]:
+    """The log pane's rows as the screen shows them (the compositor's strips, caches and all)."""
+    region = app.pane.log_view.scrollable_content_region
+    strips = app.screen._compositor.render_strips()
+    return [strips[y].text[region.x:region.right].strip() for y in range(region.y, region.bottom)]
+
+
+async def test_a_quiet_stream_line_by_line_reaches_the_screen_before_and_after_the_pane_is_full():
+    app = app_with([mcp(i) for i in range(5)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        await pilot.pause()
+        height = view.size.height
+        for i in range(5, height + 5):  # one line per flush, as a healthy service at idle writes them
+            app.store.append("mcp-server", [mcp(i)])
+            app.flush_logs_now()
+            await pilot.pause()
+            shown = screen_log_lines(app)
+            first = max(0, i + 1 - height)
+            assert shown[:i + 1 - first] == [f"line {n}" for n in range(first, i + 1)]
+            assert all(not row for row in shown[i + 1 - first:])
+        assert view.vertical_scrollbar.window_virtual_size == len(view.lines)  # the thumb once it scrolls

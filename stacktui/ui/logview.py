@@ -152,6 +152,7 @@ class LogView(Log):
         if len(texts) > self.cap:  # more than the view holds: the older ones would go at once
             texts, metas = texts[-self.cap:], metas[-self.cap:]
         lines = self._lines
+        start = len(lines)
         lines.extend(texts)
         self.meta.extend(metas)
         removed = 0
@@ -166,7 +167,12 @@ class LogView(Log):
                 self.current_match = self.current_match - removed if self.current_match >= removed else None
         self._width = widest(texts, self._width)
         self._resize_virtual(Size(self._width, len(lines)))
-        self.refresh()
+        if removed or not self.follow:
+            self.refresh()
+        else:
+            # Only the new lines: a quiet stream's line a second would otherwise repaint the whole
+            # pane while it is not full yet. Once it is, the scroll below repaints what moved.
+            self.refresh_lines(start, len(texts))
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         return removed
@@ -186,8 +192,12 @@ class LogView(Log):
         same_bar = (old.height > view and size.height > view) or (0 < view and old.height <= view and size.height <= view)
         if size.width == old.width and same_bar:
             self.set_reactive(Log.virtual_size, size)
+            # A log within the view draws its scrollbar as a bare track whatever its length (the
+            # scrollbar is always there), and repainting the whole bar cost as much as the new line.
             if self.show_vertical_scrollbar:
-                self.vertical_scrollbar.window_virtual_size = size.height
+                bar = self.vertical_scrollbar
+                if max(old.height, size.height) > bar.window_size:
+                    bar.window_virtual_size = size.height
         else:
             self.virtual_size = size
 
