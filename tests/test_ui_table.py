@@ -73,3 +73,26 @@ async def test_the_uptime_ticks_on_screen_in_every_row_and_changes_nothing_else(
         after = {s: _screen_row(app, s) for s in ("vscode", "mcp-server", "backend")}
         assert after["backend"].split() == before["backend"].split()  # exited: no uptime (the column grew)
         assert after["vscode"].replace(" 1m ", " 8s ", 1).split() == before["vscode"].split()
+
+
+async def test_a_log_flush_carries_the_uptime_along():
+    """At idle the followed service's line and the uptime tick share one frame a second."""
+    from stacktui.core.logstore import LogLine
+
+    now = [NOW]
+    app = fixed_app()
+    app.clock = lambda: now[0]
+    app._tick = lambda: None  # the once-a-second timer must not do it behind the test's back
+    async with app.run_test(size=(100, 30)) as pilot:
+        young = [replace(r, started_at=NOW - timedelta(seconds=8)) if r.started_at else r for r in rows()]
+        app.show_snapshot(Snapshot(young, []))
+        await pilot.pause()
+        table = app.query_one(ServicesTable)
+        assert table.cell_text("mcp-server", "up") == "8s"
+        now[0] = NOW + timedelta(seconds=1)
+        app.store.append("vscode", [LogLine("vscode", 1, "not the followed service")])
+        app.flush_logs_now()
+        assert table.cell_text("mcp-server", "up") == "8s"  # nothing drawn: the timer's job
+        app.store.append("mcp-server", [LogLine("mcp-server", 2, "a line of the followed service")])
+        app.flush_logs_now()
+        assert table.cell_text("mcp-server", "up") == "9s"

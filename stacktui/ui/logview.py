@@ -410,15 +410,17 @@ class LogPane(Vertical):
             self.rank = 0
         self.update_title()
 
-    def flush(self, pending: list[LogLine]) -> None:
-        """New lines from the store's drain: append those of this view in one write."""
+    def flush(self, pending: list[LogLine]) -> bool:
+        """New lines from the store's drain: append those of this view in one write.
+
+        Returns whether any were this view's (the log will be drawn again)."""
         if self.merged:
             mine = pending
         else:
             service = self.service
             mine = [line for line in pending if line.service == service]
         if not mine:
-            return
+            return False
         view = self.log_view
         following = view.follow
         texts, metas = self._format(mine)
@@ -432,6 +434,7 @@ class LogPane(Vertical):
         if not following:
             self.new_while_paused += len(mine)
         self.update_title()
+        return True
 
     def update_title(self) -> None:
         title = Text()
