@@ -26,11 +26,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.geometry import Size
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widgets import Input, Log, Static
 
 from stacktui.core.logstore import EVENT, LogLine, LogStore
 from stacktui.core.sanitize import DISPLAY_LIMIT, for_display
+from stacktui.ui.scrollbar import QuietScrollBar
 
 TEXT, EVENT_LINE, CONTINUATION = 0, 1, 2
 PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta",
@@ -108,6 +110,16 @@ class LogView(Log):
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         if changed:
             self.post_message(self.FollowChanged(follow))
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """Textual's, created the same way, but a QuietScrollBar (see there)."""
+        if self._vertical_scrollbar is None:
+            bar = self._vertical_scrollbar = QuietScrollBar(vertical=True, name="vertical",
+                                                            thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
