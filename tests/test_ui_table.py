@@ -22,6 +22,8 @@ def test_ports_and_uptime_read_short():
     assert uptime(None, NOW) == "-"
     assert [uptime(NOW - timedelta(seconds=s), NOW) for s in (5, 125, 7300, 200000)] == ["5s", "2m", "2h01m",
                                                                                           "2d07h"]
+    assert [uptime(NOW - timedelta(seconds=s), NOW) for s in (9, 10, 19, 20, 59, 60)] == ["9s", "10s", "10s", "20s",
+                                                                                          "50s", "1m"]
 
 
 async def test_an_unchanged_snapshot_writes_no_cell_and_a_change_writes_only_its_cells():
