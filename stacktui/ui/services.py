@@ -26,7 +26,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("state", "state"),
     ("health", "health"),
     ("namespace", "namespace"),
-    ("up", "up"),
+    ("up", "up "),  # three wide from the start: "9s" -> "10s" would widen it, a layout of the whole screen
     ("restarts", "\u21bb"),  # ↻
     ("badge", ""),
     ("ports", "ports"),
@@ -150,10 +150,15 @@ class ServicesTable(DataTable):
         old = self._cells[service][column]
         self._cells[service][column] = cell
         self.updates += 1
-        # Re-measuring the columns costs a layout of the whole screen: only when the cell grew
-        # ("9s" -> "10s"); a narrower one fits the column as it is.
-        if cell.cell_len > old.cell_len or not self._repaint_cell(service, column, cell):
-            self.update_cell(service, column, cell, update_width=cell.cell_len > old.cell_len)
+        # Re-measuring the columns costs a layout of the whole screen: only when the cell is wider
+        # than the column so far; a narrower one fits the column as it is.
+        grows = cell.cell_len > old.cell_len and cell.cell_len > self._content_width(column)
+        if grows or not self._repaint_cell(service, column, cell):
+            self.update_cell(service, column, cell, update_width=grows)
+
+    def _content_width(self, column: str) -> int:
+        found = self.columns.get(ColumnKey(column))
+        return getattr(found, "content_width", 0) if found is not None else 0
 
     def _repaint_cell(self, service: str, column: str, cell: Text) -> bool:
         """DataTable.update_cell without its cost; False where this Textual lacks what it relies on.
