@@ -22,15 +22,20 @@ class QuietScrollBar(ScrollBar):
     def __init__(self, vertical: bool = True, name: str | None = None, *, thickness: int = 1) -> None:
         super().__init__(vertical, name, thickness=thickness)
         self._drawn: tuple[object, ...] | None = None
+        self._last: tuple[tuple[object, ...], tuple[object, ...]] | None = None  # (inputs, bar) of the last _bar()
 
     def _bar(self) -> tuple[object, ...]:
         """What render() would draw, as ScrollBar decides it (colours aside: they repaint anyway)."""
         window = self.window_size if self.window_size < self.window_virtual_size else 0
         size = self.size.height if self.vertical else self.size.width
-        drawn = self.renderer.render_bar(size=size, virtual_size=ceil(self.window_virtual_size),
-                                         window_size=ceil(window), position=self.position,
-                                         thickness=self.thickness, vertical=self.vertical)
-        return (size, *((s.text, s.style) for s in drawn.segments))
+        inputs = (size, ceil(self.window_virtual_size), ceil(window), self.position, self.thickness, self.vertical)
+        if self._last is not None and self._last[0] == inputs:  # a line moves position and length at once
+            return self._last[1]
+        drawn = self.renderer.render_bar(size=size, virtual_size=inputs[1], window_size=inputs[2],
+                                         position=self.position, thickness=self.thickness, vertical=self.vertical)
+        bar = (size, *((s.text, s.style) for s in drawn.segments))
+        self._last = (inputs, bar)
+        return bar
 
     def _repaint_if_moved(self) -> None:
         if self._drawn is None or self._bar() != self._drawn:
