@@ -48,6 +48,12 @@ async def test_an_unchanged_snapshot_writes_no_cell_and_a_change_writes_only_its
         await pilot.pause()
         assert table.cell_text("mcp-server", "badge").strip() == "STALE"
         assert table.cell_text("mcp-server", "health") == "\u26a0 stale"
+        shown = _screen_row(app, "mcp-server")  # written in place: the screen says it too
+        assert " STALE " in shown and "\u26a0 stale" in shown
+        app.show_snapshot(Snapshot(rows(), []))
+        await pilot.pause()
+        shown = _screen_row(app, "mcp-server")
+        assert "STALE" not in shown and "\u2714 healthy" in shown
 
 
 def _screen_row(app, service: str) -> str:
