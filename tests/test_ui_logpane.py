@@ -172,3 +172,65 @@ async def test_lines_render_as_textual_log_renders_them_in_every_view():
                 assert segments(ours) == segments(Log.render_line(view, y)), (step, y)
                 compared += 1
         assert compared > 50
+
+
+def screen_log_lines(app: StackApp) -> list[str]:
+    """The log pane's rows as the screen shows them (the compositor's strips, caches and all)."""
+    region = app.pane.log_view.scrollable_content_region
+    strips = app.screen._compositor.render_strips()
+    return [strips[y].text[region.x:region.right].strip() for y in range(region.y, region.bottom)]
+
+
+async def test_a_quiet_stream_line_by_line_reaches_the_screen_before_and_after_the_pane_is_full():
+    app = app_with([mcp(i) for i in range(5)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        await pilot.pause()
+        height = view.size.height
+        for i in range(5, height + 5):  # one line per flush, as a healthy service at idle writes them
+            app.store.append("mcp-server", [mcp(i)])
+            app.flush_logs_now()
+            await pilot.pause()
+            shown = screen_log_lines(app)
+            first = max(0, i + 1 - height)
+            assert shown[:i + 1 - first] == [f"line {n}" for n in range(first, i + 1)]
+            assert all(not row for row in shown[i + 1 - first:])
+        assert view.vertical_scrollbar.window_virtual_size == len(view.lines)  # the thumb once it scrolls
+
+
+def screen_scrollbar(app: StackApp) -> list[str]:
+    """The log's vertical scrollbar as the screen shows it: each row's cells with their styles."""
+    region = app.pane.log_view.vertical_scrollbar.region
+    strips = app.screen._compositor.render_strips()
+    return [repr([(seg.text, seg.style) for seg in strips[y].crop(region.x, region.right)])
+            for y in range(region.y, region.bottom)]
+
+
+async def test_the_scrollbar_on_screen_is_always_the_one_a_full_repaint_draws():
+    app = app_with([mcp(i) for i in range(30)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        await pilot.pause()
+
+        async def same_after_full_repaint() -> list[str]:
+            shown = screen_scrollbar(app)
+            view.vertical_scrollbar.refresh()
+            await pilot.pause()
+            assert screen_scrollbar(app) == shown
+            return shown
+
+        seen = {tuple(await same_after_full_repaint())}
+        for i in range(30, 150):  # following, a line at a time: the thumb shrinks
+            app.store.append("mcp-server", [mcp(i)])
+            app.flush_logs_now()
+            await pilot.pause()
+            seen.add(tuple(await same_after_full_repaint()))
+        assert len(seen) > 3  # the thumb did move on screen
+        view.focus()
+        for key in ("home", "pagedown", "end"):
+            await pilot.press(key)
+            await pilot.pause()
+            await same_after_full_repaint()
+        await pilot.resize_terminal(90, 30)
+        await pilot.pause()
+        await same_after_full_repaint()

@@ -22,6 +22,8 @@ def test_ports_and_uptime_read_short():
     assert uptime(None, NOW) == "-"
     assert [uptime(NOW - timedelta(seconds=s), NOW) for s in (5, 125, 7300, 200000)] == ["5s", "2m", "2h01m",
                                                                                           "2d07h"]
+    assert [uptime(NOW - timedelta(seconds=s), NOW) for s in (9, 10, 19, 20, 59, 60)] == ["9s", "10s", "10s", "20s",
+                                                                                          "50s", "1m"]
 
 
 async def test_an_unchanged_snapshot_writes_no_cell_and_a_change_writes_only_its_cells():
@@ -46,3 +48,59 @@ async def test_an_unchanged_snapshot_writes_no_cell_and_a_change_writes_only_its
         await pilot.pause()
         assert table.cell_text("mcp-server", "badge").strip() == "STALE"
         assert table.cell_text("mcp-server", "health") == "\u26a0 stale"
+        shown = _screen_row(app, "mcp-server")  # written in place: the screen says it too
+        assert " STALE " in shown and "\u26a0 stale" in shown
+        app.show_snapshot(Snapshot(rows(), []))
+        await pilot.pause()
+        shown = _screen_row(app, "mcp-server")
+        assert "STALE" not in shown and "\u2714 healthy" in shown
+
+
+def _screen_row(app, service: str) -> str:
+    """The service's line as the screen shows it (the compositor's strips, caches and all)."""
+    lines = [strip.text for strip in app.screen._compositor.render_strips()]
+    return next(line for line in lines if f" {service} " in line)
+
+
+async def test_the_uptime_ticks_on_screen_in_every_row_and_changes_nothing_else():
+    app = fixed_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        young = [replace(r, started_at=NOW - timedelta(seconds=8)) if r.started_at else r for r in rows()]
+        app.show_snapshot(Snapshot(young, []))
+        await pilot.pause()
+        table = app.query_one(ServicesTable)
+        assert table.selected_service == "vscode"  # the cursor row is drawn in its own style: tick it too
+        before = {s: _screen_row(app, s) for s in ("vscode", "mcp-server", "backend")}
+        assert " 8s " in before["vscode"] and " 8s " in before["mcp-server"]
+        for seconds, shown in ((1, "9s"), (2, "10s"), (62, "1m"), (63, "1m")):
+            table.tick(NOW + timedelta(seconds=seconds))
+            await pilot.pause()
+            for service in ("vscode", "mcp-server"):
+                assert table.cell_text(service, "up") == shown
+                assert f" {shown} " in _screen_row(app, service)
+        after = {s: _screen_row(app, s) for s in ("vscode", "mcp-server", "backend")}
+        assert after["backend"].split() == before["backend"].split()  # exited: no uptime (the column grew)
+        assert after["vscode"].replace(" 1m ", " 8s ", 1).split() == before["vscode"].split()
+
+
+async def test_a_log_flush_carries_the_uptime_along():
+    """At idle the followed service's line and the uptime tick share one frame a second."""
+    from stacktui.core.logstore import LogLine
+
+    now = [NOW]
+    app = fixed_app()
+    app.clock = lambda: now[0]
+    app._tick = lambda: None  # the once-a-second timer must not do it behind the test's back
+    async with app.run_test(size=(100, 30)) as pilot:
+        young = [replace(r, started_at=NOW - timedelta(seconds=8)) if r.started_at else r for r in rows()]
+        app.show_snapshot(Snapshot(young, []))
+        await pilot.pause()
+        table = app.query_one(ServicesTable)
+        assert table.cell_text("mcp-server", "up") == "8s"
+        now[0] = NOW + timedelta(seconds=1)
+        app.store.append("vscode", [LogLine("vscode", 1, "not the followed service")])
+        app.flush_logs_now()
+        assert table.cell_text("mcp-server", "up") == "8s"  # nothing drawn: the timer's job
+        app.store.append("mcp-server", [LogLine("mcp-server", 2, "a line of the followed service")])
+        app.flush_logs_now()
+        assert table.cell_text("mcp-server", "up") == "9s"

@@ -59,6 +59,7 @@ FLOOD_BATCH = 2000
 FLOOD_INTERVAL = 0.15
 CHECK_DELAY = 1.5  # after a state change, check again once things settle
 FILES_INTERVAL = 1.0  # how often the compose files' stat is compared with the loaded model's
+TICK_INTERVAL = 1.0  # how often the uptime column is refreshed; a log flush in between stands in for one
 # A loader returns (project, engine, target), optionally with a first listing of the containers.
 Loaded = tuple[Any, ...]
 
@@ -178,6 +179,7 @@ class StackApp(App[int]):
         self._files_stamp: tuple[Any, ...] | None = None  # the compose files as the model was loaded from them
         self._files_pending: tuple[Any, ...] | None = None  # a reload of changed files is running
         self._stopped = False
+        self._ticked_since_timer = False  # a log flush refreshed the uptime since the timer last fired
 
     # -- layout -----------------------------------------------------------------------------------
 
@@ -220,7 +222,7 @@ class StackApp(App[int]):
             self._load_now()
         else:
             self.run_worker(self._load, thread=True, exit_on_error=False, group="load", name="load")
-        self.set_interval(1.0, self._tick)
+        self.set_interval(TICK_INTERVAL, self._tick)
         self.set_interval(FILES_INTERVAL, self._check_files)
 
     def _load(self) -> None:
@@ -376,8 +378,8 @@ class StackApp(App[int]):
         try:
             if overflowed:
                 self.pane.redraw()
-            elif pending:
-                self.pane.flush(pending)
+            elif pending and self.pane.flush(pending):
+                self._tick_with_flush()  # into the frame being drawn anyway, rather than one of its own
         except NoMatches:  # closing
             pass
 
@@ -405,6 +407,21 @@ class StackApp(App[int]):
         self._draw_topbar()
 
     def _tick(self) -> None:
+        """The uptime column, unless a log flush refreshed it since the last time.
+
+        Idle, a followed service's line a second and the uptime of young containers each drew
+        a frame a second, in their own phases; the flush now takes the uptime along.
+        """
+        if self._ticked_since_timer:
+            self._ticked_since_timer = False
+        else:
+            self._refresh_uptime()
+
+    def _tick_with_flush(self) -> None:
+        self._ticked_since_timer = True
+        self._refresh_uptime()
+
+    def _refresh_uptime(self) -> None:
         try:
             self.table.tick(self.clock())
         except NoMatches:  # the app is closing: its widgets are gone before its timers

@@ -27,11 +27,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.geometry import Region, Size
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widgets import Input, Log, Static
 
 from stacktui.core.logstore import EVENT, LogLine, LogStore
 from stacktui.core.sanitize import DISPLAY_LIMIT, for_display
+from stacktui.ui.scrollbar import QuietScrollBar
 
 TEXT, EVENT_LINE, CONTINUATION = 0, 1, 2
 PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta",
@@ -118,6 +120,16 @@ class LogView(Log):
         if changed:
             self.post_message(self.FollowChanged(follow))
 
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """Textual's, created the same way, but a QuietScrollBar (see there)."""
+        if self._vertical_scrollbar is None:
+            bar = self._vertical_scrollbar = QuietScrollBar(vertical=True, name="vertical",
+                                                            thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
@@ -194,6 +206,7 @@ class LogView(Log):
         if len(texts) > self.cap:  # more than the view holds: the older ones would go at once
             texts, metas = texts[-self.cap:], metas[-self.cap:]
         lines = self._lines
+        start = len(lines)
         lines.extend(texts)
         self.meta.extend(metas)
         removed = 0
@@ -208,7 +221,12 @@ class LogView(Log):
                 self.current_match = self.current_match - removed if self.current_match >= removed else None
         self._width = widest(texts, self._width)
         self._resize_virtual(Size(self._width, len(lines)))
-        self.refresh()
+        if removed or not self.follow:
+            self.refresh()
+        else:
+            # Only the new lines: a quiet stream's line a second would otherwise repaint the whole
+            # pane while it is not full yet. Once it is, the scroll below repaints what moved.
+            self.refresh_lines(start, len(texts))
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         return removed
@@ -228,8 +246,12 @@ class LogView(Log):
         same_bar = (old.height > view and size.height > view) or (0 < view and old.height <= view and size.height <= view)
         if size.width == old.width and same_bar:
             self.set_reactive(Log.virtual_size, size)
+            # A log within the view draws its scrollbar as a bare track whatever its length (the
+            # scrollbar is always there), and repainting the whole bar cost as much as the new line.
             if self.show_vertical_scrollbar:
-                self.vertical_scrollbar.window_virtual_size = size.height
+                bar = self.vertical_scrollbar
+                if max(old.height, size.height) > bar.window_size:
+                    bar.window_virtual_size = size.height
         else:
             self.virtual_size = size
 
@@ -450,15 +472,17 @@ class LogPane(Vertical):
             self.rank = 0
         self.update_title()
 
-    def flush(self, pending: list[LogLine]) -> None:
-        """New lines from the store's drain: append those of this view in one write."""
+    def flush(self, pending: list[LogLine]) -> bool:
+        """New lines from the store's drain: append those of this view in one write.
+
+        Returns whether any were this view's (the log will be drawn again)."""
         if self.merged:
             mine = pending
         else:
             service = self.service
             mine = [line for line in pending if line.service == service]
         if not mine:
-            return
+            return False
         view = self.log_view
         following = view.follow
         texts, metas = self._format(mine)
@@ -472,6 +496,7 @@ class LogPane(Vertical):
         if not following:
             self.new_while_paused += len(mine)
         self.update_title()
+        return True
 
     def update_title(self) -> None:
         title = Text()

@@ -6,7 +6,9 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from stacktui.core.status import DOWN, HEALTHY, NO_CHECK, STALE, STARTING, UNHEALTHY, ServiceStatus
 
@@ -24,7 +26,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("state", "state"),
     ("health", "health"),
     ("namespace", "namespace"),
-    ("up", "up"),
+    ("up", "up "),  # three wide from the start: "9s" -> "10s" would widen it, a layout of the whole screen
     ("restarts", "\u21bb"),  # ↻
     ("badge", ""),
     ("ports", "ports"),
@@ -58,8 +60,12 @@ def uptime(started: datetime | None, now: datetime) -> str:
     if started is None:
         return "-"
     seconds = max(0, int((now - started).total_seconds()))
-    if seconds < 60:
+    if seconds < 10:
         return f"{seconds}s"
+    if seconds < 60:
+        # Tens of seconds past the first ten, as minutes past the first hour: a per-second tick
+        # redrew every young row every second (a third of the app's idle CPU after a restart).
+        return f"{seconds // 10 * 10}s"
     minutes = seconds // 60
     if minutes < 60:
         return f"{minutes}m"
@@ -127,10 +133,7 @@ class ServicesTable(DataTable):
                 continue
             for key, cell in cells.items():
                 if old[key] != cell:
-                    old_width = old[key].cell_len
-                    old[key] = cell
-                    self.update_cell(row.service, key, cell, update_width=cell.cell_len > old_width)
-                    self.updates += 1
+                    self._write(row.service, key, cell)
         if list(self._cells) != wanted:  # a service appeared in between: keep declared order
             self._reorder(wanted)
 
@@ -140,13 +143,49 @@ class ServicesTable(DataTable):
             if not row.state.startswith("running"):
                 continue
             cell = Text(uptime(row.started_at, now))
-            old = self._cells[name]["up"]
-            if old != cell:
-                self._cells[name]["up"] = cell
-                # Re-measuring the columns costs a layout of the whole screen every second: only
-                # when the cell grew ("9s" -> "10s"); a narrower one fits the column as it is.
-                self.update_cell(name, "up", cell, update_width=cell.cell_len > old.cell_len)
-                self.updates += 1
+            if self._cells[name]["up"] != cell:
+                self._write(name, "up", cell)
+
+    def _write(self, service: str, column: str, cell: Text) -> None:
+        old = self._cells[service][column]
+        self._cells[service][column] = cell
+        self.updates += 1
+        # Re-measuring the columns costs a layout of the whole screen: only when the cell is wider
+        # than the column so far; a narrower one fits the column as it is.
+        grows = cell.cell_len > old.cell_len and cell.cell_len > self._content_width(column)
+        if grows or not self._repaint_cell(service, column, cell):
+            self.update_cell(service, column, cell, update_width=grows)
+
+    def _content_width(self, column: str) -> int:
+        found = self.columns.get(ColumnKey(column))
+        return getattr(found, "content_width", 0) if found is not None else 0
+
+    def _repaint_cell(self, service: str, column: str, cell: Text) -> bool:
+        """DataTable.update_cell without its cost; False where this Textual lacks what it relies on.
+
+        update_cell bumps a counter that every cached render of the table is keyed on and repaints
+        the whole widget, so the uptime column ticking once a second (containers under a minute
+        old) rendered every cell of every row again each second: about a percent of a core. Here
+        only the changed cell's cached renders go (the lines and rows are rebuilt from the other
+        cells' cached renders) and only its region is repainted.
+        """
+        caches = [getattr(self, name, None) for name in ("_cell_render_cache", "_row_render_cache",
+                                                          "_row_renderable_cache", "_line_cache")]
+        data = getattr(self, "_data", None)
+        if data is None or not all(hasattr(c, "discard") and hasattr(c, "keys") for c in caches):
+            return False
+        row_key, column_key = RowKey(service), ColumnKey(column)
+        row_index, column_index = self._row_locations.get(row_key), self._column_locations.get(column_key)
+        if row_index is None or column_index is None or column_key not in data.get(row_key, {}):
+            return False
+        data[row_key][column_key] = cell
+        cell_cache = caches[0]
+        for key in [k for k in cell_cache.keys() if k[0] == row_key and k[1] == column_key]:
+            cell_cache.discard(key)
+        for cache in caches[1:]:  # rows and lines: rebuilt from cached cells, and only where repainted
+            cache.clear()
+        self.refresh_coordinate(Coordinate(row_index, column_index))
+        return True
 
     def _reorder(self, wanted: list[str]) -> None:
         selected = self.selected_service
