@@ -165,3 +165,31 @@ def test_log_tail_since_start_reads_both_kinds_of_container(engine: Engine, demo
     finally:
         for c in made:
             c.remove(force=True)
+
+
+def test_the_compose_cli_found_once_is_reused_until_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding Compose runs `version` on each candidate (0.1-0.25 s); the answer is kept while they stay the same."""
+    from stacktui.core import composecli
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    fake = bin_dir / "docker-compose"
+    fake.write_text(f"#!/bin/sh\necho called >> {calls}\necho 2.40.0\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("STACKTUI_COMPOSE", raising=False)
+    find = composecli.compose_command.__wrapped__
+
+    assert find()[0] == str(fake)
+    assert calls.read_text().count("called") == 1
+    assert find()[0] == str(fake)
+    assert calls.read_text().count("called") == 1, "the second look asked nobody"
+    fake.write_text(fake.read_text() + "# upgraded\n")
+    assert find()[0] == str(fake)
+    assert calls.read_text().count("called") == 2, "a changed program is asked again"
+    fake.unlink()
+    monkeypatch.setattr(composecli.sys, "executable", str(tmp_path / "no-venv" / "python"))
+    with pytest.raises(composecli.ComposeCliMissing):
+        find()
