@@ -279,8 +279,15 @@ class StackApp(App[int]):
             self.watcher = Watcher(project, engine, on_snapshot=self._snapshot_from_core,
                                    on_event=self._event_from_core, on_connection=self._connection_from_core,
                                    probe_interval=self.probe_interval)
-            self.watcher.start()
-            self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")
+            # Once this frame is drawn: the watcher's listing and the log readers' history (1000
+            # lines a container) are threads, and the GIL they take would come out of the first frame.
+            self.call_after_refresh(self._start_live)
+
+    def _start_live(self) -> None:
+        if self._stopped or self.watcher is None or self.watcher.stopped:
+            return
+        self.watcher.start()
+        self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")
 
     def _engine_version(self) -> None:
         assert self.engine is not None
