@@ -221,8 +221,8 @@ class LogView(Log):
                 self.current_match = self.current_match - removed if self.current_match >= removed else None
         self._width = widest(texts, self._width)
         self._resize_virtual(Size(self._width, len(lines)))
-        if removed or not self.follow:
-            self.refresh()
+        if removed or not self.follow or len(texts) >= self.size.height:
+            self.refresh()  # a flood's batch fills the pane anyway: one repaint, not a region per line
         else:
             # Only the new lines: a quiet stream's line a second would otherwise repaint the whole
             # pane while it is not full yet. Once it is, the scroll below repaints what moved.
