@@ -27,16 +27,6 @@ DEFAULT_HOST = "unix:///var/run/docker.sock"
 INSPECT_THREADS = 8
 
 
-def _demultiplex(body: bytes) -> bytes:
-    """The payloads of the engine's 8-byte-header frames (a container without a TTY), in order."""
-    out, pos = [], 0
-    while pos + 8 <= len(body):
-        size = int.from_bytes(body[pos + 4:pos + 8], "big")
-        out.append(body[pos + 8:pos + 8 + size])
-        pos += 8 + size
-    return b"".join(out)
-
-
 class EngineAPIError(Exception):
     """The engine answered with an error; `status_code` as on docker-py's errors (404: no such object)."""
 
@@ -352,20 +342,16 @@ class Engine:
         """The last `lines` lines of a container's output (since a unix time), stdout and stderr merged."""
         sock = self.socket_path
         if sock:
-            query: dict[str, Any] = {"stdout": 1, "stderr": 1, "tail": lines}
-            if since is not None:
-                query["since"] = since
+            from stacktui.core.logs import read_all_logs  # the TUI's frame parser, and its sanitizing
+
             tty = bool((self.inspect_raw(container_id).get("Config") or {}).get("Tty"))
-            status, body = rawhttp.get(sock, f"/containers/{quote(container_id, safe='')}/logs?{urlencode(query)}",
-                                       timeout=self._timeout)
-            if status != 200:
-                raise EngineAPIError(status, body[:300].decode("utf-8", "replace"))
-            raw = body if tty else _demultiplex(body)
-        else:
-            kwargs: dict[str, Any] = {"stdout": True, "stderr": True, "tail": lines, "timestamps": False}
-            if since is not None:
-                kwargs["since"] = since
-            raw = self.api.logs(container_id, **kwargs)
+            got = read_all_logs(sock, container_id, tail=lines, tty=tty,
+                                since=None if since is None else since * 1_000_000_000)
+            return [line.text for line in got]
+        kwargs: dict[str, Any] = {"stdout": True, "stderr": True, "tail": lines, "timestamps": False}
+        if since is not None:
+            kwargs["since"] = since
+        raw = self.api.logs(container_id, **kwargs)
         return raw.decode("utf-8", "replace").splitlines()
 
     def now(self) -> datetime:

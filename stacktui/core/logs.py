@@ -636,9 +636,9 @@ class LogHub:
 
 
 def read_all_logs(socket_path: str, container_id: str, service: str = "", tail: int | str = "all",
-                  tty: bool = False) -> list[LogLine]:
-    """Everything a container has logged so far (no follow): for benchmarks and one-shot reads."""
-    sock, data, kind = open_logs(socket_path, container_id, follow=False, tail=tail)
+                  tty: bool = False, since: int | None = None) -> list[LogLine]:
+    """Everything a container has logged so far (no follow; `since` in ns): one-shot reads and benchmarks."""
+    sock, data, kind = open_logs(socket_path, container_id, follow=False, tail=tail, since=since)
     multiplexed = not tty or kind == "application/vnd.docker.multiplexed-stream"
     decoder = EntryDecoder(service)
     out: list[LogLine] = []
