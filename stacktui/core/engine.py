@@ -171,9 +171,9 @@ def lost_engine(exc: BaseException, host: str | None) -> EngineUnavailable | Non
 class Engine:
     """A docker-py client with the calls stacktui needs, each bounded in time.
 
-    For a local engine (a unix socket) the client is made on first use: ping, listing and
-    inspect answer over the socket directly (core.rawhttp), so a command or the TUI's first
-    frame does not wait for docker-py's import.
+    For a local engine (a unix socket) the reads (ping, list, inspect, version, events, log
+    tails) go over the socket directly (core.rawhttp) and the docker-py client is made on first
+    use by what changes containers: a command or the TUI's first frame never waits for its import.
     """
 
     def __init__(self, client: Any = None, host: str | None = None, *, timeout: int = API_TIMEOUT) -> None:
@@ -331,10 +331,9 @@ class Engine:
         sock = self.socket_path
         if sock:
             query: dict[str, Any] = {"filters": json.dumps(filters)}
-            if since is not None:
-                query["since"] = f"{since:.9f}" if isinstance(since, float) else str(since)
-            if until is not None:
-                query["until"] = f"{until:.9f}" if isinstance(until, float) else str(until)
+            for name, when in (("since", since), ("until", until)):
+                if when is not None:
+                    query[name] = f"{when:.9f}" if isinstance(when, float) else str(when)
             return rawhttp.stream_json(sock, f"/events?{urlencode(query)}", timeout=self._timeout)
         return self.api.events(since=since, until=until, filters=filters, decode=True)
 

@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from stacktui.core import rawhttp
-from stacktui.core.rawhttp import EngineGone
 from stacktui.core.logstore import EVENT, STDERR, STDOUT, TTY, LogLine, LogStore
 from stacktui.core.sanitize import _SUSPECT, STORE_LIMIT, sanitize
 
@@ -328,7 +327,7 @@ def open_logs(socket_path: str, container_id: str, *, follow: bool = True, since
               tail: int | str = "all", timeout: float = CONNECT_TIMEOUT) -> tuple[socket.socket, bytes, str]:
     """Send the logs request; returns the socket, body bytes already read, and the content type.
 
-    Raises ContainerGone for 404 and EngineGone when the engine cannot be reached.
+    Raises ContainerGone for 404 and rawhttp.EngineGone when the engine cannot be reached.
     API 1.41 calls both stream kinds "raw-stream": whether frames are multiplexed is the
     container's TTY setting, which the caller knows from inspect.
     """
@@ -339,10 +338,7 @@ def open_logs(socket_path: str, container_id: str, *, follow: bool = True, since
     try:
         if response.status == 404:
             raise ContainerGone(f"no such container: {container_id[:12]}")
-        if response.status != 200:
-            rest = response.body + rawhttp.read_rest(sock)
-            raise EngineGone(f"logs of {container_id[:12]}: HTTP {response.status}: "
-                             f"{rest[:300].decode('utf-8', 'replace')}")
+        rawhttp.expect_ok(sock, response, f"logs of {container_id[:12]}")
         sock.settimeout(None)  # a followed container may be quiet for hours
         return sock, response.body, response.headers.get("content-type", "")
     except BaseException:

@@ -2,10 +2,10 @@
 
 docker-py costs 0.15-0.2 s of CPU to import (requests, urllib3, paramiko's
 checks) and holds the GIL while the TUI's first frame is being built, and its
-chunked-transfer decoding is slow for logs. For a local engine the calls the
-first frame needs (ping, list, inspect) and the log streams speak HTTP/1.0
-directly: the engine then answers without chunked encoding and closes the
-connection at the end of the body. Everything else stays with docker-py.
+chunked-transfer decoding is slow for logs. For a local engine the reads
+(ping, list, inspect, version, events, logs) speak HTTP/1.0 directly: the
+engine then answers without chunked encoding and closes the connection at the
+end of the body. What changes containers (restart, stop, exec) stays with docker-py.
 """
 from __future__ import annotations
 
@@ -82,6 +82,15 @@ def read_rest(sock: socket.socket, *, strict: bool = False) -> bytes:
     return b"".join(parts)
 
 
+def expect_ok(sock: socket.socket, response: Response, what: str) -> None:
+    """Anything but 200 closes the socket and raises EngineGone with the engine's own words."""
+    if response.status == 200:
+        return
+    rest = response.body + read_rest(sock)
+    sock.close()
+    raise EngineGone(f"{what}: HTTP {response.status}: {rest[:300].decode('utf-8', 'replace')}")
+
+
 def get(socket_path: str, path: str, *, timeout: float = CONNECT_TIMEOUT) -> tuple[int, bytes]:
     """One whole request: status and body."""
     sock, response = request(socket_path, path, timeout=timeout)
@@ -147,9 +156,6 @@ class JSONStream:
 
 def stream_json(socket_path: str, path: str, *, timeout: float = CONNECT_TIMEOUT) -> JSONStream:
     sock, response = request(socket_path, path, timeout=timeout)
-    if response.status != 200:
-        rest = response.body + read_rest(sock)
-        sock.close()
-        raise EngineGone(f"GET {path.split('?')[0]}: HTTP {response.status}: {rest[:300].decode('utf-8', 'replace')}")
+    expect_ok(sock, response, f"GET {path.split('?')[0]}")
     sock.settimeout(None)  # an idle project sends no events for hours
     return JSONStream(sock, response.body)

@@ -235,11 +235,15 @@ class StackApp(App[int]):
         assert self.loader is not None
         try:
             loaded = self.loader()
-        except Exception as error:  # as the load worker's failure: say it after the screen is restored
-            self.load_error = error if isinstance(error, StackError) else StackError(str(error))
-            self.exit(self.load_error.exit_code)
+        except Exception as error:  # as the load worker's failure
+            self._load_failed(error)
             return
         self._attach(*loaded)
+
+    def _load_failed(self, error: BaseException | None) -> None:
+        """No project or no engine: the message is printed once the screen is restored."""
+        self.load_error = error if isinstance(error, StackError) else StackError(str(error))
+        self.exit(self.load_error.exit_code)
 
     @staticmethod
     def _reader(target: "ComposeTarget | None") -> Callable[[], "Project"] | None:
@@ -488,8 +492,7 @@ class StackApp(App[int]):
         if event.state == WorkerState.ERROR:
             error = worker.error
             if worker.group == "load":
-                self.load_error = error if isinstance(error, StackError) else StackError(str(error))
-                self.exit(self.load_error.exit_code)
+                self._load_failed(error)
                 return
             if worker.group == "prepare" and error is not None and hasattr(error, "candidates"):
                 return  # handled where the ports are asked for
