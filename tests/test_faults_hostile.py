@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import sys
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ from stacktui.core.sanitize import STORE_LIMIT
 from stacktui.ui.modals import HelpScreen
 from tests.conftest import ROOT
 from tests.test_faults_tui import app_for, select, until
-from tests.test_ui_tmux import Tmux
+from tests.test_ui_tmux import tmux  # noqa: F401  (the fixture)
 
 # Long enough that the engine is still writing it when the key below is answered, even when
 # stacktui keeps up with it: 150,000 lines were once all in before the help screen was up.
@@ -120,14 +119,6 @@ async def test_a_10_mb_line_and_a_flood_leave_the_app_answering_keys_and_lose_no
         assert app.return_code == 0
     finally:
         app.stop_core()
-
-
-@pytest.fixture
-def tmux():
-    assert shutil.which("tmux"), "tmux is needed for this test (the Makefile's setup installs it)"
-    t = Tmux()
-    yield t
-    t.kill()
 
 
 def test_a_real_terminal_keeps_its_screen_title_and_clipboard_through_a_flood(hostile, tmux):

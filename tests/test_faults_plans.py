@@ -29,18 +29,13 @@ from stacktui.core.discovery import resolve_target
 from stacktui.core.project import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import PlanModal
-from tests.conftest import ROOT, Stack, make_stack
+from tests.conftest import ROOT, Stack, running_stack
 from tests.faults_support import DATA, SLOWGATE_PORTS, Running, slow_owner, temp_files
 
 
 @pytest.fixture(scope="module")
 def slowgate(tmp_path_factory: pytest.TempPathFactory, demo_image: str) -> Iterator[Stack]:
-    stack = make_stack(tmp_path_factory.mktemp("slowgate"), str(DATA / "slowgate"), SLOWGATE_PORTS)
-    try:
-        stack.up()
-        yield stack
-    finally:
-        stack.down()
+    yield from running_stack(tmp_path_factory.mktemp("slowgate"), str(DATA / "slowgate"), SLOWGATE_PORTS)
 
 
 @pytest.fixture
