@@ -31,11 +31,11 @@ BATCH_SECONDS = 0.05
 def app_has_log_pane() -> bool:
     """Whether this checkout's app has a log pane, decided without starting it.
 
-    The TUI branch brings stacktui/core/logs.py together with the pane; without it the app
+    The TUI branch brings stacktui/core/live/logs.py together with the pane; without it the app
     on this checkout shows only the table. (Starting the app once to look would leave its
     watcher and log threads in the process being measured.)
     """
-    return importlib.util.find_spec("stacktui.core.logs") is not None
+    return importlib.util.find_spec("stacktui.core.live.logs") is not None
 
 
 def build_context(tui_args: list[str] | None = None) -> tuple[Any, Any]:

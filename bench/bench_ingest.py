@@ -3,7 +3,7 @@
 Reference: `docker logs CONTAINER > /dev/null` on the same container in the same run (the Go
 CLI reading the engine's log of N lines). Target: at least 1.0x its lines per second.
 
-- store: stacktui.core.logs.LogFollower (history "all") feeding stacktui.core.logstore.LogStore,
+- store: stacktui.core.live.logs.LogFollower (history "all") feeding stacktui.core.live.store.LogStore,
   from the first request until the last line is in the store. Before the TUI branch there is no
   such module; the row then says so and shows the bench's raw reader instead.
 - raw reader: bench/rawlogs.py, the technique of ../shared/notes/engine.md; the floor showing
@@ -22,7 +22,7 @@ from bench.harness import Row
 from bench.headless import app_error_note, run_child
 from bench.rawlogs import count_lines
 from bench.stackutil import bench_stack, docker_logs_seconds, log_span, wait_logs_end
-from stacktui.core.logstore import DEFAULT_MAX_LINES
+from stacktui.core.live.store import DEFAULT_MAX_LINES
 
 TARGET = ">= 1.0x docker logs"
 
@@ -34,11 +34,11 @@ def _marker(n: int) -> str:
 def _core_store_seconds(cid: str, marker: str, timeout: float) -> float | None:
     """LogFollower into LogStore until the last line arrives; None when core has no log reader."""
     try:
-        from stacktui.core.logs import LogFollower
-        from stacktui.core.logstore import LogStore
+        from stacktui.core.live.logs import LogFollower
+        from stacktui.core.live.store import LogStore
     except ImportError:
         return None
-    from stacktui.core.engine import Engine
+    from stacktui.core.engine.client import Engine
 
     engine = Engine.from_env()
     store = LogStore()
@@ -91,7 +91,7 @@ def run(quick: bool) -> list[Row]:
         else:
             rows.append(Row(f"log ingest: engine -> log store ({n // 1000}k-line backlog)", None, "lines/s",
                             "docker logs", ref_rate, TARGET, None,
-                            "stacktui.core.logs is not on this branch yet (TUI branch); see the raw reader row"))
+                            "stacktui.core.live.logs is not on this branch yet (TUI branch); see the raw reader row"))
         rows.append(Row(f"log ingest: bench raw reader, floor ({n // 1000}k)", raw_rate, "lines/s",
                         "docker logs", ref_rate, TARGET, raw_rate / ref_rate >= 1.0,
                         "bench/rawlogs.py (unix socket, HTTP/1.0, 1 MB reads): what this machine allows"))

@@ -14,9 +14,9 @@ import textwrap
 from pathlib import Path
 
 from bench.harness import Row, median_time
-from stacktui.core.engine import ContainerInfo, PublishedPort
-from stacktui.core.model import Extension, Project, ServiceSpec
-from stacktui.core.probes import probe_all, probe_service
+from stacktui.core.engine.client import ContainerInfo, PublishedPort
+from stacktui.core.compose.model import Extension, Project, ServiceSpec
+from stacktui.core.health.probes import probe_all, probe_service
 
 SERVICES = 50
 SLOW_S = 0.3

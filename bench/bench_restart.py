@@ -36,7 +36,7 @@ def _free_port() -> int:
 
 
 def _compose(folder: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    from stacktui.core.composecli import compose_command
+    from stacktui.core.compose.cli import compose_command
 
     done = subprocess.run([*compose_command(), *args], cwd=folder, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
@@ -82,10 +82,10 @@ def _healthcheck_until_ok(engine, container_id: str, timeout: float = 30.0) -> N
 def run(quick: bool) -> list[Row]:
     import httpx
 
-    from stacktui.core.discovery import resolve_target
-    from stacktui.core.engine import Engine
-    from stacktui.core.project import load_project
-    from stacktui.core.restart import build_plan, execute
+    from stacktui.core.compose.discovery import resolve_target
+    from stacktui.core.engine.client import Engine
+    from stacktui.core.loader import load_project
+    from stacktui.core.restart.plan import build_plan, execute
 
     rounds = 3 if quick else 9
     name = f"bench{uuid.uuid4().hex[:8]}"

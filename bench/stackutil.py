@@ -27,7 +27,7 @@ IMAGE = os.environ.get("STACKTUI_DEMO_IMAGE", "stacktui-demo:0.1.0")
 
 
 def compose_cmd() -> list[str]:
-    from stacktui.core.composecli import compose_command
+    from stacktui.core.compose.cli import compose_command
 
     return list(compose_command())
 
@@ -153,7 +153,7 @@ def wait_logs_end(container_id: str, marker: str, timeout: float) -> None:
 
 
 def _stamp(line: str) -> float:
-    from stacktui.core.engine import parse_time
+    from stacktui.core.engine.client import parse_time
 
     stamp = parse_time(line.split(" ", 1)[0])
     if stamp is None:

@@ -12,7 +12,7 @@ from typing import Sequence
 from stacktui import __version__
 from stacktui.commands import check, layout, restart, status, tui
 from stacktui.commands.context import Context
-from stacktui.core.engine import lost_engine
+from stacktui.core.engine.client import lost_engine
 from stacktui.core.errors import StackError
 
 COMMANDS = (status, restart, check, layout, tui)

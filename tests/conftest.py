@@ -48,7 +48,7 @@ def demo_image(docker_host: str) -> str:
 
 @pytest.fixture(scope="session")
 def engine(docker_host: str):
-    from stacktui.core.engine import Engine
+    from stacktui.core.engine.client import Engine
 
     eng = Engine.from_env()
     yield eng
@@ -63,7 +63,7 @@ def free_port() -> int:
 
 
 def compose_cmd() -> list[str]:
-    from stacktui.core.composecli import compose_command
+    from stacktui.core.compose.cli import compose_command
 
     return list(compose_command())
 

@@ -75,7 +75,7 @@ class FaultEngine:
         """stacktui's Engine adapter on this engine (never Engine.from_env: that reads os.environ)."""
         import docker
 
-        from stacktui.core.engine import Engine
+        from stacktui.core.engine.client import Engine
 
         return Engine(docker.DockerClient(base_url=self.host, timeout=timeout), self.host)
 
@@ -116,7 +116,7 @@ class FaultStack(Stack):
         """The ComposeTarget stacktui would resolve here, with the fault engine in its env."""
         from dataclasses import replace
 
-        from stacktui.core.discovery import resolve_target
+        from stacktui.core.compose.discovery import resolve_target
 
         found = resolve_target([str(self.file)], cwd=self.dir)
         return replace(found, env={**found.env, "DOCKER_HOST": self.host})

@@ -1,18 +1,48 @@
 """The house rules that a tool can check."""
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "stacktui"
+MAX_LINES = 500
 
 
-def test_core_never_imports_textual_or_ui():
+def test_import_contracts_hold():
+    """Core never draws, and core's packages import only the layers below them (pyproject.toml)."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    assert {c["type"] for c in contracts} == {"forbidden", "layers"}
     lint = Path(sys.executable).parent / "lint-imports"
     done = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 kept, 0 broken" in done.stdout
+    assert f"{len(contracts)} kept, 0 broken" in done.stdout
+
+
+def test_every_core_package_is_in_a_layer():
+    """A new package under stacktui/core must be placed in the layers contract, not slip past it."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contracts if c["type"] == "layers")["layers"]
+    named = {part.strip() for layer in layers for part in layer.split("|")}
+    core = PACKAGE / "core"
+    present = {p.name for p in core.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    present |= {p.stem for p in core.glob("*.py") if p.stem != "__init__"}
+    assert present == named
+
+
+def test_every_core_package_says_what_it_owns():
+    for init in (PACKAGE / "core").glob("*/__init__.py"):
+        doc = ast.get_docstring(ast.parse(init.read_text()))
+        assert doc and len(doc) > 40, f"{init.relative_to(ROOT)} has no docstring saying what it owns"
+
+
+def test_no_module_over_the_line_limit():
+    long = {str(p.relative_to(ROOT)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert long == {}, f"split these by job (limit {MAX_LINES} lines): {long}"
 
 
 def test_version_of_the_installed_command():

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from stacktui.core.composecli import compose_command
-from stacktui.core.discovery import read_dotenv, resolve_target, search_upward
+from stacktui.core.compose.cli import compose_command
+from stacktui.core.compose.discovery import read_dotenv, resolve_target, search_upward
 from stacktui.core.errors import ConfigError
-from stacktui.core.project import load_project
+from stacktui.core.loader import load_project
 
 SERVICE = "services:\n  {name}:\n    image: {image}\n"
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from stacktui.core import rawhttp
-from stacktui.core.engine import Engine
+from stacktui.core.engine import rawhttp
+from stacktui.core.engine.client import Engine
 from stacktui.core.errors import EngineUnavailable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def test_a_command_on_a_local_engine_never_imports_docker_py(module_demo_stack, 
     """What the TUI's first frame and `status` need comes over the socket: no 0.2 s docker-py import."""
     code = (
         "import sys, threading\n"
-        "from stacktui.core.engine import Engine\n"
+        "from stacktui.core.engine.client import Engine\n"
         "e = Engine.from_env()\n"
         f"cs = e.project_containers({module_demo_stack.name!r})\n"
         "stream = e.events()\n"
@@ -169,7 +169,7 @@ def test_log_tail_since_start_reads_both_kinds_of_container(engine: Engine, demo
 
 def test_the_compose_cli_found_once_is_reused_until_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Finding Compose runs `version` on each candidate (0.1-0.25 s); the answer is kept while they stay the same."""
-    from stacktui.core import composecli
+    from stacktui.core.compose import cli as composecli
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

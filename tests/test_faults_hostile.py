@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from textual import events
 
-from stacktui.core.logstore import LogStore
+from stacktui.core.live.store import LogStore
 from stacktui.core.sanitize import STORE_LIMIT
 from stacktui.ui.modals import HelpScreen
 from tests.conftest import ROOT
@@ -169,7 +169,7 @@ def test_lines_the_engine_replays_after_rotating_its_log_file_are_dropped():
     """dockerd 20.10 resends part of a rotated json-file log into a follow stream (measured here:
     `docker logs -f` printed 1,044,889 lines for a flood of 1,000,003). A stream's times only go
     forward, so an older entry is a replay; entries at the newest time are matched by count."""
-    from stacktui.core.logs import EntryDecoder
+    from stacktui.core.engine.logstream import EntryDecoder
     from tests.test_logs import decode_chunks, frame, ts
 
     decoder = EntryDecoder("flood")

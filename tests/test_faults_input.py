@@ -160,7 +160,7 @@ def compose_for(user: str) -> str:
         binary = Path(spec.origin).parent / "docker-compose"
         if binary.is_file():
             return str(binary)
-    from stacktui.core.composecli import compose_command
+    from stacktui.core.compose.cli import compose_command
 
     return " ".join(compose_command())
 

@@ -25,8 +25,8 @@ import pytest
 
 from textual import events
 
-from stacktui.core.discovery import resolve_target
-from stacktui.core.project import load_project
+from stacktui.core.compose.discovery import resolve_target
+from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import PlanModal
 from tests.conftest import ROOT, Stack, running_stack

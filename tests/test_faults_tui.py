@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from stacktui.core.discovery import resolve_target
-from stacktui.core.logstore import EVENT
-from stacktui.core.project import load_project
+from stacktui.core.compose.discovery import resolve_target
+from stacktui.core.engine.logstream import EVENT
+from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import DiffModal, PlanModal
 from tests.conftest import Stack

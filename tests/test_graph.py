@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from stacktui.core.discovery import resolve_target
+from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.errors import ConfigError
-from stacktui.core.graph import graph_of
-from stacktui.core.project import load_project
+from stacktui.core.namespaces.graph import graph_of
+from stacktui.core.loader import load_project
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,9 +5,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from stacktui.core.engine import ContainerInfo
-from stacktui.core.stale import StaleVerdict
-from stacktui.core.status import DOWN, HEALTHY, NO_CHECK, STALE, STARTING, UNHEALTHY, ProbeResult, combine
+from stacktui.core.engine.client import ContainerInfo
+from stacktui.core.health.stale import StaleVerdict
+from stacktui.core.health.status import DOWN, HEALTHY, NO_CHECK, STALE, STARTING, UNHEALTHY, ProbeResult, combine
 
 
 def container(state: str = "running", health: str | None = "healthy", **kw) -> ContainerInfo:

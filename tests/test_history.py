@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from stacktui.core.discovery import resolve_target
+from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.errors import ConfigError
-from stacktui.core.history import (FileChanged, atomic_write, entries_for, prepare_undo, project_history,
+from stacktui.core.layout.history import (FileChanged, atomic_write, entries_for, prepare_undo, project_history,
                                    revert, sha256, write_change)
-from stacktui.core.layout import prepare_separate
-from stacktui.core.project import load_project
+from stacktui.core.layout.prepare import prepare_separate
+from stacktui.core.loader import load_project
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from stacktui.core.discovery import resolve_target
-from stacktui.core.engine import ContainerInfo
+from stacktui.core.compose.discovery import resolve_target
+from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.errors import ConfigError
-from stacktui.core.layout import prepare_separate
-from stacktui.core.layout_apply import project_for_text, services_to_recreate
-from stacktui.core.layout_ports import host_port_conflicts, port_answers
-from stacktui.core.layout_verify import moved_ports, rewritten_urls
-from stacktui.core.project import load_project
+from stacktui.core.layout.prepare import prepare_separate
+from stacktui.core.layout.apply import project_for_text, services_to_recreate
+from stacktui.core.ports.change import host_port_conflicts, port_answers
+from stacktui.core.layout.verify import moved_ports, rewritten_urls
+from stacktui.core.loader import load_project
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRA_JOINER = """

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from stacktui.core.discovery import resolve_target
+from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.errors import ConfigError
-from stacktui.core.layout import PortsUnknown, prepare_separate, prepare_shared, rewrite_refs
-from stacktui.core.model import Project
-from stacktui.core.project import load_project
-from stacktui.core.source import detect_indent, parse_text, round_trip_yaml
+from stacktui.core.layout.prepare import PortsUnknown, prepare_separate, prepare_shared, rewrite_refs
+from stacktui.core.compose.model import Project
+from stacktui.core.loader import load_project
+from stacktui.core.compose.source import detect_indent, parse_text, round_trip_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -15,8 +15,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from stacktui.core.logs import EntryDecoder, LogFollower, read_all_logs, since_param, split_frames, timestamp_ns
-from stacktui.core.logstore import EVENT, STDERR, STDOUT, TTY, LogLine
+from stacktui.core.engine.logstream import (EVENT, STDERR, STDOUT, TTY, EntryDecoder, LogLine, read_all_logs,
+                                            since_param, split_frames, timestamp_ns)
+from stacktui.core.live.logs import LogFollower
 
 
 def ts(n: int) -> bytes:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import threading
 
-from stacktui.core.logs import LogHub, marker_text
-from stacktui.core.logstore import EVENT, LogLine, LogStore
+from stacktui.core.live.logs import LogHub, marker_text
+from stacktui.core.engine.logstream import EVENT, LogLine
+from stacktui.core.live.store import LogStore
 
 
 def lines(service: str, keys: list[int]) -> list[LogLine]:

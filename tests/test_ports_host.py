@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stacktui.core import hostports
+from stacktui.core.ports import host as hostports
 from stacktui.core.findings import PORT_IN_USE, PORT_TAKEN_BY_CONTAINER, WARNING
-from stacktui.core.hostports import HostListener, host_findings
-from stacktui.core.model import PortSpec, Project, ServiceSpec
+from stacktui.core.ports.host import HostListener, host_findings
+from stacktui.core.compose.model import PortSpec, Project, ServiceSpec
 
 
 class FakeApi:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from stacktui.core.discovery import resolve_target
-from stacktui.core.liveports import EXEC, PROC, Listener, live_findings, namespace_listeners, parse_proc_net
-from stacktui.core.project import load_project
+from stacktui.core.compose.discovery import resolve_target
+from stacktui.core.ports.live import EXEC, PROC, Listener, live_findings, namespace_listeners, parse_proc_net
+from stacktui.core.loader import load_project
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -89,8 +89,8 @@ class NoLogs:
 
 
 def test_two_members_holding_one_port_and_a_declared_port_held_by_another():
-    from stacktui.core.engine import ContainerInfo
-    from stacktui.core.model import Extension, Project, ServiceSpec
+    from stacktui.core.engine.client import ContainerInfo
+    from stacktui.core.compose.model import Extension, Project, ServiceSpec
 
     services = {
         "owner": ServiceSpec(name="owner", x=Extension(listens=(8080,))),
@@ -112,9 +112,9 @@ def test_two_members_holding_one_port_and_a_declared_port_held_by_another():
 
 
 def test_without_proc_or_exec_the_declared_ports_are_said_to_be_unknown():
-    from stacktui.core.engine import ContainerInfo
-    from stacktui.core.liveports import UNKNOWN
-    from stacktui.core.model import Extension, Project, ServiceSpec
+    from stacktui.core.engine.client import ContainerInfo
+    from stacktui.core.ports.live import UNKNOWN
+    from stacktui.core.compose.model import Extension, Project, ServiceSpec
 
     class RemoteNoExec:
         def is_local(self) -> bool:
@@ -145,7 +145,7 @@ def test_without_proc_or_exec_the_declared_ports_are_said_to_be_unknown():
     ("could not bind port 7000: address in use", 7000),
 ])
 def test_the_port_a_bind_error_names(line, port):
-    from stacktui.core.liveports import IN_USE, bind_error_port
+    from stacktui.core.ports.live import IN_USE, bind_error_port
 
     assert IN_USE.search(line)
     assert bind_error_port(line) == port

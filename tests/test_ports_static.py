@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from stacktui.core.discovery import resolve_target
+from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.findings import DUPLICATE_LISTEN, DUPLICATE_PUBLISH, ERROR, PORTS_ON_SHARED_NETWORK, WARNING
-from stacktui.core.ports import addresses_overlap, port_range, port_refs, static_findings
-from stacktui.core.project import load_project
+from stacktui.core.ports.static import addresses_overlap, port_range, port_refs, static_findings
+from stacktui.core.loader import load_project
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

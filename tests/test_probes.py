@@ -9,9 +9,9 @@ from typing import Iterator
 
 import pytest
 
-from stacktui.core.engine import ContainerInfo, PublishedPort
-from stacktui.core.model import Extension, Project, ServiceSpec
-from stacktui.core.probes import ProbeScheduler, probe_all, route
+from stacktui.core.engine.client import ContainerInfo, PublishedPort
+from stacktui.core.compose.model import Extension, Project, ServiceSpec
+from stacktui.core.health.probes import ProbeScheduler, probe_all, route
 
 PARALLEL = 8
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from stacktui.core.discovery import resolve_target
+from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.lock import project_lock
-from stacktui.core.project import load_project
-from stacktui.core.status import collect
+from stacktui.core.loader import load_project
+from stacktui.core.health.status import collect
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from stacktui.core.discovery import resolve_target
-from stacktui.core.engine import ContainerInfo
+from stacktui.core.compose.discovery import resolve_target
+from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.errors import Busy, ConfigError
 from stacktui.core.lock import project_lock
-from stacktui.core.project import load_project
-from stacktui.core.restart import (RECREATE, RESTART, build_full_plan, build_plan, execute, grace_seconds,
+from stacktui.core.loader import load_project
+from stacktui.core.restart.plan import (RECREATE, RESTART, build_full_plan, build_plan, execute, grace_seconds,
                                    needs_recreate)
 
 ROOT = Path(__file__).resolve().parent.parent

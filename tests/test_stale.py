@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from stacktui.core.discovery import resolve_target
-from stacktui.core.engine import ContainerInfo
-from stacktui.core.project import load_project
-from stacktui.core.stale import find_stale, namespace_of
+from stacktui.core.compose.discovery import resolve_target
+from stacktui.core.engine.client import ContainerInfo
+from stacktui.core.loader import load_project
+from stacktui.core.health.stale import find_stale, namespace_of
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

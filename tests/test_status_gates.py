@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from stacktui.core.discovery import resolve_target
-from stacktui.core.project import load_project
-from stacktui.core.restart import build_plan, execute
+from stacktui.core.compose.discovery import resolve_target
+from stacktui.core.loader import load_project
+from stacktui.core.restart.plan import build_plan, execute
 
 SICK = """\
 services:

@@ -11,8 +11,8 @@ import time
 
 import httpx
 
-from stacktui.core.discovery import resolve_target
-from stacktui.core.project import load_project
+from stacktui.core.compose.discovery import resolve_target
+from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import DiffModal, PlanModal
 from tests.test_ui_live import until

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stacktui.core.composecli import ComposeTarget
+from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.errors import ConfigError
-from stacktui.core.layout_edit import LayoutChange
-from stacktui.core.watch import Snapshot
+from stacktui.core.layout.edit import LayoutChange
+from stacktui.core.live.watcher import Snapshot
 from stacktui.ui import actions as actions_mod
 from stacktui.ui.actions import FindingView, StackActions
 from stacktui.ui.app import StackApp

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from stacktui.core.composecli import compose_command
-from stacktui.core.discovery import resolve_target
-from stacktui.core.logstore import EVENT
-from stacktui.core.project import load_project
+from stacktui.core.compose.cli import compose_command
+from stacktui.core.compose.discovery import resolve_target
+from stacktui.core.engine.logstream import EVENT
+from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.logview import LogView
 from tests.test_watch import SocketProxy, engine_at

@@ -5,7 +5,8 @@ import time
 
 from rich.style import Style
 
-from stacktui.core.logstore import EVENT, LogLine, LogStore
+from stacktui.core.engine.logstream import EVENT, LogLine
+from stacktui.core.live.store import LogStore
 from stacktui.core.sanitize import DISPLAY_LIMIT
 from stacktui.ui.app import StackApp
 from stacktui.ui.logview import CURRENT_MATCH_STYLE, EVENT_STYLE, MATCH_STYLE, PALETTE, LogView

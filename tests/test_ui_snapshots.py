@@ -9,10 +9,11 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from stacktui.core.logstore import EVENT, STDERR, LogLine, LogStore
-from stacktui.core.model import Project, ServiceSpec
-from stacktui.core.status import ServiceStatus
-from stacktui.core.watch import Snapshot
+from stacktui.core.engine.logstream import EVENT, STDERR, LogLine
+from stacktui.core.live.store import LogStore
+from stacktui.core.compose.model import Project, ServiceSpec
+from stacktui.core.health.status import ServiceStatus
+from stacktui.core.live.watcher import Snapshot
 from stacktui.ui.actions import FindingView, Outcome, ProgressEvent, StepView
 from stacktui.ui.app import StackApp
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from rich.text import Text
 
-from stacktui.core.watch import Snapshot
+from stacktui.core.live.watcher import Snapshot
 from stacktui.ui.services import HEALTH_LOOK, ServicesTable, short_port, uptime
 from tests.test_ui_snapshots import NOW, fixed_app, rows
 
@@ -85,7 +85,7 @@ async def test_the_uptime_ticks_on_screen_in_every_row_and_changes_nothing_else(
 
 async def test_a_log_flush_carries_the_uptime_along():
     """At idle the followed service's line and the uptime tick share one frame a second."""
-    from stacktui.core.logstore import LogLine
+    from stacktui.core.engine.logstream import LogLine
 
     now = [NOW]
     app = fixed_app()

@@ -11,10 +11,10 @@ import tempfile
 import threading
 import time
 
-from stacktui.core.discovery import resolve_target
-from stacktui.core.engine import Engine
-from stacktui.core.project import load_project
-from stacktui.core.watch import Connection, EngineEvent, Snapshot, Watcher, parse_event
+from stacktui.core.compose.discovery import resolve_target
+from stacktui.core.engine.client import Engine
+from stacktui.core.loader import load_project
+from stacktui.core.live.watcher import Connection, EngineEvent, Snapshot, Watcher, parse_event
 
 
 class SocketProxy:

@@ -26,8 +26,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     engine = None if args.static else ctx.engine
     containers = engine.project_containers(project.name) if engine is not None else []
     # Imported here: `stacktui --help` and the other commands should not pay for psutil and /proc readers.
-    from stacktui.core.check import run_checks
-    from stacktui.core.liveports import namespace_listeners
+    from stacktui.core.ops.check import run_checks
+    from stacktui.core.ports.live import namespace_listeners
 
     listeners = namespace_listeners(project, engine, containers) if engine is not None else []
     findings = run_checks(project, engine, containers, listeners=listeners)

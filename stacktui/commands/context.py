@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stacktui.core.composecli import ComposeTarget
-from stacktui.core.discovery import resolve_target
-from stacktui.core.engine import Engine
-from stacktui.core.model import Project
+from stacktui.core.compose.cli import ComposeTarget
+from stacktui.core.compose.discovery import resolve_target
+from stacktui.core.engine.client import Engine
+from stacktui.core.compose.model import Project
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Context:
     @property
     def project(self) -> Project:
         if self._project is None:
-            from stacktui.core.project import load_project, attach_project
+            from stacktui.core.loader import load_project, attach_project
 
             if self.target.files:
                 self._project = load_project(self.target)

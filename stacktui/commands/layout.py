@@ -16,8 +16,8 @@ from stacktui.commands.context import Context, emit_json, relpath
 from stacktui.core.errors import ConfigError, StackError
 
 if TYPE_CHECKING:
-    from stacktui.core.engine import Engine
-    from stacktui.core.layout import LayoutChange
+    from stacktui.core.engine.client import Engine
+    from stacktui.core.layout.prepare import LayoutChange
 
 
 def _printable(text: str) -> str:
@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_show(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.layout_graph import describe
+    from stacktui.core.namespaces.groups import describe
 
     project = ctx.project
     groups = describe(project)
@@ -108,7 +108,7 @@ def run_show(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run_history(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.history import project_history, rolled_back
+    from stacktui.core.layout.history import project_history, rolled_back
 
     project = ctx.project
     entries = project_history(project)
@@ -139,7 +139,7 @@ def _live_engine(ctx: Context) -> Callable[[], Engine | None]:
 
 
 def run_separate(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.layout import prepare_separate
+    from stacktui.core.layout.prepare import prepare_separate
 
     change = prepare_separate(ctx.project, args.service, args.ports,
                               engine=None if args.ports else _live_engine(ctx))
@@ -147,13 +147,13 @@ def run_separate(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run_shared(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.layout import prepare_shared
+    from stacktui.core.layout.prepare import prepare_shared
 
     return _carry_out(ctx, args, prepare_shared(ctx.project, args.service, args.owner))
 
 
 def run_undo(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.history import prepare_undo
+    from stacktui.core.layout.history import prepare_undo
 
     return _carry_out(ctx, args, prepare_undo(ctx.project))
 
@@ -187,7 +187,7 @@ def _hold_signals() -> dict[int, Any]:
 
 
 def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -> int:
-    from stacktui.core.layout_apply import ApplyEvent, apply_change
+    from stacktui.core.layout.apply import ApplyEvent, apply_change
 
     print(change.diff, end="" if change.diff.endswith("\n") else "\n")
     for note in change.notes:

@@ -18,7 +18,7 @@ from stacktui.commands.printable import printable
 from stacktui.core.errors import ConfigError
 
 if TYPE_CHECKING:  # core.restart pulls in gates, probes and ssl: the TUI's start-up does not need them
-    from stacktui.core.restart import PlanEvent, PlanResult, RestartPlan
+    from stacktui.core.restart.plan import PlanEvent, PlanResult, RestartPlan
 
 LOCK_WAIT = 600.0
 
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.restart import build_full_plan, build_plan, execute
+    from stacktui.core.restart.plan import build_full_plan, build_plan, execute
 
     if args.timeout <= 0:
         raise ConfigError("--timeout must be more than 0 seconds")

@@ -11,7 +11,7 @@ import argparse
 
 from stacktui.commands.context import Context, emit_json
 from stacktui.commands.printable import printable
-from stacktui.core.status import HEALTHY, NO_CHECK, collect
+from stacktui.core.health.status import HEALTHY, NO_CHECK, collect
 
 PROBE_TIMEOUT = 2.0
 
@@ -26,7 +26,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     project = ctx.project
     engine = ctx.engine
     containers = engine.project_containers(project.name)
-    from stacktui.core.probes import probe_all  # httpx and ssl only when a status is asked for
+    from stacktui.core.health.probes import probe_all  # httpx and ssl only when a status is asked for
 
     probes = probe_all(project, containers, timeout=PROBE_TIMEOUT, local_engine=engine.is_local())
     rows = collect(project, containers, probes)

@@ -15,7 +15,7 @@ from typing import Any
 
 from stacktui.commands.context import Context
 from stacktui.core.errors import StackError
-from stacktui.core.logstore import DEFAULT_MAX_LINES
+from stacktui.core.live.store import DEFAULT_MAX_LINES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,7 +86,7 @@ def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
 
     loaded = _Background(load)
 
-    from stacktui.core.logstore import LogStore
+    from stacktui.core.live.store import LogStore
     from stacktui.ui.app import StackApp  # Textual is imported only when the TUI opens
 
     return StackApp(loader=loaded, reload=ctx.reload, store=LogStore(max_lines=log_lines),

@@ -20,20 +20,20 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from stacktui.core.errors import StackError
 
 if TYPE_CHECKING:
-    from stacktui.core.composecli import ComposeTarget
-    from stacktui.core.engine import ContainerInfo, Engine
-    from stacktui.core.model import Project
-    from stacktui.core.status import ServiceStatus
+    from stacktui.core.compose.cli import ComposeTarget
+    from stacktui.core.engine.client import ContainerInfo, Engine
+    from stacktui.core.compose.model import Project
+    from stacktui.core.health.status import ServiceStatus
 
 # Where each operation lives in core (module, attribute): the interfaces agreed in the brief.
 CORE = {
-    "build_plan": ("stacktui.core.restart", "build_plan"),
-    "execute": ("stacktui.core.restart", "execute"),
-    "prepare_separate": ("stacktui.core.layout", "prepare_separate"),
-    "prepare_shared": ("stacktui.core.layout", "prepare_shared"),
-    "prepare_undo": ("stacktui.core.history", "prepare_undo"),
-    "apply_change": ("stacktui.core.layout_apply", "apply_change"),
-    "run_checks": ("stacktui.core.check", "run_checks"),
+    "build_plan": ("stacktui.core.restart.plan", "build_plan"),
+    "execute": ("stacktui.core.restart.plan", "execute"),
+    "prepare_separate": ("stacktui.core.layout.prepare", "prepare_separate"),
+    "prepare_shared": ("stacktui.core.layout.prepare", "prepare_shared"),
+    "prepare_undo": ("stacktui.core.layout.history", "prepare_undo"),
+    "apply_change": ("stacktui.core.layout.apply", "apply_change"),
+    "run_checks": ("stacktui.core.ops.check", "run_checks"),
 }
 WHAT = {
     "build_plan": "restart plans", "execute": "restart plans", "prepare_separate": "layout changes",

@@ -27,20 +27,20 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
 from stacktui.core.errors import StackError
-from stacktui.core.logstore import LogStore
-from stacktui.core.filestamp import files_stamp
-from stacktui.core.watch import Connection, EngineEvent, Snapshot
+from stacktui.core.live.store import LogStore
+from stacktui.core.compose.filestamp import files_stamp
+from stacktui.core.live.watcher import Connection, EngineEvent, Snapshot
 from stacktui.ui.actions import ChangeView, FindingView, Outcome, PlanView, StackActions, parse_fix
 from stacktui.ui.findings import FindingsPanel
 from stacktui.ui.logview import DEFAULT_VIEW_LINES, LogPane
 from stacktui.ui.services import ServicesTable, utcnow
 
 if TYPE_CHECKING:
-    from stacktui.core.composecli import ComposeTarget
-    from stacktui.core.engine import ContainerInfo, Engine
-    from stacktui.core.logs import LogHub
-    from stacktui.core.model import Project
-    from stacktui.core.watch import Watcher
+    from stacktui.core.compose.cli import ComposeTarget
+    from stacktui.core.engine.client import ContainerInfo, Engine
+    from stacktui.core.live.logs import LogHub
+    from stacktui.core.compose.model import Project
+    from stacktui.core.live.watcher import Watcher
 
 
 def _css_path() -> str:
@@ -252,7 +252,7 @@ class StackApp(App[int]):
             return None
 
         def read() -> "Project":
-            from stacktui.core.project import load_project
+            from stacktui.core.loader import load_project
 
             return load_project(target)
 
@@ -273,13 +273,13 @@ class StackApp(App[int]):
         pane.show(default_log_service(project))
         self._draw_topbar()
         if containers is not None:
-            from stacktui.core.status import collect
+            from stacktui.core.health.status import collect
 
             self.show_snapshot(Snapshot(collect(project, containers), containers))
         self.call_after_refresh(_started)
         if self.live and engine is not None:
-            from stacktui.core.logs import LogHub
-            from stacktui.core.watch import Watcher
+            from stacktui.core.live.logs import LogHub
+            from stacktui.core.live.watcher import Watcher
 
             self.hub = LogHub(engine, self.store, history=self.log_history)
             self.watcher = Watcher(project, engine, on_snapshot=self._snapshot_from_core,

@@ -31,7 +31,8 @@ from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widgets import Input, Log, Static
 
-from stacktui.core.logstore import EVENT, LogLine, LogStore
+from stacktui.core.engine.logstream import EVENT, LogLine
+from stacktui.core.live.store import LogStore
 from stacktui.core.sanitize import DISPLAY_LIMIT, for_display
 from stacktui.ui.scrollbar import QuietScrollBar
 

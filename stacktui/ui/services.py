@@ -10,7 +10,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
-from stacktui.core.status import DOWN, HEALTHY, NO_CHECK, STALE, STARTING, UNHEALTHY, ServiceStatus
+from stacktui.core.health.status import DOWN, HEALTHY, NO_CHECK, STALE, STARTING, UNHEALTHY, ServiceStatus
 
 # Every health word has a glyph too, so the column reads without colour.
 HEALTH_LOOK: dict[str, tuple[str, str]] = {

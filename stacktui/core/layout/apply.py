@@ -1,0 +1,249 @@
+"""Apply a layout change to a running stack, or put everything back as it was.
+
+Order of work, under the project's lock:
+1. Compose validates the new text (config from stdin; nothing written yet).
+2. The host ports the new layout publishes must be free, or held by containers
+   this apply recreates anyway; otherwise stop here, file and containers untouched.
+3. Write the file (atomically, recorded in the history).
+4. `compose up -d --wait --no-deps --force-recreate` of every service whose
+   configuration changed and every service joining one of their namespaces
+   (a dependant must be recreated with its owner: it cannot join an owner's
+   old container), owners first; Compose waits for their healthchecks.
+5. x-stacktui health probes pass; ports that changed publisher answer from the
+   host; every URL that was rewritten is reached from the container that uses it.
+If 4 or 5 fails: the previous text goes back and the same services are brought
+up from it the same way, so the stack is never left between two layouts.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stacktui.core.compose import cli as composecli
+from stacktui.core.compose.cli import ComposeTarget
+from stacktui.core.engine.client import Engine, lost_engine
+from stacktui.core.errors import ConfigError, StackError
+from stacktui.core.layout.history import FileChanged, HistoryEntry, check_writable, read_bytes, revert, write_change
+from stacktui.core.layout.prepare import LayoutChange
+from stacktui.core.ports.change import host_port_conflicts
+from stacktui.core.layout.verify import ApplyEvent, Check, Emit, gates, verify
+from stacktui.core.lock import project_lock
+from stacktui.core.compose.model import Project
+from stacktui.core.loader import project_from_config
+from stacktui.core.compose.source import SourceFile, SourceIndex, parse_text
+
+__all__ = ["ApplyEvent", "ApplyResult", "Check", "apply_change", "project_for_text", "services_to_recreate"]
+
+
+@dataclass
+class ApplyResult:
+    ok: bool
+    written: bool  # the new text is on disk now
+    entry: HistoryEntry | None = None
+    services: list[str] = field(default_factory=list)  # brought up, owners first
+    failed: str | None = None  # the step that failed
+    reason: str | None = None
+    checks: list[Check] = field(default_factory=list)
+    rolled_back: bool = False
+    rollback_ok: bool | None = None
+    rollback_reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- the new configuration, before writing it
+
+
+def project_for_text(target: ComposeTarget, file: Path, text: str) -> Project:
+    """What Compose makes of the project with file's text replaced (read from stdin; nothing written)."""
+    first = target.files[0] if target.files else file
+    args: list[str] = []
+    for f in target.files:
+        args += ["-f", "-" if Path(f) == file else str(f)]
+    if target.project_name:
+        args += ["-p", target.project_name]
+    args += ["--project-directory", str(target.project_directory or Path(first).parent)]
+    for e in target.env_files:
+        args += ["--env-file", str(e)]
+    for p in target.profiles:
+        args += ["--profile", p]
+    cmd = [*composecli.compose_command(), *args, "config", "--format", "json"]
+    try:
+        done = subprocess.run(cmd, input=text, capture_output=True, text=True, timeout=composecli.COMPOSE_TIMEOUT,
+                              env={**os.environ, **target.env})
+    except subprocess.TimeoutExpired as exc:
+        raise ConfigError("compose config did not finish in time") from exc
+    lines = "; ".join(ln.strip() for ln in done.stderr.splitlines() if ln.strip())
+    try:
+        # Compose 2.40 exits 0 with nothing on stdout for some invalid projects: the JSON decides.
+        config = json.loads(done.stdout) if done.returncode == 0 else None
+    except json.JSONDecodeError:
+        config = None
+    if not isinstance(config, dict):
+        raise ConfigError(f"Compose refuses the changed {file.name}: {lines or 'no configuration printed'}",
+                          hint="nothing was written")
+    sources = [SourceFile(Path(f), text, parse_text(text, Path(f))) if Path(f) == file else SourceFile.read(Path(f))
+               for f in target.files]
+    return project_from_config(config, SourceIndex(sources), target)
+
+
+# ---------------------------------------------------------------- what to bring up
+
+
+def _joins(project: Project, service: str) -> set[str]:
+    return set(project.services[service].namespace_targets().values()) if service in project.services else set()
+
+
+def services_to_recreate(old: Project, new: Project) -> list[str]:
+    """Changed services plus every service joining one of them, owners first."""
+    names = list(dict.fromkeys([*new.services, *old.services]))
+    todo = {n for n in names
+            if (old.services[n].raw if n in old.services else None) != (new.services[n].raw if n in new.services else None)}
+    grown = True
+    while grown:
+        grown = False
+        for n in names:
+            if n not in todo and (_joins(old, n) | _joins(new, n)) & todo:
+                todo.add(n)
+                grown = True
+    todo &= set(new.services)
+    order: list[str] = []
+
+    def visit(n: str, path: tuple[str, ...] = ()) -> None:
+        if n in order or n in path:
+            return
+        for dep in sorted(_joins(new, n) | set(new.services[n].depends_on)):
+            if dep in todo:
+                visit(dep, (*path, n))
+        order.append(n)
+
+    for n in names:
+        if n in todo:
+            visit(n)
+    return order
+
+
+def _up(target: ComposeTarget, services: list[str], timeout: float) -> tuple[bool, str]:
+    args = ["up", "-d", "--wait", "--wait-timeout", str(max(1, int(timeout))), "--no-deps", "--force-recreate",
+            *services]
+    try:
+        done = composecli.run(target, args, timeout=timeout + 60, check=False)
+    except ConfigError as exc:
+        return False, exc.message
+    text = (done.stderr or done.stdout).strip()
+    if done.returncode != 0:
+        tail = [ln.strip() for ln in text.splitlines() if ln.strip()][-3:]
+        return False, "; ".join(tail) or f"compose up exited {done.returncode}"
+    return True, ""
+
+
+# ---------------------------------------------------------------- apply
+
+
+def apply_change(change: LayoutChange, project: Project, engine: Engine | None, target: ComposeTarget,
+                 on_event: Emit | None = None, up: bool = True, timeout: float = 60.0) -> ApplyResult:
+    """Write change and, with up, bring the stack to it; on failure put file and containers back.
+
+    Raises StackError only for what stops it before anything happened (busy project, file
+    changed on disk, Compose refusing the new text). Everything else is in the result.
+    """
+    emit: Emit = on_event or (lambda _e: None)
+    with project_lock(project.name, f"layout: {change.reason}"):
+        if read_bytes(change.file) != change.old_text.encode("utf-8"):
+            raise FileChanged(f"{change.file} changed on disk since the change was prepared; nothing was written",
+                              hint="prepare the change again")
+        check_writable(change.file)
+        new = project_for_text(target, change.file, change.new_text)
+        result = ApplyResult(ok=False, written=False, notes=list(change.notes))
+        if not up or engine is None:
+            if up:
+                result.notes.append("no engine: the file is written, containers were not touched")
+            result.entry = write_change(change)
+            result.written = result.ok = True
+            emit(ApplyEvent("write", f"wrote {change.file} (history #{result.entry.id}); containers not touched"))
+            return result
+
+        services = services_to_recreate(project, new)
+        result.services = services
+        containers = engine.project_containers(project.name)
+        if not any(c.state == "running" and c.service in services for c in containers):
+            result.entry = write_change(change)
+            result.written = result.ok = True
+            result.services = []
+            result.notes.append("none of the changed services is running: the file is written, nothing started")
+            emit(ApplyEvent("write", f"wrote {change.file} (history #{result.entry.id}); nothing running to recreate"))
+            return result
+
+        emit(ApplyEvent("check", f"host ports for {', '.join(services)}"))
+        problems = host_port_conflicts(new, services, containers, engine.is_local())
+        if problems:
+            result.failed, result.reason = "host ports", "; ".join(problems)
+            result.checks.append(Check("host ports are free", False, result.reason))
+            emit(ApplyEvent("failed", f"host ports: {result.reason}; file and containers untouched"))
+            return result
+        if not engine.is_local():
+            result.notes.append("the engine is remote: host ports were not checked from here")
+
+        result.entry = write_change(change)
+        result.written = True
+        emit(ApplyEvent("write", f"wrote {change.file} (history #{result.entry.id})"))
+        deadline = time.monotonic() + timeout
+        emit(ApplyEvent("up", f"compose up {' '.join(services)} (owners first, waiting for health)"))
+        ok, why = _up(target, services, timeout)
+        if not ok:
+            result.failed, result.reason = "compose up", why
+        else:
+            try:
+                result.checks += gates(new, engine, services, deadline, emit)
+                if all(c.ok for c in result.checks):
+                    result.checks += verify(project, new, engine, services, deadline, emit)
+            except Exception as exc:  # the engine went away mid-check: a failure like any other, put back below
+                result.checks.append(Check("the engine answers", False, _failure(exc, engine)))
+            bad = next((c for c in result.checks if not c.ok), None)
+            if bad is not None:
+                result.failed, result.reason = "verify", f"{bad.what}: {bad.detail}"
+        if result.failed is None:
+            result.ok = True
+            emit(ApplyEvent("done", "every check passed"))
+            return result
+
+        emit(ApplyEvent("failed", f"{result.failed}: {result.reason}"))
+        _roll_back(change, result, project, engine, target, services, timeout, emit)
+        return result
+
+
+def _failure(exc: BaseException, engine: Engine) -> str:
+    gone = lost_engine(exc, getattr(engine, "host", None))
+    return str(gone) if gone is not None else f"{type(exc).__name__}: {exc}"
+
+
+def _roll_back(change: LayoutChange, result: ApplyResult, project: Project, engine: Engine,
+               target: ComposeTarget, services: list[str], timeout: float, emit: Emit) -> None:
+    result.rolled_back = True
+    assert result.entry is not None
+    try:
+        revert(change, result.entry, f"{result.failed}: {result.reason}")
+        result.written = False
+    except StackError as exc:
+        result.rollback_ok, result.rollback_reason = False, f"the file was not put back: {exc}"
+        emit(ApplyEvent("rollback", result.rollback_reason))
+        return
+    emit(ApplyEvent("rollback", f"put {change.file} back; compose up {' '.join(services)} from it"))
+    ok, why = _up(target, services, timeout)
+    if ok:
+        try:
+            passed = gates(project, engine, services, time.monotonic() + timeout, emit)
+        except Exception as exc:  # the engine went away during the rollback's checks
+            passed = [Check("the engine answers", False, _failure(exc, engine))]
+        bad = next((c for c in passed if not c.ok), None)
+        if bad is not None:
+            ok, why = False, f"{bad.what}: {bad.detail}"
+    result.rollback_ok = ok
+    # The file is back either way; only the containers may not be: say how to bring them to it.
+    result.rollback_reason = None if ok else (
+        f"{why}; {change.file.name} is as it was, the containers are not: once the engine answers, "
+        f"`docker compose up -d {' '.join(services)}` in {change.file.parent} brings them back to it")
+    emit(ApplyEvent("rollback", "previous layout running again" if ok else f"rollback incomplete: {why}"))

@@ -1,0 +1,304 @@
+"""Load a Project: Compose's effective config plus the source files for lines and extensions."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stacktui.core.compose import cli as composecli
+from stacktui.core.compose.cli import ComposeTarget
+from stacktui.core.errors import ConfigError, SourceRef
+from stacktui.core.compose.model import DependsOn, Extension, PortSpec, Project, ServiceSpec
+from stacktui.core.compose.source import SourceIndex
+
+if TYPE_CHECKING:
+    from stacktui.core.engine.client import Engine
+
+
+def load_project(target: ComposeTarget) -> Project:
+    """The project as Compose sees it. Raises ConfigError naming file and line."""
+    if not target.files:
+        raise ConfigError("no compose file given", hint="pass -f FILE, or attach with -p NAME")
+    source = SourceIndex.load(list(target.files))  # YAML errors with lines come first
+    config = effective_config(target, source)
+    project = project_from_config(config, source, target)
+    from stacktui.core.namespaces.graph import graph_of
+
+    graph_of(project)  # a missing target or a cycle Compose let through still names its line
+    return project
+
+
+def effective_config(target: ComposeTarget, source: SourceIndex) -> dict[str, Any]:
+    """`compose config --format json`; when Compose refuses, the refusal with the file and line.
+
+    Compose names services but no lines ("service "a" depends on undefined
+    service "b"", "dependency cycle detected: a -> b -> a"), and 2.40 even exits 0
+    with nothing on stdout for these; the source trees say where it was written.
+    """
+    done = composecli.run(target, ["config", "--format", "json"], check=False)
+    if done.returncode == 0 and done.stdout.strip():
+        unset = sorted(set(_UNSET.findall(done.stderr)))
+        if unset:
+            raise unset_variables(unset, source)
+        try:
+            return json.loads(done.stdout)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"compose config printed no JSON: {exc}") from exc
+    stderr = done.stderr.strip() or done.stdout.strip() or "compose config failed"
+    raise explain_compose_error(stderr, source)
+
+
+_WARNING = re.compile(r'level=warning msg="((?:[^"\\]|\\.)*)"')
+
+
+def _compose_message(stderr: str) -> str:
+    """Compose's error first, then its warnings once each (they often say why: an unset variable)."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    for line in (ln.strip() for ln in stderr.splitlines()):
+        if not line:
+            continue
+        found = _WARNING.search(line)
+        if found:
+            text = found.group(1).replace('\\"', '"')
+            if text not in warnings:
+                warnings.append(text)
+        else:
+            errors.append(line)
+    message = "; ".join(errors) or "compose config failed"
+    return message + (f" (Compose also warned: {'; '.join(warnings)})" if warnings else "")
+
+
+_UNSET = re.compile(r'The \\?"(\w+)\\?" variable is not set')
+
+
+def unset_variables(names: list[str], source: SourceIndex) -> ConfigError:
+    """Compose only warns about a variable nobody set, and puts an empty string in its place (a
+    blank port, image tag or URL). stacktui may recreate containers from that, so it refuses,
+    naming where the first one is used."""
+    first = names[0]
+    where = None
+    used = re.compile(r"(?<!\$)\$\{?" + re.escape(first) + r"\b")
+    for sf in source.files:
+        found = used.search(sf.text)
+        if found:
+            where = SourceRef(sf.path, sf.text.count("\n", 0, found.start()) + 1)
+            break
+    also = f" (also unset: {', '.join(names[1:])})" if names[1:] else ""
+    return ConfigError(f"variable {first} is not set, and Compose would put an empty string in its place{also}",
+                       where=where,
+                       hint=f"set {first} in the project's .env or in the environment, or write ${{{first}:-}} "
+                            "where empty is meant")
+
+
+_BAD_PORT = re.compile(r"invalid (?:hostPort|containerPort|port|published port|target port)[^:]*: *\"?([\w.-]+)")
+
+
+def _port_entry(value: str, source: SourceIndex) -> tuple[str, SourceRef] | None:
+    """The service and line of the `ports:` entry where a port Compose refused was written."""
+    number = re.compile(r"(?<![\w.])" + re.escape(value) + r"(?![\w.])")
+    for sf in source.files:
+        for name, node in sf.services().items():
+            ports = node.get("ports") if isinstance(node, dict) else None
+            for i, entry in enumerate(ports or []):
+                if number.search(str(entry)):
+                    where = source.locate(str(name), "ports", i)
+                    if where is not None:
+                        return str(name), where
+    return None
+
+
+def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
+    """Compose's refusal, located in the source files when it is about the graph."""
+    from stacktui.core.namespaces.graph import source_graph
+
+    graph = source_graph(source)
+    message = _compose_message(stderr)
+    hint = "run `docker compose config` to see it in full"
+    missing = re.search(r'service "([^"]+)" depends on undefined service "([^"]+)"', stderr)
+    if missing:
+        who, what = missing.groups()
+        for e in graph.needs(who):
+            if e.target == what:
+                return ConfigError(f"service {who!r}: {e.key} names service {what!r}, which is not defined",
+                                   where=e.where, hint=f"defined services: {', '.join(graph.services) or 'none'}")
+    cycle = re.search(r"dependency cycle detected: (.+)", stderr)
+    if cycle:
+        names = [n.strip() for n in cycle.group(1).split("->")]
+        hops = []
+        for a, b in zip(names, names[1:]):
+            hop = next((e for e in graph.needs(a) if e.target == b), None)
+            if hop is None:
+                break
+            hops.append(hop)
+        if hops and len(hops) == len(names) - 1:
+            why = "; ".join(f"{e.describe()} ({e.where})" for e in hops)
+            return ConfigError(f"dependency cycle {' -> '.join(names)}: {why}", where=hops[0].where,
+                               hint="break the cycle: one of these services must not need the other")
+    bad_port = _BAD_PORT.search(stderr)
+    if bad_port:
+        found = _port_entry(bad_port.group(1), source)
+        if found is not None:
+            service, where = found
+            return ConfigError(f"service {service!r}: {bad_port.group(0)}", where=where,
+                               hint="a port is a number from 1 to 65535: HOST:CONTAINER or IP:HOST:CONTAINER")
+    try:
+        graph.validate()  # Compose said something else; a graph problem in the files still has a line
+    except ConfigError as exc:
+        if exc.where is not None and ("undefined service" in stderr or "cycle" in stderr):
+            return exc
+    where = None
+    named = re.search(r'service "([^"]+)"', stderr)
+    if named and source.file_of(named.group(1)) is not None:
+        where = source.locate(named.group(1))
+    return ConfigError(message, where=where, hint=hint)
+
+
+def project_from_config(config: dict[str, Any], source: SourceIndex | None, target: ComposeTarget) -> Project:
+    raw_services = config.get("services") or {}
+    services: dict[str, ServiceSpec] = {}
+    for name in _declared_order(raw_services, source):
+        services[name] = _service(name, raw_services[name], source)
+    first = target.files[0] if target.files else Path.cwd()
+    working_dir = target.project_directory or first.parent
+    return Project(
+        name=str(config.get("name") or target.project_name or working_dir.name),
+        working_dir=Path(working_dir),
+        files=list(target.files),
+        services=services,
+        source=source,
+    )
+
+
+def _declared_order(raw_services: dict[str, Any], source: SourceIndex | None) -> list[str]:
+    """Services in the order the files declare them (Compose's JSON sorts them by name)."""
+    order: list[str] = []
+    for sf in source.files if source else []:
+        order += [n for n in sf.services() if n in raw_services and n not in order]
+    return order + [n for n in raw_services if n not in order]
+
+
+def _service(name: str, raw: dict[str, Any], source: SourceIndex | None) -> ServiceSpec:
+    where = source.locate(name) if source else None
+    ports: list[PortSpec] = []
+    for i, p in enumerate(raw.get("ports") or []):
+        ports.append(PortSpec(
+            target=int(p.get("target")),
+            published=str(p["published"]) if p.get("published") not in (None, "") else None,
+            host_ip=p.get("host_ip") or "",
+            protocol=p.get("protocol") or "tcp",
+            where=source.locate(name, "ports", i) if source else None,
+        ))
+    depends = {
+        dep: DependsOn(dep, spec.get("condition", "service_started"), bool(spec.get("restart")),
+                       bool(spec.get("required", True)))
+        for dep, spec in (raw.get("depends_on") or {}).items()
+    }
+    ext_raw = source.extension(name) if source else {}
+    return ServiceSpec(
+        name=name,
+        image=raw.get("image"),
+        network_mode=raw.get("network_mode"),
+        ipc=raw.get("ipc"),
+        pid=raw.get("pid"),
+        ports=ports,
+        expose=[str(e) for e in raw.get("expose") or []],
+        depends_on=depends,
+        volumes_from=[str(v) for v in raw.get("volumes_from") or []],
+        healthcheck=raw.get("healthcheck"),
+        environment=dict(raw.get("environment") or {}),
+        x=_extension(name, ext_raw, source),
+        where=where,
+        raw=raw,
+    )
+
+
+def _extension(service: str, raw: dict[str, Any], source: SourceIndex | None) -> Extension:
+    where = source.locate(service, "x-stacktui") if source else None
+    health = raw.get("health")
+    if health is not None and not (isinstance(health, str) and health.startswith(("http://", "https://"))):
+        raise ConfigError(f"x-stacktui.health of {service} must be an http(s) URL, got {health!r}", where=where)
+    listens: list[int] = []
+    for item in raw.get("listens") or []:
+        try:
+            port = int(item)
+        except (TypeError, ValueError):
+            port = -1
+        if not 1 <= port <= 65535:
+            raise ConfigError(f"x-stacktui.listens of {service}: {item!r} is not a port (1-65535)",
+                              where=source.locate(service, "x-stacktui", "listens") if source else where)
+        listens.append(port)
+    return Extension(health=health, listens=tuple(listens))
+
+
+def attach_project(engine: "Engine", name: str) -> Project:
+    """A read-only Project rebuilt from a running project's container labels (no files needed).
+
+    Compose's labels keep the service, `depends_on` (with its restart flag) and
+    the files; the engine keeps each container's namespace modes and
+    healthcheck. A `container:<id>` mode naming a container that is gone (its
+    owner was recreated) is mapped back to the one service the label says it
+    must restart with, so the stale check still sees whose namespace it was.
+    """
+    containers = [c for c in engine.project_containers(name)]
+    if not containers:
+        raise ConfigError(f"no containers of project {name!r} on this engine",
+                          hint="check the name with `docker compose ls`, or pass -f FILE")
+    by_id = {c.id: c.service for c in containers}
+    services: dict[str, ServiceSpec] = {}
+    for c in containers:
+        if c.service in services:
+            continue
+        depends: dict[str, DependsOn] = {}
+        for item in filter(None, c.labels.get("com.docker.compose.depends_on", "").split(",")):
+            dep, _, rest = item.partition(":")
+            cond, _, restart = rest.partition(":")
+            depends[dep] = DependsOn(dep, cond or "service_started", restart == "true")
+        restarting_with = [d.service for d in depends.values() if d.restart]
+        modes: dict[str, str | None] = {}
+        for kind, mode in (("network_mode", c.network_mode), ("ipc", c.ipc_mode), ("pid", c.pid_mode)):
+            joined = mode.split(":", 1)[1] if mode.startswith("container:") else None
+            if joined and joined in by_id:
+                modes[kind] = f"service:{by_id[joined]}"
+            elif joined and len(restarting_with) == 1 and not _exists(engine, joined):
+                modes[kind] = f"service:{restarting_with[0]}"
+            else:
+                modes[kind] = mode or None
+        raw = engine.inspect_raw(c.id)
+        check = (raw.get("Config") or {}).get("Healthcheck") or None
+        if check and (check.get("Test") or [""])[0] == "NONE":
+            check = None
+        services[c.service] = ServiceSpec(
+            name=c.service, image=c.image, network_mode=modes["network_mode"], ipc=modes["ipc"],
+            pid=modes["pid"], depends_on=depends,
+            healthcheck={"test": check.get("Test")} if check else None,
+            raw={"restart": ((raw.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no"},
+        )
+    first = containers[0]
+    files = [Path(f) for f in first.labels.get("com.docker.compose.project.config_files", "").split(",") if f]
+    ordered = _attached_order(services)
+    return Project(name=name, working_dir=Path(first.labels.get("com.docker.compose.project.working_dir", ".")),
+                   files=files, services={s: services[s] for s in ordered}, read_only=True)
+
+
+def _exists(engine: "Engine", container_id: str) -> bool:
+    try:
+        engine.inspect_raw(container_id)
+        return True
+    except Exception as exc:  # docker's NotFound, passed through the adapter: only a 404 means gone
+        if getattr(exc, "status_code", None) == 404:
+            return False
+        raise
+
+
+def _attached_order(services: dict[str, ServiceSpec]) -> list[str]:
+    """No file says the declared order: dependencies first, then by name."""
+    from stacktui.core.namespaces.graph import Graph, project_edges
+
+    probe = Project(name="", working_dir=Path("."), files=[], services=services)
+    graph = Graph(sorted(services), [e for e in project_edges(probe) if e.target in services])
+    try:
+        return graph.order(sorted(services))
+    except ConfigError:
+        return sorted(services)

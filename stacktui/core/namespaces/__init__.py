@@ -1,0 +1,1 @@
+"""Who shares whose namespaces: the dependency graph, its order, and every walk over it."""

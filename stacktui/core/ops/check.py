@@ -1,0 +1,50 @@
+"""Every check at once: static from the files, on the host, live in shared namespaces, stale namespaces."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stacktui.core.engine.client import ContainerInfo
+from stacktui.core.findings import ERROR, STALE_NAMESPACE, Finding, ordered
+from stacktui.core.ports.host import host_findings
+from stacktui.core.ports.live import Listener, live_findings
+from stacktui.core.compose.model import Project
+from stacktui.core.ports.static import static_findings
+from stacktui.core.health.stale import find_stale
+
+if TYPE_CHECKING:
+    from stacktui.core.engine.client import Engine
+
+
+def stale_findings(project: Project, containers: list[ContainerInfo]) -> list[Finding]:
+    out = []
+    for service, verdict in find_stale(project, containers).items():
+        out.append(Finding.at(
+            project.source.locate(service, "network_mode") if project.source is not None else None,
+            severity=ERROR, kind=STALE_NAMESPACE, service=service, port=None,
+            message=f"{service} lives in a stale namespace: {verdict.reason}; its own healthcheck may still pass",
+            hint=f"restart {service} after {verdict.owner} (stacktui restart {service})",
+            fix=f"restart:{service}"))
+    return out
+
+
+def run_checks(project: Project, engine: "Engine | None", containers: list[ContainerInfo] | None = None,
+               *, static: bool = True, host: bool = True, live: bool = True,
+               listeners: list[Listener] | None = None) -> list[Finding]:
+    """All findings, those from files first in file and line order.
+
+    Without an engine only the static checks run. A project attached from labels
+    (no files) has no static checks. `listeners` (from namespace_listeners) saves
+    reading the namespaces twice when the caller shows them too.
+    """
+    findings: list[Finding] = []
+    if static:
+        findings += static_findings(project)
+    if engine is not None and (host or live):
+        if containers is None:
+            containers = engine.project_containers(project.name)
+        if host:
+            findings += host_findings(project, engine, containers)
+        if live:
+            findings += live_findings(project, engine, containers, listeners)
+            findings += stale_findings(project, containers)
+    return ordered(findings)
