@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 ENGINE  := $(PY) scripts/devengine.py
 ARGS    ?=
 
-.PHONY: setup test demo demo-down bench lint clean
+.PHONY: setup test test-fast demo demo-down bench lint clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,11 @@ $(VENV)/.installed: pyproject.toml
 # The whole suite on a real engine (the import contract is one of its tests).
 test: setup
 	$(ENGINE) run -- $(BIN)/python -m pytest $(ARGS)
+
+# The tests that need no engine (parsing, plans, layout edits, sanitizing, the import contracts):
+# the edit-run loop. `make test` runs them too.
+test-fast: setup
+	env -u DOCKER_HOST $(BIN)/python -m pytest -m "not engine" -q $(ARGS)
 
 # Engine, demo image, demo stack up and healthy, then stacktui on it. `make demo-down` cleans up.
 demo: setup

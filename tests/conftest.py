@@ -193,3 +193,15 @@ def module_demo_stack(tmp_path_factory: pytest.TempPathFactory, demo_image: str)
         yield stack
     finally:
         stack.down()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "engine: needs the real Docker engine (set on every test that reaches "
+                                       "the docker_host fixture); `make test-fast` runs the others")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Marked from the fixture closure, so a new test that needs the engine cannot be left out of it.
+    for item in items:
+        if "docker_host" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.engine)

@@ -165,7 +165,7 @@ def compose_for(user: str) -> str:
     return " ".join(compose_command())
 
 
-def test_another_user_without_the_socket_or_the_file_gets_told_so():
+def test_another_user_without_the_socket_or_the_file_gets_told_so(docker_host):
     folder = world_readable_dir("stkf-nobody-")
     try:
         shutil.copytree(ROOT / "compose" / "demo", folder / "demo")

@@ -5,6 +5,7 @@ Fast: Compose's `config` reads the texts; containers are built from inspect-shap
 from __future__ import annotations
 
 import shutil
+import os
 import socket
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.errors import ConfigError
 from stacktui.core.layout.prepare import prepare_separate
 from stacktui.core.layout.apply import project_for_text, services_to_recreate
-from stacktui.core.ports.change import host_port_conflicts, port_answers
+from stacktui.core.ports.host import host_port_conflicts, port_answers
 from stacktui.core.layout.verify import moved_ports, rewritten_urls
 from stacktui.core.loader import load_project
 
@@ -116,7 +117,7 @@ def test_a_local_port_in_use_is_named_with_its_holder(tmp_path):
         project = load_project(resolve_target([file]))
         problems = host_port_conflicts(project, ["web"], [], local=True)
         assert len(problems) == 1
-        assert problems[0].startswith(f"127.0.0.1:{port}/tcp for web is in use by pid ")
+        assert problems[0].startswith(f"127.0.0.1:{port}/tcp for web is in use by pid {os.getpid()} ")
         ok, detail = port_answers("127.0.0.1", port, timeout=0.5)
         assert ok and detail == "accepted, no reply within the timeout"
     assert host_port_conflicts(project, ["web"], [], local=True) == []

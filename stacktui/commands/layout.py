@@ -14,15 +14,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from stacktui.commands.context import Context, emit_json, relpath
 from stacktui.core.errors import ConfigError, StackError
+from stacktui.core.sanitize import printable
+
+MULTILINE = "\t\n"  # Compose's and the apply's messages may span lines
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
     from stacktui.core.layout.prepare import LayoutChange
-
-
-def _printable(text: str) -> str:
-    """Compose's and containers' words are data: control characters are shown, never obeyed."""
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\x{ord(ch):02x}" for ch in text)
 
 
 def _ports(text: str) -> list[int]:
@@ -200,7 +198,7 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -
         return 1
 
     def show(event: ApplyEvent) -> None:
-        print(f"  {event.kind}: {_printable(event.message)}", flush=True)
+        print(f"  {event.kind}: {printable(event.message, keep=MULTILINE)}", flush=True)
 
     engine = None if args.no_up else ctx.engine
     previous = _hold_signals()
@@ -216,7 +214,7 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -
         entry = f" (history #{result.entry.id})" if result.entry else ""
         print(f"done: {change.reason}{entry}")
         return 0
-    print(f"stacktui: layout change failed at {result.failed}: {_printable(result.reason or '')}", file=sys.stderr)
+    print(f"stacktui: layout change failed at {result.failed}: {printable(result.reason or '', keep=MULTILINE)}", file=sys.stderr)
     if not result.rolled_back:
         print(f"stacktui: nothing was changed: {relpath(change.file)} and the containers are as they were",
               file=sys.stderr)
@@ -224,5 +222,5 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -
         print(f"stacktui: rolled back: {relpath(change.file)} is as it was and the previous layout runs again",
               file=sys.stderr)
     else:
-        print(f"stacktui: ROLLBACK INCOMPLETE: {_printable(result.rollback_reason or '')}", file=sys.stderr)
+        print(f"stacktui: ROLLBACK INCOMPLETE: {printable(result.rollback_reason or '', keep=MULTILINE)}", file=sys.stderr)
     return 1

@@ -14,7 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Any, TextIO
 
 from stacktui.commands.context import Context, emit_json
-from stacktui.commands.printable import printable
+from stacktui.core.sanitize import printable
 from stacktui.core.errors import ConfigError
 
 if TYPE_CHECKING:  # core.restart pulls in gates, probes and ssl: the TUI's start-up does not need them

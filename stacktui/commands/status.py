@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from stacktui.commands.context import Context, emit_json
-from stacktui.commands.printable import printable
+from stacktui.core.sanitize import printable
 from stacktui.core.health.status import HEALTHY, NO_CHECK, collect
 
 PROBE_TIMEOUT = 2.0

@@ -52,11 +52,6 @@ def _visible(match: re.Match[str]) -> str:
     return _VISIBLE[ord(match.group())]
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 with invalid bytes replaced (U+FFFD), never an exception."""
-    return data.decode("utf-8", "replace")
-
-
 def sanitize(line: bytes | str, *, keep: int = STORE_LIMIT) -> str:
     """One line of container output as safe text: sequences removed, controls made visible.
 
@@ -90,3 +85,13 @@ def for_display(text: str, limit: int = DISPLAY_LIMIT) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]} \u2026 [{len(text) - limit:,} more characters]"
+
+
+def printable(text: str, *, keep: str = "\t", limit: int | None = None) -> str:
+    """Text for a line of CLI output: every control character (escape sequences included) shown
+    as a `\\xNN` / `\\uNNNN` escape, so a script or a log reading it sees what was said and a
+    terminal obeys nothing. `keep` names the controls that stay (tab; a multi-line message
+    keeps newlines). Cut to `limit` characters when given."""
+    out = "".join(ch if ch in keep or ch.isprintable() else
+                  f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}" for ch in text)
+    return out if limit is None or len(out) <= limit else out[:limit] + "..."

@@ -29,7 +29,7 @@ from stacktui.core.engine.client import Engine, lost_engine
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.layout.history import FileChanged, HistoryEntry, check_writable, read_bytes, revert, write_change
 from stacktui.core.layout.prepare import LayoutChange
-from stacktui.core.ports.change import host_port_conflicts
+from stacktui.core.ports.host import host_port_conflicts
 from stacktui.core.layout.verify import ApplyEvent, Check, Emit, gates, verify
 from stacktui.core.lock import project_lock
 from stacktui.core.compose.model import Project

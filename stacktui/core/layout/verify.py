@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from stacktui.core.engine.client import ContainerInfo, Engine
-from stacktui.core.ports.change import port_answers
+from stacktui.core.ports.host import port_answers
 from stacktui.core.compose.model import Project
-from stacktui.core.health.probes import probe_service
+from stacktui.core.health.gates import wait_for_gates
 
 _URL = re.compile(r"\bhttps?://[^\s\"'<>]+")
 _FETCH = r"""u=$1
@@ -106,24 +106,20 @@ def reach_from(engine: Engine, container: ContainerInfo, url: str) -> tuple[bool
 
 
 def gates(project: Project, engine: Engine, services: list[str], deadline: float,
-           emit: Emit) -> list[Check]:
+          emit: Emit) -> list[Check]:
+    """Each changed service with a probe passes restart's own gates (health.gates): one idea of
+    "back", whether a restart or a layout change brought the service up."""
     checks: list[Check] = []
     for name in services:
         url = project.services[name].x.health
         if not url:
             continue
-
-        def attempt(name: str = name) -> tuple[bool, str]:
-            containers = engine.project_containers(project.name)
-            res = probe_service(project, containers, name, timeout=2.0, local_engine=engine.is_local())
-            if res is None:
-                return True, ""
-            return res.ok, f"{res.reached_via}: {res.error or res.status_code}"
-
-        ok, detail = _until(deadline, attempt)
-        checks.append(Check(f"{name} answers {url}", ok, detail))
-        emit(ApplyEvent("gate", f"{name}: {url} {'answers' if ok else 'does not answer'} ({detail})", name))
-        if not ok:
+        got = wait_for_gates(project, engine, name, timeout=max(0.1, deadline - time.monotonic()))
+        probe = got.probe
+        detail = got.reason or (f"{probe.reached_via}: {probe.error or probe.status_code}" if probe else "")
+        checks.append(Check(f"{name} answers {url}", got.ok, detail))
+        emit(ApplyEvent("gate", f"{name}: {url} {'answers' if got.ok else 'does not answer'} ({detail})", name))
+        if not got.ok:
             break
     return checks
 

@@ -56,9 +56,6 @@ class LogStore:
             self.on_pending()
         return len(added)
 
-    def add_marker(self, service: str, text: str, key: int | None = None) -> None:
-        self.append(service, [LogLine(service, key if key is not None else now_ns(), text, EVENT)])
-
     def drain(self) -> tuple[list[LogLine], bool]:
         """Lines appended since the last drain, and whether some were dropped (then redraw from `lines`)."""
         with self._lock:

@@ -207,3 +207,63 @@ def _taken(pub: Published, port: int, who: str, container: bool = False) -> Find
         hint=("stop that container or publish another host port" if container
               else "stop that process, or publish another host port"))
 
+
+# --- around a layout change --------------------------------------------------------------------
+
+def holder_of(port: int, protocol: str = "tcp") -> str:
+    """Who holds a host port, as far as this user may see."""
+    for listener in host_listeners() or []:
+        if listener.port == port and listener.protocol == protocol and listener.pid is not None:
+            return f"pid {listener.pid} ({listener.process})" if listener.process else f"pid {listener.pid}"
+    return "another program"
+
+
+def host_port_conflicts(new: Project, services: list[str], containers: list[ContainerInfo],
+                        local: bool) -> list[str]:
+    """Host ports a layout change publishes that will not be free when its containers start:
+    published twice by the change, held by a container it does not restart, or bound on the host."""
+    problems: list[str] = []
+    released = [(p, c) for c in containers if c.state == "running" and c.service in services for p in c.ports]
+    kept = [(p, c) for c in containers if c.state == "running" and c.service not in services for p in c.ports]
+    wanted: dict[tuple[str, int, str], str] = {}
+    for name in services:
+        for spec in new.services[name].ports:
+            port = spec.host_port
+            if port is None:
+                continue
+            key = (spec.host_ip, port, spec.protocol)
+            label = f"{spec.host_ip or '0.0.0.0'}:{port}/{spec.protocol}"
+            clash = next((s for (ip, p, proto), s in wanted.items()
+                          if p == port and proto == spec.protocol and addresses_overlap(ip, spec.host_ip)), None)
+            if clash:
+                problems.append(f"{label} is published by both {clash} and {name}")
+                continue
+            wanted[key] = name
+            other = next((c for p, c in kept if p.host_port == port and p.protocol == spec.protocol
+                          and addresses_overlap(p.host_ip, spec.host_ip)), None)
+            if other is not None:
+                problems.append(f"{label} for {name} is published by {other.service} ({other.name}), "
+                                "which this change does not restart")
+                continue
+            ours = any(p.host_port == port and p.protocol == spec.protocol and addresses_overlap(p.host_ip, spec.host_ip)
+                       for p, _c in released)
+            if not ours and local and bind_test(spec.host_ip, port, spec.protocol):
+                problems.append(f"{label} for {name} is in use by {holder_of(port, spec.protocol)}")
+    return problems
+
+
+def port_answers(ip: str, port: int, timeout: float = 2.0) -> tuple[bool, str]:
+    """Does something answer on a published port? The engine's proxy accepts even when nothing
+    listens behind it, then closes at once: so a connection must be kept open or answered."""
+    try:
+        with socket.create_connection((ip, port), timeout=timeout) as s:
+            s.sendall(b"GET / HTTP/1.0\r\nHost: stacktui\r\n\r\n")
+            try:
+                data = s.recv(64)
+            except socket.timeout:
+                return True, "accepted, no reply within the timeout"
+            if data:
+                return True, "answered"
+            return False, "closed without answering"
+    except OSError as exc:
+        return False, exc.strerror or str(exc)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.findings import ERROR, NAMESPACE_PORT_CONFLICT, Finding
+from stacktui.core.sanitize import printable
 from stacktui.core.compose.model import Project
 from stacktui.core.namespaces.groups import network_groups
 
@@ -232,12 +233,6 @@ def _from_exec(owner: str, members: list[ContainerInfo], engine: "Engine") -> li
     return out
 
 
-def _printable(text: str, limit: int = 200) -> str:
-    """Container output is data: control characters shown as escapes, never passed to a terminal."""
-    clean = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text.strip())
-    return clean if len(clean) <= limit else clean[:limit] + "..."
-
-
 def recent_conflict_lines(engine: "Engine", c: ContainerInfo, lines: int = LOG_LINES) -> list[str]:
     """Lines since the container's last start that say an address was already in use."""
     since = int(c.started_at.timestamp()) if c.started_at is not None else None
@@ -245,7 +240,7 @@ def recent_conflict_lines(engine: "Engine", c: ContainerInfo, lines: int = LOG_L
         text = engine.logs_tail(c.id, lines, since=since)
     except Exception:  # a container removed meanwhile has no log to read
         return []
-    return [_printable(line) for line in text if IN_USE.search(line)]
+    return [printable(line.strip(), limit=200) for line in text if IN_USE.search(line)]
 
 
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?\b")
