@@ -10,7 +10,7 @@ import pytest
 
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.errors import ConfigError
-from stacktui.core.namespaces.graph import graph_of
+from stacktui.core.namespaces.graph import project_graph
 from stacktui.core.loader import load_project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ def line_of(path: Path, needle: str) -> int:
 
 def test_demo_graph_restart_set_and_order():
     project = load(ROOT / "compose" / "demo")
-    graph = graph_of(project)
+    graph = project_graph(project)
     kinds = {(e.dependant, e.target, e.kind) for e in graph.edges}
     assert {("mcp-server", "vscode", "network"), ("mcp-server", "vscode", "ipc"),
             ("backend", "vscode", "depends_on")} <= kinds
@@ -49,7 +49,7 @@ def test_demo_graph_restart_set_and_order():
 
 
 def test_chain_is_transitive_and_ordered():
-    graph = graph_of(load(ROOT / "compose" / "chain"))
+    graph = project_graph(load(ROOT / "compose" / "chain"))
     assert graph.namespace_dependants("gateway") == ["api", "worker"]
     why = graph.restart_set(["gateway"])
     assert graph.order(why) == ["gateway", "api", "worker"]
@@ -58,7 +58,7 @@ def test_chain_is_transitive_and_ordered():
 
 
 def test_reference_stack_parses_and_plans_vscode_then_mcp():
-    graph = graph_of(load(ROOT / "compose" / "agentdb9", "docker-compose.yml"))
+    graph = project_graph(load(ROOT / "compose" / "agentdb9", "docker-compose.yml"))
     assert graph.order(graph.restart_set(["vscode"]))[:2] == ["vscode", "mcp-server"]
 
 
@@ -86,7 +86,7 @@ services:
     network_mode: "container:somebody-else"
 """)
     project = load(tmp_path)
-    graph = graph_of(project)
+    graph = project_graph(project)
     api_db = next(e for e in graph.edges if e.dependant == "api")
     assert (api_db.condition, api_db.restart) == ("service_healthy", True)
     assert api_db.where is not None and api_db.where.file == f and api_db.where.line == line_of(f, "db: {condition")

@@ -23,9 +23,9 @@ def load_project(target: ComposeTarget) -> Project:
     source = SourceIndex.load(list(target.files))  # YAML errors with lines come first
     config = effective_config(target, source)
     project = project_from_config(config, source, target)
-    from stacktui.core.namespaces.graph import graph_of
+    from stacktui.core.namespaces.graph import project_graph
 
-    graph_of(project)  # a missing target or a cycle Compose let through still names its line
+    project_graph(project)  # a missing target or a cycle Compose let through still names its line
     return project
 
 

@@ -30,7 +30,7 @@ from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.layout.history import FileChanged, HistoryEntry, check_writable, read_bytes, revert, write_change
 from stacktui.core.layout.prepare import LayoutChange
 from stacktui.core.ports.host import host_port_conflicts
-from stacktui.core.layout.verify import ApplyEvent, Check, Emit, gates, verify
+from stacktui.core.layout.verify import ApplyEvent, Check, Emit, probe_gates, verify
 from stacktui.core.lock import project_lock
 from stacktui.core.compose.model import Project
 from stacktui.core.loader import project_from_config
@@ -197,7 +197,7 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
             result.failed, result.reason = "compose up", why
         else:
             try:
-                result.checks += gates(new, engine, services, deadline, emit)
+                result.checks += probe_gates(new, engine, services, deadline, emit)
                 if all(c.ok for c in result.checks):
                     result.checks += verify(project, new, engine, services, deadline, emit)
             except Exception as exc:  # the engine went away mid-check: a failure like any other, put back below
@@ -235,7 +235,7 @@ def _roll_back(change: LayoutChange, result: ApplyResult, project: Project, engi
     ok, why = _up(target, services, timeout)
     if ok:
         try:
-            passed = gates(project, engine, services, time.monotonic() + timeout, emit)
+            passed = probe_gates(project, engine, services, time.monotonic() + timeout, emit)
         except Exception as exc:  # the engine went away during the rollback's checks
             passed = [Check("the engine answers", False, _failure(exc, engine))]
         bad = next((c for c in passed if not c.ok), None)

@@ -105,8 +105,8 @@ def reach_from(engine: Engine, container: ContainerInfo, url: str) -> tuple[bool
     return False, out.strip().splitlines()[-1] if out.strip() else f"exit {code}"
 
 
-def gates(project: Project, engine: Engine, services: list[str], deadline: float,
-          emit: Emit) -> list[Check]:
+def probe_gates(project: Project, engine: Engine, services: list[str], deadline: float,
+                emit: Emit) -> list[Check]:
     """Each changed service with a probe passes restart's own gates (health.gates): one idea of
     "back", whether a restart or a layout change brought the service up."""
     checks: list[Check] = []

@@ -237,18 +237,15 @@ def project_edges(project: Project) -> Iterator[Edge]:
             yield Edge(name, dep, "depends_on", d.condition, d.restart, where)
 
 
-def graph_of(project: Project) -> Graph:
-    """The project's graph, validated: a missing target or a cycle raises ConfigError with file:line."""
-    graph = Graph(project.services, project_edges(project))
-    graph.validate()
-    return graph
+def project_graph(project: Project) -> Graph:
+    """The project's graph, validated: a missing target or a cycle raises ConfigError with file:line.
 
-
-def graph_for(project: Project) -> Graph:
-    """graph_of, except that an attached project (labels only) drops edges to services it cannot see."""
-    if not project.read_only:
-        return graph_of(project)
-    graph = Graph(project.services, [e for e in project_edges(project) if e.target in project.services])
+    A project attached from the engine (labels only) drops edges to services it cannot see.
+    """
+    edges = project_edges(project)
+    if project.read_only:
+        edges = (e for e in edges if e.target in project.services)
+    graph = Graph(project.services, list(edges))
     graph.validate()
     return graph
 

@@ -32,7 +32,7 @@ from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.engine.client import ContainerInfo, Engine, lost_engine
 from stacktui.core.errors import ConfigError
 from stacktui.core.health.gates import GateResult, gate_names, wait_for_gates
-from stacktui.core.namespaces.graph import NAMESPACE_KEYS, Graph, graph_for
+from stacktui.core.namespaces.graph import NAMESPACE_KEYS, Graph, project_graph
 from stacktui.core.lock import project_lock
 from stacktui.core.compose.model import Project
 
@@ -153,7 +153,7 @@ def build_plan(project: Project, services: list[str], containers: list[Container
         raise ConfigError("name at least one service to restart", hint="or pass --all for the whole stack")
     for s in services:
         project.service(s)  # an unknown name is a ConfigError listing the known ones
-    graph = graph or graph_for(project)
+    graph = graph or project_graph(project)
     why = graph.restart_set(services)
     steps: list[Step] = []
     recreated: set[str] = set()
@@ -256,7 +256,7 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
          abort: threading.Event | None, timeout: float,
          containers: list[ContainerInfo] | None) -> PlanResult:
     started = time.monotonic()
-    graph = graph_for(project)
+    graph = project_graph(project)
     result = PlanResult(ok=True)
     pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="restart")
     urls = [u for s in plan.steps if (u := project.services[s.service].x.health)]
