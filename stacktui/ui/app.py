@@ -102,9 +102,7 @@ class StackApp(LiveFeed, ChangeFlows, FileWatch, App[int]):
                                     probe_interval=probe_interval)
         self.live = live
         self.clock = clock or utcnow
-        self.log_history = log_history
         self.view_lines = view_lines
-        self.probe_interval = probe_interval
         self.engine_label = engine_label
         self.reload = reload
         self.engine_version = ""
@@ -225,10 +223,8 @@ class StackApp(LiveFeed, ChangeFlows, FileWatch, App[int]):
             self.call_after_refresh(self._start_live)
 
     def _start_live(self) -> None:
-        if self.live_stack.stopped or self.watcher is None or self.watcher.stopped:
-            return
-        self.live_stack.start()
-        self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")
+        if self.live_stack.start():
+            self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")
 
     def _engine_version(self) -> None:
         assert self.engine is not None

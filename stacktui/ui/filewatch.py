@@ -76,8 +76,7 @@ class FileWatch:
         if end_flow:
             self.busy = None
         self._show_project(project, stamp)
-        if self.watcher is not None:
-            self.watcher.project = project
+        if self.live_stack.following:
             self.run_worker(lambda: self._refresh_after_change(project), thread=True, exit_on_error=False,
                             group="reload")
 

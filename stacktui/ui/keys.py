@@ -53,10 +53,11 @@ def help_rows(app: "App") -> list[tuple[str, str]]:
     for active in app.active_bindings.values():
         binding = active.binding
         shown = app.get_key_display(binding)
+        action = binding.action.removeprefix("app.")  # the screen binds tab to app.focus_next
         if active.node is app:
             keys = bound.setdefault(binding.action, [])
-        elif binding.action in WIDGET_ACTIONS:
-            keys = widgets.setdefault(binding.action, [])
+        elif action in WIDGET_ACTIONS:
+            keys = widgets.setdefault(action, [])
         else:
             continue
         if shown not in keys:

@@ -75,10 +75,17 @@ class LiveStack:
         self.watcher = Watcher(project, engine, on_snapshot=self._snapshot, on_event=self._event,
                                on_connection=self._connection, probe_interval=self.probe_interval)
 
-    def start(self) -> None:
+    def start(self) -> bool:
+        """Follow the engine (threads); False when there is nothing to follow or it was stopped."""
         if self._stopped or self.watcher is None or self.watcher.stopped:
-            return
+            return False
         self.watcher.start()
+        return True
+
+    @property
+    def following(self) -> bool:
+        """Attached to an engine: snapshots and log lines will come."""
+        return self.watcher is not None
 
     def stop(self, wait: float = 0.5) -> None:
         if self._stopped:
