@@ -3,16 +3,16 @@ a change's passing alarms off its services' rows and the release shows the truth
 from __future__ import annotations
 
 from stacktui.core.engine.logstream import EVENT
-from stacktui.core.health.status import CHANGING, HEALTHY, STALE, ServiceStatus
-from stacktui.core.live.stack import LiveStack, held_row
+from stacktui.core.health.status import HEALTHY, STALE, STARTING, ServiceStatus
+from stacktui.core.live.stack import HELD_REASON, LiveStack, held_row
 from tests.test_watch import Recorder, load
 
 
 def test_a_held_row_keeps_its_state_and_loses_only_the_alarm():
     stale = ServiceStatus("mcp-server", "running", STALE, stale=True, stale_reason="vscode restarted", reasons=["x"])
     held = held_row(stale)
-    assert (held.state, held.health, held.stale, held.stale_reason) == ("running", CHANGING, False, None)
-    assert held.reasons[1:] == ["x"]
+    assert (held.state, held.health, held.stale, held.stale_reason) == ("running", STARTING, False, None)
+    assert held.reasons == [HELD_REASON, "x"]
     healthy = ServiceStatus("vscode", "running", HEALTHY)
     assert held_row(healthy) is healthy
 
@@ -42,7 +42,7 @@ def test_one_subscription_for_rows_and_lines_and_a_hold_until_release(demo_stack
                  what="the restart's marker line in vscode's log")
         assert not any(r.stale or r.health == STALE for snap in rec.snapshots[seen:] for r in snap.rows
                        if r.service == "mcp-server")
-        assert rec.row("mcp-server").health == CHANGING
+        assert rec.row("mcp-server").health == STARTING and rec.row("mcp-server").reasons[0] == HELD_REASON
 
         shown = live.release()
         assert shown is not None and live.held == frozenset()

@@ -10,7 +10,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
-from stacktui.core.health.status import CHANGING, DOWN, HEALTHY, NO_CHECK, STALE, STARTING, UNHEALTHY, ServiceStatus
+from stacktui.core.health.status import DOWN, HEALTHY, NO_CHECK, STALE, STARTING, UNHEALTHY, ServiceStatus
 
 # Every health word has a glyph too, so the column reads without colour.
 HEALTH_LOOK: dict[str, tuple[str, str]] = {
@@ -20,7 +20,6 @@ HEALTH_LOOK: dict[str, tuple[str, str]] = {
     STALE: ("\u26a0", "bold magenta"),  # ⚠
     NO_CHECK: ("\u00b7", "dim"),  # ·
     DOWN: ("\u25a0", "red"),  # ■
-    CHANGING: ("\u25d0", "cyan"),  # ◐ held while a change of ours runs (core.live.stack)
 }
 COLUMNS: list[tuple[str, str]] = [
     ("service", "service"),

@@ -15,7 +15,6 @@ from stacktui.core.compose.model import Project
 from stacktui.core.health.stale import StaleVerdict, find_stale
 
 HEALTHY, UNHEALTHY, STARTING, STALE, NO_CHECK, DOWN = "healthy", "unhealthy", "starting", "stale", "no check", "down"
-CHANGING = "changing"  # never from collect: a screen's own change holds its services' alarms (live.stack)
 
 
 @dataclass(frozen=True)

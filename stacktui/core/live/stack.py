@@ -10,8 +10,9 @@ services it touches are *held*: their rows go on showing what the engine says
 (down, starting, healthy) but not the alarms the change causes in passing, a
 stale namespace while model and containers are between two layouts, or an
 unhealthy verdict from a probe routed through a port that is moving. Those show
-as "changing"; the hold ends with the change, after a fresh listing and probe,
-so the first row shown without it is the state after the change.
+as "starting" (not passed its checks yet), with the hold as the first reason; the
+hold ends with the change, after a fresh listing and probe, so the first row
+shown without it is the state after the change.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from stacktui.core.compose.model import Project
-from stacktui.core.health.status import CHANGING, STALE, UNHEALTHY, ServiceStatus
+from stacktui.core.health.status import STALE, STARTING, UNHEALTHY, ServiceStatus
 from stacktui.core.live.logs import DEFAULT_HISTORY, LogHub
 from stacktui.core.live.store import LogStore
 from stacktui.core.live.watcher import DEFAULT_PROBE_INTERVAL, Connection, EngineEvent, Snapshot, Watcher
@@ -32,10 +33,10 @@ HELD_REASON = "being changed by stacktui: checked again when the change ends"
 
 
 def held_row(row: ServiceStatus) -> ServiceStatus:
-    """A row of a service under change: its state as it is, an alarm of the change as "changing"."""
+    """A row of a service under change: its state as it is, an alarm of the change as "starting"."""
     if not row.stale and row.health not in (STALE, UNHEALTHY):
         return row
-    return replace(row, health=CHANGING, stale=False, stale_reason=None, reasons=[HELD_REASON, *row.reasons])
+    return replace(row, health=STARTING, stale=False, stale_reason=None, reasons=[HELD_REASON, *row.reasons])
 
 
 class LiveStack:
@@ -102,11 +103,6 @@ class LiveStack:
         return self._stopped
 
     # -- what a screen asks -----------------------------------------------------------------------
-
-    @property
-    def snapshot(self) -> Snapshot | None:
-        snap = self.watcher.snapshot if self.watcher is not None else None
-        return self._as_shown(snap) if snap is not None else None
 
     def set_project(self, project: Project) -> None:
         """The compose files changed: same containers, new model (publishes a snapshot)."""
