@@ -1,7 +1,7 @@
 """The stacktui Textual app: it draws and dispatches; core does the work.
 
 The app is handed its core objects (project, engine, compose target, and a
-StackActions for restart/layout/check), or a loader that produces them, which
+StackOperations for restart/layout/check), or a loader that produces them, which
 runs in a thread worker so the first frame does not wait for Compose or the
 engine. State arrives from core threads (the Watcher's engine events, the
 LogHub's readers) as messages: one per state change, one per batch of log
@@ -30,7 +30,7 @@ from stacktui.core.errors import StackError
 from stacktui.core.live.store import LogStore
 from stacktui.core.compose.filestamp import files_stamp
 from stacktui.core.live.watcher import Connection, EngineEvent, Snapshot
-from stacktui.ui.actions import ChangeView, FindingView, Outcome, PlanView, StackActions, parse_fix
+from stacktui.ui.operations import ChangeView, FindingView, Outcome, PlanView, StackOperations, parse_fix
 from stacktui.ui.findings import FindingsPanel
 from stacktui.ui.logview import DEFAULT_VIEW_LINES, LogPane
 from stacktui.ui.services import ServicesTable, utcnow
@@ -141,7 +141,7 @@ class StackApp(App[int]):
     ]
 
     def __init__(self, project: "Project | None" = None, engine: "Engine | None" = None, *,
-                 target: "ComposeTarget | None" = None, actions: StackActions | None = None,
+                 target: "ComposeTarget | None" = None, actions: StackOperations | None = None,
                  loader: Callable[[], Loaded] | None = None, store: LogStore | None = None,
                  live: bool = True, clock: Callable[[], datetime] | None = None,
                  log_history: int | str = 1000, view_lines: int = DEFAULT_VIEW_LINES,
@@ -264,7 +264,7 @@ class StackApp(App[int]):
         self.project, self.engine, self.target = project, engine, target
         self._files_stamp = files_stamp(project.files)
         if self.actions is None and engine is not None:
-            self.actions = StackActions(project, engine, target, reload=self.reload or self._reader(target))
+            self.actions = StackOperations(project, engine, target, reload=self.reload or self._reader(target))
         self.table.placeholder(project.services)
         self.store.drain()  # whatever is stored already is drawn by show() below
         self.store.on_pending = self._lines_waiting
@@ -462,7 +462,7 @@ class StackApp(App[int]):
             snapshot = self.watcher.refresh()
         if snapshot is None:
             return
-        findings = self.actions.check(snapshot.containers, snapshot.rows)
+        findings = self.actions.check(snapshot.containers)
         self.call_from_thread(self.show_findings, findings)
 
     def show_findings(self, findings: list[FindingView], at: datetime | None = None) -> None:
