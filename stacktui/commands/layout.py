@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_show(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.ops.layout import describe
+    from stacktui.core.ops.layout_show import describe
 
     project = ctx.project
     groups = describe(project)
@@ -108,7 +108,7 @@ def run_show(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run_history(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.ops.layout import history
+    from stacktui.core.ops.layout_show import history
 
     entries = history(ctx.project)
     if args.json:

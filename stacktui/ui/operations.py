@@ -164,7 +164,7 @@ class StackOperations:
         return apply_outcome(result)
 
     def share_candidates(self, service: str) -> list[str]:
-        from stacktui.core.ops.layout import share_candidates
+        from stacktui.core.ops.layout_show import share_candidates
 
         return share_candidates(self.project, service)
 
