@@ -45,6 +45,15 @@ async def finish_modal(pilot, app: StackApp, timeout: float = 90.0) -> PlanModal
     return modal
 
 
+async def start_plan(pilot, app: StackApp) -> PlanModal:
+    """The plan modal once it is up, its Run pressed (enter on the focused button)."""
+    modal = await until(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen.focused is not None
+                        and app.screen.focused.id == "plan-run" and app.screen, what="the plan modal, Run focused")
+    await pilot.press("enter")
+    await until(pilot, lambda: modal.state != "confirm", what="the plan started")
+    return modal
+
+
 async def test_r_restarts_vscode_then_mcp_server_and_mcp_answers_after(demo_stack, engine):
     target = resolve_target([str(demo_stack.file)], cwd=demo_stack.dir)
     app = StackApp(load_project(target), engine, target=target, probe_interval=2.0)
@@ -164,6 +173,18 @@ async def test_r_shows_the_plan_the_cli_prints_also_after_the_owner_was_removed(
         assert [label for label, _ in shown] == ["recreate mcp-server"]
         assert "which is no longer vscode's" in shown[0][1]
 
+        # And the plan shown is the plan run: vscode is created again, mcp-server joins the new one.
+        await select(pilot, app, "vscode")
+        await pilot.press("r")
+        await start_plan(pilot, app)
+        modal = await finish_modal(pilot, app)
+        assert modal.outcome.ok, modal.outcome
+        assert [s.label for s in modal.steps] == ["recreate vscode", "recreate mcp-server"]
+        await pilot.press("enter")
+    vscode, mcp = demo_stack.container(engine, "vscode"), demo_stack.container(engine, "mcp-server")
+    assert mcp.network_mode == f"container:{vscode.id}"
+    assert health_ok(demo_stack.ports["DEMO_MCP_HTTP_PORT"])
+
 
 # --- a finding's fix, and Esc during a plan ---------------------------------------------------------------
 
@@ -186,9 +207,8 @@ async def test_a_stale_findings_fix_restarts_it_and_esc_stops_a_plan_after_the_c
         options.focus()
         options.highlighted = app.findings.index(finding)
         await pilot.press("enter")
-        plan = await until(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen, what="the fix's plan")
+        plan = await start_plan(pilot, app)
         assert [s.label for s in plan.steps] == ["restart mcp-server"]
-        await pilot.click("#plan-run")
         modal = await finish_modal(pilot, app)
         assert modal.outcome.ok, modal.outcome
         await pilot.press("enter")
@@ -202,10 +222,8 @@ async def test_a_stale_findings_fix_restarts_it_and_esc_stops_a_plan_after_the_c
         # r on vscode, then Esc while its step runs: that step finishes, mcp-server's does not run.
         await select(pilot, app, "vscode")
         await pilot.press("r")
-        plan = await until(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen, what="the plan modal")
+        plan = await start_plan(pilot, app)
         assert [s.label for s in plan.steps] == ["restart vscode", "restart mcp-server"]
-        await until(pilot, lambda: plan.focused is not None and plan.focused.id == "plan-run", what="Run focused")
-        await pilot.press("enter")
         await until(pilot, lambda: any(e.kind == "step_started" for e in plan.events) or plan.outcome,
                     what="the first step")
         assert plan.outcome is None, plan.outcome
