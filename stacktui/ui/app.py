@@ -1,7 +1,7 @@
 """The stacktui Textual app: it draws and dispatches; core does the work.
 
 The app is handed its core objects (project, engine, compose target, and a
-StackActions for restart/layout/check), or a loader that produces them, which
+StackOperations for restart/layout/check), or a loader that produces them, which
 runs in a thread worker so the first frame does not wait for Compose or the
 engine. The running stack (engine events, log followers, their store) is one
 core LiveStack the app subscribes to; its jobs live beside it, mixed in:
@@ -25,12 +25,12 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
-from stacktui.core.errors import StackError
+from stacktui.core.errors import PortsUnknown, StackError
 from stacktui.core.compose.filestamp import files_stamp
 from stacktui.core.live.stack import LiveStack
 from stacktui.core.live.store import LogStore
 from stacktui.core.live.watcher import Connection, Snapshot
-from stacktui.ui.actions import FindingView, StackActions
+from stacktui.ui.operations import FindingView, StackOperations
 from stacktui.ui.filewatch import FILES_INTERVAL, FileWatch, reader
 from stacktui.ui.findings import FindingsPanel
 from stacktui.ui.flows import ChangeFlows
@@ -84,7 +84,7 @@ class StackApp(LiveFeed, ChangeFlows, FileWatch, App[int]):
     BINDINGS = BINDINGS
 
     def __init__(self, project: "Project | None" = None, engine: "Engine | None" = None, *,
-                 target: "ComposeTarget | None" = None, actions: StackActions | None = None,
+                 target: "ComposeTarget | None" = None, actions: StackOperations | None = None,
                  loader: Callable[[], Loaded] | None = None, store: LogStore | None = None,
                  live: bool = True, clock: Callable[[], datetime] | None = None,
                  log_history: int | str = 1000, view_lines: int = DEFAULT_VIEW_LINES,
@@ -203,7 +203,7 @@ class StackApp(LiveFeed, ChangeFlows, FileWatch, App[int]):
         self.project, self.engine, self.target = project, engine, target
         self._files_stamp = files_stamp(project.files)
         if self.actions is None and engine is not None:
-            self.actions = StackActions(project, engine, target, reload=self.reload or reader(target))
+            self.actions = StackOperations(project, engine, target, reload=self.reload or reader(target))
         self.table.placeholder(project.services)
         self.store.drain()  # whatever is stored already is drawn by show() below
         self._subscribe()
@@ -269,7 +269,7 @@ class StackApp(LiveFeed, ChangeFlows, FileWatch, App[int]):
             if worker.group == "load":
                 self._load_failed(error)
                 return
-            if worker.group == "prepare" and error is not None and hasattr(error, "candidates"):
+            if worker.group == "prepare" and isinstance(error, PortsUnknown):
                 return  # handled where the ports are asked for
             if worker.group == "check":
                 self.findings_panel.set_checking(False)

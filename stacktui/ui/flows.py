@@ -1,6 +1,6 @@
 """The app's change flows: restart plans and layout changes (split, share, undo), each asking first.
 
-Every flow prepares in a thread worker (StackActions blocks), shows what it will
+Every flow prepares in a thread worker (StackOperations blocks), shows what it will
 do, and runs in a PlanModal. While it runs, the services it touches are held
 (`LiveStack.hold`): their rows and findings show no alarm the change itself
 causes in passing. The model follows the compose file the moment core writes it
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from textual.message import Message
 
 from stacktui.core.compose.filestamp import files_stamp
-from stacktui.ui.actions import ChangeView, Emit, Outcome, PlanView, ProgressEvent, parse_fix
+from stacktui.core.errors import PortsUnknown
+from stacktui.ui.operations import ChangeView, Emit, Outcome, PlanView, ProgressEvent, parse_fix
 from stacktui.ui.findings import FindingsPanel
 
 if TYPE_CHECKING:
@@ -190,11 +191,8 @@ class ChangeFlows:
         def prepare() -> None:
             try:
                 view = actions.prepare_separate(service, ports=ports)
-            except Exception as exc:
-                candidates = getattr(exc, "candidates", None)
-                if candidates is None:
-                    raise
-                self.call_from_thread(self._ask_ports, service, list(candidates), str(exc))
+            except PortsUnknown as exc:
+                self.call_from_thread(self._ask_ports, service, list(exc.candidates), str(exc))
                 raise
             self.call_from_thread(self._show_change, view)
 

@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from stacktui.core.live.watcher import Connection, Snapshot
-from stacktui.ui.actions import FindingView
+from stacktui.ui.operations import FindingView
 
 FLUSH_INTERVAL = 0.05  # log lines reach the screen in batches at most this old
 # During a flood each frame costs the same whatever the batch holds (the visible lines are all new),
@@ -182,7 +182,7 @@ class LiveFeed:
             snapshot = self.live_stack.refresh() or snapshot
         if snapshot is None:
             return
-        findings = self.actions.check(snapshot.containers, snapshot.rows)
+        findings = self.actions.check(snapshot.containers)
         self.call_from_thread(self.show_findings, findings)
 
     def show_findings(self, findings: list[FindingView], at: datetime | None = None) -> None:
