@@ -15,6 +15,8 @@ from typing import Iterator
 
 import httpx
 
+from tests.waiting import until
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
@@ -29,14 +31,16 @@ def health(port: int) -> dict:
 
 
 def wait_for_log(stack, service: str, text: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    logs = ""
-    while time.monotonic() < deadline:
-        logs = stack.compose("logs", "--no-color", service).stdout
-        if text in logs:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{service} never logged {text!r}; last lines:\n{logs[-1500:]}")
+    seen = [""]
+
+    def logged() -> bool:
+        seen[0] = stack.compose("logs", "--no-color", service).stdout
+        return text in seen[0]
+
+    try:
+        until(logged, timeout, f"{service} to log {text!r}", step=0.5)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last lines:\n{seen[0][-1500:]}") from None
 
 
 @contextmanager

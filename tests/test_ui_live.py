@@ -20,16 +20,10 @@ from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.logview import LogView
 from tests.test_watch import SocketProxy, engine_at
+from tests.waiting import until_app
 
 
-async def until(pilot, predicate, timeout: float = 20.0, what: str = "condition", step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        await pilot.pause(step)
-    raise AssertionError(f"timed out waiting for {what}")
+until = until_app  # test_ui_acceptance imports it from here
 
 
 def target_of(stack_dir: Path, file: Path):

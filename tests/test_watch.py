@@ -15,6 +15,7 @@ from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.engine.client import Engine
 from stacktui.core.loader import load_project
 from stacktui.core.live.watcher import Connection, EngineEvent, Snapshot, Watcher, parse_event
+from tests.waiting import until
 
 
 class SocketProxy:
@@ -105,13 +106,11 @@ class Recorder:
         return next((r for r in snap.rows if r.service == service), None) if snap else None
 
     def wait(self, predicate, timeout: float = 20.0, what: str = "condition") -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}; last rows: "
-                             f"{[(r.service, r.state, r.health) for r in self.snapshots[-1].rows] if self.snapshots else None}")
+        try:
+            until(predicate, timeout, what)
+        except AssertionError as exc:
+            last = [(r.service, r.state, r.health) for r in self.snapshots[-1].rows] if self.snapshots else None
+            raise AssertionError(f"{exc}; last rows: {last}") from None
 
 
 def watch(project, engine, rec: Recorder, **kwargs) -> Watcher:
