@@ -5,7 +5,6 @@ import json
 import os
 import socket
 import subprocess
-import time
 
 from conftest import DEMO_PORTS, Stack
 from tests.waiting import until

@@ -3,7 +3,6 @@ container output kept as data) and how a restart plan stops at a gate that never
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 

@@ -12,7 +12,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -126,7 +125,7 @@ def test_the_installed_command_runs_in_a_terminal_and_quits_with_q(demo_stack, t
         tmux.keys("?")
         tmux.wait_for("stacktui keys")
         tmux.keys("Escape")
-        time.sleep(0.3)
+        until(lambda: "stacktui keys" not in tmux.screen(), 10, "the help to close")
 
         tmux.keys("q")
         screen = tmux.wait_for("STACKTUI-EXIT=", timeout=20)
