@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_PORTS, ROOT, Stack, compose_cmd, make_stack
+from tests.conftest import DEMO_PORTS, ROOT, Stack, compose_cmd, free_port, make_stack
 from tests.faults_support import Running
 from tests.waiting import until
 
@@ -162,3 +162,21 @@ def test_a_failed_undo_is_rolled_back_and_can_be_undone_again(stack, engine):
     assert stack.file.read_bytes() == original
     assert shares_vscode(stack, engine)
 
+
+
+def test_the_env_file_given_to_stacktui_reaches_the_applys_compose_up(stack, engine):
+    """`--env-file` names other host ports than .env: the apply's Compose must use them too."""
+    alt = {var: free_port() for var in DEMO_PORTS}
+    env = (stack.dir / ".env").read_text().splitlines()
+    (stack.dir / "alt.env").write_text("\n".join([ln for ln in env if ln.split("=")[0] not in alt]
+                                                 + [f"{k}={v}" for k, v in alt.items()]) + "\n")
+    up = stack.compose("--env-file", "alt.env", "up", "-d", "--wait", "--wait-timeout", "60", check=False)
+    assert up.returncode == 0, up.stderr
+    try:
+        done = stack.stacktui("--env-file", "alt.env", "layout", "separate", "mcp-server", "--yes")
+        assert done.returncode == 0, done.stdout + done.stderr
+        mcp, vscode = stack.container(engine, "mcp-server"), stack.container(engine, "vscode")
+        assert {p.host_port for p in mcp.ports} == {alt["DEMO_MCP_HTTP_PORT"], alt["DEMO_MCP_WS_PORT"]}
+        assert {p.host_port for p in vscode.ports} == {alt["DEMO_VSCODE_PORT"]}
+    finally:
+        stack.compose("--env-file", "alt.env", "down", "-t", "1", check=False)

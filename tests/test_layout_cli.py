@@ -183,3 +183,68 @@ def test_on_a_terminal_it_asks_first(agentdb9, answer, code, written):
     assert rc == code, out
     assert (file.read_bytes() != before) is written
     assert ("nothing changed" in out) is not written
+
+
+def test_show_and_history_as_json(stacktui, agentdb9):
+    import hashlib
+    import json
+
+    done = stacktui(agentdb9, "layout", "show", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"project": "agentdb9", "namespaces": [
+        {"owner": "vscode", "ipc": "shareable", "listens": [8080],
+         "members": [{"service": "mcp-server", "joins": {"network_mode": "vscode", "ipc": "vscode"},
+                      "listens": [9001, 9002]}],
+         "ports": [{"port": "8080->8080/tcp", "service": "vscode"}, {"port": "9001->9001/tcp", "service": "mcp-server"},
+                   {"port": "9002->9002/tcp", "service": "mcp-server"}]},
+        {"owner": "backend", "ipc": None, "listens": [], "members": [],
+         "ports": [{"port": "8000->8000/tcp", "service": None}]}]}
+
+    done = stacktui(agentdb9, "layout", "history", "--json")
+    assert done.returncode == 0 and json.loads(done.stdout) == []
+    file = agentdb9 / "docker-compose.yml"
+    before = file.read_bytes()
+    assert stacktui(agentdb9, "layout", "separate", "mcp-server", "--no-up", "--yes").returncode == 0
+    done = stacktui(agentdb9, "layout", "history", "--json")
+    assert done.returncode == 0, done.stderr
+    [entry] = json.loads(done.stdout)
+    assert entry["time"].endswith("+00:00")
+    assert {k: v for k, v in entry.items() if k != "time"} == {
+        "id": 1, "file": "docker-compose.yml", "folder": str(agentdb9), "kind": "separate",
+        "reason": "separate mcp-server from vscode (ports 9001, 9002)",
+        "before": hashlib.sha256(before).hexdigest(), "after": hashlib.sha256(file.read_bytes()).hexdigest(),
+        "undoes": None, "rolled_back": False}
+
+
+PROFILED = """\
+name: pe
+services:
+  owner:
+    image: busybox
+    ports:
+      - "127.0.0.1:${OWNER_PORT:-1000}:80"
+  debugger:
+    image: busybox
+    profiles: [debug]
+    network_mode: "service:owner"
+"""
+
+
+def test_env_file_and_profile_reach_compose(stacktui, tmp_path):
+    import json
+
+    (tmp_path / "compose.yaml").write_text(PROFILED)
+    (tmp_path / ".env").write_text("OWNER_PORT=1111\n")
+    (tmp_path / "alt.env").write_text("OWNER_PORT=2222\n")
+
+    def group(*opts: str) -> dict:
+        done = stacktui(tmp_path, *opts, "layout", "show", "--json")
+        assert done.returncode == 0, done.stderr
+        [only] = json.loads(done.stdout)["namespaces"]
+        return only
+
+    plain = group()
+    assert plain["members"] == [] and plain["ports"] == [{"port": "127.0.0.1:1111->80/tcp", "service": None}]
+    both = group("--env-file", "alt.env", "--profile", "debug")
+    assert both["members"] == [{"service": "debugger", "joins": {"network_mode": "owner"}, "listens": []}]
+    assert both["ports"] == [{"port": "127.0.0.1:2222->80/tcp", "service": None}]
