@@ -198,6 +198,26 @@ def test_sigterm_in_a_gate_finishes_the_step_and_reports_the_rest_as_not_run(sta
     assert stack.container(engine, "joiner").state == "exited"
 
 
+def test_a_second_signal_stops_waiting_on_the_gate_now(stack, engine):
+    slow_owner(stack, 60)  # the owner's gate would hold the plan for a minute
+    run = spawn(stack, "restart", "owner")
+    run.wait_for("[1/2]   waiting for running, healthy")
+    run.signal(signal.SIGTERM)
+    run.wait_for("stacktui: SIGTERM: finishing the current step, then stopping (again to stop waiting now)")
+    assert run.proc.poll() is None, "one signal lets the step finish: still waiting"
+    run.signal(signal.SIGTERM)
+    code = run.finish(30)  # not the owner's minute
+    out = run.stdout
+    assert code == 1, out + run.stderr
+    failed = next(line for line in out.splitlines() if line.startswith("[1/2] FAILED: step 1/2 owner: "))
+    assert "cancelled while waiting for healthy" in failed, failed
+    assert "not run: joiner" in out and "[2/2]" not in out
+    assert "Traceback" not in run.stderr
+    assert stack.container(engine, "owner").state == "running", "the owner was restarted, only not waited for"
+    slow_owner(stack, None)  # leave it healthy for the next test, as the module's tests do
+    stack.compose("up", "-d", "--wait", "--wait-timeout", "60", "--force-recreate", "owner", "joiner")
+
+
 def test_signals_during_a_layout_apply_leave_the_old_or_the_new_file_never_a_part(stack, engine):
     old = stack.file.read_bytes()
     slow_owner(stack, 2)
