@@ -15,7 +15,7 @@ from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import DiffModal, PlanModal
-from tests.waiting import until_app as until
+from tests.test_ui_live import until
 
 
 def health_ok(port: int) -> bool:
