@@ -164,6 +164,8 @@ class LogView(Log):
             self.refresh_lines(start, len(texts))
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+        elif removed:  # paused: the lines the reader looks at moved up by what went, and so does the view
+            self.scroll_to(y=max(0, self.scroll_offset.y - removed), animate=False, immediate=True)
         return removed
 
     def _resize_virtual(self, size: Size) -> None:
