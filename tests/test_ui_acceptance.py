@@ -22,7 +22,7 @@ from stacktui.core.ops.layout import prepare_separate
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import ChoiceModal, DiffModal, PlanModal, PortsModal
 from tests.conftest import DEMO_PORTS
-from tests.test_ui_live import until
+from tests.waiting import until_app as until
 
 
 def health_ok(port: int) -> bool:
