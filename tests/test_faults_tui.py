@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from stacktui.core.compose.discovery import resolve_target
-from stacktui.core.engine.logstream import EVENT
+from stacktui.core.engine.loglines import EVENT
 from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import DiffModal, PlanModal

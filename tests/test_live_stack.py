@@ -2,7 +2,7 @@
 a change's passing alarms off its services' rows and the release shows the truth."""
 from __future__ import annotations
 
-from stacktui.core.engine.logstream import EVENT
+from stacktui.core.engine.loglines import EVENT
 from stacktui.core.health.status import HEALTHY, STALE, STARTING, ServiceStatus
 from stacktui.core.live.stack import HELD_REASON, LiveStack, held_row
 from tests.test_watch import Recorder, load

@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from stacktui.core.engine.logstream import (EVENT, STDERR, STDOUT, TTY, EntryDecoder, LogLine, read_all_logs,
+from stacktui.core.engine.loglines import EVENT, STDERR, STDOUT, TTY, LogLine
+from stacktui.core.engine.logstream import (EntryDecoder, read_all_logs,
                                             since_param, split_frames, timestamp_ns)
 from stacktui.core.live.logs import LogFollower
 from tests.waiting import until

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 
 from stacktui.core.live.logs import LogHub
-from stacktui.core.engine.logstream import EVENT, LogLine
+from stacktui.core.engine.loglines import EVENT, LogLine
 from stacktui.core.live.store import LogStore
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from stacktui.core.compose.cli import compose_command
 from stacktui.core.compose.discovery import resolve_target
-from stacktui.core.engine.logstream import EVENT
+from stacktui.core.engine.loglines import EVENT
 from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.logview import LogView

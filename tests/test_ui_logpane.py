@@ -5,7 +5,7 @@ import time
 
 from rich.style import Style
 
-from stacktui.core.engine.logstream import EVENT, LogLine
+from stacktui.core.engine.loglines import EVENT, LogLine
 from stacktui.core.live.store import LogStore
 from stacktui.core.sanitize import DISPLAY_LIMIT
 from stacktui.ui.app import StackApp

@@ -9,7 +9,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from stacktui.core.engine.logstream import EVENT, STDERR, LogLine
+from stacktui.core.engine.loglines import EVENT, STDERR, LogLine
 from stacktui.core.live.store import LogStore
 from stacktui.core.compose.model import Project, ServiceSpec
 from stacktui.core.health.status import ServiceStatus

@@ -11,7 +11,6 @@ import argparse
 
 from stacktui.commands.context import Context, emit_json
 from stacktui.core.sanitize import printable
-from stacktui.core.health.status import HEALTHY, NO_CHECK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.health.status import HEALTHY, NO_CHECK
     from stacktui.core.ops.status import all_well, service_statuses
 
     project = ctx.project

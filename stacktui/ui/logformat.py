@@ -17,7 +17,7 @@ from rich.highlighter import Highlighter
 from rich.style import Style
 from rich.text import Text
 
-from stacktui.core.engine.logstream import EVENT, LogLine
+from stacktui.core.engine.loglines import EVENT, LogLine
 from stacktui.core.sanitize import DISPLAY_LIMIT, for_display
 
 TEXT, EVENT_LINE, CONTINUATION = 0, 1, 2

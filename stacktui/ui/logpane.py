@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from stacktui.core.engine.logstream import LogLine
+from stacktui.core.engine.loglines import LogLine
 from stacktui.core.live.store import LogStore
 from stacktui.ui.logformat import DEFAULT_VIEW_LINES, Meta, format_lines
 from stacktui.ui.logview import LogView

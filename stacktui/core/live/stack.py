@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from stacktui.core.compose.model import Project
 from stacktui.core.health.status import STALE, STARTING, UNHEALTHY, ServiceStatus
-from stacktui.core.live.logs import DEFAULT_HISTORY, LogHub
-from stacktui.core.live.store import LogStore
+from stacktui.core.live.store import DEFAULT_HISTORY, LogStore
 from stacktui.core.live.watcher import DEFAULT_PROBE_INTERVAL, Connection, EngineEvent, Snapshot, Watcher
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
+    from stacktui.core.live.logs import LogHub
 
 HELD_REASON = "being changed by stacktui: checked again when the change ends"
 
@@ -72,6 +72,10 @@ class LiveStack:
 
     def attach(self, project: Project, engine: "Engine") -> None:
         """Know the project and engine; nothing runs until start()."""
+        # The log readers' module (the stream parser with it) only once there is an engine to read:
+        # the app's first frame does not wait for it.
+        from stacktui.core.live.logs import LogHub
+
         self.hub = LogHub(engine, self.store, history=self.history)
         self.watcher = Watcher(project, engine, on_snapshot=self._snapshot, on_event=self._event,
                                on_connection=self._connection, probe_interval=self.probe_interval)
