@@ -86,24 +86,23 @@ def _print_plan(plan: RestartPlan, out: TextIO) -> None:
     out.flush()
 
 
+# How each kind of progress reads, after the step's tag; plan_done is left to the summary.
+_EVENT_LINES = {
+    "step_started": "{tag} {message}",
+    "gate_waiting": "{tag}   {message}",
+    "gate_passed": "{tag}   ok {message}",
+    "step_done": "{tag} done: {message}",
+    "step_failed": "{tag} FAILED: {message}",
+    "lock_waiting": "waiting: {message}",
+}
+
+
 def _print_event(e: PlanEvent, total: int, out: TextIO) -> None:
+    shape = _EVENT_LINES.get(e.kind)
+    if shape is None:
+        return
     tag = f"[{e.step}/{total}]" if e.step else "     "
-    message = printable(e.message)
-    if e.kind == "step_started":
-        line = f"{tag} {message}"
-    elif e.kind == "gate_waiting":
-        line = f"{tag}   {message}"
-    elif e.kind == "gate_passed":
-        line = f"{tag}   ok {message}"
-    elif e.kind == "step_done":
-        line = f"{tag} done: {message}"
-    elif e.kind == "step_failed":
-        line = f"{tag} FAILED: {message}"
-    elif e.kind == "lock_waiting":
-        line = f"waiting: {message}"
-    else:
-        return  # plan_done: the summary below says it
-    print(line, file=out, flush=True)
+    print(shape.format(tag=tag, message=printable(e.message)), file=out, flush=True)
 
 
 def _print_result(result: PlanResult, out: TextIO) -> None:
