@@ -2,7 +2,9 @@
 
 Health combines the engine's state, the healthcheck, the `x-stacktui.health`
 probe (reached from the host through the namespace owner's published port) and
-the stale-namespace verdict. Exit 0 when every service is healthy or has no
+the stale-namespace verdict. --json adds each running service's resource figures
+(cpu_percent, mem_bytes without the page cache, mem_limit_bytes, net_rx_bytes and
+net_tx_bytes, or net_shared_with OWNER for a joiner). Exit 0 when every service is healthy or has no
 check, 1 otherwise.
 """
 from __future__ import annotations
@@ -12,8 +14,10 @@ import argparse
 from stacktui.commands.context import Context, emit_json
 from stacktui.core.sanitize import printable
 from stacktui.core.health.status import HEALTHY, NO_CHECK, collect
+from stacktui.core.resources.sampler import ResourceSampler
 
 PROBE_TIMEOUT = 2.0
+CPU_WINDOW = 0.5  # seconds between the two readings CPU % is worked out from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,8 +32,16 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     containers = engine.project_containers(project.name)
     from stacktui.core.health.probes import probe_all  # httpx and ssl only when a status is asked for
 
+    # Resource figures for --json: CPU % is over the probes' time, at least CPU_WINDOW.
+    sampler = ResourceSampler(engine) if args.json else None
+    if sampler is not None:
+        sampler.read(containers)
     probes = probe_all(project, containers, timeout=PROBE_TIMEOUT, local_engine=engine.is_local())
     rows = collect(project, containers, probes)
+    if sampler is not None:
+        figures = sampler.read(containers, min_gap=CPU_WINDOW)
+        for row in rows:
+            row.add_figures(figures.get(row.service))
     if args.json:
         emit_json({"project": project.name, "services": [r.to_json() for r in rows]})
     else:
