@@ -10,13 +10,13 @@ import sys
 from typing import Sequence
 
 from stacktui import __version__
-from stacktui.commands import check, config, layout, restart, status, tui
+from stacktui.commands import check, config, layout, restart, shell, status, tui
 from stacktui.commands.context import Context
 from stacktui.core.engine.client import lost_engine
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.settings import load_settings
 
-COMMANDS = (status, restart, check, layout, config, tui)
+COMMANDS = (status, restart, check, layout, shell, config, tui)
 
 
 class _Parser(argparse.ArgumentParser):
