@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log-history", type=_history, default=None, metavar="N",
                    help="lines of each container's past log fetched at start, or `all` "
                         "(default: log_history in config.toml, else 1000)")
+    p.add_argument("--log-since", metavar="DURATION",
+                   help="history from this long ago (10m, 1h30m) instead of a number of lines "
+                        "(default: log_since in config.toml)")
     p.set_defaults(run=run)
 
 
@@ -76,6 +79,11 @@ def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
     log_history = getattr(args, "log_history", None)
     if log_history is None:
         log_history = settings.log_history
+    log_since = getattr(args, "log_since", None) or settings.log_since or None
+    if log_since is not None:
+        from stacktui.core.live.logtools import since_ns
+
+        since_ns(log_since)  # a bad value is a usage error now, before any screen
     if log_lines < 100:
         raise StackError(f"--log-lines {log_lines} is too small", hint="keep at least 100 lines per service")
     target = ctx.target  # fast (file search only); its errors should come before any screen
@@ -96,7 +104,8 @@ def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
     from stacktui.ui.app import StackApp  # Textual is imported only when the TUI opens
 
     return StackApp(loader=loaded, reload=ctx.reload, store=LogStore(max_lines=log_lines),
-                    log_history=log_history, probe_interval=settings.probe_interval or None)
+                    log_history=log_history, probe_interval=settings.probe_interval or None,
+                    log_since=log_since)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:

@@ -76,6 +76,7 @@ class Settings:
     theme: str = "textual-dark"
     log_history: int | str = 1000  # lines of each container's past log read at start, or "all"
     log_lines: int = 20_000  # lines kept per service
+    log_since: str = ""  # history from this long ago ("10m", "1h30m") instead of log_history lines; "" for none
     probe_interval: float = 5.0  # seconds between x-stacktui.health probes; 0 turns them off
     resource_refresh: float = 2.0  # seconds between CPU/memory/network figures; 0 turns them off
     heal: bool = False  # `stacktui watch` repairs stranded joiners without being given --heal
@@ -95,6 +96,7 @@ SCALARS: dict[str, tuple[tuple[type, ...], str]] = {
     "theme": ((str,), 'a theme name, e.g. theme = "textual-light"'),
     "log_history": ((int, str), 'a number of lines or "all", e.g. log_history = 1000'),
     "log_lines": ((int,), "a number of lines of at least 100, e.g. log_lines = 20000"),
+    "log_since": ((str,), 'a duration such as "10m" or "1h30m", "" for none, e.g. log_since = "1h"'),
     "probe_interval": ((int, float), "seconds, 0 for none, e.g. probe_interval = 5"),
     "resource_refresh": ((int, float), "seconds of at least 0.5, 0 for none, e.g. resource_refresh = 2"),
     "heal": ((bool,), "true or false, e.g. heal = false"),
@@ -157,6 +159,8 @@ def _check_scalar(name: str, value: Any, where: SourceRef) -> Any:
         problem = f"unknown theme {value!r}", f"one of: {', '.join(THEMES)}"
     elif name == "log_history" and (value != "all" if isinstance(value, str) else value < 0):
         problem = f"log_history {value!r} is not a number of lines or \"all\"", "write e.g. log_history = 1000"
+    elif name == "log_since" and value and parse_duration(value) is None:
+        problem = f"log_since {value!r} is not a duration", 'write a number and s, m, h or d: "30s", "10m", "1h30m"'
     elif name == "log_lines" and value < 100:
         problem = f"log_lines {value} is too small", "keep at least 100 lines per service"
     elif name == "probe_interval" and value < 0:
@@ -245,6 +249,20 @@ def is_key_name(key: str) -> bool:
         return len(unicodedata.lookup(_UNRENAMED.get(base, base).replace("_", " "))) == 1
     except KeyError:
         return False
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in "90s", "10m", "1h30m", "2d" (a bare number is seconds); None when it is not one."""
+    text = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    if not text or _DURATION.sub("", text).strip():
+        return None
+    return sum(float(n) * _UNIT[u] for n, u in _DURATION.findall(text))
 
 
 def to_toml(settings: Settings) -> str:

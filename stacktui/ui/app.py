@@ -146,7 +146,7 @@ class StackApp(App[int]):
                  live: bool = True, clock: Callable[[], datetime] | None = None,
                  log_history: int | str = 1000, view_lines: int = DEFAULT_VIEW_LINES,
                  probe_interval: float | None = 5.0, engine_label: str | None = None,
-                 reload: Callable[[], "Project"] | None = None) -> None:
+                 reload: Callable[[], "Project"] | None = None, log_since: str | None = None) -> None:
         super().__init__()
         if project is None and loader is None:
             raise TypeError("StackApp needs a project and engine, or a loader")
@@ -159,6 +159,7 @@ class StackApp(App[int]):
         self.live = live
         self.clock = clock or utcnow
         self.log_history = log_history
+        self.log_since = log_since  # "10m": history from then on instead of log_history lines
         self.view_lines = view_lines
         self.probe_interval = probe_interval
         self.engine_label = engine_label
@@ -281,7 +282,10 @@ class StackApp(App[int]):
             from stacktui.core.live.logs import LogHub
             from stacktui.core.live.watcher import Watcher
 
-            self.hub = LogHub(engine, self.store, history=self.log_history)
+            from stacktui.core.live.logtools import since_ns
+
+            self.hub = LogHub(engine, self.store, history=self.log_history,
+                              since=since_ns(self.log_since) if self.log_since else None)
             self.watcher = Watcher(project, engine, on_snapshot=self._snapshot_from_core,
                                    on_event=self._event_from_core, on_connection=self._connection_from_core,
                                    probe_interval=self.probe_interval)
