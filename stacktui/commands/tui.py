@@ -105,7 +105,7 @@ def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
 
     return StackApp(loader=loaded, reload=ctx.reload, store=LogStore(max_lines=log_lines),
                     log_history=log_history, probe_interval=settings.probe_interval or None,
-                    log_since=log_since)
+                    log_since=log_since, settings=settings, settings_problem=ctx.settings_problem)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:

@@ -48,6 +48,10 @@ KEY_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("timestamps", "t", "show or hide timestamps"),
     KeyAction("wrap", "w", "wrap long lines"),
     KeyAction("check", "c", "check now"),
+    KeyAction("shell", "e", "open a shell in the selected service's container"),
+    KeyAction("details", "d", "CPU and memory of the selected service over the last minutes"),
+    KeyAction("filter", "ampersand", "show only the log lines that match (text, or /regex/)"),
+    KeyAction("save", "ctrl+s", "save the log pane (or the filtered lines) to a file"),
     KeyAction("help", "question_mark", "the keys"),
     KeyAction("quit", "q", "quit"),
 )

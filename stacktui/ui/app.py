@@ -30,6 +30,8 @@ from stacktui.core.errors import StackError
 from stacktui.core.live.store import LogStore
 from stacktui.core.compose.filestamp import files_stamp
 from stacktui.core.live.watcher import Connection, EngineEvent, Snapshot
+from stacktui.core.settings import Settings
+from stacktui.ui.everyday import EverydayMixin
 from stacktui.ui.actions import ChangeView, FindingView, Outcome, PlanView, StackActions, parse_fix
 from stacktui.ui.findings import FindingsPanel
 from stacktui.ui.logview import DEFAULT_VIEW_LINES, LogPane
@@ -101,10 +103,10 @@ def default_log_service(project: "Project") -> str | None:
     return next(iter(project.services), None)
 
 
-class StackApp(App[int]):
+class StackApp(EverydayMixin, App[int]):
     CSS_PATH = CSS_PATH
     TITLE = "stacktui"
-    ENABLE_COMMAND_PALETTE = False
+    # Ctrl+P: every action with its current key (ui.palette), the themes, a screenshot.
     BINDINGS = [
         Binding("r", "restart", "restart", id="restart"),
         Binding("R", "restart_all", "restart all", show=False, id="restart_all"),
@@ -120,24 +122,12 @@ class StackApp(App[int]):
         Binding("t", "timestamps", "timestamps", show=False, id="timestamps"),
         Binding("w", "wrap", "wrap", show=False, id="wrap"),
         Binding("c", "check", "check", id="check"),
+        Binding("e", "shell", "shell", id="shell"),
+        Binding("d", "details", "details", show=False, id="details"),
+        Binding("ampersand", "filter", "filter", show=False, id="filter"),
+        Binding("ctrl+s", "save", "save log", show=False, id="save"),
         Binding("question_mark", "help", "help", id="help"),
         Binding("q", "quit", "quit", id="quit"),
-    ]
-    HELP = [
-        ("r", "restart the selected service and its namespace dependants, in order, with health gates"),
-        ("R", "restart the whole stack in order"),
-        ("b", "give the selected service its own namespaces again (diff, confirm, apply)"),
-        ("s", "share another service's namespaces again (diff, confirm, apply)"),
-        ("u", "undo the last layout change (diff, confirm, apply)"),
-        ("enter / l", "logs of the selected service"),
-        ("m", "merged logs of every service"),
-        ("/ n N", "search the log, next and previous match"),
-        ("f", "follow or pause the log"),
-        ("t / w", "timestamps, wrap long lines"),
-        ("c", "check now"),
-        ("tab", "move between table, findings and log"),
-        ("?", "this help"),
-        ("q", "quit"),
     ]
 
     def __init__(self, project: "Project | None" = None, engine: "Engine | None" = None, *,
@@ -146,8 +136,11 @@ class StackApp(App[int]):
                  live: bool = True, clock: Callable[[], datetime] | None = None,
                  log_history: int | str = 1000, view_lines: int = DEFAULT_VIEW_LINES,
                  probe_interval: float | None = 5.0, engine_label: str | None = None,
-                 reload: Callable[[], "Project"] | None = None, log_since: str | None = None) -> None:
+                 reload: Callable[[], "Project"] | None = None, log_since: str | None = None,
+                 settings: Settings | None = None, settings_problem: StackError | None = None) -> None:
         super().__init__()
+        self.settings = settings or Settings()
+        self.settings_problem = settings_problem
         if project is None and loader is None:
             raise TypeError("StackApp needs a project and engine, or a loader")
         self.project = project
@@ -195,7 +188,7 @@ class StackApp(App[int]):
         yield FindingsPanel(id="findings")
         yield LogPane(self.store, list(self.project.services) if self.project else [], view_lines=self.view_lines,
                       id="logpane")
-        yield Footer(compact=True, show_command_palette=False)
+        yield Footer(compact=True, show_command_palette=True)
 
     # The main screen's widgets, held once: while a modal is on top, App.query_one would search the modal.
     @property
@@ -212,6 +205,7 @@ class StackApp(App[int]):
 
     def on_mount(self) -> None:
         self._main = self.screen
+        self.apply_settings()
         self._loop_for_logs = asyncio.get_running_loop()
         self._context_for_logs = contextvars.copy_context()
         self.table.focus()
@@ -297,6 +291,7 @@ class StackApp(App[int]):
         if self._stopped or self.watcher is None or self.watcher.stopped:
             return
         self.watcher.start()
+        self.start_figures()
         self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")
 
     def _engine_version(self) -> None:
@@ -550,22 +545,7 @@ class StackApp(App[int]):
     def action_help(self) -> None:
         from stacktui.ui.modals import HelpScreen
 
-        self.push_screen(HelpScreen(self._help_keys()))
-
-    def _help_keys(self) -> list[tuple[str, str]]:
-        """The help text, with keys as currently bound (a keymap may have moved them)."""
-        bound: dict[str, list[str]] = {}
-        for key, active in self.active_bindings.items():
-            if active.node is self:
-                bound.setdefault(active.binding.action, []).append(self.get_key_display(active.binding))
-        out = []
-        defaults = {b.key: b.action for b in self.BINDINGS}
-        for keys, what in self.HELP:
-            first = keys.split()[0]
-            action = defaults.get({"/": "slash", "?": "question_mark"}.get(first, first))
-            shown = " / ".join(bound[action]) if action in bound and action not in ("next_match",) else keys
-            out.append((shown, what))
-        return out
+        self.push_screen(HelpScreen(self.help_keys()))
 
     async def action_quit(self) -> None:
         self.stop_core()
@@ -580,6 +560,7 @@ class StackApp(App[int]):
             self.watcher.stop(wait=0.5)
         if self.hub is not None:
             self.hub.stop(wait=0.5)
+        self.stop_figures()
 
     def on_unmount(self) -> None:
         self.stop_core()
