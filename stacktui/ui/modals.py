@@ -250,7 +250,7 @@ class DiffModal(ModalScreen[bool]):
                 yield Static(diff_text(self.diff) if self.diff.strip() else Text("(no changes)", style="dim"),
                              id="diff-body")
             with Horizontal(classes="dialog-buttons"):
-                yield keys_line(f"y {self.apply_label.lower()} · n / esc cancel · enter presses the focused button")
+                yield keys_line(f"y {self.apply_label.lower()} · n/esc cancel · enter: focused button")
                 yield Button(self.apply_label, id="diff-apply", variant="warning", compact=True)
                 yield Button("Cancel", id="diff-cancel", compact=True)
 
