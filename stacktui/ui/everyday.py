@@ -69,7 +69,7 @@ class EverydayMixin:
             snapshot = app.snapshot
             return list(snapshot.containers) if snapshot is not None else []
 
-        app.table.figures_on = True
+        app.table.start_figures()
         self.monitor = ResourceMonitor(app.engine, containers, lambda f: app.post_message(FiguresArrived(f)),
                                        interval=self.settings.resource_refresh).start()
 

@@ -226,6 +226,11 @@ class ServicesTable(DataTable):
                 if self._cells[name][key] != cell:
                     self._write(name, key, cell)
 
+    def start_figures(self) -> None:
+        """Figures are on their way: running rows say so (…) until the first reading."""
+        self.figures_on = True
+        self.show_figures(self._figures)
+
     def figures_of(self, service: str) -> Figures | None:
         return self._figures.get(service)
 
