@@ -141,3 +141,23 @@ async def test_the_filter_shows_only_matching_lines_and_saving_writes_exactly_th
         await pilot.press("ampersand", "ctrl+u", "enter")
         await pilot.pause()
         assert len(pane.log_view.lines) == len(app.store.lines("mcp-server"))
+
+
+async def test_log_since_loads_only_the_history_from_then_on(module_demo_stack, engine):
+    import time
+
+    # mcp-server logs a line a second: wait until it has logged for longer than the window.
+    cid = module_demo_stack.container(engine, "mcp-server").id
+    deadline = time.monotonic() + 30
+    while len(engine.logs_tail(cid, lines=100)) < 10 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    target = target_of(module_demo_stack.dir, module_demo_stack.file)
+    started = time.time_ns()
+    app = StackApp(load_project(target), engine, target=target, probe_interval=None, log_since="4s",
+                   settings=Settings(resource_refresh=0))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: app.store.lines("mcp-server"), what="mcp-server's history")
+        await pilot.pause(0.5)
+        lines = [line for line in app.store.lines("mcp-server") if not line.is_event]
+        assert lines and min(line.key for line in lines) >= started - 4_500_000_000
+    assert len(engine.logs_tail(cid, lines=100)) >= len(lines) + 4  # there was more history to load
