@@ -118,7 +118,7 @@ def run(quick: bool) -> list[Row]:
     rows: list[Row] = []
     for label, kind, count in (("demo stack", "demo", 0), ("50 containers", "many", 50)):
         with bench_stack(kind, count=count or 200, up_timeout=180) as stack:
-            services = stack.services()
+            services = sorted(stack.services())  # the table's order for the generated svc001...
             idle = [window(engine, None, seconds)[0]]
             ours = measure_tui(stack, services, engine, seconds)
             idle.append(window(engine, None, seconds)[0])

@@ -74,7 +74,7 @@ async def test_a_key_remapped_in_config_toml_runs_its_action(module_demo_stack, 
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
         keys = {what: key for key, what in app.screen.keys}
-        assert keys["restart the selected service and its namespace dependants, in order"] == "x"
+        assert keys["restart the selected service and its namespace dependants, in order, with health gates"] == "x"
 
 
 async def test_a_bad_config_file_is_a_notification_and_the_defaults(module_demo_stack, engine, tmp_path):
@@ -111,7 +111,7 @@ async def test_the_palette_lists_every_action_with_its_current_key(module_demo_s
         for action in KEY_ACTIONS:
             assert any(t.startswith(action.description + " (") for t in titles), (action.id, titles)
         assert f"{KEY_ACTIONS[0].description} (x)" in titles
-        assert "search the log (?)" in titles and "the keys (f1)" in titles
+        assert "search the log (?)" in titles and "this help (f1)" in titles
         assert "Theme" in titles  # Textual's own: the themes
 
 
