@@ -161,3 +161,22 @@ async def test_log_since_loads_only_the_history_from_then_on(module_demo_stack, 
         lines = [line for line in app.store.lines("mcp-server") if not line.is_event]
         assert lines and min(line.key for line in lines) >= started - 4_500_000_000
     assert len(engine.logs_tail(cid, lines=100)) >= len(lines) + 4  # there was more history to load
+
+
+async def test_a_selection_in_the_log_is_copied_with_ctrl_c():
+    """Textual's own selection (mouse drag) and copy (ctrl+c; OSC 52 to a terminal that allows it)."""
+    from textual.geometry import Offset
+    from textual.selection import Selection
+
+    from tests.test_ui_snapshots import fixed_app, ready
+
+    app = fixed_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        view = app.pane.log_view
+        assert view.lines[1:3] == ["mcp-server: tool call 2 handled", "mcp-server: tool call 3 handled"]
+        app.screen.selections = {view: Selection(Offset(0, 1), Offset(15, 2))}
+        await pilot.pause()
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.clipboard == "mcp-server: tool call 2 handled\nmcp-server: too"
