@@ -133,3 +133,16 @@ def test_key_names_are_normalized_as_textual_does():
         assert normalize_keys(char) == _normalize_key_list(char), char
     for keys in ("ctrl+x", "f5", "question_mark,f1", "R"):
         assert normalize_keys(keys) == _normalize_key_list(keys)
+
+
+def test_config_json_has_the_path_and_every_effective_key(tmp_path):
+    import json
+
+    write(tmp_path, 'log_since = "10m"\n[keys]\nsave = "f2"\n')
+    done = stacktui(tmp_path, "config", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["path"] == str(tmp_path / "stacktui" / "config.toml") and data["found"] is True
+    assert data["log_since"] == "10m" and data["resource_refresh"] == 2.0
+    assert data["keys"]["save"] == "f2" and data["keys"]["filter"] == "ampersand"
+    assert set(data["keys"]) == set(ACTION_IDS)
