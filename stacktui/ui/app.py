@@ -436,6 +436,7 @@ class StackApp(EverydayMixin, App[int]):
     def _refresh_uptime(self) -> None:
         try:
             self.table.tick(self.clock())
+            self.show_pending_figures()  # in the same frame as the uptime and the log lines
         except NoMatches:  # the app is closing: its widgets are gone before its timers
             pass
 
