@@ -14,7 +14,7 @@ from stacktui.core.live.store import LogStore
 from stacktui.core.compose.model import Project, ServiceSpec
 from stacktui.core.health.status import ServiceStatus
 from stacktui.core.live.watcher import Snapshot
-from stacktui.ui.actions import FindingView, Outcome, ProgressEvent, StepView
+from stacktui.ui.operations import FindingView, Outcome, ProgressEvent, StepView
 from stacktui.core.resources.figures import Figures
 from stacktui.core.settings import Settings
 from stacktui.ui.app import StackApp

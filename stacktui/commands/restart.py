@@ -18,7 +18,7 @@ from stacktui.core.sanitize import printable
 from stacktui.core.errors import ConfigError
 
 if TYPE_CHECKING:  # core.restart pulls in gates, probes and ssl: the TUI's start-up does not need them
-    from stacktui.core.restart.plan import PlanEvent, PlanResult, RestartPlan
+    from stacktui.core.ops.restart import PlanEvent, PlanResult, RestartPlan
 
 LOCK_WAIT = 600.0
 
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.restart.plan import build_full_plan, build_plan, execute
+    from stacktui.core.ops.restart import plan_restart, run_restart
 
     if args.timeout <= 0:
         raise ConfigError("--timeout must be more than 0 seconds")
@@ -47,8 +47,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         raise ConfigError("name the services to restart", hint="or pass --all to restart the whole stack")
     project = ctx.project
     engine = ctx.engine
-    containers = engine.project_containers(project.name)
-    plan = build_full_plan(project, containers) if args.all else build_plan(project, list(args.services), containers)
+    containers = engine.project_containers(project.name)  # one listing for the plan and its first step
+    plan = plan_restart(project, engine, args.services, everything=args.all, containers=containers)
     if args.dry_run:
         if args.json:
             emit_json({"steps": [{"service": s.service, "action": s.action, "waits_for": s.waits_for}
@@ -63,10 +63,10 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     cancel, abort = threading.Event(), threading.Event()
     previous = _install_signals(cancel, abort, out)
     try:
-        result = execute(plan, project, engine, ctx.target if ctx.target.files else None,
-                         on_event=lambda e: _print_event(e, len(plan.steps), out), cancel=cancel,
-                         timeout=args.timeout, abort=abort, lock_wait=0.0 if args.no_wait else LOCK_WAIT,
-                         containers=containers)
+        result = run_restart(plan, project, engine, ctx.target,
+                             on_event=lambda e: _print_event(e, len(plan.steps), out), cancel=cancel,
+                             timeout=args.timeout, abort=abort, lock_wait=0.0 if args.no_wait else LOCK_WAIT,
+                             containers=containers)
     finally:
         _restore_signals(previous)
     if args.json:

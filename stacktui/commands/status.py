@@ -13,11 +13,7 @@ import argparse
 
 from stacktui.commands.context import Context, emit_json
 from stacktui.core.sanitize import printable
-from stacktui.core.health.status import HEALTHY, NO_CHECK, collect
-from stacktui.core.resources.sampler import ResourceSampler
-
-PROBE_TIMEOUT = 2.0
-CPU_WINDOW = 0.5  # seconds between the two readings CPU % is worked out from
+from stacktui.core.health.status import HEALTHY, NO_CHECK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,21 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    project = ctx.project
-    engine = ctx.engine
-    containers = engine.project_containers(project.name)
-    from stacktui.core.health.probes import probe_all  # httpx and ssl only when a status is asked for
+    from stacktui.core.ops.status import all_well, service_statuses
 
-    # Resource figures for --json: CPU % is over the probes' time, at least CPU_WINDOW.
-    sampler = ResourceSampler(engine) if args.json else None
-    if sampler is not None:
-        sampler.read(containers)
-    probes = probe_all(project, containers, timeout=PROBE_TIMEOUT, local_engine=engine.is_local())
-    rows = collect(project, containers, probes)
-    if sampler is not None:
-        figures = sampler.read(containers, min_gap=CPU_WINDOW)
-        for row in rows:
-            row.add_figures(figures.get(row.service))
+    project = ctx.project
+    rows = service_statuses(project, ctx.engine, figures=args.json)
     if args.json:
         emit_json({"project": project.name, "services": [r.to_json() for r in rows]})
     else:
@@ -58,4 +43,4 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             if r.probe is not None:
                 result = f"answered {r.probe.status_code}" if r.probe.ok else f"failed: {r.probe.error}"
                 print(f"  {'':<{width}}  probe {r.probe.url} via {printable(r.probe.reached_via)}: {printable(result)}")
-    return 0 if all(r.health in (HEALTHY, NO_CHECK) for r in rows) else 1
+    return 0 if all_well(rows) else 1

@@ -12,7 +12,7 @@ from textual.message import Message
 
 from stacktui.core.errors import StackError
 from stacktui.core.settings import Settings
-from stacktui.ui.palette import binding_commands, help_rows
+from stacktui.ui.palette import binding_commands
 
 if TYPE_CHECKING:
     from textual.app import SystemCommand
@@ -52,9 +52,6 @@ class EverydayMixin:
     def get_system_commands(self, screen: "Screen") -> Iterable["SystemCommand"]:
         yield from binding_commands(self)  # type: ignore[arg-type]
         yield from super().get_system_commands(screen)  # type: ignore[misc]  # Theme, Keys, Screenshot
-
-    def help_keys(self) -> list[tuple[str, str]]:
-        return help_rows(self)  # type: ignore[arg-type]
 
     # -- resource figures ---------------------------------------------------------------------------
 

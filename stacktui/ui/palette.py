@@ -1,7 +1,7 @@
-"""The command palette (Ctrl+P) and `?`: every action with the key it is bound to now.
+"""The command palette (Ctrl+P): every action with the key it is bound to now.
 
-Both are built from the app's Bindings as the keymap left them, so a key remapped in
-config.toml shows as remapped. The descriptions are core's (core.settings.KEY_ACTIONS),
+Built from the app's Bindings as the keymap left them, so a key remapped in config.toml
+shows as remapped (as in `?`, ui.keys). The descriptions are core's (core.settings.KEY_ACTIONS),
 the one list the settings file is checked against.
 """
 from __future__ import annotations
@@ -46,16 +46,3 @@ def binding_commands(app: "App") -> Iterable[SystemCommand]:
 
         shown = " or ".join(keys[action.id])
         yield SystemCommand(f"{action.description} ({shown})", f"key: {shown}  ·  action id: {action.id}", run)
-
-
-def help_rows(app: "App") -> list[tuple[str, str]]:
-    """`?`'s table: key(s), what they do, in core's order."""
-    keys = current_keys(app)
-    rows = [(" ".join(keys[a.id]), a.description) for a in KEY_ACTIONS if a.id in keys]
-    return rows + [(k, what) for k, what in FIXED_KEYS]
-
-
-# Keys that are not remappable actions: Textual's own, or the table's.
-FIXED_KEYS = (("enter", "logs of the selected service"),
-              ("tab", "move between table, findings and log"),
-              ("ctrl+p", "command palette: every action with its key, the themes"))
