@@ -1,4 +1,4 @@
-"""The command line: `stacktui [global options] [status|restart|check|layout|tui]`.
+"""The command line: `stacktui [global options] [status|restart|check|layout|shell|config|tui]`.
 
 Exit codes for every command: 0 done, 1 a step or check failed, 2 usage or
 configuration error. With no command, the TUI opens.
@@ -10,12 +10,13 @@ import sys
 from typing import Sequence
 
 from stacktui import __version__
-from stacktui.commands import check, layout, restart, status, tui
+from stacktui.commands import check, config, layout, restart, shell, status, tui
 from stacktui.commands.context import Context
 from stacktui.core.engine.client import lost_engine
-from stacktui.core.errors import StackError
+from stacktui.core.errors import ConfigError, StackError
+from stacktui.core.settings import load_settings
 
-COMMANDS = (status, restart, check, layout, tui)
+COMMANDS = (status, restart, check, layout, shell, config, tui)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,6 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "tui"])
     ctx = Context.from_args(args)
+    try:
+        ctx.settings = load_settings()
+    except ConfigError as exc:
+        if args.command != "tui":
+            print(f"stacktui: {exc}", file=sys.stderr)
+            return exc.exit_code
+        ctx.settings_problem = exc  # the TUI says so in a notification and runs on the defaults
     try:
         return int(args.run(ctx, args))
     except StackError as exc:

@@ -15,6 +15,8 @@ from stacktui.core.compose.model import Project, ServiceSpec
 from stacktui.core.health.status import ServiceStatus
 from stacktui.core.live.watcher import Snapshot
 from stacktui.ui.operations import FindingView, Outcome, ProgressEvent, StepView
+from stacktui.core.resources.figures import Figures
+from stacktui.core.settings import Settings
 from stacktui.ui.app import StackApp
 
 NOW = datetime(2025, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -56,12 +58,19 @@ def log_lines() -> list[LogLine]:
     return out
 
 
-def fixed_app(stale: bool = False, findings: list[FindingView] | None = None) -> StackApp:
+MIB = 1024 * 1024
+FIGURES = {
+    "vscode": Figures("vscode", "c1", 3.42, 182 * MIB, 2048 * MIB, 48_200_000, 9_100_000),
+    "mcp-server": Figures("mcp-server", "c2", 12.5, 61 * MIB, 23 * 1024 * MIB, None, None, "vscode"),
+}
+
+
+def fixed_app(stale: bool = False, findings: list[FindingView] | None = None, theme: str = "textual-dark") -> StackApp:
     store = LogStore()
     for line in log_lines():
         store.append(line.service, [line])
     app = StackApp(demo_project(), None, store=store, live=False, clock=lambda: NOW,
-                   engine_label="unix:///var/run/docker.sock")
+                   engine_label="unix:///var/run/docker.sock", settings=Settings(theme=theme))
     app.engine_version = "27.3.1"
     app._fixed = (stale, findings or [])  # drawn once mounted, see ready()
     return app
@@ -70,6 +79,8 @@ def fixed_app(stale: bool = False, findings: list[FindingView] | None = None) ->
 async def ready(pilot) -> None:
     app = pilot.app
     stale, findings = app._fixed
+    app.table.figures_on = True
+    app.table.show_figures(FIGURES)
     app.show_snapshot(Snapshot(rows(stale), [], at=0.0))
     app.show_findings(findings, at=NOW)
     app._draw_topbar()
@@ -88,6 +99,15 @@ FINDINGS = [
 
 def test_main_screen_at_80x24(snap_compare):
     assert snap_compare(fixed_app(), terminal_size=(80, 24), run_before=ready)
+
+
+def test_main_screen_with_resource_figures_dark(snap_compare):
+    assert snap_compare(fixed_app(), terminal_size=(150, 30), run_before=ready)
+
+
+def test_main_screen_with_resource_figures_light(snap_compare):
+    """The light theme from config.toml: health words and figures in shades that read on white."""
+    assert snap_compare(fixed_app(theme="textual-light"), terminal_size=(150, 30), run_before=ready)
 
 
 def test_findings_panel_with_a_stale_namespace(snap_compare):

@@ -10,6 +10,8 @@ from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.engine.client import Engine
 from stacktui.core.compose.model import Project
+from stacktui.core.errors import ConfigError
+from stacktui.core.settings import Settings
 
 
 @dataclass
@@ -19,6 +21,8 @@ class Context:
     project_directory: str | None = None
     env_files: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)  # config.toml, read once by cli.main
+    settings_problem: ConfigError | None = None  # the file was invalid; the TUI runs on defaults and says so
     _target: ComposeTarget | None = None
     _project: Project | None = None
     _engine: Engine | None = None

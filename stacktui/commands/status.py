@@ -2,7 +2,9 @@
 
 Health combines the engine's state, the healthcheck, the `x-stacktui.health`
 probe (reached from the host through the namespace owner's published port) and
-the stale-namespace verdict. Exit 0 when every service is healthy or has no
+the stale-namespace verdict. --json adds each running service's resource figures
+(cpu_percent, mem_bytes without the page cache, mem_limit_bytes, net_rx_bytes and
+net_tx_bytes, or net_shared_with OWNER for a joiner). Exit 0 when every service is healthy or has no
 check, 1 otherwise.
 """
 from __future__ import annotations
@@ -24,7 +26,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     from stacktui.core.ops.status import all_well, service_statuses
 
     project = ctx.project
-    rows = service_statuses(project, ctx.engine)
+    rows = service_statuses(project, ctx.engine, figures=args.json)
     if args.json:
         emit_json({"project": project.name, "services": [r.to_json() for r in rows]})
     else:

@@ -15,15 +15,18 @@ from typing import Any
 
 from stacktui.commands.context import Context
 from stacktui.core.errors import StackError
-from stacktui.core.live.store import DEFAULT_MAX_LINES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tui", help="open the terminal UI (the default)")
-    p.add_argument("--log-lines", type=int, default=DEFAULT_MAX_LINES, metavar="N",
-                   help=f"log lines kept per service (default {DEFAULT_MAX_LINES})")
-    p.add_argument("--log-history", type=_history, default=1000, metavar="N",
-                   help="lines of each container's past log fetched at start, or `all` (default 1000)")
+    p.add_argument("--log-lines", type=int, default=None, metavar="N",
+                   help="log lines kept per service (default: log_lines in config.toml, else 20000)")
+    p.add_argument("--log-history", type=_history, default=None, metavar="N",
+                   help="lines of each container's past log fetched at start, or `all` "
+                        "(default: log_history in config.toml, else 1000)")
+    p.add_argument("--log-since", metavar="DURATION",
+                   help="history from this long ago (10m, 1h30m) instead of a number of lines "
+                        "(default: log_since in config.toml)")
     p.set_defaults(run=run)
 
 
@@ -69,7 +72,18 @@ class _Background:
 
 def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
     """The app exactly as `stacktui tui` builds it (the benchmarks drive this one too)."""
-    log_lines = getattr(args, "log_lines", DEFAULT_MAX_LINES)
+    settings = ctx.settings
+    log_lines = getattr(args, "log_lines", None)
+    if log_lines is None:
+        log_lines = settings.log_lines
+    log_history = getattr(args, "log_history", None)
+    if log_history is None:
+        log_history = settings.log_history
+    log_since = getattr(args, "log_since", None) or settings.log_since or None
+    if log_since is not None:
+        from stacktui.core.live.logtools import since_ns
+
+        since_ns(log_since)  # a bad value is a usage error now, before any screen
     if log_lines < 100:
         raise StackError(f"--log-lines {log_lines} is too small", hint="keep at least 100 lines per service")
     target = ctx.target  # fast (file search only); its errors should come before any screen
@@ -90,7 +104,8 @@ def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
     from stacktui.ui.app import StackApp  # Textual is imported only when the TUI opens
 
     return StackApp(loader=loaded, reload=ctx.reload, store=LogStore(max_lines=log_lines),
-                    log_history=getattr(args, "log_history", 1000))
+                    log_history=log_history, probe_interval=settings.probe_interval or None,
+                    log_since=log_since, settings=settings, settings_problem=ctx.settings_problem)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:

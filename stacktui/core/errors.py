@@ -52,6 +52,12 @@ class PlanFailed(StackError):
     exit_code = 1
 
 
+class NotRunning(StackError):
+    """The service has no running container to act in (a shell, an exec)."""
+
+    exit_code = 1
+
+
 class Busy(StackError):
     """Another plan holds this project's lock."""
 

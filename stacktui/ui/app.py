@@ -30,6 +30,8 @@ from stacktui.core.compose.filestamp import files_stamp
 from stacktui.core.live.stack import LiveStack
 from stacktui.core.live.store import LogStore
 from stacktui.core.live.watcher import Connection, Snapshot
+from stacktui.core.settings import Settings
+from stacktui.ui.everyday import EverydayMixin
 from stacktui.ui.operations import FindingView, StackOperations
 from stacktui.ui.filewatch import FILES_INTERVAL, FileWatch, reader
 from stacktui.ui.findings import FindingsPanel
@@ -77,10 +79,10 @@ def default_log_service(project: "Project") -> str | None:
     return next(iter(project.services), None)
 
 
-class StackApp(LiveFeed, ChangeFlows, FileWatch, App[int]):
+class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, App[int]):
     CSS_PATH = CSS_PATH
     TITLE = "stacktui"
-    ENABLE_COMMAND_PALETTE = False
+    # Ctrl+P: every action with its current key (ui.palette), the themes, a screenshot.
     BINDINGS = BINDINGS
 
     def __init__(self, project: "Project | None" = None, engine: "Engine | None" = None, *,
@@ -89,8 +91,11 @@ class StackApp(LiveFeed, ChangeFlows, FileWatch, App[int]):
                  live: bool = True, clock: Callable[[], datetime] | None = None,
                  log_history: int | str = 1000, view_lines: int = DEFAULT_VIEW_LINES,
                  probe_interval: float | None = 5.0, engine_label: str | None = None,
-                 reload: Callable[[], "Project"] | None = None) -> None:
+                 reload: Callable[[], "Project"] | None = None, log_since: str | None = None,
+                 settings: Settings | None = None, settings_problem: StackError | None = None) -> None:
         super().__init__()
+        self.settings = settings or Settings()
+        self.settings_problem = settings_problem
         if project is None and loader is None:
             raise TypeError("StackApp needs a project and engine, or a loader")
         self.project = project
@@ -99,7 +104,7 @@ class StackApp(LiveFeed, ChangeFlows, FileWatch, App[int]):
         self.actions = actions
         self.loader = loader
         self.live_stack = LiveStack(store if store is not None else LogStore(), history=log_history,
-                                    probe_interval=probe_interval)
+                                    probe_interval=probe_interval, since=log_since)
         self.live = live
         self.clock = clock or utcnow
         self.view_lines = view_lines
@@ -146,7 +151,7 @@ class StackApp(LiveFeed, ChangeFlows, FileWatch, App[int]):
         yield FindingsPanel(id="findings")
         yield LogPane(self.store, list(self.project.services) if self.project else [], view_lines=self.view_lines,
                       id="logpane")
-        yield Footer(compact=True, show_command_palette=False)
+        yield Footer(compact=True, show_command_palette=True)
 
     # The main screen's widgets, held once: while a modal is on top, App.query_one would search the modal.
     @property
@@ -163,6 +168,7 @@ class StackApp(LiveFeed, ChangeFlows, FileWatch, App[int]):
 
     def on_mount(self) -> None:
         self._main = self.screen
+        self.apply_settings()
         self._loop_for_logs = asyncio.get_running_loop()
         self._context_for_logs = contextvars.copy_context()
         self.table.focus()
@@ -224,6 +230,7 @@ class StackApp(LiveFeed, ChangeFlows, FileWatch, App[int]):
 
     def _start_live(self) -> None:
         if self.live_stack.start():
+            self.start_figures()
             self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")
 
     def _engine_version(self) -> None:
@@ -328,6 +335,7 @@ class StackApp(LiveFeed, ChangeFlows, FileWatch, App[int]):
 
     def stop_core(self) -> None:
         self.live_stack.stop(wait=0.5)
+        self.stop_figures()
 
     def on_unmount(self) -> None:
         self.stop_core()

@@ -1,7 +1,7 @@
 """The app's keys, and the help built from them: one list, so a keymap that moves a key moves it in the help.
 
 Each Binding carries its help line as its tooltip (the footer shows it on hover
-too). Users remap keys by binding id (`App.set_keymap`, Textual's keymap file);
+too). Users remap keys by binding id in config.toml's [keys] (applied with `App.update_keymap`);
 `help_rows` reads the keys as they are bound now.
 """
 from __future__ import annotations
@@ -10,31 +10,41 @@ from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 
+from stacktui.core.settings import KEY_ACTIONS
+
 if TYPE_CHECKING:
     from textual.app import App
 
+# Each action's help line is core's (core.settings.KEY_ACTIONS): the one list the settings
+# file's [keys] are checked against, without Textual.
+_HELP = {action.id: action.description for action in KEY_ACTIONS}
+
+
+def _bind(key: str, action: str, label: str, id: str, show: bool = True) -> Binding:
+    return Binding(key, action, label, show=show, id=id, tooltip=_HELP[id])
+
+
 BINDINGS = [
-    Binding("r", "restart", "restart", id="restart",
-            tooltip="restart the selected service and its namespace dependants, in order, with health gates"),
-    Binding("R", "restart_all", "restart all", show=False, id="restart_all",
-            tooltip="restart the whole stack in order"),
-    Binding("b", "separate", "split", id="separate",
-            tooltip="give the selected service its own namespaces again (diff, confirm, apply)"),
-    Binding("s", "share", "share", id="share",
-            tooltip="share another service's namespaces again (diff, confirm, apply)"),
-    Binding("u", "undo", "undo", id="undo", tooltip="undo the last layout change (diff, confirm, apply)"),
-    Binding("l", "logs_selected", "logs", show=False, id="logs", tooltip="logs of the selected service"),
-    Binding("m", "merged", "merged", id="merged", tooltip="merged logs of every service"),
-    Binding("slash", "search", "find", id="search", tooltip="search the log"),
-    Binding("n", "next_match", "next match", show=False, id="next_match", tooltip="next match of the search"),
-    Binding("N", "previous_match", "previous match", show=False, id="previous_match",
-            tooltip="previous match of the search"),
-    Binding("f", "follow", "follow", id="follow", tooltip="follow or pause the log"),
-    Binding("t", "timestamps", "timestamps", show=False, id="timestamps", tooltip="timestamps on the log lines"),
-    Binding("w", "wrap", "wrap", show=False, id="wrap", tooltip="wrap long log lines"),
-    Binding("c", "check", "check", id="check", tooltip="check now"),
-    Binding("question_mark", "help", "help", id="help", tooltip="this help"),
-    Binding("q", "quit", "quit", id="quit", tooltip="quit"),
+    _bind("r", "restart", "restart", "restart"),
+    _bind("R", "restart_all", "restart all", "restart_all", show=False),
+    _bind("b", "separate", "split", "separate"),
+    _bind("s", "share", "share", "share"),
+    _bind("u", "undo", "undo", "undo"),
+    _bind("l", "logs_selected", "logs", "logs", show=False),
+    _bind("m", "merged", "merged", "merged"),
+    _bind("slash", "search", "find", "search"),
+    _bind("n", "next_match", "next match", "next_match", show=False),
+    _bind("N", "previous_match", "previous match", "previous_match", show=False),
+    _bind("f", "follow", "follow", "follow"),
+    _bind("t", "timestamps", "timestamps", "timestamps", show=False),
+    _bind("w", "wrap", "wrap", "wrap", show=False),
+    _bind("c", "check", "check", "check"),
+    _bind("e", "shell", "shell", "shell"),
+    _bind("d", "details", "details", "details", show=False),
+    _bind("ampersand", "filter", "filter", "filter", show=False),
+    _bind("ctrl+s", "save", "save log", "save", show=False),
+    _bind("question_mark", "help", "help", "help"),
+    _bind("q", "quit", "quit", "quit"),
 ]
 
 # Keys of the widgets under the app's own (the table's select, the screen's focus moves), by

@@ -106,6 +106,7 @@ class LiveFeed:
     def _refresh_uptime(self) -> None:
         try:
             self.table.tick(self.clock())
+            self.show_pending_figures()  # in the same frame as the uptime and the log lines (ui.everyday)
         except NoMatches:  # the app is closing: its widgets are gone before its timers
             pass
 

@@ -20,6 +20,7 @@ from textual.widgets import Input, Static
 from stacktui.core.engine.loglines import LogLine
 from stacktui.core.live.store import LogStore
 from stacktui.ui.logformat import DEFAULT_VIEW_LINES, Meta, format_lines
+from stacktui.ui.logfilter import FilterInput, LogFilterMixin
 from stacktui.ui.logview import LogView
 
 
@@ -33,7 +34,7 @@ class SearchInput(Input):
         self.post_message(self.Closed())
 
 
-class LogPane(Vertical):
+class LogPane(LogFilterMixin, Vertical):
     """Title line, the log view, and a search field that appears on `/`."""
 
     def __init__(self, store: LogStore, services: list[str], *, view_lines: int = DEFAULT_VIEW_LINES,
@@ -59,6 +60,9 @@ class LogPane(Vertical):
         search = SearchInput(placeholder="search the log: enter to find, esc to close", id="search")
         search.display = False
         yield search
+        line_filter = FilterInput(placeholder="show only lines with this text, or /regex/; empty shows all", id="filter")
+        line_filter.display = False
+        yield line_filter
 
     @property
     def log_view(self) -> LogView:
@@ -84,6 +88,19 @@ class LogPane(Vertical):
                             colours={n: i for i, n in enumerate(names)},
                             wrap_width=self._wrap_width if self.wrap else None)
 
+    def _format_unwrapped(self, lines: Sequence[LogLine]) -> tuple[list[str], list[Meta]]:
+        wrap, self.wrap = self.wrap, False
+        try:
+            return self._format(lines)
+        finally:
+            self.wrap = wrap
+
+    def _view_lines(self) -> Sequence[LogLine]:
+        """The stored lines this view shows: one service or all merged, through the filter, at most the cap."""
+        lines = self.store.merged(self.services or None) if self.merged else self.store.lines(self.service or "")
+        lines = self._filtered(lines)
+        return lines[-self.view_lines:] if len(lines) > self.view_lines else lines
+
     def show(self, service: str | None) -> None:
         """Switch to one service's lines, or to every service merged (None)."""
         self.service = service
@@ -93,8 +110,7 @@ class LogPane(Vertical):
         view = self.log_view
         if self.wrap:
             self._wrap_width = max(20, view.scrollable_content_region.width or view.size.width or 80)
-        lines = self.store.merged(self.services or None) if self.merged else self.store.lines(self.service or "")
-        texts, metas = self._format(lines)
+        texts, metas = self._format(self._view_lines())
         view.reset(texts, metas)
         self.new_while_paused = 0
         if self._pattern is not None:
@@ -111,6 +127,7 @@ class LogPane(Vertical):
         else:
             service = self.service
             mine = [line for line in pending if line.service == service]
+        mine = self._filtered(mine)
         if not mine:
             return False
         view = self.log_view
@@ -145,6 +162,8 @@ class LogPane(Vertical):
         if self._pattern is not None:
             where = f"{self.rank}/{self.matches}" if self.rank else f"{self.matches} matches"
             title.append(f"  \u2315 {self.query_text}: {where}", style="bold")  # ⌕
+        if self.line_filter is not None:
+            title.append(self.filter_title(), style="bold")
         flags = [name for name, on in (("timestamps", self.timestamps), ("wrap", self.wrap)) if on]
         if flags:
             title.append("  [" + ", ".join(flags) + "]", style="dim")
@@ -189,6 +208,10 @@ class LogPane(Vertical):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if isinstance(event.input, FilterInput):
+            self._close_filter_field()
+            self.set_filter(event.value)
+            return
         self._close_search_field()
         self.search(event.value)
 

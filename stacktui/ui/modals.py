@@ -36,10 +36,18 @@ EVENT_STATE = {"step_started": RUNNING, "gate_waiting": WAITING, "gate_passed": 
 LOG_LINES = 8
 
 
+def keys_line(text: str, id: str | None = None) -> Static:
+    """The keys a dialog answers, said on screen (`y apply · n/esc cancel`): nothing is guessed."""
+    return Static(Text(text, style="dim"), classes="dialog-keys", id=id)
+
+
 class PlanModal(ModalScreen[Outcome | None]):
     """Shows a plan, asks to run it, then shows each step's progress live and the outcome."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel / close", show=False)]
+    BINDINGS = [Binding("escape,n", "cancel", "cancel / close", show=False),
+                Binding("y", "run", "run", show=False)]
+    KEYS = {"confirm": "y / enter run · n / esc cancel", "running": "esc cancels after the current step",
+            "done": "enter / esc close"}
 
     class Progress(Message):
         def __init__(self, event: ProgressEvent) -> None:
@@ -71,6 +79,7 @@ class PlanModal(ModalScreen[Outcome | None]):
             yield Static(Text(""), id="plan-log")
             yield Static(Text(""), id="plan-result")
             with Horizontal(classes="dialog-buttons"):
+                yield keys_line(self.KEYS["confirm"], id="plan-keys")
                 yield Button(self.run_label, id="plan-run", variant="primary", compact=True)
                 yield Button("Cancel", id="plan-cancel", compact=True)
 
@@ -124,6 +133,7 @@ class PlanModal(ModalScreen[Outcome | None]):
         self.query_one("#plan-steps", Static).update(self._steps_text())
         self.query_one("#plan-log", Static).update(self._log_text())
         self.query_one("#plan-result", Static).update(self._result_text())
+        self.query_one("#plan-keys", Static).update(Text(self.KEYS[self.state], style="dim"))
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -181,6 +191,9 @@ class PlanModal(ModalScreen[Outcome | None]):
     def _on_run(self) -> None:
         self.start()
 
+    def action_run(self) -> None:
+        self.start()  # only while asking; running or done, `y` does nothing
+
     @on(Button.Pressed, "#plan-cancel")
     def _on_cancel(self) -> None:
         self.action_cancel()
@@ -216,9 +229,9 @@ def diff_text(diff: str) -> Text:
 
 
 class DiffModal(ModalScreen[bool]):
-    """A change to confirm: what it does, the diff, Apply or Cancel."""
+    """A change to confirm: what it does, the diff, Apply or Cancel (focused: a stray enter writes nothing)."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel", show=False)]
+    BINDINGS = [Binding("escape,n", "cancel", "cancel", show=False), Binding("y", "apply", "apply", show=False)]
 
     def __init__(self, title: str, diff: str, *, summary: str = "", apply_label: str = "Apply") -> None:
         super().__init__()
@@ -237,6 +250,7 @@ class DiffModal(ModalScreen[bool]):
                 yield Static(diff_text(self.diff) if self.diff.strip() else Text("(no changes)", style="dim"),
                              id="diff-body")
             with Horizontal(classes="dialog-buttons"):
+                yield keys_line(f"y {self.apply_label.lower()} · n/esc cancel · enter: focused button")
                 yield Button(self.apply_label, id="diff-apply", variant="warning", compact=True)
                 yield Button("Cancel", id="diff-cancel", compact=True)
 
@@ -245,6 +259,9 @@ class DiffModal(ModalScreen[bool]):
 
     @on(Button.Pressed, "#diff-apply")
     def _apply(self) -> None:
+        self.dismiss(True)
+
+    def action_apply(self) -> None:
         self.dismiss(True)
 
     @on(Button.Pressed, "#diff-cancel")
@@ -272,6 +289,7 @@ class ChoiceModal(ModalScreen[str | None]):
             if self.prompt:
                 yield Static(Text(self.prompt, style="dim"))
             yield OptionList(*[Text(o) for o in self.options], id="choice-list")
+            yield keys_line("\u2191\u2193 choose · enter pick · esc cancel")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
@@ -301,6 +319,7 @@ class PortsModal(ModalScreen[list[int] | None]):
                 yield Static(Text(sanitize(self.message), style="dim"))
             yield SelectionList[int](*[(str(p), p) for p in self.candidates], id="ports-list")
             with Horizontal(classes="dialog-buttons"):
+                yield keys_line("space ticks a port · tab to the buttons · esc cancel")
                 yield Button("Use these", id="ports-ok", variant="primary", compact=True)
                 yield Button("Cancel", id="ports-cancel", compact=True)
 

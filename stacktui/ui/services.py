@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from stacktui.core.health.status import DOWN, HEALTHY, NO_CHECK, STALE, STARTING, UNHEALTHY, ServiceStatus
+from stacktui.core.resources.figures import Figures
 
 # Every health word has a glyph too, so the column reads without colour.
 HEALTH_LOOK: dict[str, tuple[str, str]] = {
@@ -29,8 +30,12 @@ COLUMNS: list[tuple[str, str]] = [
     ("up", "up "),  # three wide from the start: "9s" -> "10s" would widen it, a layout of the whole screen
     ("restarts", "\u21bb"),  # ↻
     ("badge", ""),
+    ("cpu", "cpu"),
+    ("mem", "mem"),
+    ("net", "net \u2193\u2191"),  # ↓↑
     ("ports", "ports"),
 ]
+FIGURE_COLUMNS = ("cpu", "mem", "net")
 _PORT = re.compile(r"^(?:(?P<ip>.*):)?(?P<host>\d+)->(?P<cont>\d+)/(?P<proto>\w+)$")
 
 
@@ -75,8 +80,11 @@ def uptime(started: datetime | None, now: datetime) -> str:
     return f"{hours // 24}d{hours % 24:02d}h"
 
 
-def row_cells(row: ServiceStatus, now: datetime) -> dict[str, Text]:
+def row_cells(row: ServiceStatus, now: datetime, figures: Figures | None = None,
+              figures_on: bool = False) -> dict[str, Text]:
     running = row.state.startswith("running")
+    if figures is not None and figures.container_id != row.container_id:
+        figures = None  # a reading of the container this service had before a recreate
     return {
         "service": Text(row.service, style="bold"),
         "state": state_cell(row.state),
@@ -85,8 +93,61 @@ def row_cells(row: ServiceStatus, now: datetime) -> dict[str, Text]:
         "up": Text(uptime(row.started_at, now) if running else "-"),
         "restarts": Text(str(row.restart_count), style="bold yellow" if row.restart_count else "dim"),
         "badge": Text(" STALE ", style="bold white on red") if row.stale else Text(""),
+        **figure_cells(figures, running and figures_on),
         "ports": Text(" ".join(short_port(p) for p in row.ports)),
     }
+
+
+def human_bytes(n: int) -> str:
+    """1536 -> '1.5K', 23 * 2**30 -> '23G': binary units, as `docker stats` (without the i)."""
+    value = float(n)
+    for unit in ("B", "K", "M", "G", "T"):
+        if value < 1024 or unit == "T":
+            if unit == "B":
+                return f"{int(value)}B"
+            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
+        value /= 1024
+    return f"{n}B"
+
+
+def figure_cells(figures: Figures | None, waiting: bool) -> dict[str, Text]:
+    """The cpu, mem and net cells of one service; `waiting`: running, its first reading not in yet."""
+    if figures is None:
+        dash = Text("\u2026" if waiting else "-", style="dim")
+        return {"cpu": dash, "mem": dash, "net": dash}
+    cpu = Text("\u2026", style="dim") if figures.cpu_percent is None else \
+        Text(f"{figures.cpu_percent:.1f}%" if figures.cpu_percent < 10 else f"{figures.cpu_percent:.0f}%",
+             style="bold" if figures.cpu_percent >= 50 else "")
+    mem = Text(f"{human_bytes(figures.mem_bytes)}/{human_bytes(figures.mem_limit_bytes)}",
+               style="bold" if figures.mem_limit_bytes and figures.mem_bytes > 0.8 * figures.mem_limit_bytes else "")
+    if figures.net_shared_with:
+        net = Text(f"shared with {figures.net_shared_with}", style="dim")
+    elif figures.rx_bytes is None:
+        net = Text("-", style="dim")
+    else:
+        net = Text(f"{human_bytes(figures.rx_bytes)} {human_bytes(figures.tx_bytes or 0)}")
+    return {"cpu": cpu, "mem": mem, "net": net}
+
+
+# On a light theme the dark-theme colours (yellow, green, cyan on white) lose their contrast: the
+# same words, in the darker shades of the same hues. ANSI names, so 16-colour terminals keep them.
+LIGHT_TONES = {"green": "dark_green", "yellow": "dark_orange3", "cyan": "dark_cyan", "magenta": "dark_magenta",
+               "dim": "grey39"}
+
+
+def toned(cells: dict[str, Text], light: bool) -> dict[str, Text]:
+    """The cells in the light theme's shades (each cell is one Text of one style)."""
+    if not light:
+        return cells
+    out = {}
+    for key, cell in cells.items():
+        style = str(cell.style)
+        words = style.split()
+        if "on" in words:  # a badge with its own background reads on any theme
+            out[key] = cell
+            continue
+        out[key] = Text(cell.plain, style=" ".join(LIGHT_TONES.get(w, w) for w in words)) if style else cell
+    return out
 
 
 def utcnow() -> datetime:
@@ -100,11 +161,26 @@ class ServicesTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self._cells: dict[str, dict[str, Text]] = {}
         self._rows: dict[str, ServiceStatus] = {}
+        self._figures: dict[str, Figures] = {}
+        self.figures_on = False  # the app reads resource figures (resource_refresh > 0)
+        self._now: datetime | None = None
         self.updates = 0  # cells written since mount: tests check that unchanged rows cost nothing
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
             self.add_column(label, key=key)
+        self.app.theme_changed_signal.subscribe(self, self._retone)
+
+    @property
+    def light(self) -> bool:
+        try:
+            return not self.app.current_theme.dark
+        except Exception:  # no app (a bare table in a test): the dark shades
+            return False
+
+    def _retone(self, _theme: object) -> None:
+        if self._rows and self._now is not None:
+            self.show(list(self._rows.values()), self._now)
 
     def placeholder(self, services: Iterable[str]) -> None:
         """Names before the engine answers, so the first frame already has the stack's shape."""
@@ -117,6 +193,7 @@ class ServicesTable(DataTable):
                 self.add_row(*cells.values(), key=name)
 
     def show(self, rows: list[ServiceStatus], now: datetime) -> None:
+        self._now = now
         wanted = [r.service for r in rows]
         for gone in [k for k in self._cells if k not in wanted]:
             self.remove_row(gone)
@@ -124,7 +201,7 @@ class ServicesTable(DataTable):
             self._rows.pop(gone, None)
         for row in rows:
             self._rows[row.service] = row
-            cells = row_cells(row, now)
+            cells = toned(row_cells(row, now, self._figures.get(row.service), self.figures_on), self.light)
             old = self._cells.get(row.service)
             if old is None:
                 self.add_row(*cells.values(), key=row.service)
@@ -137,8 +214,29 @@ class ServicesTable(DataTable):
         if list(self._cells) != wanted:  # a service appeared in between: keep declared order
             self._reorder(wanted)
 
+    def show_figures(self, figures: dict[str, Figures]) -> None:
+        """New resource figures (every 2 s): only the cpu, mem and net cells that changed are written."""
+        self._figures = dict(figures)
+        for name, row in self._rows.items():
+            running = row.state.startswith("running")
+            found = figures.get(name)
+            cells = figure_cells(found if found is None or found.container_id == row.container_id else None,
+                                 running and self.figures_on)
+            for key, cell in toned(cells, self.light).items():
+                if self._cells[name][key] != cell:
+                    self._write(name, key, cell)
+
+    def start_figures(self) -> None:
+        """Figures are on their way: running rows say so (…) until the first reading."""
+        self.figures_on = True
+        self.show_figures(self._figures)
+
+    def figures_of(self, service: str) -> Figures | None:
+        return self._figures.get(service)
+
     def tick(self, now: datetime) -> None:
         """Refresh the uptime column only (called every second)."""
+        self._now = now
         for name, row in self._rows.items():
             if not row.state.startswith("running"):
                 continue

@@ -316,6 +316,13 @@ class Engine:
         text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
         return (int(code) if code is not None else -1), text
 
+    def stats_once(self, container_id: str) -> dict[str, Any]:
+        """The engine's counters of one container now (API 1.41 one-shot: no stream, no second sample)."""
+        sock = self.socket_path
+        if sock:
+            return self._get(sock, f"/containers/{quote(container_id, safe='')}/stats?stream=false&one-shot=true")
+        return self.api.stats(container_id, stream=False, one_shot=True)
+
     def events(self, project: str | None = None, since: float | None = None,
                until: float | None = None, actions: list[str] | None = None) -> Iterator[dict[str, Any]]:
         """Container events, decoded; filtered by project label and actions when given. Close with .close().

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.compose.model import Project
 from stacktui.core.health.stale import StaleVerdict, find_stale
+from stacktui.core.resources.figures import Figures
 
 HEALTHY, UNHEALTHY, STARTING, STALE, NO_CHECK, DOWN = "healthy", "unhealthy", "starting", "stale", "no check", "down"
 
@@ -49,6 +50,21 @@ class ServiceStatus:
     exit_code: int | None = None
     oom_killed: bool = False
     reasons: list[str] = field(default_factory=list)  # why the health word is what it is
+    # Resource figures of a running service, when they were read (core.resources)
+    cpu_percent: float | None = None
+    mem_bytes: int | None = None
+    mem_limit_bytes: int | None = None
+    net_rx_bytes: int | None = None
+    net_tx_bytes: int | None = None
+    net_shared_with: str | None = None  # a joiner's traffic is its owner's: not counted twice
+
+    def add_figures(self, figures: Figures | None) -> None:
+        if figures is None or figures.container_id != self.container_id:
+            return
+        self.cpu_percent, self.mem_bytes, self.mem_limit_bytes = (figures.cpu_percent, figures.mem_bytes,
+                                                                  figures.mem_limit_bytes)
+        self.net_rx_bytes, self.net_tx_bytes, self.net_shared_with = (figures.rx_bytes, figures.tx_bytes,
+                                                                      figures.net_shared_with)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

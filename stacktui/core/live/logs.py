@@ -219,10 +219,11 @@ class LogHub:
     """Follows every service's current container into one LogStore; engine events become marker lines."""
 
     def __init__(self, engine: "Engine", store: LogStore, *, history: int | str = DEFAULT_HISTORY,
-                 fast: bool | None = None) -> None:
+                 fast: bool | None = None, since: int | None = None) -> None:
         self.engine = engine
         self.store = store
         self.history = history
+        self.since = since  # engine ns: history from then on (`--log-since 10m`) instead of `history` lines
         self.fast = fast
         self._followers: dict[str, LogFollower] = {}
         self._lock = threading.Lock()
@@ -242,7 +243,8 @@ class LogHub:
                 if current is not None:
                     current.stop()
                 self._followers[service] = LogFollower(self.engine, service, cid, self.store.append,
-                                                       history=self.history, fast=self.fast).start()
+                                                       history=self.history, since=self.since,
+                                                       fast=self.fast).start()
 
     def on_event(self, action: str, service: str, container_id: str, time_ns: int, detail: str = "") -> None:
         """An engine event for a container of this project: a marker line, and a poke on (re)start."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from stacktui.core.compose.model import Project
 from stacktui.core.health.status import STALE, STARTING, UNHEALTHY, ServiceStatus
+from stacktui.core.live.logtools import since_ns
 from stacktui.core.live.store import DEFAULT_HISTORY, LogStore
 from stacktui.core.live.watcher import DEFAULT_PROBE_INTERVAL, Connection, EngineEvent, Snapshot, Watcher
 
@@ -46,9 +47,10 @@ class LiveStack:
     """
 
     def __init__(self, store: LogStore | None = None, *, history: int | str = DEFAULT_HISTORY,
-                 probe_interval: float | None = DEFAULT_PROBE_INTERVAL) -> None:
+                 probe_interval: float | None = DEFAULT_PROBE_INTERVAL, since: str | None = None) -> None:
         self.store = store if store is not None else LogStore()
         self.history = history
+        self.since = since  # "10m": each container's history from then on instead of `history` lines
         self.probe_interval = probe_interval
         self.watcher: Watcher | None = None
         self.hub: LogHub | None = None
@@ -76,7 +78,8 @@ class LiveStack:
         # the app's first frame does not wait for it.
         from stacktui.core.live.logs import LogHub
 
-        self.hub = LogHub(engine, self.store, history=self.history)
+        self.hub = LogHub(engine, self.store, history=self.history,
+                          since=since_ns(self.since) if self.since else None)
         self.watcher = Watcher(project, engine, on_snapshot=self._snapshot, on_event=self._event,
                                on_connection=self._connection, probe_interval=self.probe_interval)
 

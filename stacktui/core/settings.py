@@ -1,0 +1,333 @@
+"""The user's settings file, `$XDG_CONFIG_HOME/stacktui/config.toml`, and its schema.
+
+Every command reads it; the TUI also takes its keymap and theme from it. The
+schema (the setting names, the key actions and the theme names) lives here so
+that core and the CLI can check a file without importing Textual; the UI's
+tests check that its Bindings and Textual's themes match these lists.
+
+An invalid file is one ConfigError naming `config.toml:LINE` and the fix.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from stacktui.core.errors import ConfigError, SourceRef
+
+FILE_NAME = "config.toml"
+
+
+@dataclass(frozen=True)
+class KeyAction:
+    """One remappable action of the TUI: the Binding id, its default key and what it does."""
+
+    id: str
+    key: str
+    description: str
+
+
+# The TUI's remappable actions, in the order the help lists them. Binding ids are the names
+# users write under [keys]; the app's BINDINGS are checked against this list by a test.
+KEY_ACTIONS: tuple[KeyAction, ...] = (
+    KeyAction("restart", "r", "restart the selected service and its namespace dependants, in order, with health gates"),
+    KeyAction("restart_all", "R", "restart the whole stack in order"),
+    KeyAction("separate", "b", "give the selected service its own namespaces again (diff, confirm, apply)"),
+    KeyAction("share", "s", "share another service's namespaces again (diff, confirm, apply)"),
+    KeyAction("undo", "u", "undo the last layout change (diff, confirm, apply)"),
+    KeyAction("logs", "l", "logs of the selected service"),
+    KeyAction("merged", "m", "merged logs of every service"),
+    KeyAction("search", "slash", "search the log"),
+    KeyAction("next_match", "n", "next match of the search"),
+    KeyAction("previous_match", "N", "previous match of the search"),
+    KeyAction("follow", "f", "follow or pause the log"),
+    KeyAction("timestamps", "t", "timestamps on the log lines"),
+    KeyAction("wrap", "w", "wrap long log lines"),
+    KeyAction("check", "c", "check now"),
+    KeyAction("shell", "e", "a shell in the selected service's container (bash, else sh)"),
+    KeyAction("details", "d", "CPU and memory of the selected service over the last minutes"),
+    KeyAction("filter", "ampersand", "show only the log lines that match (text, or /regex/)"),
+    KeyAction("save", "ctrl+s", "save the log pane (or the filtered lines) to a file"),
+    KeyAction("help", "question_mark", "this help"),
+    KeyAction("quit", "q", "quit"),
+)
+ACTION_IDS = tuple(a.id for a in KEY_ACTIONS)
+
+# Keys the TUI or Textual itself uses outside the remappable actions: binding one of them to
+# an action would shadow moving between panes, the command palette or quitting.
+RESERVED_KEYS = {"tab": "moves between panes", "shift+tab": "moves between panes",
+                 "ctrl+p": "opens the command palette", "ctrl+q": "quits", "ctrl+c": "copies",
+                 "enter": "opens the selection", "escape": "closes dialogs and search",
+                 "up": "moves the selection", "down": "moves the selection"}
+
+# Textual's built-in themes (textual.theme.BUILTIN_THEMES; a UI test keeps the two equal).
+THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "catppuccin-mocha", "dracula", "tokyo-night",
+          "monokai", "flexoki", "catppuccin-latte", "catppuccin-frappe", "catppuccin-macchiato",
+          "solarized-light", "solarized-dark", "rose-pine", "rose-pine-moon", "rose-pine-dawn",
+          "atom-one-dark", "atom-one-light", "ansi-dark", "ansi-light")
+LIGHT_THEMES = ("textual-light", "catppuccin-latte", "solarized-light", "rose-pine-dawn", "atom-one-light",
+                "ansi-light")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings: the file's values over these defaults."""
+
+    theme: str = "textual-dark"
+    log_history: int | str = 1000  # lines of each container's past log read at start, or "all"
+    log_lines: int = 20_000  # lines kept per service
+    log_since: str = ""  # history from this long ago ("10m", "1h30m") instead of log_history lines; "" for none
+    probe_interval: float = 5.0  # seconds between x-stacktui.health probes; 0 turns them off
+    resource_refresh: float = 2.0  # seconds between CPU/memory/network figures; 0 turns them off
+    heal: bool = False  # `stacktui watch` repairs stranded joiners without being given --heal
+    keys: Mapping[str, str] = field(default_factory=dict)  # Binding id -> key, as the file gives them
+    path: Path | None = None  # the file read; None when none was there
+
+    def keymap(self) -> dict[str, str]:
+        """Every action's effective key (Textual's key names: `slash`, not `/`)."""
+        return {a.id: normalize_keys(self.keys.get(a.id, a.key)) for a in KEY_ACTIONS}
+
+    def key_for(self, action_id: str) -> str:
+        return self.keymap()[action_id]
+
+
+# name -> (accepted types, what to write instead, check of the value or None)
+SCALARS: dict[str, tuple[tuple[type, ...], str]] = {
+    "theme": ((str,), 'a theme name, e.g. theme = "textual-light"'),
+    "log_history": ((int, str), 'a number of lines or "all", e.g. log_history = 1000'),
+    "log_lines": ((int,), "a number of lines of at least 100, e.g. log_lines = 20000"),
+    "log_since": ((str,), 'a duration such as "10m" or "1h30m", "" for none, e.g. log_since = "1h"'),
+    "probe_interval": ((int, float), "seconds, 0 for none, e.g. probe_interval = 5"),
+    "resource_refresh": ((int, float), "seconds of at least 0.5, 0 for none, e.g. resource_refresh = 2"),
+    "heal": ((bool,), "true or false, e.g. heal = false"),
+}
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_CONFIG_HOME/stacktui/config.toml`, `~/.config/stacktui/config.toml` without it."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_CONFIG_HOME") or ""
+    root = Path(base) if os.path.isabs(base) else Path(env.get("HOME") or Path.home()) / ".config"
+    return root / "stacktui" / FILE_NAME
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The settings in the file (defaults where it says nothing; all defaults without a file)."""
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}", hint="make it a readable UTF-8 text file") from exc
+    return parse_settings(text, path)
+
+
+def parse_settings(text: str, path: Path) -> Settings:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _decode_error_line(exc, text)
+        message = re.sub(r" \(at (line \d+, column \d+|end of document)\)", "", str(exc))
+        raise ConfigError(f"not valid TOML: {message}", where=SourceRef(path, line),
+                          hint="see https://toml.io; strings need quotes, e.g. theme = \"nord\"") from None
+    lines = _LineFinder(text)
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        where = SourceRef(path, lines.find(None, name))
+        if name == "keys":
+            if not isinstance(value, dict):
+                raise ConfigError("`keys` must be a table", where=where,
+                                  hint='write [keys] on its own line, then e.g. restart = "x"')
+            values["keys"] = _check_keys(value, path, lines)
+            continue
+        if name not in SCALARS:
+            raise ConfigError(f"unknown setting {name!r}", where=where,
+                              hint=f"the settings are {', '.join(SCALARS)} and the [keys] table")
+        values[name] = _check_scalar(name, value, where)
+    return replace(Settings(**values), path=path)
+
+
+def _check_scalar(name: str, value: Any, where: SourceRef) -> Any:
+    types, example = SCALARS[name]
+    # TOML booleans are ints to Python: a number setting must not take `true`.
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise ConfigError(f"{name} must be {example.split(', e.g.')[0]}, not {_shown(value)}", where=where,
+                          hint=f"write {example.split('e.g. ')[1]}")
+    problem = None
+    if name == "theme" and value not in THEMES:
+        problem = f"unknown theme {value!r}", f"one of: {', '.join(THEMES)}"
+    elif name == "log_history" and (value != "all" if isinstance(value, str) else value < 0):
+        problem = f"log_history {value!r} is not a number of lines or \"all\"", "write e.g. log_history = 1000"
+    elif name == "log_since" and value and parse_duration(value) is None:
+        problem = f"log_since {value!r} is not a duration", 'write a number and s, m, h or d: "30s", "10m", "1h30m"'
+    elif name == "log_lines" and value < 100:
+        problem = f"log_lines {value} is too small", "keep at least 100 lines per service"
+    elif name == "probe_interval" and value < 0:
+        problem = "probe_interval cannot be negative", "write 0 to turn the probes off"
+    elif name == "resource_refresh" and (value < 0 or 0 < value < 0.5):
+        problem = f"resource_refresh {value} is out of range", "write 0 (off) or at least 0.5 seconds"
+    if problem:
+        raise ConfigError(problem[0], where=where, hint=problem[1])
+    return float(value) if name in ("probe_interval", "resource_refresh") else value
+
+
+def _check_keys(table: dict[str, Any], path: Path, lines: "_LineFinder") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for action_id, key in table.items():
+        where = SourceRef(path, lines.find("keys", action_id))
+        if action_id not in ACTION_IDS:
+            close = [a for a in ACTION_IDS if a.startswith(action_id[:3])]
+            raise ConfigError(f"unknown action {action_id!r} in [keys]", where=where,
+                              hint=(f"did you mean {close[0]!r}? " if close else "")
+                              + f"the actions are {', '.join(ACTION_IDS)}")
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"the key for {action_id} must be a string, not {_shown(key)}", where=where,
+                              hint=f'write e.g. {action_id} = "x"')
+        for part in key.split(","):
+            if not is_key_name(part.strip()):
+                raise ConfigError(f"{part.strip()!r} is not a key", where=where,
+                                  hint='write one character ("x", "/") or a key name ("f5", "ctrl+x", "slash")')
+        out[action_id] = key
+    # Two actions on one key: the later would silently win in the app.
+    owner: dict[str, str] = {}
+    for action in KEY_ACTIONS:
+        for key in normalize_keys(out.get(action.id, action.key)).split(","):
+            if key in RESERVED_KEYS:
+                raise ConfigError(f"{key} is not free for {action.id}: it {RESERVED_KEYS[key]}",
+                                  where=SourceRef(path, lines.find("keys", action.id)), hint="choose another key")
+            if key in owner:
+                first, second = owner[key], action.id
+                # The line to name: the one the file wrote last of the two (a default has none).
+                written = [a for a in (first, second) if a in out]
+                culprit = max(written, key=lambda a: lines.find("keys", a))
+                other = first if culprit == second else second
+                raise ConfigError(f"{key} is bound to both {first} and {second}",
+                                  where=SourceRef(path, lines.find("keys", culprit)),
+                                  hint=f"give {other} another key too, or choose another key for {culprit}")
+            owner[key] = action.id
+    return out
+
+
+MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
+NAMED_KEYS = {"up", "down", "left", "right", "home", "end", "pageup", "pagedown", "insert", "delete",
+              "backspace", "tab", "enter", "escape", "space"}
+# Textual's names for a few characters, where it differs from the character's Unicode name.
+_RENAMED = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
+            "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore"}
+_UNRENAMED = {v: k for k, v in _RENAMED.items()}
+
+
+def _char_key(char: str) -> str:
+    """A character's key name as Textual spells it (`/` -> `slash`, `?` -> `question_mark`)."""
+    if char.isalnum():
+        return char
+    if char == "\t":
+        return "tab"
+    try:
+        name = unicodedata.name(char).lower().replace("-", "_").replace(" ", "_")
+    except ValueError:
+        return char
+    return _RENAMED.get(name, name)
+
+
+def normalize_keys(keys: str) -> str:
+    """A comma-separated key list in Textual's long form, as App.set_keymap stores it."""
+    return ",".join(_char_key(k) if len(k) == 1 else k for k in (part.strip() for part in keys.split(",")))
+
+
+def is_key_name(key: str) -> bool:
+    """One character, or a key name with optional modifiers (`f5`, `ctrl+x`, `question_mark`)."""
+    if len(key) == 1:
+        return key.isprintable() and not key.isspace()
+    *mods, base = key.split("+")
+    if any(m not in MODIFIERS for m in mods) or not base:
+        return False
+    if len(base) == 1 or base in NAMED_KEYS or re.fullmatch(r"f([1-9]|1[0-9]|2[0-4])", base):
+        return True
+    try:  # a character's name, as Textual writes it: question_mark, exclamation_mark, slash
+        return len(unicodedata.lookup(_UNRENAMED.get(base, base).replace("_", " "))) == 1
+    except KeyError:
+        return False
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in "90s", "10m", "1h30m", "2d" (a bare number is seconds); None when it is not one."""
+    text = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    if not text or _DURATION.sub("", text).strip():
+        return None
+    return sum(float(n) * _UNIT[u] for n, u in _DURATION.findall(text))
+
+
+def to_toml(settings: Settings) -> str:
+    """The effective settings as a file that would give them (`stacktui config` prints it)."""
+    out = []
+    for name in SCALARS:
+        value = getattr(settings, name)
+        out.append(f"{name} = {_toml_value(value)}")
+    out.append("")
+    out.append("[keys]")
+    for action in KEY_ACTIONS:
+        key = settings.keys.get(action.id, action.key)
+        mark = "" if action.id in settings.keys else "  # default"
+        out.append(f"{action.id} = {_toml_value(key)}{mark}")
+    return "\n".join(out) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _decode_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int:
+    line = getattr(exc, "lineno", None)  # Python 3.14 has it; before, it is only in the message
+    if line is None and "end of document" in str(exc):
+        line = max(1, len(text.rstrip("\n").splitlines()))
+    elif line is None:
+        found = re.search(r"at line (\d+)", str(exc))
+        line = int(found.group(1)) if found else 1
+    return int(line)
+
+
+class _LineFinder:
+    """The line a key was written on: tomllib gives values, not places."""
+
+    _TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_-]+)\s*\]")
+    _KEY = re.compile(r"""^\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
+
+    def __init__(self, text: str) -> None:
+        self._places: dict[tuple[str | None, str], int] = {}
+        table: str | None = None
+        for number, line in enumerate(text.splitlines(), 1):
+            if m := self._TABLE.match(line):
+                table = m.group(1)
+                self._places.setdefault((None, table), number)
+            elif m := self._KEY.match(line):
+                key = next(g for g in m.groups() if g is not None)
+                self._places.setdefault((table, key), number)
+
+    def find(self, table: str | None, key: str) -> int:
+        return self._places.get((table, key)) or self._places.get((None, table or key)) or 1

@@ -1,0 +1,111 @@
+"""The log pane's filter mode (`&`, as in less) and saving (`ctrl+s`).
+
+The filter hides what does not match, where search (`/`) highlights and jumps; both can be on.
+`&text` keeps lines containing the text in any case, `&/regex/` those the regular expression
+matches, an empty filter shows everything again. It is applied to the stored lines, so a line
+arriving later is shown only if it matches, and switching service or merged keeps it.
+
+Saving writes the lines the pane holds (the filtered ones while a filter is on) as they are
+shown, prefixes and timestamps included, one per line, never wrapped, to a new file in the
+directory stacktui was started in.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+from stacktui.core.errors import StackError
+from stacktui.core.live.logtools import LineFilter, save_lines
+
+if TYPE_CHECKING:
+    from stacktui.core.engine.logstream import LogLine
+
+
+class FilterInput(Input):
+    BINDINGS = [Binding("escape", "close", "close filter", show=False)]
+
+    class Closed(Message):
+        pass
+
+    def action_close(self) -> None:
+        self.post_message(self.Closed())
+
+
+def parse_filter(query: str) -> LineFilter | None:
+    """`text` or `/regex/`; None for an empty query (no filter). ConfigError for a bad regex."""
+    query = query.strip()
+    if not query:
+        return None
+    if len(query) >= 2 and query.startswith("/") and query.endswith("/"):
+        return LineFilter(query[1:-1], regex=True)
+    return LineFilter(query)
+
+
+class LogFilterMixin:
+    """Filter and save for LogPane: it calls `_filtered` on whatever lines it is about to show."""
+
+    line_filter: LineFilter | None = None
+
+    def _filtered(self, lines: Sequence["LogLine"]) -> Sequence["LogLine"]:
+        if self.line_filter is None:
+            return lines
+        keep = self.line_filter.keep([line.text for line in lines])
+        return [lines[i] for i in keep]
+
+    def open_filter(self) -> None:
+        field = self.query_one(FilterInput)  # type: ignore[attr-defined]
+        field.display = True
+        field.value = ("/" + self.line_filter.query + "/" if self.line_filter.regex else self.line_filter.query) \
+            if self.line_filter else ""
+        field.focus()
+
+    def set_filter(self, query: str) -> bool:
+        """Apply a filter (or clear it with ""); False with a notification when the regex is bad."""
+        try:
+            self.line_filter = parse_filter(query)
+        except StackError as exc:
+            self.app.notify(str(exc), severity="error", timeout=6)  # type: ignore[attr-defined]
+            return False
+        self.redraw()  # type: ignore[attr-defined]
+        if self.line_filter is not None:
+            shown = len(self.log_view.lines)  # type: ignore[attr-defined]
+            self.app.notify(f"filter {self.line_filter.describe()}: {shown} line{'s' if shown != 1 else ''} "  # type: ignore[attr-defined]
+                            "shown; & then enter on an empty field shows all", timeout=4)
+        return True
+
+    def on_filter_input_closed(self, event: FilterInput.Closed) -> None:
+        event.stop()
+        self._close_filter_field()
+
+    def _close_filter_field(self) -> None:
+        field = self.query_one(FilterInput)  # type: ignore[attr-defined]
+        field.display = False
+        self.log_view.focus()  # type: ignore[attr-defined]
+
+    def filter_title(self) -> str:
+        return f"  \u29e9 only {self.line_filter.describe()}" if self.line_filter is not None else ""
+
+    def saved_texts(self) -> list[str]:
+        """The pane's lines as shown, unwrapped: exactly what `save` writes."""
+        lines = self._view_lines()  # type: ignore[attr-defined]
+        texts, _ = self._format_unwrapped(lines)  # type: ignore[attr-defined]
+        return texts
+
+    def save(self, directory: Path | None = None) -> Path | None:
+        label = "merged" if self.merged else (self.service or "logs")  # type: ignore[attr-defined]
+        if self.line_filter is not None:
+            label += "-filtered"
+        texts = self.saved_texts()
+        try:
+            path = save_lines(texts, directory or Path.cwd(), label)
+        except (OSError, StackError) as exc:
+            self.app.notify(f"the log was not saved: {exc}", severity="error", timeout=8)  # type: ignore[attr-defined]
+            return None
+        count = len(texts)
+        self.app.notify(f"saved {count} line{'s' if count != 1 else ''} to {path}", title="log saved",  # type: ignore[attr-defined]
+                        timeout=8)
+        return path
