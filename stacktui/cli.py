@@ -13,6 +13,7 @@ from stacktui import __version__
 from stacktui.commands import check, layout, restart, status, tui
 from stacktui.commands.context import Context
 from stacktui.core.engine.client import lost_engine
+from stacktui.core import proc
 from stacktui.core.errors import StackError
 
 COMMANDS = (status, restart, check, layout, tui)
@@ -46,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "tui"])
     ctx = Context.from_args(args)
     try:
-        return int(args.run(ctx, args))
+        with proc.signal_handlers():  # a child Compose must not outlive an interrupted stacktui
+            return int(args.run(ctx, args))
     except StackError as exc:
         print(f"stacktui: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -36,7 +36,7 @@ def effective_config(target: ComposeTarget, source: SourceIndex) -> dict[str, An
     service "b"", "dependency cycle detected: a -> b -> a"), and 2.40 even exits 0
     with nothing on stdout for these; the source trees say where it was written.
     """
-    done = composecli.run(target, ["config", "--format", "json"], check=False)
+    done = composecli.run_config(target)
     if done.returncode == 0 and done.stdout.strip():
         unset = sorted(set(_UNSET.findall(done.stderr)))
         if unset:

@@ -17,8 +17,6 @@ up from it the same way, so the stack is never left between two layouts.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,12 +68,7 @@ def project_for_text(target: ComposeTarget, file: Path, text: str) -> Project:
         args += ["--env-file", str(e)]
     for p in target.profiles:
         args += ["--profile", p]
-    cmd = [*composecli.compose_command(), *args, "config", "--format", "json"]
-    try:
-        done = subprocess.run(cmd, input=text, capture_output=True, text=True, timeout=composecli.COMPOSE_TIMEOUT,
-                              env={**os.environ, **target.env})
-    except subprocess.TimeoutExpired as exc:
-        raise ConfigError("compose config did not finish in time") from exc
+    done = composecli.run_config(target, args, input=text)
     lines = "; ".join(ln.strip() for ln in done.stderr.splitlines() if ln.strip())
     try:
         # Compose 2.40 exits 0 with nothing on stdout for some invalid projects: the JSON decides.
