@@ -11,6 +11,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from stacktui.core.compose.aliases import composer_for
 from stacktui.core.errors import ConfigError, SourceRef
 
 
@@ -62,7 +63,9 @@ def detect_indent(text: str) -> tuple[int, int, int]:
 
 def parse_text(text: str, file: Path) -> Any:
     try:
-        return round_trip_yaml(text).load(text)
+        yaml = round_trip_yaml(text)
+        yaml.Composer = composer_for(file)  # refuses an alias bomb while composing, before anything expands it
+        return yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
