@@ -14,6 +14,7 @@ from stacktui.commands import check, layout, restart, status, tui
 from stacktui.commands.context import Context
 from stacktui.core.engine.client import lost_engine
 from stacktui.core import proc
+from stacktui.core.compose.source import deep_nesting
 from stacktui.core.errors import StackError
 
 COMMANDS = (status, restart, check, layout, tui)
@@ -47,7 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "tui"])
     ctx = Context.from_args(args)
     try:
-        with proc.signal_handlers():  # a child Compose must not outlive an interrupted stacktui
+        # A child Compose must not outlive an interrupted stacktui; a file nested thousands of levels
+        # deep (Compose reads those) must not end in RecursionError wherever it is walked.
+        with proc.signal_handlers(), deep_nesting():
             return int(args.run(ctx, args))
     except StackError as exc:
         print(f"stacktui: {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 from stacktui.commands.context import Context, emit_json, relpath
+from stacktui.core import proc
 from stacktui.core.errors import ConfigError, StackError
 
 if TYPE_CHECKING:
@@ -172,7 +173,8 @@ def _confirm(change: "LayoutChange") -> bool:
 def _hold_signals() -> dict[int, Any]:
     """SIGINT and SIGTERM while a change is applied: the apply is one step, so it finishes (or puts
     file and containers back) before the process ends. Dying in between could leave a new file
-    beside old containers. Ctrl-C reaches Compose too, which stops, and the apply then rolls back."""
+    beside old containers. Ctrl-C is passed on to Compose (in a process group of its own it no longer
+    hears the terminal), which stops, and the apply then rolls back."""
     previous: dict[int, Any] = {}
     if threading.current_thread() is not threading.main_thread():
         return previous
@@ -180,6 +182,8 @@ def _hold_signals() -> dict[int, Any]:
     def held(signum: int, _frame: Any) -> None:
         print(f"stacktui: {signal.Signals(signum).name}: finishing the layout change, or putting everything "
               "back, before stopping", file=sys.stderr, flush=True)
+        if signum == signal.SIGINT:
+            proc.signal_all(signal.SIGINT)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, held)

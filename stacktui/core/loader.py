@@ -10,7 +10,7 @@ from stacktui.core.compose import cli as composecli
 from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.errors import ConfigError, SourceRef
 from stacktui.core.compose.model import DependsOn, Extension, PortSpec, Project, ServiceSpec
-from stacktui.core.compose.source import SourceIndex
+from stacktui.core.compose.source import SourceIndex, deep_nesting
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
@@ -42,7 +42,8 @@ def effective_config(target: ComposeTarget, source: SourceIndex) -> dict[str, An
         if unset:
             raise unset_variables(unset, source)
         try:
-            return json.loads(done.stdout)
+            with deep_nesting():
+                return json.loads(done.stdout)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"compose config printed no JSON: {exc}") from exc
     stderr = done.stderr.strip() or done.stdout.strip() or "compose config failed"

@@ -126,10 +126,18 @@ def running() -> list[int]:
 
 def kill_all() -> None:
     """Kill every live child's group; the threads waiting on them reap them."""
+    signal_all(signal.SIGKILL)
+
+
+def signal_all(signum: int) -> None:
+    """Send signum to every live child's group (Ctrl-C passed on: children do not hear the terminal)."""
     with _lock:
         children = list(_live.values())
     for child in children:
-        _kill_group(child)
+        try:
+            os.killpg(child.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 atexit.register(kill_all)

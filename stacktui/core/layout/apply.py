@@ -32,7 +32,7 @@ from stacktui.core.layout.verify import ApplyEvent, Check, Emit, gates, verify
 from stacktui.core.lock import project_lock
 from stacktui.core.compose.model import Project
 from stacktui.core.loader import project_from_config
-from stacktui.core.compose.source import SourceFile, SourceIndex, parse_text
+from stacktui.core.compose.source import SourceFile, SourceIndex, deep_nesting, parse_text
 
 __all__ = ["ApplyEvent", "ApplyResult", "Check", "apply_change", "project_for_text", "services_to_recreate"]
 
@@ -72,7 +72,8 @@ def project_for_text(target: ComposeTarget, file: Path, text: str) -> Project:
     lines = "; ".join(ln.strip() for ln in done.stderr.splitlines() if ln.strip())
     try:
         # Compose 2.40 exits 0 with nothing on stdout for some invalid projects: the JSON decides.
-        config = json.loads(done.stdout) if done.returncode == 0 else None
+        with deep_nesting():
+            config = json.loads(done.stdout) if done.returncode == 0 else None
     except json.JSONDecodeError:
         config = None
     if not isinstance(config, dict):

@@ -110,7 +110,7 @@ class LayoutEditor:
         if not isinstance(node, CommentedMap):
             other = self.project.source.file_of(service) if self.project.source else None
             raise ConfigError(f"{service} is defined in {other.path if other else 'another file'}, not in {self.file}",
-                              hint="a layout change edits one compose file; move the service's definition there")
+                              where=self.where(service), hint="a layout change edits one compose file; move the service's definition there")
         for sf in self.project.source.files if self.project.source else []:
             if sf.path != self.file and service in sf.services():
                 raise ConfigError(f"{service} is defined in both {self.file} and {sf.path}",
@@ -239,6 +239,10 @@ class LayoutEditor:
         Returns the entries, and when the list is left empty (so the key is gone too) the
         key that followed it and the comment lines that followed it, for the caller to place.
         """
+        if not self.has(service):  # defined in another file: fine while none of its entries would move
+            if any(pick(ps) for ps in self._effective_ports(service, key)):
+                self.node(service)  # refuses, naming the file that defines it
+            return [], None, ""
         node = self.services[service]
         seq = self.own(node, key, service)
         if not isinstance(seq, CommentedSeq) or not len(seq):
@@ -267,6 +271,14 @@ class LayoutEditor:
         if orphan:
             yamledit.place_gap(node, list(node.keys()).index(key), orphan)
         return taken, None, ""
+
+    def _effective_ports(self, service: str, key: str) -> list[set[int]]:
+        spec = self.project.services.get(service)
+        if spec is None:
+            return []
+        if key == "ports":
+            return [{p.target} for p in spec.ports]
+        return [ps for ps in (_container_ports(str(e)) for e in spec.expose) if ps is not None]
 
     def put_entries(self, service: str, key: str, items: list[tuple[Any, list[Any] | None]],
                     pos: int | None = None) -> None:

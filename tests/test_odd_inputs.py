@@ -1,0 +1,63 @@
+"""Issue 18: compose files that Compose accepts but stacktui's authors did not write.
+
+Each case is a small project in its own folder, read by the real Compose CLI through the
+CLI run in this process (static commands only: nothing is started), and checked by the
+exact words the user sees.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from stacktui.cli import main
+
+
+def write(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def run_cli(monkeypatch, capsys, folder: Path, *args: str) -> tuple[int, str, str]:
+    monkeypatch.chdir(folder)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def nested(levels: int) -> str:
+    return "{a: " * levels + "1" + "}" * levels
+
+
+def test_an_owner_defined_only_in_the_override_file_is_named_not_a_traceback(tmp_path, monkeypatch, capsys):
+    folder = write(tmp_path / "p", {
+        "compose.yaml": "name: odd-override\nservices:\n  app:\n    image: busybox\n"
+                        "    network_mode: \"service:owner\"\n",
+        "compose.override.yaml": "services:\n  owner:\n    image: busybox\n    ports:\n"
+                                 "      - \"127.0.0.1:18301:8080\"\n",
+    })
+    code, out, err = run_cli(monkeypatch, capsys, folder, "layout", "separate", "app", "--dry-run", "--ports", "8080")
+    assert (code, out) == (2, "")
+    assert err == (f"stacktui: {folder / 'compose.override.yaml'}:2: owner is defined in "
+                   f"{folder / 'compose.override.yaml'}, not in {folder / 'compose.yaml'} (a layout change edits "
+                   "one compose file; move the service's definition there)\n")
+
+
+def test_a_mapping_nested_thousands_deep_is_read_and_beyond_the_limit_refused_by_line(tmp_path, monkeypatch, capsys):
+    head = "name: odd-deep\nservices:\n  owner:\n    image: busybox\n    ports:\n      - \"127.0.0.1:18302:8080\"\n" \
+           "  app:\n    image: busybox\n    network_mode: \"service:owner\"\n"
+    folder = write(tmp_path / "deep", {"compose.yaml": head + f"x-deep: {nested(3000)}\n"})
+    code, out, err = run_cli(monkeypatch, capsys, folder, "check", "--static")
+    assert (code, out, err) == (0, "project odd-deep: no findings (compose files checked)\n", "")
+    code, out, err = run_cli(monkeypatch, capsys, folder, "layout", "separate", "app", "--dry-run", "--ports", "8080")
+    assert code == 0, err
+    assert out.endswith("dry run: separate app from owner (ports 8080); nothing written\n")
+
+    folder = write(tmp_path / "deeper", {"compose.yaml": head + f"x-deep: {nested(6000)}\n"})
+    code, out, err = run_cli(monkeypatch, capsys, folder, "check", "--static")
+    assert (code, out) == (2, "")
+    assert err == (f"stacktui: {folder / 'compose.yaml'}:10: nested deeper than 5,000 levels, stacktui's limit "
+                   "(Compose may read it; stacktui will not)\n")
