@@ -61,3 +61,49 @@ def test_a_mapping_nested_thousands_deep_is_read_and_beyond_the_limit_refused_by
     assert (code, out) == (2, "")
     assert err == (f"stacktui: {folder / 'compose.yaml'}:10: nested deeper than 5,000 levels, stacktui's limit "
                    "(Compose may read it; stacktui will not)\n")
+
+
+def test_env_lines_compose_accepts_are_read_as_compose_reads_them(tmp_path, monkeypatch, capsys):
+    from stacktui.core.compose.dotenv import read_dotenv
+    from tests.conftest import compose_cmd
+    import json
+    import subprocess
+
+    folder = write(tmp_path / "env", {
+        "compose.yaml": "name: odd-env\nservices:\n  app:\n    image: busybox\n    environment:\n"
+                        "      CERT: \"${CERT}\"\n      LEVEL: \"${LEVEL}\"\n",
+        ".env": "CERT=\"line one\nline two\"\n1ST=first\nexport LEVEL: debug # a comment\n",
+    })
+    code, out, err = run_cli(monkeypatch, capsys, folder, "check", "--static")
+    assert (code, out, err) == (0, "project odd-env: no findings (compose files checked)\n", "")
+    done = subprocess.run([*compose_cmd(), "config", "--format", "json"], cwd=folder, capture_output=True, text=True,
+                          timeout=60)
+    composed = json.loads(done.stdout)["services"]["app"]["environment"]
+    ours = read_dotenv(folder / ".env")
+    assert ours == {"CERT": "line one\nline two", "1ST": "first", "LEVEL": "debug"}
+    assert {k: ours[k] for k in composed} == composed
+
+
+def test_a_multi_document_file_is_read_as_compose_merges_it_and_not_edited(tmp_path, monkeypatch, capsys):
+    folder = write(tmp_path / "multi", {
+        "compose.yaml": "name: odd-multi\nservices:\n  owner:\n    image: busybox\n    ports:\n"
+                        "      - \"127.0.0.1:18303:8080\"\n---\nservices:\n  app:\n    image: busybox\n"
+                        "    network_mode: \"service:owner\"\n",
+    })
+    code, out, err = run_cli(monkeypatch, capsys, folder, "layout", "show")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[1:3] == ["  owner: owns a network namespace shared with app", "    app joins network of owner"]
+    code, out, err = run_cli(monkeypatch, capsys, folder, "layout", "separate", "app", "--dry-run", "--ports", "8080")
+    assert (code, out) == (2, "")
+    assert err == (f"stacktui: {folder / 'compose.yaml'}:7: compose.yaml holds more than one YAML document: stacktui "
+                   "reads it but does not edit it (merge the documents into one, then try again)\n")
+
+
+def test_build_ssh_with_a_path_is_read_through_compose_yaml_form(tmp_path, monkeypatch, capsys):
+    folder = write(tmp_path / "ssh", {
+        "compose.yaml": "name: odd-ssh\nservices:\n  app:\n    image: busybox\n    build:\n      context: .\n"
+                        "      ssh:\n        - default\n        - mykey=./id_test\n",
+        "id_test": "",
+    })
+    code, out, err = run_cli(monkeypatch, capsys, folder, "check", "--static")
+    assert (code, out, err) == (0, "project odd-ssh: no findings (compose files checked)\n", "")

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from stacktui.core.compose import cli as composecli
 from stacktui.core.compose.cli import ComposeTarget
@@ -36,18 +40,39 @@ def effective_config(target: ComposeTarget, source: SourceIndex) -> dict[str, An
     service "b"", "dependency cycle detected: a -> b -> a"), and 2.40 even exits 0
     with nothing on stdout for these; the source trees say where it was written.
     """
-    done = composecli.run_config(target)
+    done, config = compose_config(target)
     if done.returncode == 0 and done.stdout.strip():
         unset = sorted(set(_UNSET.findall(done.stderr)))
         if unset:
             raise unset_variables(unset, source)
-        try:
-            with deep_nesting():
-                return json.loads(done.stdout)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"compose config printed no JSON: {exc}") from exc
+        if config is None:
+            raise ConfigError("compose config printed no configuration that can be read")
+        return config
     stderr = done.stderr.strip() or done.stdout.strip() or "compose config failed"
     raise explain_compose_error(stderr, source)
+
+
+# Compose reads some values it cannot write as JSON (build.ssh with a path, Compose 2.40:
+# "json: error calling MarshalJSON for type types.SSHKey"); its YAML form carries them.
+_NO_JSON = "error calling MarshalJSON"
+
+
+def compose_config(target: ComposeTarget, args: Sequence[str] = (),
+                   input: str | None = None) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
+    """Compose's effective config as a dict (None when it printed none), and how the call went."""
+    done = composecli.run_config(target, args, input=input)
+    fmt = "json"
+    if _NO_JSON in done.stderr and not done.stdout.strip():
+        done = composecli.run_config(target, args, input=input, fmt="yaml")
+        fmt = "yaml"
+    if done.returncode != 0 or not done.stdout.strip():
+        return done, None
+    try:
+        with deep_nesting():
+            config = json.loads(done.stdout) if fmt == "json" else YAML(typ="safe").load(done.stdout)
+    except (json.JSONDecodeError, YAMLError):
+        return done, None
+    return done, config if isinstance(config, dict) else None
 
 
 _WARNING = re.compile(r'level=warning msg="((?:[^"\\]|\\.)*)"')

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.composer import MaxDepthExceededError
+from ruamel.yaml.composer import ComposerError, MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from stacktui.core.compose.aliases import composer_for
@@ -84,23 +84,43 @@ def deep_nesting() -> Iterator[None]:
 
 
 def parse_text(text: str, file: Path) -> Any:
+    """The one document of a compose file, as a round-trip tree (what an edit works on)."""
+    return _parse(text, file, every=False)
+
+
+def parse_documents(text: str, file: Path) -> list[Any]:
+    """Every document of a compose file: Compose merges them, later over earlier, like -f files."""
+    return _parse(text, file, every=True)
+
+
+def _parse(text: str, file: Path, every: bool) -> Any:
     try:
         yaml = round_trip_yaml(text)
         yaml.Composer = composer_for(file)  # refuses an alias bomb while composing, before anything expands it
         yaml.max_depth = NESTING_LIMIT
         with deep_nesting():
-            return yaml.load(text)
+            return list(yaml.load_all(text)) if every else yaml.load(text)
     except MaxDepthExceededError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark is not None else 1
         raise ConfigError(f"nested deeper than {NESTING_LIMIT:,} levels, stacktui's limit",
                           where=SourceRef(file, line), hint="Compose may read it; stacktui will not") from exc
+    except ComposerError as exc:
+        if exc.problem != "but found another document" or exc.problem_mark is None:
+            raise _invalid(exc, file) from exc
+        raise ConfigError(f"{file.name} holds more than one YAML document: stacktui reads it but does not edit it",
+                          where=SourceRef(file, exc.problem_mark.line + 1),
+                          hint="merge the documents into one, then try again") from exc
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"invalid YAML: {problem}", where=SourceRef(file, line)) from exc
+        raise _invalid(exc, file) from exc
     except YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", where=SourceRef(file, 1)) from exc
+
+
+def _invalid(exc: MarkedYAMLError, file: Path) -> ConfigError:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    problem = exc.problem or exc.context or "invalid YAML"
+    return ConfigError(f"invalid YAML: {problem}", where=SourceRef(file, line))
 
 
 @dataclass
@@ -111,13 +131,23 @@ class SourceFile:
 
     @classmethod
     def read(cls, path: Path) -> "SourceFile":
+        text = cls._text(path)
+        return cls(path, text, parse_text(text, path))
+
+    @classmethod
+    def read_documents(cls, path: Path) -> list["SourceFile"]:
+        """One SourceFile per YAML document of the file (most files have one)."""
+        text = cls._text(path)
+        return [cls(path, text, tree) for tree in parse_documents(text, path)] or [cls(path, text, None)]
+
+    @staticmethod
+    def _text(path: Path) -> str:
         try:
-            text = path.read_text(encoding="utf-8")
+            return path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{path} is not UTF-8 text") from exc
-        return cls(path, text, parse_text(text, path))
 
     def services(self) -> CommentedMap:
         if isinstance(self.tree, CommentedMap) and isinstance(self.tree.get("services"), CommentedMap):
@@ -145,7 +175,7 @@ class SourceIndex:
 
     @classmethod
     def load(cls, paths: list[Path]) -> "SourceIndex":
-        return cls([SourceFile.read(p) for p in paths])
+        return cls([doc for p in paths for doc in SourceFile.read_documents(p)])
 
     def _service_nodes(self, service: str) -> Iterator[tuple[SourceFile, CommentedMap]]:
         for sf in reversed(self.files):

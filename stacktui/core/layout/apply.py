@@ -16,7 +16,6 @@ up from it the same way, so the stack is never left between two layouts.
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +30,8 @@ from stacktui.core.ports.change import host_port_conflicts
 from stacktui.core.layout.verify import ApplyEvent, Check, Emit, gates, verify
 from stacktui.core.lock import project_lock
 from stacktui.core.compose.model import Project
-from stacktui.core.loader import project_from_config
-from stacktui.core.compose.source import SourceFile, SourceIndex, deep_nesting, parse_text
+from stacktui.core.loader import compose_config, project_from_config
+from stacktui.core.compose.source import SourceFile, SourceIndex, parse_text
 
 __all__ = ["ApplyEvent", "ApplyResult", "Check", "apply_change", "project_for_text", "services_to_recreate"]
 
@@ -68,19 +67,14 @@ def project_for_text(target: ComposeTarget, file: Path, text: str) -> Project:
         args += ["--env-file", str(e)]
     for p in target.profiles:
         args += ["--profile", p]
-    done = composecli.run_config(target, args, input=text)
+    done, config = compose_config(target, args, input=text)
     lines = "; ".join(ln.strip() for ln in done.stderr.splitlines() if ln.strip())
-    try:
-        # Compose 2.40 exits 0 with nothing on stdout for some invalid projects: the JSON decides.
-        with deep_nesting():
-            config = json.loads(done.stdout) if done.returncode == 0 else None
-    except json.JSONDecodeError:
-        config = None
     if not isinstance(config, dict):
         raise ConfigError(f"Compose refuses the changed {file.name}: {lines or 'no configuration printed'}",
                           hint="nothing was written")
-    sources = [SourceFile(Path(f), text, parse_text(text, Path(f))) if Path(f) == file else SourceFile.read(Path(f))
-               for f in target.files]
+    sources = [doc for f in target.files
+               for doc in ([SourceFile(Path(f), text, parse_text(text, Path(f)))] if Path(f) == file
+                           else SourceFile.read_documents(Path(f)))]
     return project_from_config(config, SourceIndex(sources), target)
 
 
