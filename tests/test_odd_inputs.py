@@ -107,3 +107,24 @@ def test_build_ssh_with_a_path_is_read_through_compose_yaml_form(tmp_path, monke
     })
     code, out, err = run_cli(monkeypatch, capsys, folder, "check", "--static")
     assert (code, out, err) == (0, "project odd-ssh: no findings (compose files checked)\n", "")
+
+
+def test_a_symlinked_compose_file_belongs_to_the_folder_of_the_link(tmp_path, monkeypatch, capsys):
+    """Compose takes the link's folder for the project's name and .env, not the target's."""
+    write(tmp_path / "real", {"compose.yaml": "services:\n  app:\n    image: \"busybox:${ODD_TAG}\"\n"})
+    folder = write(tmp_path / "odd-link", {".env": "ODD_TAG=1.36\n"})
+    (folder / "compose.yaml").symlink_to("../real/compose.yaml")
+    code, out, err = run_cli(monkeypatch, capsys, folder, "-f", "compose.yaml", "check", "--static")
+    assert (code, out, err) == (0, "project odd-link: no findings (compose files checked)\n", "")
+
+
+def test_joining_a_service_that_depends_on_you_is_refused_in_the_dry_run(tmp_path, monkeypatch, capsys):
+    folder = write(tmp_path / "dep", {
+        "compose.yaml": "name: odd-dep\nservices:\n  db:\n    image: busybox\n  web:\n    image: busybox\n"
+                        "    depends_on:\n      - db\n",
+    })
+    code, out, err = run_cli(monkeypatch, capsys, folder, "layout", "shared", "db", "--with", "web", "--dry-run")
+    assert (code, out) == (2, "")
+    assert err == (f"stacktui: {folder / 'compose.yaml'}:7: web depends_on db, so db cannot join web's namespaces: "
+                   "the two would need each other, and Compose refuses that cycle (remove that dependency first, "
+                   "or share the other way: stacktui layout shared web --with db)\n")

@@ -68,6 +68,11 @@ def _fill_from(env: dict[str, str], files: Sequence[Path]) -> dict[str, str]:
     return added
 
 
+def _absolute(path: Path) -> Path:
+    """The path made absolute and `..` folded as written, symlinks left as they are (as Compose does)."""
+    return Path(os.path.abspath(path))
+
+
 def normalize_name(name: str) -> str:
     """Compose's normalisation of a directory name into a project name."""
     lowered = re.sub(r"[^a-z0-9_-]", "", name.lower())
@@ -98,7 +103,9 @@ def resolve_target(
         if str(f) == "-":
             raise ConfigError("stacktui cannot read a compose file from standard input", hint="pass a file path with -f")
         p = Path(f)
-        chosen.append((cwd / p).resolve() if not p.is_absolute() else p)
+        # Not resolved: Compose takes a symlinked file's own folder (not its target's) as the
+        # project folder, for the name and the .env.
+        chosen.append(_absolute(cwd / p))
 
     # First pass: the .env of the directory Compose would call the working directory right now.
     first_dir = project_dir or (chosen[0].parent if chosen else cwd)
@@ -110,7 +117,7 @@ def resolve_target(
         for part in env["COMPOSE_FILE"].split(sep):
             if part:
                 p = Path(part)
-                chosen.append(p if p.is_absolute() else (cwd / p).resolve())
+                chosen.append(_absolute(cwd / p))
     elif not chosen:
         chosen = search_upward(project_dir or cwd)
     for f in chosen:

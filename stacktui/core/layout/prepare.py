@@ -20,6 +20,7 @@ from stacktui.core.layout import yamledit
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.layout.edit import (LayoutChange, LayoutEditor, PortsUnknown, Rule, early_position, quoted,
                                        rewrite_refs, take_and_close)
+from stacktui.core.namespaces.graph import Edge, graph_of
 from stacktui.core.namespaces.groups import ipc_root, listens_of, namespace_root, network_members, published_targets
 from stacktui.core.compose.model import Project
 
@@ -226,6 +227,29 @@ def _drop_unused_shareable(ed: LayoutEditor, owner: str, leaving: str) -> None:
 # ---------------------------------------------------------------- shared
 
 
+def _refuse_a_cycle(project: Project, service: str, group: list[str], hosts: list[str]) -> None:
+    """A service cannot join the namespace of one that needs it: Compose refuses the cycle at `up`."""
+    graph = graph_of(project)
+    for host in dict.fromkeys(hosts):
+        path: dict[str, list[Edge]] = {host: []}
+        todo = [host]
+        while todo:
+            cur = todo.pop(0)
+            for edge in graph.needs(cur):
+                if edge.target in path:
+                    continue
+                path[edge.target] = [*path[cur], edge]
+                if edge.target in group:
+                    hops = path[edge.target]
+                    why = "; ".join([hops[0].describe()] + [e.describe() + (f" ({e.where})" if e.where else "")
+                                                            for e in hops[1:]])
+                    raise ConfigError(f"{why}, so {service} cannot join {host}'s namespaces: the two would need "
+                                      "each other, and Compose refuses that cycle", where=hops[0].where,
+                                      hint=f"remove that dependency first, or share the other way: "
+                                           f"stacktui layout shared {host} --with {service}")
+                todo.append(edge.target)
+
+
 def prepare_shared(project: Project, service: str, owner: str) -> LayoutChange:
     """Move service (and whoever joins it) into owner's network and ipc namespaces."""
     spec = project.service(service)
@@ -252,6 +276,7 @@ def prepare_shared(project: Project, service: str, owner: str) -> LayoutChange:
         raise ConfigError(f"{root} has network_mode: {root_mode}; there is no namespace of its own to share",
                           where=project.services[root].where)
     target_group = [root, *network_members(project, root)]
+    _refuse_a_cycle(project, service, group, [owner, root, ipc_root(project, owner)])
     ed = LayoutEditor(project, service)
     node = ed.node(service)
 
