@@ -128,3 +128,17 @@ def test_joining_a_service_that_depends_on_you_is_refused_in_the_dry_run(tmp_pat
     assert err == (f"stacktui: {folder / 'compose.yaml'}:7: web depends_on db, so db cannot join web's namespaces: "
                    "the two would need each other, and Compose refuses that cycle (remove that dependency first, "
                    "or share the other way: stacktui layout shared web --with db)\n")
+
+
+def test_an_owner_switched_off_by_a_profile_says_which_profile_and_how_to_enable_it(tmp_path, monkeypatch, capsys):
+    folder = write(tmp_path / "prof", {
+        "compose.yaml": "name: odd-prof\nservices:\n  owner:\n    image: busybox\n    profiles: [vpn]\n"
+                        "  app:\n    image: busybox\n    network_mode: \"service:owner\"\n",
+    })
+    code, out, err = run_cli(monkeypatch, capsys, folder, "check", "--static")
+    assert (code, out) == (2, "")
+    assert err == (f"stacktui: {folder / 'compose.yaml'}:8: service 'app': network_mode names service 'owner', which "
+                   "is switched off: its profile vpn is not enabled (enable it with --profile vpn or "
+                   "COMPOSE_PROFILES=vpn, or give app the same profiles so that both are off together)\n")
+    code, out, err = run_cli(monkeypatch, capsys, folder, "--profile", "vpn", "check", "--static")
+    assert (code, out, err) == (0, "project odd-prof: no findings (compose files checked)\n", "")

@@ -145,7 +145,17 @@ def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
     missing = re.search(r'service "([^"]+)" depends on undefined service "([^"]+)"', stderr)
     if missing:
         who, what = missing.groups()
+        profiles = _profiles_of(what, source)
         for e in graph.needs(who):
+            if e.target == what and profiles:
+                # Compose drops a service whose profiles are all off, and then calls it undefined.
+                named = ", ".join(profiles)
+                return ConfigError(
+                    f"service {who!r}: {e.key} names service {what!r}, which is switched off: its "
+                    f"profile{'s' if len(profiles) > 1 else ''} {named} {'are' if len(profiles) > 1 else 'is'} "
+                    "not enabled", where=e.where,
+                    hint=f"enable it with --profile {profiles[0]} or COMPOSE_PROFILES={profiles[0]}, "
+                         f"or give {who} the same profiles so that both are off together")
             if e.target == what:
                 return ConfigError(f"service {who!r}: {e.key} names service {what!r}, which is not defined",
                                    where=e.where, hint=f"defined services: {', '.join(graph.services) or 'none'}")
@@ -179,6 +189,16 @@ def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
     if named and source.file_of(named.group(1)) is not None:
         where = source.locate(named.group(1))
     return ConfigError(message, where=where, hint=hint)
+
+
+def _profiles_of(service: str, source: SourceIndex) -> list[str]:
+    """The profiles a service is written with (the last file that sets them wins, as in Compose)."""
+    found: list[str] = []
+    for sf in source.files:
+        node = sf.services().get(service)
+        if isinstance(node, dict) and isinstance(node.get("profiles"), list):
+            found = [str(p) for p in node["profiles"]]
+    return found
 
 
 def project_from_config(config: dict[str, Any], source: SourceIndex | None, target: ComposeTarget) -> Project:
