@@ -142,3 +142,20 @@ def test_an_owner_switched_off_by_a_profile_says_which_profile_and_how_to_enable
                    "COMPOSE_PROFILES=vpn, or give app the same profiles so that both are off together)\n")
     code, out, err = run_cli(monkeypatch, capsys, folder, "--profile", "vpn", "check", "--static")
     assert (code, out, err) == (0, "project odd-prof: no findings (compose files checked)\n", "")
+
+
+def test_an_owner_that_publishes_nothing_needs_no_ports_and_a_port_it_does_not_publish_is_refused(
+        tmp_path, monkeypatch, capsys):
+    folder = write(tmp_path / "nop", {
+        "compose.yaml": "name: odd-nop\nservices:\n  db:\n    image: busybox\n  dev:\n    image: busybox\n"
+                        "    network_mode: \"service:db\"\n",
+    })
+    for ports in ([], ["--ports", "none"]):
+        code, out, err = run_cli(monkeypatch, capsys, folder, "layout", "separate", "dev", "--dry-run", *ports)
+        assert (code, err) == (0, "")
+        assert out.splitlines()[-2:] == ["note: no ports move: db publishes none",
+                                         "dry run: separate dev from db; nothing written"]
+    code, out, err = run_cli(monkeypatch, capsys, folder, "layout", "separate", "dev", "--dry-run", "--ports", "3000")
+    assert (code, out) == (2, "")
+    assert err == (f"stacktui: {folder / 'compose.yaml'}:3: db does not publish port 3000 (it publishes: none) "
+                   "(name only ports that db publishes, or --ports none if no port moves)\n")

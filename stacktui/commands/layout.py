@@ -27,12 +27,14 @@ def _printable(text: str) -> str:
 
 
 def _ports(text: str) -> list[int]:
+    if text.strip().lower() == "none":
+        return []  # said outright: no port moves (an owner that publishes none of the service's ports)
     try:
         ports = [int(p) for p in text.replace(" ", "").split(",") if p]
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a list of ports: {text!r} (write 9001,9002)") from None
     if not ports or any(not 1 <= p <= 65535 for p in ports):
-        raise argparse.ArgumentTypeError(f"ports must be 1-65535: {text!r}")
+        raise argparse.ArgumentTypeError(f"ports must be 1-65535, or `none`: {text!r}")
     return ports
 
 
@@ -57,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sep.add_argument("service")
     sep.add_argument("--ports", type=_ports, metavar="P,P",
                      help="the container ports that move with SERVICE (and the services joining it), "
-                          "when x-stacktui.listens does not say")
+                          "when x-stacktui.listens does not say; `none` when no port moves")
     _change_options(sep)
     sep.set_defaults(run=run_separate)
 

@@ -21,7 +21,8 @@ from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.layout.edit import (LayoutChange, LayoutEditor, PortsUnknown, Rule, early_position, quoted,
                                        rewrite_refs, take_and_close)
 from stacktui.core.namespaces.graph import Edge, graph_of
-from stacktui.core.namespaces.groups import ipc_root, listens_of, namespace_root, network_members, published_targets
+from stacktui.core.namespaces.groups import (exposed_targets, ipc_root, listens_of, namespace_root, network_members,
+                                             published_targets)
 from stacktui.core.compose.model import Project
 
 if TYPE_CHECKING:
@@ -71,6 +72,14 @@ def _moving_ports(project: Project, service: str, group: list[str], root: str, o
         bad = sorted(p for p in chosen if not 1 <= p <= 65535)
         if bad:
             raise ConfigError(f"not a port (1-65535): {', '.join(map(str, bad))}")
+        offered = published_targets(project, root) | exposed_targets(project, root)
+        stray = sorted(chosen - offered - listens_of(project, group))
+        if stray:
+            # Nothing would move for it, and "ports N" in the summary would say otherwise.
+            theirs = ", ".join(map(str, sorted(offered))) or "none"
+            raise ConfigError(f"{root} does not publish port {', '.join(map(str, stray))} (it publishes: {theirs})",
+                              where=project.services[root].where,
+                              hint=f"name only ports that {root} publishes, or --ports none if no port moves")
         return chosen
     known: dict[str, set[int]] = {s: set(project.services[s].x.listens) for s in group
                                   if project.services[s].x.listens}
@@ -81,7 +90,9 @@ def _moving_ports(project: Project, service: str, group: list[str], root: str, o
             if live.get(s):
                 known[s] = live[s]
                 missing.remove(s)
-    if not missing:
+    if not missing or not (published_targets(project, root) | exposed_targets(project, root)):
+        # An owner that publishes nothing (a devcontainer joining `service:db`, a VPN sidecar): no port
+        # can move, so there is nothing to ask.
         return {p for ports in known.values() for p in ports}
     claimed = listens_of(project, [s for s in old_group if s not in group]) | {p for v in known.values() for p in v}
     candidates = sorted(published_targets(project, root) - claimed)
@@ -202,7 +213,9 @@ def prepare_separate(project: Project, service: str, ports: Iterable[int] | None
         ports_text = ", ".join(map(str, sorted(found)))
         ed.notes.append(f"{name} refers to localhost:{ports_text}, which nobody declares; after the change "
                         f"localhost is {service}'s own namespace: if that port is {root}'s, write {root}:PORT")
-    if net_owner and not moving:
+    if net_owner and not moving and not (published_targets(project, root) | exposed_targets(project, root)):
+        ed.notes.append(f"no ports move: {root} publishes none")
+    elif net_owner and not moving:
         ed.notes.append(f"no ports move: {service} listens on none that {root} publishes")
     along = f", taking {', '.join(carried)} along" if carried else ""
     moved = f" (ports {', '.join(map(str, sorted(moving)))})" if moving else ""
