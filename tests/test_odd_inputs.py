@@ -159,3 +159,21 @@ def test_an_owner_that_publishes_nothing_needs_no_ports_and_a_port_it_does_not_p
     assert (code, out) == (2, "")
     assert err == (f"stacktui: {folder / 'compose.yaml'}:3: db does not publish port 3000 (it publishes: none) "
                    "(name only ports that db publishes, or --ports none if no port moves)\n")
+
+
+def test_a_nul_byte_and_a_compose_error_without_a_line_are_named_by_their_line(tmp_path, monkeypatch, capsys):
+    folder = write(tmp_path / "nul", {
+        "compose.yaml": "name: odd-nul\nservices:\n  app:\n    image: busybox\n    environment:\n      A: \"x\0y\"\n",
+    })
+    code, out, err = run_cli(monkeypatch, capsys, folder, "check", "--static")
+    assert (code, out) == (2, "")
+    assert err == (f"stacktui: {folder / 'compose.yaml'}:6: invalid YAML: character U+0000 is not allowed in YAML "
+                   "(remove it, or write it as an escape in double quotes)\n")
+    folder = write(tmp_path / "both", {
+        "compose.yaml": "name: odd-both\nservices:\n  owner:\n    image: busybox\n  app:\n    image: busybox\n"
+                        "    network_mode: \"service:owner\"\n    networks:\n      - default\n",
+    })
+    code, out, err = run_cli(monkeypatch, capsys, folder, "check", "--static")
+    assert (code, out) == (2, "")
+    assert err == (f"stacktui: {folder / 'compose.yaml'}:8: service app declares mutually exclusive `network_mode` "
+                   "and `networks`: invalid compose project (run `docker compose config` to see it in full)\n")

@@ -184,11 +184,21 @@ def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
     except ConfigError as exc:
         if exc.where is not None and ("undefined service" in stderr or "cycle" in stderr):
             return exc
-    where = None
+    return ConfigError(message, where=_line_for(stderr, source), hint=hint)
+
+
+def _line_for(stderr: str, source: SourceIndex) -> SourceRef | None:
+    """Compose names a service or a path (services.app.ports), never a line: find it in the files."""
+    both = re.search(r'service "?([\w.-]+)"? declares mutually exclusive `(\w+)` and `(\w+)`', stderr)
+    if both and source.file_of(both.group(1)) is not None:
+        return source.locate(both.group(1), both.group(3))  # the second key is the one too many
+    path = re.search(r"services\.([\w-]+)((?:\.[\w-]+)*)", stderr)
+    if path and source.file_of(path.group(1)) is not None:
+        return source.locate(path.group(1), *[p for p in path.group(2).split(".") if p])
     named = re.search(r'service "([^"]+)"', stderr)
     if named and source.file_of(named.group(1)) is not None:
-        where = source.locate(named.group(1))
-    return ConfigError(message, where=where, hint=hint)
+        return source.locate(named.group(1))
+    return None
 
 
 def _profiles_of(service: str, source: SourceIndex) -> list[str]:

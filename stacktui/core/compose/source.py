@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.composer import ComposerError, MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from stacktui.core.compose.aliases import composer_for
 from stacktui.core.errors import ConfigError, SourceRef
@@ -112,6 +113,11 @@ def _parse(text: str, file: Path, every: bool) -> Any:
                           hint="merge the documents into one, then try again") from exc
     except MarkedYAMLError as exc:
         raise _invalid(exc, file) from exc
+    except ReaderError as exc:  # a character YAML forbids (NUL, other controls): ruamel gives an offset only
+        line = text.count("\n", 0, max(0, int(exc.position))) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        raise ConfigError(f"invalid YAML: character U+{char:04X} is not allowed in YAML",
+                          where=SourceRef(file, line), hint="remove it, or write it as an escape in double quotes") from exc
     except YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", where=SourceRef(file, 1)) from exc
 
