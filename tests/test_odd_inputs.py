@@ -177,3 +177,14 @@ def test_a_nul_byte_and_a_compose_error_without_a_line_are_named_by_their_line(t
     assert (code, out) == (2, "")
     assert err == (f"stacktui: {folder / 'compose.yaml'}:8: service app declares mutually exclusive `network_mode` "
                    "and `networks`: invalid compose project (run `docker compose config` to see it in full)\n")
+
+
+def test_layout_show_says_a_host_network_service_has_no_namespace_of_its_own(tmp_path, monkeypatch, capsys):
+    folder = write(tmp_path / "host", {
+        "compose.yaml": "name: odd-host\nservices:\n  mon:\n    image: busybox\n    network_mode: host\n"
+                        "    pid: host\n  app:\n    image: busybox\n",
+    })
+    code, out, err = run_cli(monkeypatch, capsys, folder, "layout", "show")
+    assert (code, err) == (0, "")
+    assert out == ("project odd-host\n  mon: the host's network namespace (none of its own); the host's pid\n"
+                   "  app: own namespaces\n")

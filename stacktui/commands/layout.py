@@ -97,7 +97,7 @@ def run_show(ctx: Context, args: argparse.Namespace) -> int:
     for g in groups:
         if not g.members:
             ports = ", ".join(label for label, _who in g.ports)
-            print(f"  {g.owner}: own namespaces" + (f"; publishes {ports}" if ports else ""))
+            print(f"  {g.owner}: {_alone(project.services[g.owner])}" + (f"; publishes {ports}" if ports else ""))
             continue
         ipc = f", ipc {g.ipc}" if g.ipc else ""
         print(f"  {g.owner}: owns a network namespace shared with {', '.join(m.service for m in g.members)}{ipc}")
@@ -108,6 +108,21 @@ def run_show(ctx: Context, args: argparse.Namespace) -> int:
         for label, who in g.ports:
             print(f"    port {label}" + (f" -> {who}" if who else " (no service claims it in x-stacktui.listens)"))
     return 0
+
+
+def _alone(spec: Any) -> str:
+    """What a service joins by none of the project's services lives in: its own namespaces, or not."""
+    mode = str(spec.network_mode or "")
+    if mode == "host":
+        words = "the host's network namespace (none of its own)"
+    elif mode == "none":
+        words = "own namespaces, without a network"
+    elif mode.startswith("container:"):
+        words = f"the network namespace of container {mode.split(':', 1)[1]} (outside this project)"
+    else:
+        words = "own namespaces"
+    shared = [k for k in ("ipc", "pid") if str(getattr(spec, k) or "") == "host"]
+    return words + (f"; the host's {' and '.join(shared)}" if shared else "")
 
 
 def run_history(ctx: Context, args: argparse.Namespace) -> int:
