@@ -188,3 +188,28 @@ def test_layout_show_says_a_host_network_service_has_no_namespace_of_its_own(tmp
     assert (code, err) == (0, "")
     assert out == ("project odd-host\n  mon: the host's network namespace (none of its own); the host's pid\n"
                    "  app: own namespaces\n")
+
+
+def test_two_joiners_of_one_owner_never_take_each_others_ports(tmp_path, monkeypatch, capsys):
+    folder = write(tmp_path / "two", {
+        "compose.yaml": "name: odd-two\nservices:\n  vpn:\n    image: busybox\n    ports:\n"
+                        "      - \"127.0.0.1:18401:3000\" # app1\n      - \"127.0.0.1:18402:4000\" # app2\n"
+                        "      - \"127.0.0.1:18403:5000\"\n  app1:\n    image: busybox\n"
+                        "    network_mode: \"service:vpn\"\n  app2:\n    image: busybox\n    network_mode: \"service:vpn\"\n",
+    })
+    file = folder / "compose.yaml"
+    code, out, err = run_cli(monkeypatch, capsys, folder, "layout", "separate", "app1", "--dry-run")
+    assert (code, out) == (2, "")
+    assert err == (f"stacktui: {file}:9: cannot tell which ports app1 listens on; vpn publishes 3000 for app1 (by the "
+                   "comment on its line); nothing says whose 5000 is; 4000 is app2's (add `x-stacktui: "
+                   "{listens: [...]}` to app1, or pass --ports 3000)\n")
+    code, out, err = run_cli(monkeypatch, capsys, folder, "layout", "separate", "app1", "--dry-run",
+                             "--ports", "3000,4000")
+    assert (code, out) == (2, "")
+    assert err == (f"stacktui: {file}:7: port 4000 is app2's (the comment on its line in vpn's ports says so), it "
+                   "cannot move with app1 (leave it out of --ports, or correct the comment if it is app1's)\n")
+    code, out, err = run_cli(monkeypatch, capsys, folder, "layout", "separate", "app1", "--dry-run", "--ports", "3000")
+    assert (code, err) == (0, "")
+    removed = [ln for ln in out.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    assert removed == ['-      - "127.0.0.1:18401:3000" # app1', '-    network_mode: "service:vpn"']
+    assert out.endswith("dry run: separate app1 from vpn (ports 3000); nothing written\n")

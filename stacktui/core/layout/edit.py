@@ -226,7 +226,7 @@ class LayoutEditor:
 
     def entry_ports(self, service: str, key: str, seq: CommentedSeq) -> list[set[int] | None]:
         """The container ports of each entry of a ports/expose list; None when it cannot be read."""
-        found: list[set[int] | None] = [_container_ports(item) for item in seq]
+        found: list[set[int] | None] = [container_ports(item) for item in seq]
         effective = self.project.services[service].ports if key == "ports" else []
         if key == "ports" and len(effective) == len(seq):
             found = [f if f is not None else {effective[i].target} for i, f in enumerate(found)]
@@ -278,7 +278,7 @@ class LayoutEditor:
             return []
         if key == "ports":
             return [{p.target} for p in spec.ports]
-        return [ps for ps in (_container_ports(str(e)) for e in spec.expose) if ps is not None]
+        return [ps for ps in (container_ports(str(e)) for e in spec.expose) if ps is not None]
 
     def put_entries(self, service: str, key: str, items: list[tuple[Any, list[Any] | None]],
                     pos: int | None = None) -> None:
@@ -307,7 +307,7 @@ def early_position(node: CommentedMap, before: str | None = None) -> int:
     return last + 1
 
 
-def _container_ports(item: Any) -> set[int] | None:
+def container_ports(item: Any) -> set[int] | None:
     """Container ports of one ports/expose entry as written: '8080', '127.0.0.1:1:80/tcp', 9000-9001, {target: 80}."""
     if isinstance(item, bool):
         return None

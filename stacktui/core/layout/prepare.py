@@ -20,6 +20,7 @@ from stacktui.core.layout import yamledit
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.layout.edit import (LayoutChange, LayoutEditor, PortsUnknown, Rule, early_position, quoted,
                                        rewrite_refs, take_and_close)
+from stacktui.core.layout.claims import commented_owners
 from stacktui.core.namespaces.graph import Edge, graph_of
 from stacktui.core.namespaces.groups import (exposed_targets, ipc_root, listens_of, namespace_root, network_members,
                                              published_targets)
@@ -72,6 +73,13 @@ def _moving_ports(project: Project, service: str, group: list[str], root: str, o
         bad = sorted(p for p in chosen if not 1 <= p <= 65535)
         if bad:
             raise ConfigError(f"not a port (1-65535): {', '.join(map(str, bad))}")
+        theirs_by_comment = {port: who for port, who in commented_owners(project, root, old_group).items()
+                             if port in chosen and who not in group}
+        if theirs_by_comment:
+            port, who = min(theirs_by_comment.items())
+            raise ConfigError(f"port {port} is {who}'s (the comment on its line in {root}'s ports says so), "
+                              f"it cannot move with {service}", where=_port_line(project, root, port),
+                              hint=f"leave it out of --ports, or correct the comment if it is {service}'s")
         offered = published_targets(project, root) | exposed_targets(project, root)
         stray = sorted(chosen - offered - listens_of(project, group))
         if stray:
@@ -95,9 +103,24 @@ def _moving_ports(project: Project, service: str, group: list[str], root: str, o
         # can move, so there is nothing to ask.
         return {p for ports in known.values() for p in ports}
     claimed = listens_of(project, [s for s in old_group if s not in group]) | {p for v in known.values() for p in v}
-    candidates = sorted(published_targets(project, root) - claimed)
+    by_comment = commented_owners(project, root, old_group)
+    others = {p: s for p, s in by_comment.items() if s not in group}
+    ours = sorted(p for p, s in by_comment.items() if s in group and p not in claimed)
+    candidates = sorted(published_targets(project, root) - claimed - set(others))
     who = " and ".join(missing)
-    published = f"; {root} publishes {', '.join(map(str, candidates))} that no other service claims" if candidates else ""
+    if ours:
+        # Suggest only what a comment attributes; name the rest, never another service's port.
+        unsure = [p for p in candidates if p not in ours]
+        published = (f"; {root} publishes {', '.join(map(str, ours))} for {who} (by the comment on "
+                     f"{'its line' if len(ours) == 1 else 'their lines'})")
+        published += f"; nothing says whose {', '.join(map(str, unsure))} {'is' if len(unsure) == 1 else 'are'}" \
+            if unsure else ""
+        candidates = ours
+    else:
+        published = f"; {root} publishes {', '.join(map(str, candidates))} that no other service claims" \
+            if candidates else ""
+    if others:
+        published += "; " + ", ".join(f"{p} is {s}'s" for p, s in sorted(others.items()))
     example = ",".join(map(str, candidates)) or "PORT,PORT"
     raise PortsUnknown(
         f"cannot tell which ports {who} listen{'s' if len(missing) == 1 else ''} on{published}",
@@ -105,6 +128,13 @@ def _moving_ports(project: Project, service: str, group: list[str], root: str, o
         hint=f"add `x-stacktui: {{listens: [...]}}` to {missing[0]}, or pass --ports {example}"
              + (f" (all ports that move with {service})" if len(group) > 1 else ""),
     )
+
+
+def _port_line(project: Project, root: str, port: int) -> Any:
+    for i, spec in enumerate(project.services[root].ports):
+        if spec.target == port:
+            return project.source.locate(root, "ports", i) if project.source else None
+    return project.services[root].where
 
 
 # ---------------------------------------------------------------- separate
