@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -14,6 +15,7 @@ from stacktui.core.compose import cli as composecli
 from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.errors import ConfigError, SourceRef
 from stacktui.core.compose.model import DependsOn, Extension, PortSpec, Project, ServiceSpec
+from stacktui.core.compose.aliases import may_hold_aliases
 from stacktui.core.compose.source import SourceIndex, deep_nesting
 
 if TYPE_CHECKING:
@@ -24,8 +26,14 @@ def load_project(target: ComposeTarget) -> Project:
     """The project as Compose sees it. Raises ConfigError naming file and line."""
     if not target.files:
         raise ConfigError("no compose file given", hint="pass -f FILE, or attach with -p NAME")
-    source = SourceIndex.load(list(target.files))  # YAML errors with lines come first
-    config = effective_config(target, source)
+    early = _start_compose_early(target)
+    try:
+        source = SourceIndex.load(list(target.files))  # YAML errors with lines come first
+    except BaseException:
+        if early is not None:
+            early.result()  # bounded (core.proc); reaped before the error goes up
+        raise
+    config = effective_config(target, source, early.result() if early is not None else None)
     project = project_from_config(config, source, target)
     from stacktui.core.namespaces.graph import graph_of
 
@@ -33,14 +41,37 @@ def load_project(target: ComposeTarget) -> Project:
     return project
 
 
-def effective_config(target: ComposeTarget, source: SourceIndex) -> dict[str, Any]:
+def _start_compose_early(target: ComposeTarget) -> "Future[tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]] | None":
+    """Compose's `config` begun while stacktui reads the files itself, when no file can hold an alias.
+
+    The alias budget must see a file before Compose does; a file without a single alias has
+    nothing to count, and then the two reads overlap (Compose's 4 s and stacktui's own on a
+    2,000-service file).
+    """
+    for f in target.files:
+        try:
+            text = Path(f).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None  # SourceIndex.load says what is wrong with it
+        if may_hold_aliases(text):
+            return None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose-config")
+    try:
+        return pool.submit(compose_config, target)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def effective_config(target: ComposeTarget, source: SourceIndex,
+                     done_early: tuple[subprocess.CompletedProcess[str], dict[str, Any] | None] | None = None
+                     ) -> dict[str, Any]:
     """`compose config --format json`; when Compose refuses, the refusal with the file and line.
 
     Compose names services but no lines ("service "a" depends on undefined
     service "b"", "dependency cycle detected: a -> b -> a"), and 2.40 even exits 0
     with nothing on stdout for these; the source trees say where it was written.
     """
-    done, config = compose_config(target)
+    done, config = done_early if done_early is not None else compose_config(target)
     if done.returncode == 0 and done.stdout.strip():
         unset = sorted(set(_UNSET.findall(done.stderr)))
         if unset:

@@ -8,6 +8,7 @@ refuses the file as soon as the total passes the budget: before Compose is ever 
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,17 @@ class BudgetComposer(Composer):
             f"{size:,} more ({anchored})",
             where=SourceRef(self.file, event.start_mark.line + 1),
             hint="each level of nested aliases multiplies the size; nothing was passed to Compose")
+
+
+# A `*` where an alias may start: at a line's start, after a space or a flow or quote character.
+# Plain text like `a*b` or `image: x*` (no anchor name after) does not count; a `*` inside a
+# quoted string may, which only costs the early start below.
+_ALIAS_START = re.compile(r"""(?:^|[\ufeff\s\[\]{},:"'])\*[^\s\[\]{},]""", re.MULTILINE)
+
+
+def may_hold_aliases(text: str) -> bool:
+    """False only when no YAML alias can be in text: then Compose may read it while stacktui does."""
+    return _ALIAS_START.search(text) is not None
 
 
 def composer_for(file: Path) -> type[BudgetComposer]:

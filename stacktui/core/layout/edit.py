@@ -91,7 +91,7 @@ class LayoutEditor:
         self.text = body.replace("\r\n", "\n") if self.crlf else body
         self.yaml = round_trip_yaml(self.text)
         self.tree = parse_text(self.text, self.file)
-        self.base = yamledit.dump(self.yaml, parse_text(self.text, self.file))
+        self.base = yamledit.dump(self.yaml, self.tree)  # before any edit: the text as ruamel re-emits it
         services = self.tree.get("services") if isinstance(self.tree, CommentedMap) else None
         self.services: CommentedMap = services if isinstance(services, CommentedMap) else CommentedMap()
         self.aliased = yamledit.aliased_nodes(self.tree)
