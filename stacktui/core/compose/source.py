@@ -13,7 +13,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.composer import ComposerError, MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.parser import Parser
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.scanner import Scanner
 
 from stacktui.core.compose.aliases import composer_for
 from stacktui.core.errors import ConfigError, SourceRef
@@ -90,13 +92,19 @@ def parse_text(text: str, file: Path) -> Any:
 
 
 def parse_documents(text: str, file: Path) -> list[Any]:
-    """Every document of a compose file: Compose merges them, later over earlier, like -f files."""
-    return _parse(text, file, every=True)
+    """Every document of a compose file: Compose merges them, later over earlier, like -f files.
+
+    Read for lines and values, not for an edit: the comments are skipped, which saves a
+    quarter of ruamel's time (10 s on a 5.8 MB file). An edit reads the file with parse_text.
+    """
+    return _parse(text, file, every=True, comments=False)
 
 
-def _parse(text: str, file: Path, every: bool) -> Any:
+def _parse(text: str, file: Path, every: bool, comments: bool = True) -> Any:
     try:
         yaml = round_trip_yaml(text)
+        if not comments:
+            yaml.Scanner, yaml.Parser = Scanner, Parser
         yaml.Composer = composer_for(file)  # refuses an alias bomb while composing, before anything expands it
         yaml.max_depth = NESTING_LIMIT
         with deep_nesting():

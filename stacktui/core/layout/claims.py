@@ -8,8 +8,6 @@ moves it with another.
 from __future__ import annotations
 
 import re
-from typing import Any
-
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from stacktui.core.compose.model import Project
@@ -18,11 +16,14 @@ from stacktui.core.layout.edit import container_ports
 _WORD = re.compile(r"[A-Za-z0-9][\w.-]*")
 
 
-def _comment(seq: CommentedSeq, index: int) -> str:
-    tokens: Any = seq.ca.items.get(index) if hasattr(seq, "ca") else None
-    # Only the entry's own line: a token also carries the comment lines that follow it.
-    return " ".join(str(getattr(t, "value", "")).split("\n", 1)[0]
-                    for t in (tokens or []) if t is not None and not isinstance(t, list))
+def _comment(line: str, col: int) -> str:
+    """The comment after the entry that starts at col (project.source is read without comments)."""
+    pos = col
+    if line[col:col + 1] in ("'", '"'):
+        close = line.find(line[col], col + 1)
+        pos = close + 1 if close > 0 else len(line)
+    found = re.search(r"\s#(.*)$", line[pos:])
+    return found.group(1) if found else ""
 
 
 def commented_owners(project: Project, owner: str, members: list[str]) -> dict[int, str]:
@@ -34,8 +35,14 @@ def commented_owners(project: Project, owner: str, members: list[str]) -> dict[i
         seq = node.get("ports") if isinstance(node, CommentedMap) else None
         if not isinstance(seq, CommentedSeq):
             continue
+        lines = sf.text.splitlines()
         for i, entry in enumerate(seq):
-            named = {w.rstrip(".-") for w in _WORD.findall(_comment(seq, i).split("#", 1)[-1])} & names
+            try:
+                row, col = seq.lc.item(i)
+            except (KeyError, IndexError, TypeError):
+                continue
+            comment = _comment(lines[row], col) if row < len(lines) else ""
+            named = {w.rstrip(".-") for w in _WORD.findall(comment)} & names
             ports = container_ports(entry)
             if len(named) == 1 and ports:
                 for port in ports:
