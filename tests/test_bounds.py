@@ -161,3 +161,31 @@ def test_a_child_dies_with_a_stacktui_killed_outright(tmp_path):
     finally:
         parent.wait(timeout=20)
     assert wait_until_gone([child]) == []
+
+
+async def test_the_tui_refuses_an_alias_bomb_written_under_it_and_keeps_the_last_good_model(tmp_path, engine):
+    from stacktui.core.compose.discovery import resolve_target
+    from stacktui.core.loader import load_project
+    from stacktui.ui.app import StackApp
+
+    file = tmp_path / "compose.yaml"
+    file.write_text("name: bounds-tui\nservices:\n  app:\n    image: busybox\n")
+    target = resolve_target([str(file)], cwd=tmp_path)
+    app = StackApp(load_project(target), engine, target=target, reload=lambda: load_project(target),
+                   probe_interval=None)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.5)
+            file.write_text(BOMB)
+            deadline = time.monotonic() + 20
+            notes: list[str] = []
+            while not notes:
+                assert time.monotonic() < deadline, "no notification"
+                await pilot.pause(0.05)
+                notes = [f"{n.title}: {n.message}" for n in app._notifications if "not reloaded" in n.title]
+            assert f"{file}:7: YAML aliases expand beyond the limit of 1,000,000 nodes" in notes[0], notes
+            assert list(app.project.services) == ["app"]
+            assert proc.running() == []
+            await pilot.press("q")
+    finally:
+        app.stop_core()
