@@ -189,3 +189,25 @@ async def test_the_tui_refuses_an_alias_bomb_written_under_it_and_keeps_the_last
             await pilot.press("q")
     finally:
         app.stop_core()
+
+
+def test_compose_stopped_by_its_memory_limit_is_one_line_naming_the_limit(tmp_path, monkeypatch, capsys):
+    """A fake Compose that fails the way Go does at RLIMIT_DATA (the real one needs minutes to get there)."""
+    from stacktui.cli import main
+
+    (tmp_path / "compose.yaml").write_text("name: bounds-oom\nservices:\n  app:\n    image: busybox\n")
+    fake = tmp_path / "oom-compose"
+    fake.write_text("#!/bin/sh\necho 'fatal error: runtime: cannot allocate memory' >&2\n"
+                    "echo 'goroutine 1 [running]:' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("STACKTUI_COMPOSE", str(fake))
+    composecli.compose_command.cache_clear()
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(["check", "--static"])
+    finally:
+        composecli.compose_command.cache_clear()
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"stacktui: `oom-compose -f {tmp_path / 'compose.yaml'} config --format json` ran out of its memory limit "
+        "(2048 MiB) and was stopped (a compose file that needs this much is likely built to expand, through YAML aliases)\n")

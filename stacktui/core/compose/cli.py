@@ -175,14 +175,16 @@ def run_command(cmd: list[str], limits: proc.Limits, *, env: dict[str, str], che
     try:
         done = proc.run(cmd, limits, input=input, env={**os.environ, **env})
     except proc.TimedOut as exc:
+        reading = "config" in cmd
         raise ConfigError(f"`{_short(cmd)}` did not finish within {limits.timeout:g} s and was stopped",
-                          hint="Compose did not finish with these files; `docker compose config` would hang the same way") from exc
+                          hint="Compose did not finish with these files; `docker compose config` would hang the same way"
+                          if reading else "it was stopped together with everything it had started") from exc
     except OSError as exc:  # removed or made unrunnable since compose_command() found it
         raise ComposeCliMissing(f"cannot run {cmd[0]}: {exc.strerror}",
                                 hint="reinstall Docker Compose v2, or set STACKTUI_COMPOSE to one that runs") from exc
     if limits.memory is not None and _OUT_OF_MEMORY in done.stderr:
         raise ConfigError(f"`{_short(cmd)}` ran out of its memory limit ({limits.memory >> 20} MiB) and was stopped",
-                          hint="a compose file that needs this much is likely built to expand (YAML aliases)")
+                          hint="a compose file that needs this much is likely built to expand, through YAML aliases")
     if done.returncode == 0 and NO_ENGINE in done.stderr:
         # Compose 2.40 exits 0 when it cannot reach the engine at all (`up`, `ps`, ...): nothing
         # was done, and callers that trust the exit code would carry on as if it had been.
