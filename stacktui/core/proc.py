@@ -6,7 +6,9 @@ limit, optionally a memory limit, and on Linux the parent-death signal. It is ki
 group and reaped when its time is up, when the caller is interrupted (KeyboardInterrupt,
 SystemExit), at interpreter exit, and on SIGINT/SIGTERM inside signal_handlers().
 A stacktui killed with SIGKILL cannot clean up: then only the parent-death signal acts, and
-it reaches the direct child only (its own children are in the group nobody kills).
+it reaches the direct child only (its own children are in the group nobody kills). Linux
+sends it when the thread that started the child ends; run() waits in that thread, so in
+practice that is when stacktui dies.
 """
 from __future__ import annotations
 
