@@ -13,6 +13,8 @@ from stacktui import __version__
 from stacktui.commands import check, config, layout, restart, shell, status, tui
 from stacktui.commands.context import Context
 from stacktui.core.engine.client import lost_engine
+from stacktui.core import proc
+from stacktui.core.compose.source import deep_nesting
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.settings import load_settings
 
@@ -54,7 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.exit_code
         ctx.settings_problem = exc  # the TUI says so in a notification and runs on the defaults
     try:
-        return int(args.run(ctx, args))
+        # A child Compose must not outlive an interrupted stacktui; a file nested thousands of levels
+        # deep (Compose reads those) must not end in RecursionError wherever it is walked.
+        with proc.signal_handlers(), deep_nesting():
+            return int(args.run(ctx, args))
     except StackError as exc:
         print(f"stacktui: {exc}", file=sys.stderr)
         return exc.exit_code

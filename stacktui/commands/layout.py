@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 from stacktui.commands.context import Context, emit_json, relpath
+from stacktui.core import proc
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.sanitize import printable
 
@@ -24,12 +25,14 @@ if TYPE_CHECKING:
 
 
 def _ports(text: str) -> list[int]:
+    if text.strip().lower() == "none":
+        return []  # said outright: no port moves (an owner that publishes none of the service's ports)
     try:
         ports = [int(p) for p in text.replace(" ", "").split(",") if p]
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a list of ports: {text!r} (write 9001,9002)") from None
     if not ports or any(not 1 <= p <= 65535 for p in ports):
-        raise argparse.ArgumentTypeError(f"ports must be 1-65535: {text!r}")
+        raise argparse.ArgumentTypeError(f"ports must be 1-65535, or `none`: {text!r}")
     return ports
 
 
@@ -54,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sep.add_argument("service")
     sep.add_argument("--ports", type=_ports, metavar="P,P",
                      help="the container ports that move with SERVICE (and the services joining it), "
-                          "when x-stacktui.listens does not say")
+                          "when x-stacktui.listens does not say; `none` when no port moves")
     _change_options(sep)
     sep.set_defaults(run=run_separate)
 
@@ -92,7 +95,7 @@ def run_show(ctx: Context, args: argparse.Namespace) -> int:
     for g in groups:
         if not g.members:
             ports = ", ".join(label for label, _who in g.ports)
-            print(f"  {g.owner}: own namespaces" + (f"; publishes {ports}" if ports else ""))
+            print(f"  {g.owner}: {_alone(project.services[g.owner])}" + (f"; publishes {ports}" if ports else ""))
             continue
         ipc = f", ipc {g.ipc}" if g.ipc else ""
         print(f"  {g.owner}: owns a network namespace shared with {', '.join(m.service for m in g.members)}{ipc}")
@@ -103,6 +106,21 @@ def run_show(ctx: Context, args: argparse.Namespace) -> int:
         for label, who in g.ports:
             print(f"    port {label}" + (f" -> {who}" if who else " (no service claims it in x-stacktui.listens)"))
     return 0
+
+
+def _alone(spec: Any) -> str:
+    """What a service joins by none of the project's services lives in: its own namespaces, or not."""
+    mode = str(spec.network_mode or "")
+    if mode == "host":
+        words = "the host's network namespace (none of its own)"
+    elif mode == "none":
+        words = "own namespaces, without a network"
+    elif mode.startswith("container:"):
+        words = f"the network namespace of container {mode.split(':', 1)[1]} (outside this project)"
+    else:
+        words = "own namespaces"
+    shared = [k for k in ("ipc", "pid") if str(getattr(spec, k) or "") == "host"]
+    return words + (f"; the host's {' and '.join(shared)}" if shared else "")
 
 
 def run_history(ctx: Context, args: argparse.Namespace) -> int:
@@ -168,7 +186,8 @@ def _confirm(change: "LayoutChange") -> bool:
 def _hold_signals() -> dict[int, Any]:
     """SIGINT and SIGTERM while a change is applied: the apply is one step, so it finishes (or puts
     file and containers back) before the process ends. Dying in between could leave a new file
-    beside old containers. Ctrl-C reaches Compose too, which stops, and the apply then rolls back."""
+    beside old containers. Ctrl-C is passed on to Compose (in a process group of its own it no longer
+    hears the terminal), which stops, and the apply then rolls back."""
     previous: dict[int, Any] = {}
     if threading.current_thread() is not threading.main_thread():
         return previous
@@ -176,6 +195,8 @@ def _hold_signals() -> dict[int, Any]:
     def held(signum: int, _frame: Any) -> None:
         print(f"stacktui: {signal.Signals(signum).name}: finishing the layout change, or putting everything "
               "back, before stopping", file=sys.stderr, flush=True)
+        if signum == signal.SIGINT:
+            proc.signal_all(signal.SIGINT)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, held)

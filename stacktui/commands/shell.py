@@ -6,10 +6,10 @@ shell's own; 1 when the service is not running.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 
 from stacktui.commands.context import Context
+from stacktui.core import proc
 from stacktui.core.sanitize import printable
 
 
@@ -25,8 +25,4 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     command = shell_command(ctx.project, ctx.engine, args.service, tty=sys.stdin.isatty())
     print(f"stacktui: {printable(command.banner)}", file=sys.stderr, flush=True)
     # In the foreground until the user leaves the shell (or the container stops); then reaped.
-    with subprocess.Popen(command.argv, env=command.env) as proc:
-        try:
-            return proc.wait()
-        except KeyboardInterrupt:  # the shell got the ^C too; wait for it to end
-            return proc.wait()
+    return proc.interactive(command.argv, command.env)

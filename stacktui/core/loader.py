@@ -3,14 +3,20 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from stacktui.core.compose import cli as composecli
 from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.errors import ConfigError, SourceRef
 from stacktui.core.compose.model import DependsOn, Extension, PortSpec, Project, ServiceSpec
-from stacktui.core.compose.source import SourceIndex
+from stacktui.core.compose.aliases import may_hold_aliases
+from stacktui.core.compose.source import SourceIndex, deep_nesting
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
@@ -20,8 +26,14 @@ def load_project(target: ComposeTarget) -> Project:
     """The project as Compose sees it. Raises ConfigError naming file and line."""
     if not target.files:
         raise ConfigError("no compose file given", hint="pass -f FILE, or attach with -p NAME")
-    source = SourceIndex.load(list(target.files))  # YAML errors with lines come first
-    config = effective_config(target, source)
+    early = _start_compose_early(target)
+    try:
+        source = SourceIndex.load(list(target.files))  # YAML errors with lines come first
+    except BaseException:
+        if early is not None:
+            early.result()  # bounded (core.proc); reaped before the error goes up
+        raise
+    config = effective_config(target, source, early.result() if early is not None else None)
     project = project_from_config(config, source, target)
     from stacktui.core.namespaces.graph import project_graph
 
@@ -29,24 +41,69 @@ def load_project(target: ComposeTarget) -> Project:
     return project
 
 
-def effective_config(target: ComposeTarget, source: SourceIndex) -> dict[str, Any]:
+def _start_compose_early(target: ComposeTarget) -> "Future[tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]] | None":
+    """Compose's `config` begun while stacktui reads the files itself, when no file can hold an alias.
+
+    The alias budget must see a file before Compose does; a file without a single alias has
+    nothing to count, and then the two reads overlap (Compose's 4 s and stacktui's own on a
+    2,000-service file).
+    """
+    for f in target.files:
+        try:
+            text = Path(f).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None  # SourceIndex.load says what is wrong with it
+        if may_hold_aliases(text):
+            return None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose-config")
+    try:
+        return pool.submit(compose_config, target)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def effective_config(target: ComposeTarget, source: SourceIndex,
+                     done_early: tuple[subprocess.CompletedProcess[str], dict[str, Any] | None] | None = None
+                     ) -> dict[str, Any]:
     """`compose config --format json`; when Compose refuses, the refusal with the file and line.
 
     Compose names services but no lines ("service "a" depends on undefined
     service "b"", "dependency cycle detected: a -> b -> a"), and 2.40 even exits 0
     with nothing on stdout for these; the source trees say where it was written.
     """
-    done = composecli.run(target, ["config", "--format", "json"], check=False)
+    done, config = done_early if done_early is not None else compose_config(target)
     if done.returncode == 0 and done.stdout.strip():
         unset = sorted(set(_UNSET.findall(done.stderr)))
         if unset:
             raise unset_variables(unset, source)
-        try:
-            return json.loads(done.stdout)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"compose config printed no JSON: {exc}") from exc
+        if config is None:
+            raise ConfigError("compose config printed no configuration that can be read")
+        return config
     stderr = done.stderr.strip() or done.stdout.strip() or "compose config failed"
     raise explain_compose_error(stderr, source)
+
+
+# Compose reads some values it cannot write as JSON (build.ssh with a path, Compose 2.40:
+# "json: error calling MarshalJSON for type types.SSHKey"); its YAML form carries them.
+_NO_JSON = "error calling MarshalJSON"
+
+
+def compose_config(target: ComposeTarget, args: Sequence[str] = (),
+                   input: str | None = None) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
+    """Compose's effective config as a dict (None when it printed none), and how the call went."""
+    done = composecli.run_config(target, args, input=input)
+    fmt = "json"
+    if _NO_JSON in done.stderr and not done.stdout.strip():
+        done = composecli.run_config(target, args, input=input, fmt="yaml")
+        fmt = "yaml"
+    if done.returncode != 0 or not done.stdout.strip():
+        return done, None
+    try:
+        with deep_nesting():
+            config = json.loads(done.stdout) if fmt == "json" else YAML(typ="safe").load(done.stdout)
+    except (json.JSONDecodeError, YAMLError):
+        return done, None
+    return done, config if isinstance(config, dict) else None
 
 
 _WARNING = re.compile(r'level=warning msg="((?:[^"\\]|\\.)*)"')
@@ -119,7 +176,17 @@ def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
     missing = re.search(r'service "([^"]+)" depends on undefined service "([^"]+)"', stderr)
     if missing:
         who, what = missing.groups()
+        profiles = _profiles_of(what, source)
         for e in graph.needs(who):
+            if e.target == what and profiles:
+                # Compose drops a service whose profiles are all off, and then calls it undefined.
+                named = ", ".join(profiles)
+                return ConfigError(
+                    f"service {who!r}: {e.key} names service {what!r}, which is switched off: its "
+                    f"profile{'s' if len(profiles) > 1 else ''} {named} {'are' if len(profiles) > 1 else 'is'} "
+                    "not enabled", where=e.where,
+                    hint=f"enable it with --profile {profiles[0]} or COMPOSE_PROFILES={profiles[0]}, "
+                         f"or give {who} the same profiles so that both are off together")
             if e.target == what:
                 return ConfigError(f"service {who!r}: {e.key} names service {what!r}, which is not defined",
                                    where=e.where, hint=f"defined services: {', '.join(graph.services) or 'none'}")
@@ -148,11 +215,31 @@ def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
     except ConfigError as exc:
         if exc.where is not None and ("undefined service" in stderr or "cycle" in stderr):
             return exc
-    where = None
+    return ConfigError(message, where=_line_for(stderr, source), hint=hint)
+
+
+def _line_for(stderr: str, source: SourceIndex) -> SourceRef | None:
+    """Compose names a service or a path (services.app.ports), never a line: find it in the files."""
+    both = re.search(r'service "?([\w.-]+)"? declares mutually exclusive `(\w+)` and `(\w+)`', stderr)
+    if both and source.file_of(both.group(1)) is not None:
+        return source.locate(both.group(1), both.group(3))  # the second key is the one too many
+    path = re.search(r"services\.([\w-]+)((?:\.[\w-]+)*)", stderr)
+    if path and source.file_of(path.group(1)) is not None:
+        return source.locate(path.group(1), *[p for p in path.group(2).split(".") if p])
     named = re.search(r'service "([^"]+)"', stderr)
     if named and source.file_of(named.group(1)) is not None:
-        where = source.locate(named.group(1))
-    return ConfigError(message, where=where, hint=hint)
+        return source.locate(named.group(1))
+    return None
+
+
+def _profiles_of(service: str, source: SourceIndex) -> list[str]:
+    """The profiles a service is written with (the last file that sets them wins, as in Compose)."""
+    found: list[str] = []
+    for sf in source.files:
+        node = sf.services().get(service)
+        if isinstance(node, dict) and isinstance(node.get("profiles"), list):
+            found = [str(p) for p in node["profiles"]]
+    return found
 
 
 def project_from_config(config: dict[str, Any], source: SourceIndex | None, target: ComposeTarget) -> Project:

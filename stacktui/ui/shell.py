@@ -6,10 +6,10 @@ in a thread worker; the shell itself runs in the foreground with the terminal ha
 """
 from __future__ import annotations
 
-import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+from stacktui.core import proc
 from stacktui.core.errors import StackError
 from stacktui.core.sanitize import printable
 
@@ -27,12 +27,7 @@ def run_shell(app: "App", command: "ShellCommand") -> int | None:
         with app.suspend():
             sys.stdout.write(f"stacktui: {printable(command.banner)}\n")
             sys.stdout.flush()
-            with subprocess.Popen(command.argv, env=command.env) as proc:
-                while True:
-                    try:
-                        return proc.wait()
-                    except KeyboardInterrupt:  # ^C belongs to the shell; keep waiting for it
-                        continue
+            return proc.interactive(command.argv, command.env)
     except SuspendNotSupported:
         app.notify("this terminal cannot hand itself over to a shell", severity="error")
     except OSError as exc:

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from stacktui.core.compose.cli import ComposeTarget
-from stacktui.core.errors import ConfigError, SourceRef
+from stacktui.core.compose.dotenv import read_dotenv
+from stacktui.core.errors import ConfigError
 
 CANDIDATES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
@@ -45,38 +46,6 @@ def search_upward(start: Path) -> list[Path]:
     return []
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of an env file (quotes, `export`, comments), without interpolation.
-
-    Discovery needs only the COMPOSE_* variables; the rest matters when a
-    subfolder's .env must be handed on to Compose (see resolve_target).
-    """
-    values: dict[str, str] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read env file {path}: {exc.strerror}") from exc
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export "):].lstrip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep:
-            continue  # a bare name takes its value from the environment in Compose: nothing for discovery
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
-            raise ConfigError(f"invalid line in env file: {raw.strip()!r}", where=SourceRef(path, number))
-        value = value.strip()
-        if value[:1] in ("'", '"') and value.count(value[0]) >= 2:
-            value = value[1:value.index(value[0], 1)]
-        else:
-            value = re.split(r"\s+#", value, maxsplit=1)[0].strip()
-        values[key] = value
-    return values
-
-
 def _env_files(explicit: Sequence[Path], working_dir: Path, env: Mapping[str, str]) -> list[Path]:
     if explicit:
         return list(explicit)
@@ -97,6 +66,11 @@ def _fill_from(env: dict[str, str], files: Sequence[Path]) -> dict[str, str]:
                 env[key] = value
                 added[key] = value
     return added
+
+
+def _absolute(path: Path) -> Path:
+    """The path made absolute and `..` folded as written, symlinks left as they are (as Compose does)."""
+    return Path(os.path.abspath(path))
 
 
 def normalize_name(name: str) -> str:
@@ -129,7 +103,9 @@ def resolve_target(
         if str(f) == "-":
             raise ConfigError("stacktui cannot read a compose file from standard input", hint="pass a file path with -f")
         p = Path(f)
-        chosen.append((cwd / p).resolve() if not p.is_absolute() else p)
+        # Not resolved: Compose takes a symlinked file's own folder (not its target's) as the
+        # project folder, for the name and the .env.
+        chosen.append(_absolute(cwd / p))
 
     # First pass: the .env of the directory Compose would call the working directory right now.
     first_dir = project_dir or (chosen[0].parent if chosen else cwd)
@@ -141,7 +117,7 @@ def resolve_target(
         for part in env["COMPOSE_FILE"].split(sep):
             if part:
                 p = Path(part)
-                chosen.append(p if p.is_absolute() else (cwd / p).resolve())
+                chosen.append(_absolute(cwd / p))
     elif not chosen:
         chosen = search_upward(project_dir or cwd)
     for f in chosen:

@@ -16,9 +16,6 @@ up from it the same way, so the stack is never left between two layouts.
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +30,7 @@ from stacktui.core.ports.host import host_port_conflicts
 from stacktui.core.layout.verify import ApplyEvent, Check, Emit, probe_gates, verify
 from stacktui.core.lock import project_lock
 from stacktui.core.compose.model import Project
-from stacktui.core.loader import project_from_config
+from stacktui.core.loader import compose_config, project_from_config
 from stacktui.core.compose.source import SourceFile, SourceIndex, parse_text
 
 __all__ = ["ApplyEvent", "ApplyResult", "Check", "apply_change", "project_for_text", "services_to_recreate"]
@@ -70,23 +67,14 @@ def project_for_text(target: ComposeTarget, file: Path, text: str) -> Project:
         args += ["--env-file", str(e)]
     for p in target.profiles:
         args += ["--profile", p]
-    cmd = [*composecli.compose_command(), *args, "config", "--format", "json"]
-    try:
-        done = subprocess.run(cmd, input=text, capture_output=True, text=True, timeout=composecli.COMPOSE_TIMEOUT,
-                              env={**os.environ, **target.env})
-    except subprocess.TimeoutExpired as exc:
-        raise ConfigError("compose config did not finish in time") from exc
+    done, config = compose_config(target, args, input=text)
     lines = "; ".join(ln.strip() for ln in done.stderr.splitlines() if ln.strip())
-    try:
-        # Compose 2.40 exits 0 with nothing on stdout for some invalid projects: the JSON decides.
-        config = json.loads(done.stdout) if done.returncode == 0 else None
-    except json.JSONDecodeError:
-        config = None
     if not isinstance(config, dict):
         raise ConfigError(f"Compose refuses the changed {file.name}: {lines or 'no configuration printed'}",
                           hint="nothing was written")
-    sources = [SourceFile(Path(f), text, parse_text(text, Path(f))) if Path(f) == file else SourceFile.read(Path(f))
-               for f in target.files]
+    sources = [doc for f in target.files
+               for doc in ([SourceFile(Path(f), text, parse_text(text, Path(f)))] if Path(f) == file
+                           else SourceFile.read_documents(Path(f)))]
     return project_from_config(config, SourceIndex(sources), target)
 
 

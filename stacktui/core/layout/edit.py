@@ -81,7 +81,7 @@ class LayoutEditor:
         self.text = body.replace("\r\n", "\n") if self.crlf else body
         self.yaml = round_trip_yaml(self.text)
         self.tree = parse_text(self.text, self.file)
-        self.base = yamledit.dump(self.yaml, parse_text(self.text, self.file))
+        self.base = yamledit.dump(self.yaml, self.tree)  # before any edit: the text as ruamel re-emits it
         services = self.tree.get("services") if isinstance(self.tree, CommentedMap) else None
         self.services: CommentedMap = services if isinstance(services, CommentedMap) else CommentedMap()
         self.aliased = yamledit.aliased_nodes(self.tree)
@@ -100,7 +100,7 @@ class LayoutEditor:
         if not isinstance(node, CommentedMap):
             other = self.project.source.file_of(service) if self.project.source else None
             raise ConfigError(f"{service} is defined in {other.path if other else 'another file'}, not in {self.file}",
-                              hint="a layout change edits one compose file; move the service's definition there")
+                              where=self.where(service), hint="a layout change edits one compose file; move the service's definition there")
         for sf in self.project.source.files if self.project.source else []:
             if sf.path != self.file and service in sf.services():
                 raise ConfigError(f"{service} is defined in both {self.file} and {sf.path}",
@@ -216,7 +216,7 @@ class LayoutEditor:
 
     def entry_ports(self, service: str, key: str, seq: CommentedSeq) -> list[set[int] | None]:
         """The container ports of each entry of a ports/expose list; None when it cannot be read."""
-        found: list[set[int] | None] = [_container_ports(item) for item in seq]
+        found: list[set[int] | None] = [container_ports(item) for item in seq]
         effective = self.project.services[service].ports if key == "ports" else []
         if key == "ports" and len(effective) == len(seq):
             found = [f if f is not None else {effective[i].target} for i, f in enumerate(found)]
@@ -229,6 +229,10 @@ class LayoutEditor:
         Returns the entries, and when the list is left empty (so the key is gone too) the
         key that followed it and the comment lines that followed it, for the caller to place.
         """
+        if not self.has(service):  # defined in another file: fine while none of its entries would move
+            if any(pick(ps) for ps in self._effective_ports(service, key)):
+                self.node(service)  # refuses, naming the file that defines it
+            return [], None, ""
         node = self.services[service]
         seq = self.own(node, key, service)
         if not isinstance(seq, CommentedSeq) or not len(seq):
@@ -258,6 +262,14 @@ class LayoutEditor:
             yamledit.place_gap(node, list(node.keys()).index(key), orphan)
         return taken, None, ""
 
+    def _effective_ports(self, service: str, key: str) -> list[set[int]]:
+        spec = self.project.services.get(service)
+        if spec is None:
+            return []
+        if key == "ports":
+            return [{p.target} for p in spec.ports]
+        return [ps for ps in (container_ports(str(e)) for e in spec.expose) if ps is not None]
+
     def put_entries(self, service: str, key: str, items: list[tuple[Any, list[Any] | None]],
                     pos: int | None = None) -> None:
         """Append entries to service's ports/expose, making the key (at pos, else early) if missing."""
@@ -285,7 +297,7 @@ def early_position(node: CommentedMap, before: str | None = None) -> int:
     return last + 1
 
 
-def _container_ports(item: Any) -> set[int] | None:
+def container_ports(item: Any) -> set[int] | None:
     """Container ports of one ports/expose entry as written: '8080', '127.0.0.1:1:80/tcp', 9000-9001, {target: 80}."""
     if isinstance(item, bool):
         return None

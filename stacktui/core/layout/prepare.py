@@ -21,7 +21,10 @@ from stacktui.core.layout import yamledit
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.layout.edit import (LayoutChange, LayoutEditor, PortsUnknown, Rule, early_position, quoted,
                                        rewrite_refs, take_and_close)
-from stacktui.core.namespaces.groups import ipc_root, listens_of, namespace_root, network_members, published_targets
+from stacktui.core.layout.claims import commented_owners
+from stacktui.core.namespaces.graph import Edge, project_graph
+from stacktui.core.namespaces.groups import (exposed_targets, ipc_root, listens_of, namespace_root, network_members,
+                                             published_targets)
 from stacktui.core.compose.model import Project
 
 if TYPE_CHECKING:
@@ -96,6 +99,21 @@ def _moving_ports(project: Project, service: str, group: list[str], root: str, o
         bad = sorted(p for p in chosen if not 1 <= p <= 65535)
         if bad:
             raise ConfigError(f"not a port (1-65535): {', '.join(map(str, bad))}")
+        theirs_by_comment = {port: who for port, who in commented_owners(project, root, old_group).items()
+                             if port in chosen and who not in group}
+        if theirs_by_comment:
+            port, who = min(theirs_by_comment.items())
+            raise ConfigError(f"port {port} is {who}'s (the comment on its line in {root}'s ports says so), "
+                              f"it cannot move with {service}", where=_port_line(project, root, port),
+                              hint=f"leave it out of --ports, or correct the comment if it is {service}'s")
+        offered = published_targets(project, root) | exposed_targets(project, root)
+        stray = sorted(chosen - offered - listens_of(project, group))
+        if stray:
+            # Nothing would move for it, and "ports N" in the summary would say otherwise.
+            theirs = ", ".join(map(str, sorted(offered))) or "none"
+            raise ConfigError(f"{root} does not publish port {', '.join(map(str, stray))} (it publishes: {theirs})",
+                              where=project.services[root].where,
+                              hint=f"name only ports that {root} publishes, or --ports none if no port moves")
         return chosen
     known: dict[str, set[int]] = {s: set(project.services[s].x.listens) for s in group
                                   if project.services[s].x.listens}
@@ -106,12 +124,29 @@ def _moving_ports(project: Project, service: str, group: list[str], root: str, o
             if live.get(s):
                 known[s] = live[s]
                 missing.remove(s)
-    if not missing:
+    if not missing or not (published_targets(project, root) | exposed_targets(project, root)):
+        # An owner that publishes nothing (a devcontainer joining `service:db`, a VPN sidecar): no port
+        # can move, so there is nothing to ask.
         return {p for ports in known.values() for p in ports}
     claimed = listens_of(project, [s for s in old_group if s not in group]) | {p for v in known.values() for p in v}
-    candidates = sorted(published_targets(project, root) - claimed)
+    by_comment = commented_owners(project, root, old_group)
+    others = {p: s for p, s in by_comment.items() if s not in group}
+    ours = sorted(p for p, s in by_comment.items() if s in group and p not in claimed)
+    candidates = sorted(published_targets(project, root) - claimed - set(others))
     who = " and ".join(missing)
-    published = f"; {root} publishes {', '.join(map(str, candidates))} that no other service claims" if candidates else ""
+    if ours:
+        # Suggest only what a comment attributes; name the rest, never another service's port.
+        unsure = [p for p in candidates if p not in ours]
+        published = (f"; {root} publishes {', '.join(map(str, ours))} for {who} (by the comment on "
+                     f"{'its line' if len(ours) == 1 else 'their lines'})")
+        published += f"; nothing says whose {', '.join(map(str, unsure))} {'is' if len(unsure) == 1 else 'are'}" \
+            if unsure else ""
+        candidates = ours
+    else:
+        published = f"; {root} publishes {', '.join(map(str, candidates))} that no other service claims" \
+            if candidates else ""
+    if others:
+        published += "; " + ", ".join(f"{p} is {s}'s" for p, s in sorted(others.items()))
     example = ",".join(map(str, candidates)) or "PORT,PORT"
     raise PortsUnknown(
         f"cannot tell which ports {who} listen{'s' if len(missing) == 1 else ''} on{published}",
@@ -119,6 +154,13 @@ def _moving_ports(project: Project, service: str, group: list[str], root: str, o
         hint=f"add `x-stacktui: {{listens: [...]}}` to {missing[0]}, or pass --ports {example}"
              + (f" (all ports that move with {service})" if len(group) > 1 else ""),
     )
+
+
+def _port_line(project: Project, root: str, port: int) -> Any:
+    for i, spec in enumerate(project.services[root].ports):
+        if spec.target == port:
+            return project.source.locate(root, "ports", i) if project.source else None
+    return project.services[root].where
 
 
 # ---------------------------------------------------------------- separate
@@ -229,7 +271,9 @@ def prepare_separate(project: Project, service: str, ports: Iterable[int] | None
         ports_text = ", ".join(map(str, sorted(found)))
         ed.notes.append(f"{name} refers to localhost:{ports_text}, which nobody declares; after the change "
                         f"localhost is {service}'s own namespace: if that port is {root}'s, write {root}:PORT")
-    if net_owner and not moving:
+    if net_owner and not moving and not (published_targets(project, root) | exposed_targets(project, root)):
+        ed.notes.append(f"no ports move: {root} publishes none")
+    elif net_owner and not moving:
         ed.notes.append(f"no ports move: {service} listens on none that {root} publishes")
     along = f", taking {', '.join(carried)} along" if carried else ""
     moved = f" (ports {', '.join(map(str, sorted(moving)))})" if moving else ""
@@ -252,6 +296,29 @@ def _drop_unused_shareable(ed: LayoutEditor, owner: str, leaving: str) -> None:
 
 
 # ---------------------------------------------------------------- shared
+
+
+def _refuse_a_cycle(project: Project, service: str, group: list[str], hosts: list[str]) -> None:
+    """A service cannot join the namespace of one that needs it: Compose refuses the cycle at `up`."""
+    graph = project_graph(project)
+    for host in dict.fromkeys(hosts):
+        path: dict[str, list[Edge]] = {host: []}
+        todo = [host]
+        while todo:
+            cur = todo.pop(0)
+            for edge in graph.needs(cur):
+                if edge.target in path:
+                    continue
+                path[edge.target] = [*path[cur], edge]
+                if edge.target in group:
+                    hops = path[edge.target]
+                    why = "; ".join([hops[0].describe()] + [e.describe() + (f" ({e.where})" if e.where else "")
+                                                            for e in hops[1:]])
+                    raise ConfigError(f"{why}, so {service} cannot join {host}'s namespaces: the two would need "
+                                      "each other, and Compose refuses that cycle", where=hops[0].where,
+                                      hint=f"remove that dependency first, or share the other way: "
+                                           f"stacktui layout shared {host} --with {service}")
+                todo.append(edge.target)
 
 
 def prepare_shared(project: Project, service: str, owner: str) -> LayoutChange:
@@ -280,6 +347,7 @@ def prepare_shared(project: Project, service: str, owner: str) -> LayoutChange:
         raise ConfigError(f"{root} has network_mode: {root_mode}; there is no namespace of its own to share",
                           where=project.services[root].where)
     target_group = [root, *network_members(project, root)]
+    _refuse_a_cycle(project, service, group, [owner, root, ipc_root(project, owner)])
     ed = LayoutEditor(project, service)
     node = ed.node(service)
 

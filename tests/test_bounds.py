@@ -1,0 +1,213 @@
+"""Issue 18: nothing stacktui starts runs away or outlives it, and an alias bomb never reaches Compose.
+
+The CLI runs as a process here, so that the kernel's accounting of its children (and theirs)
+and the signals sent to it are real. The slow Compose is a script named by STACKTUI_COMPOSE
+that never answers and starts a child of its own, both writing their pids down.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from stacktui.core import proc
+from stacktui.core.compose import cli as composecli
+from tests.conftest import ROOT
+
+BOMB = "\n".join(
+    ['x-a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"x-a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    + ["services:", "  app:", "    image: busybox", "    labels:", "      bomb: *a8", ""])
+
+SLOW_COMPOSE = textwrap.dedent("""\
+    #!/bin/sh
+    # A Compose that never answers, with a child of its own.
+    echo "$$" >> "$SLOW_PIDS"
+    sleep 300 &
+    echo "$!" >> "$SLOW_PIDS"
+    wait
+    """)
+
+
+def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache"), **extra}
+
+
+def gone(pid: int) -> bool:
+    """No such process, or only its exit status left for init to collect (a zombie holds nothing)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")
+
+
+def wait_until_gone(pids: list[int], within: float = 10.0) -> list[int]:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        left = [p for p in pids if not gone(p)]
+        if not left:
+            return []
+        time.sleep(0.05)
+    return [p for p in pids if not gone(p)]
+
+
+def test_an_alias_bomb_is_refused_with_file_and_line_before_compose_sees_it(tmp_path):
+    """The whole tree's peak memory is the kernel's figure for the children of a wrapper process."""
+    folder = tmp_path / "bomb"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text(BOMB)
+    measure = textwrap.dedent("""\
+        import resource, subprocess, sys
+        done = subprocess.run([sys.executable, "-m", "stacktui", "check", "--static"], capture_output=True, text=True)
+        print(done.returncode)
+        print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        sys.stdout.write(done.stderr)
+        """)
+    done = subprocess.run([sys.executable, "-c", measure], cwd=folder, env=env_for(tmp_path), capture_output=True,
+                          text=True, timeout=30)  # without the budget, Compose runs until its own 60 s limit
+    code, peak_kib, *message = done.stdout.splitlines()
+    assert code == "2", done.stdout + done.stderr
+    assert message == [
+        f"stacktui: {folder / 'compose.yaml'}:7: YAML aliases expand beyond the limit of 1,000,000 nodes: "
+        "*a5 here adds 597,871 more (&a5 at line 6) (each level of nested aliases multiplies the size; "
+        "nothing was passed to Compose)"]
+    assert int(peak_kib) < 150 * 1024, f"peak resident memory of the process tree: {int(peak_kib) // 1024} MiB"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_in_the_middle_of_a_slow_compose_leaves_no_process_behind(tmp_path, signum):
+    (tmp_path / "compose.yaml").write_text("name: bounds-signal\nservices:\n  app:\n    image: busybox\n")
+    slow = tmp_path / "slow-compose"
+    slow.write_text(SLOW_COMPOSE)
+    slow.chmod(0o755)
+    pids_file = tmp_path / "pids"
+    cli = subprocess.Popen([sys.executable, "-m", "stacktui", "check", "--static"], cwd=tmp_path,
+                           env=env_for(tmp_path, STACKTUI_COMPOSE=str(slow), SLOW_PIDS=str(pids_file)),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (pids_file.exists() and len(pids_file.read_text().split()) == 2):
+            assert cli.poll() is None, cli.communicate()
+            assert time.monotonic() < deadline, "the slow compose never started"
+            time.sleep(0.05)
+        pids = [int(p) for p in pids_file.read_text().split()]
+        cli.send_signal(signum)
+        out, err = cli.communicate(timeout=20)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+    if signum == signal.SIGINT:
+        assert (cli.returncode, err) == (130, "stacktui: interrupted\n")
+    else:
+        assert cli.returncode == 143, err
+    assert wait_until_gone(pids) == [], "left running after stacktui ended"
+
+
+def test_a_compose_that_hangs_is_stopped_at_its_time_limit_with_its_children(tmp_path, monkeypatch, capsys):
+    from stacktui.cli import main
+
+    (tmp_path / "compose.yaml").write_text("name: bounds-hang\nservices:\n  app:\n    image: busybox\n")
+    slow = tmp_path / "slow-compose"
+    slow.write_text(SLOW_COMPOSE)
+    slow.chmod(0o755)
+    monkeypatch.setenv("STACKTUI_COMPOSE", str(slow))
+    monkeypatch.setenv("SLOW_PIDS", str(tmp_path / "pids"))
+    monkeypatch.setattr(composecli, "CONFIG_LIMITS", proc.Limits(timeout=2, memory=2 << 30))
+    composecli.compose_command.cache_clear()
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(["check", "--static"])
+    finally:
+        composecli.compose_command.cache_clear()
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (f"stacktui: `slow-compose -f {tmp_path / 'compose.yaml'} config --format json` did not finish "
+                   "within 2 s and was stopped (Compose did not finish with these files; `docker compose config` "
+                   "would hang the same way)\n")
+    assert wait_until_gone([int(p) for p in (tmp_path / "pids").read_text().split()]) == []
+    assert proc.running() == []
+
+
+def test_the_memory_limit_reaches_the_child():
+    done = proc.run(["sh", "-c", "ulimit -d"], proc.Limits(timeout=10, memory=64 << 20))
+    assert done.stdout.strip() == str(64 << 10)  # KiB
+
+
+def test_a_child_dies_with_a_stacktui_killed_outright(tmp_path):
+    """SIGKILL leaves no time to clean up: the parent-death signal still takes the direct child."""
+    pid_file = tmp_path / "child"
+    script = textwrap.dedent(f"""\
+        from stacktui.core import proc
+        proc.run(["sh", "-c", "echo $$ > {pid_file}; exec sleep 300"], proc.Limits(timeout=300))
+        """)
+    parent = subprocess.Popen([sys.executable, "-c", script], env=env_for(tmp_path))
+    try:
+        deadline = time.monotonic() + 30
+        while not (pid_file.exists() and pid_file.read_text().strip()):
+            assert parent.poll() is None
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        assert not gone(child)
+        parent.kill()
+    finally:
+        parent.wait(timeout=20)
+    assert wait_until_gone([child]) == []
+
+
+async def test_the_tui_refuses_an_alias_bomb_written_under_it_and_keeps_the_last_good_model(tmp_path, engine):
+    from stacktui.core.compose.discovery import resolve_target
+    from stacktui.core.loader import load_project
+    from stacktui.ui.app import StackApp
+
+    file = tmp_path / "compose.yaml"
+    file.write_text("name: bounds-tui\nservices:\n  app:\n    image: busybox\n")
+    target = resolve_target([str(file)], cwd=tmp_path)
+    app = StackApp(load_project(target), engine, target=target, reload=lambda: load_project(target),
+                   probe_interval=None)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.5)
+            file.write_text(BOMB)
+            deadline = time.monotonic() + 20
+            notes: list[str] = []
+            while not notes:
+                assert time.monotonic() < deadline, "no notification"
+                await pilot.pause(0.05)
+                notes = [f"{n.title}: {n.message}" for n in app._notifications if "not reloaded" in n.title]
+            assert f"{file}:7: YAML aliases expand beyond the limit of 1,000,000 nodes" in notes[0], notes
+            assert list(app.project.services) == ["app"]
+            assert proc.running() == []
+            await pilot.press("q")
+    finally:
+        app.stop_core()
+
+
+def test_compose_stopped_by_its_memory_limit_is_one_line_naming_the_limit(tmp_path, monkeypatch, capsys):
+    """A fake Compose that fails the way Go does at RLIMIT_DATA (the real one needs minutes to get there)."""
+    from stacktui.cli import main
+
+    (tmp_path / "compose.yaml").write_text("name: bounds-oom\nservices:\n  app:\n    image: busybox\n")
+    fake = tmp_path / "oom-compose"
+    fake.write_text("#!/bin/sh\necho 'fatal error: runtime: cannot allocate memory' >&2\n"
+                    "echo 'goroutine 1 [running]:' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("STACKTUI_COMPOSE", str(fake))
+    composecli.compose_command.cache_clear()
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(["check", "--static"])
+    finally:
+        composecli.compose_command.cache_clear()
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"stacktui: `oom-compose -f {tmp_path / 'compose.yaml'} config --format json` ran out of its memory limit "
+        "(2048 MiB) and was stopped (a compose file that needs this much is likely built to expand, through YAML aliases)\n")
