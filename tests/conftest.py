@@ -198,6 +198,7 @@ def module_demo_stack(tmp_path_factory: pytest.TempPathFactory, demo_image: str)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "engine: needs the real Docker engine (set on every test that reaches "
                                        "the docker_host fixture); `make test-fast` runs the others")
+    config.addinivalue_line("markers", "slow: needs no engine but takes tens of seconds; left out of `make test-fast`")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+
 from stacktui.cli import main
 
 
@@ -46,6 +48,7 @@ def test_an_owner_defined_only_in_the_override_file_is_named_not_a_traceback(tmp
                    "one compose file; move the service's definition there)\n")
 
 
+@pytest.mark.slow  # ruamel takes ~20 s over 9,000 levels; `make test` runs it, `make test-fast` does not
 def test_a_mapping_nested_thousands_deep_is_read_and_beyond_the_limit_refused_by_line(tmp_path, monkeypatch, capsys):
     head = "name: odd-deep\nservices:\n  owner:\n    image: busybox\n    ports:\n      - \"127.0.0.1:18302:8080\"\n" \
            "  app:\n    image: busybox\n    network_mode: \"service:owner\"\n"
