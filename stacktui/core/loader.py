@@ -16,7 +16,7 @@ from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.errors import ConfigError, SourceRef
 from stacktui.core.compose.model import DependsOn, Extension, PortSpec, Project, ServiceSpec
 from stacktui.core.compose.aliases import may_hold_aliases
-from stacktui.core.compose.source import SourceIndex, deep_nesting
+from stacktui.core.compose.source import SourceIndex, deep_nesting, shape_problem
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
@@ -170,6 +170,9 @@ def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
     """Compose's refusal, located in the source files when it is about the graph."""
     from stacktui.core.namespaces.graph import source_graph
 
+    shape = shape_problem(source.files)
+    if shape is not None:
+        return shape
     graph = source_graph(source)
     message = _compose_message(stderr)
     hint = "run `docker compose config` to see it in full"

@@ -161,7 +161,7 @@ class SourceFile:
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path} is not UTF-8 text") from exc
+            raise not_utf8(path, exc) from exc
 
     def services(self) -> CommentedMap:
         if isinstance(self.tree, CommentedMap) and isinstance(self.tree.get("services"), CommentedMap):
@@ -178,6 +178,35 @@ def _line_of(node: Any, key: Any) -> int | None:
             return node.lc.item(key)[0]
     except (KeyError, IndexError, TypeError, AttributeError):
         return None
+    return None
+
+
+def not_utf8(path: Path, exc: UnicodeDecodeError) -> ConfigError:
+    """The line of the first byte that is not UTF-8: Compose reads UTF-8 only, and so do we."""
+    data = exc.object if isinstance(exc.object, bytes) else b""
+    line = data[:exc.start].count(b"\n") + 1
+    return ConfigError(f"not UTF-8 text: byte 0x{data[exc.start]:02X} cannot be read as UTF-8" if data else
+                       "not UTF-8 text", where=SourceRef(path, line),
+                       hint="save it as UTF-8, e.g. with `iconv -f latin1 -t utf-8`")
+
+
+def shape_problem(files: list["SourceFile"]) -> ConfigError | None:
+    """A file Compose cannot read as a project at all: not a mapping, or `services` not one. Compose
+    says so without a file or a line ("services must be a mapping"); this names both."""
+    for sf in files:
+        if sf.tree is None:
+            continue
+        if not isinstance(sf.tree, CommentedMap):
+            kind = "a list" if isinstance(sf.tree, CommentedSeq) else "a single value"
+            return ConfigError(f"the top level is {kind}, not a mapping", where=SourceRef(sf.path, 1),
+                               hint="a compose file is a mapping of keys such as `services:`")
+        if "services" in sf.tree and not isinstance(sf.tree["services"], CommentedMap):
+            value = sf.tree["services"]
+            kind = "empty" if value is None else "a list" if isinstance(value, CommentedSeq) else "a single value"
+            line = _line_of(sf.tree, "services")
+            return ConfigError(f"services is {kind}, not a mapping of service names to their settings",
+                               where=SourceRef(sf.path, (line or 0) + 1),
+                               hint="write each service as `name:` with its settings indented below it")
     return None
 
 

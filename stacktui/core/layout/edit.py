@@ -13,7 +13,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from stacktui.core.layout import yamledit
 from stacktui.core.errors import ConfigError, PortsUnknown, SourceRef
 from stacktui.core.compose.model import Project
-from stacktui.core.compose.source import parse_text, round_trip_yaml
+from stacktui.core.compose.source import parse_text, round_trip_yaml, not_utf8
 
 # host:port as it appears in URLs and address settings; the host must stand alone.
 _REF = re.compile(r"(?<![\w.\-])(?P<host>[A-Za-z0-9_][A-Za-z0-9_.\-]*):(?P<port>\d{1,5})(?![\d@])")
@@ -74,7 +74,7 @@ class LayoutEditor:
         try:
             self.old_text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"{self.file} is not UTF-8 text") from exc
+            raise not_utf8(self.file, exc) from exc
         self.bom = self.old_text.startswith("\ufeff")
         body = self.old_text[1:] if self.bom else self.old_text
         self.crlf = "\r\n" in body

@@ -179,6 +179,12 @@ def prepare_separate(project: Project, service: str, ports: Iterable[int] | None
     ipc_owner = spec.namespace_target("ipc")
     owner = net_owner or ipc_owner
     if owner is None:
+        foreign = next((f"{k}: {getattr(spec, k)}" for k in ("network_mode", "ipc")
+                        if str(getattr(spec, k) or "").startswith("container:")), None)
+        if foreign:
+            raise ConfigError(f"{service} joins a container by name ({foreign}), not a service of this "
+                              "project: stacktui switches `service:` layouts only",
+                              where=spec.where, hint="edit it by hand, or name the service it should join")
         raise ConfigError(f"{service} shares no namespace with another service; it is separate already",
                           where=spec.where)
     ed = LayoutEditor(project, service)
@@ -206,7 +212,7 @@ def prepare_separate(project: Project, service: str, ports: Iterable[int] | None
     for key in drop:
         if key not in node:
             raise ConfigError(f"{key} of {service} is not written in {ed.file}", where=ed.where(service),
-                              hint="edit the file that sets it")
+                              hint=_where_else(node, key))
         ed.own(node, key, service)
     pos, gap = yamledit.remove_keys(node, drop)
     gap = _forget_owner_notes(gap, owner)
@@ -432,3 +438,13 @@ def prepare_shared(project: Project, service: str, owner: str) -> LayoutChange:
     via = f" (through {root})" if root != owner else ""
     return ed.change("shared", f"share {owner}'s network and ipc namespaces with {service}{via}{along}",
                      service, owner, moving)
+
+
+def _where_else(node: Any, key: str) -> str:
+    """Which file to edit when a key comes from elsewhere: an `extends` of another file names it."""
+    ext = node.get("extends") if hasattr(node, "get") else None
+    if isinstance(ext, dict) and ext.get("file"):
+        return f"edit {key} in {ext['file']}, where the service it extends ({ext.get('service', '?')}) sets it"
+    if isinstance(ext, dict) or isinstance(ext, str):
+        return f"edit {key} in the service it extends, {ext.get('service') if isinstance(ext, dict) else ext}"
+    return "edit the file that sets it (an override file, or an included one)"
