@@ -27,6 +27,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="stacktui", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"stacktui {__version__}")
+    parser.add_argument("--context", "-c", action="append", default=[], metavar="NAME",
+                        help="docker context to use (repeatable for `projects`); default as the docker CLI: "
+                             "DOCKER_HOST, DOCKER_CONTEXT, the current context")
     parser.add_argument("-f", "--file", action="append", default=[], metavar="FILE",
                         help="compose file (repeatable), as in docker compose")
     parser.add_argument("-p", "--project-name", metavar="NAME", help="project name; alone, attach read-only to a running project")

@@ -26,18 +26,21 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     engine = None if args.static else ctx.engine
     containers = engine.project_containers(project.name) if engine is not None else []
     # Imported here: `stacktui --help` and the other commands should not pay for psutil and /proc readers.
-    from stacktui.core.ops.check import run_checks
+    from stacktui.core.ops.check import local_only_notes, run_checks
     from stacktui.core.ports.live import namespace_listeners
 
     listeners = namespace_listeners(project, engine, containers) if engine is not None else []
     findings = run_checks(project, engine, containers, listeners=listeners)
+    notes = local_only_notes(engine)
     if args.json:
-        emit_json({"project": project.name, "findings": [f.to_json(_path) for f in findings],
+        emit_json({"project": project.name, "findings": [f.to_json(_path) for f in findings], "notes": notes,
                    # who listens on each port inside the shared network namespaces, and how we know
                    "listeners": [asdict(l) for l in listeners]})
     else:
         for f in findings:
             print(f.text(_path))
+        for note in notes:
+            print(f"note: {note}")
         if not findings:
             what = "compose files" if args.static else "compose files, host ports and running namespaces"
             print(f"project {project.name}: no findings ({what} checked)")

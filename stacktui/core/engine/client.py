@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from urllib.parse import quote, urlencode
 
 from stacktui.core.engine import rawhttp
+from stacktui.core.engine.endpoint import DEFAULT_HOST, Endpoint
 from stacktui.core.errors import EngineUnavailable
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -23,7 +24,6 @@ ONEOFF_LABEL = "com.docker.compose.oneoff"
 WORKDIR_LABEL = "com.docker.compose.project.working_dir"
 FILES_LABEL = "com.docker.compose.project.config_files"
 API_TIMEOUT = 30
-DEFAULT_HOST = "unix:///var/run/docker.sock"
 INSPECT_THREADS = 8
 
 
@@ -141,6 +141,9 @@ class ContainerInfo:
 def _explain(exc: Exception, host: str | None) -> EngineUnavailable:
     text = str(exc)
     where = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if "CERTIFICATE" in text.upper() or "SSL" in text:
+        return EngineUnavailable(f"TLS with the Docker engine at {where} failed: {text[:200]}",
+                                 hint="check DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) or the context's TLS files")
     if "Permission denied" in text or "PermissionError" in text:
         return EngineUnavailable(
             f"no permission on the Docker socket {where}",
@@ -183,29 +186,43 @@ class Engine:
         self._timeout = timeout
         self._client_lock = threading.Lock()
         self.host = host or getattr(client.api, "base_url", None)
+        self.endpoint = Endpoint(self.host or DEFAULT_HOST)
 
     @classmethod
-    def from_env(cls, timeout: int = API_TIMEOUT) -> "Engine":
-        host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
-        if host.startswith("unix://") and not os.environ.get("DOCKER_TLS_VERIFY"):
+    def from_env(cls, timeout: int = API_TIMEOUT, context: str | None = None) -> "Engine":
+        """The engine the docker CLI would pick (core.engine.endpoint), pinged once."""
+        from stacktui.core.engine.endpoint import resolve
+
+        return cls.connect(resolve(context), timeout)
+
+    @classmethod
+    def connect(cls, endpoint: "Endpoint", timeout: int = API_TIMEOUT) -> "Engine":
+        where = endpoint.label if endpoint.label == endpoint.host else f"{endpoint.host} (context {endpoint.name})"
+        if endpoint.is_local and endpoint.host.startswith("unix://"):
             try:
-                status, _ = rawhttp.get(host[len("unix://"):], "/_ping", timeout=timeout)
+                status, _ = rawhttp.get(endpoint.host[len("unix://"):], "/_ping", timeout=timeout)
             except OSError as exc:
-                raise _explain(exc, os.environ.get("DOCKER_HOST")) from exc
+                raise _explain(exc, where) from exc
             if status != 200:
-                raise _explain(RuntimeError(f"HTTP {status} from /_ping"), os.environ.get("DOCKER_HOST"))
-            return cls(None, host, timeout=timeout)
-        import docker  # imported here: the first frame of the TUI does not need it
-        from docker.errors import DockerException
+                raise _explain(RuntimeError(f"HTTP {status} from /_ping"), where)
+            engine = cls(None, endpoint.host, timeout=timeout)
+            engine.endpoint = endpoint
+            return engine
+        from docker.errors import DockerException  # imported here: the first frame of the TUI does not need it
 
         try:
-            client = docker.from_env(timeout=timeout)
+            client = endpoint.sdk_client(timeout)
             client.ping()
-        except DockerException as exc:
-            raise _explain(exc, os.environ.get("DOCKER_HOST")) from exc
-        except OSError as exc:
-            raise _explain(exc, os.environ.get("DOCKER_HOST")) from exc
-        return cls(client, host)
+        except (DockerException, OSError) as exc:
+            raise _explain(exc, where) from exc
+        except Exception as exc:
+            # requests' own errors (a TLS handshake refused, an ssh that exits) are not OSErrors
+            if lost_engine(exc, where) is None:
+                raise
+            raise _explain(exc, where) from exc
+        engine = cls(client, endpoint.host, timeout=timeout)
+        engine.endpoint = endpoint
+        return engine
 
     @property
     def client(self) -> Any:
