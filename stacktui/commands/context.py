@@ -49,7 +49,10 @@ class Context:
             if self.target.files:
                 self._project = load_project(self.target)
             else:
-                self._project = attach_project(self.engine, self.target.project_name or "")
+                self._project, found = attach_project(self.engine, self.target.project_name or "",
+                                                      env=self.target.env)
+                if found is not None:
+                    self._target = found  # Compose runs on the files the labels named from now on
         return self._project
 
     @property

@@ -31,10 +31,13 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     probes = probe_all(project, containers, timeout=PROBE_TIMEOUT, local_engine=engine.is_local())
     rows = collect(project, containers, probes)
     if args.json:
-        emit_json({"project": project.name, "services": [r.to_json() for r in rows]})
+        emit_json({"project": project.name, "engine": ctx.endpoint.label, "read_only": project.read_only,
+                   "read_only_reason": project.read_only_reason, "services": [r.to_json() for r in rows]})
     else:
         width = max((len(r.service) for r in rows), default=7)
-        print(f"project {project.name}" + (" (attached read-only)" if project.read_only else ""))
+        print(f"project {project.name}" + (f" (attached read-only: {printable(project.read_only_reason or '')})"
+                                           if project.read_only else "")
+              + ("" if ctx.endpoint.is_local else f" on {ctx.endpoint.label}"))
         for r in rows:
             owner = f"shares {r.namespace_owner}" if r.namespace_owner else ""
             line = f"  {r.service:<{width}}  {r.state:<12} {r.health:<10} {owner}"

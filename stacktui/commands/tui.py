@@ -82,7 +82,8 @@ def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
         # The first listing too, while the main thread is still importing Textual: the table
         # can then be filled the moment the app attaches (the watcher lists again once its
         # events stream is open, so nothing between the two is missed).
-        return project, engine, target, engine.project_containers(project.name)
+        # ctx.target, not `target`: a project attached with -p whose files are readable runs Compose on them.
+        return project, engine, ctx.target, engine.project_containers(project.name)
 
     loaded = _Background(load)
 
@@ -90,7 +91,7 @@ def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
     from stacktui.ui.app import StackApp  # Textual is imported only when the TUI opens
 
     return StackApp(loader=loaded, reload=ctx.reload, store=LogStore(max_lines=log_lines),
-                    log_history=getattr(args, "log_history", 1000))
+                    log_history=getattr(args, "log_history", 1000), engine_label=ctx.endpoint.label)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
