@@ -1,11 +1,12 @@
 """`stacktui projects [--json]`: every Compose project on the engine(s), from container labels.
 
 With `--context A --context B` it asks each engine and names the engine on each row. Exit
-0 when every engine answered, 1 when one did not (the others are still listed).
+0 when every engine answered, 1 when one did not (the others are still listed), 2 when none did.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 
 from stacktui.commands.context import Context, emit_json
 from stacktui.core.sanitize import printable
@@ -24,12 +25,13 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     answers = list_all(ctx.endpoints, Engine.connect)
     projects = [p for a in answers for p in a.projects]
     failed = [a for a in answers if a.error]
+    code = 0 if not failed else 2 if len(failed) == len(answers) else 1
     if args.json:
         emit_json({"projects": [p.to_json() for p in projects],
                    "engines": [{"engine": a.engine, "host": a.host, "error": a.error} for a in answers]})
-        return 1 if failed else 0
+        return code
     for a in failed:
-        print(f"engine {printable(a.engine)}: {printable(a.error or '')}")
+        print(f"stacktui: engine {printable(a.engine)}: {printable(a.error or '')}", file=sys.stderr)
     if not projects and not failed:
         print("no Compose projects on " + ", ".join(printable(a.engine) for a in answers))
     width = max((len(p.project) for p in projects), default=7)
@@ -37,4 +39,4 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         badge = f"  STALE: {', '.join(p.stale_services)}" if p.stale else ""
         print(f"{printable(p.project):<{width}}  {printable(p.engine)}  {len(p.services)} services  "
               f"{p.running} running  {p.healthy} healthy{badge}")
-    return 1 if failed else 0
+    return code

@@ -63,7 +63,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     cancel, abort = threading.Event(), threading.Event()
     previous = _install_signals(cancel, abort, out)
     try:
-        result = execute(plan, project, engine, ctx.target if ctx.target.files else None,
+        result = execute(plan, project, engine, ctx.target,
                          on_event=lambda e: _print_event(e, len(plan.steps), out), cancel=cancel,
                          timeout=args.timeout, abort=abort, lock_wait=0.0 if args.no_wait else LOCK_WAIT,
                          containers=containers)
