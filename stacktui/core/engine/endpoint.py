@@ -86,7 +86,32 @@ class Endpoint:
                                       verify=self.tls.verify)
         if self.scheme == "ssh":
             kwargs["use_ssh_client"] = True  # the system's ssh, with the user's keys and config
-        return docker.DockerClient(**kwargs)
+        if self.tls is None:
+            return docker.DockerClient(**kwargs)
+        # DockerClient only makes its APIClient; ours keeps the engine's CA (see _VerifyingAPIClient).
+        client = docker.DockerClient.__new__(docker.DockerClient)
+        client.api = _verifying_api_client()(**kwargs)
+        return client
+
+
+def _verifying_api_client() -> Any:
+    """docker-py's APIClient whose TLS `verify` (the engine's CA) wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
+
+    requests lets those variables replace a session's own `verify` on every request
+    (psf/requests#3829): with either set (common; set on these machines) every TLS call to the
+    engine failed certificate verification, the first one inside the client's constructor.
+    Proxies from the environment still apply, as for the docker CLI.
+    """
+    import docker
+
+    class _VerifyingAPIClient(docker.APIClient):  # type: ignore[misc]
+        def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                       cert: Any) -> dict[str, Any]:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            settings["verify"] = self.verify
+            return settings
+
+    return _VerifyingAPIClient
 
 
 def config_dir(environ: Mapping[str, str]) -> Path:
