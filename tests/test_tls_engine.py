@@ -101,6 +101,22 @@ def test_a_context_with_tls_material_and_a_wrong_ca(tls_stack, tls_engine, tmp_p
     data = json.loads(run(["--context", "tls-ctx", "projects", "--json"], tmp_path, env).stdout)
     assert [(p["project"], p["engine"]) for p in data["projects"]] == [(tls_stack.name, "tls-ctx")]
 
+    # Two engines on one list, each row naming its own; an engine that does not answer is named, not fatal.
+    subprocess.run(["docker", "context", "create", "shared", "--docker", f"host={os.environ['DOCKER_HOST']}"],
+                   env=env, check=True, capture_output=True, timeout=30)
+    subprocess.run(["docker", "context", "create", "gone", "--docker", f"host=unix://{tmp_path}/none.sock"],
+                   env=env, check=True, capture_output=True, timeout=30)
+    both = run(["--context", "shared", "--context", "tls-ctx", "projects", "--json"], tmp_path, env)
+    assert both.returncode == 0, both.stderr
+    listed = json.loads(both.stdout)
+    assert ("tls-ctx", tls_stack.name) in {(p["engine"], p["project"]) for p in listed["projects"]}
+    assert {p["engine"] for p in listed["projects"]} <= {"shared", "tls-ctx"}  # the shared engine may hold none now
+    assert [(e["engine"], e["error"]) for e in listed["engines"]] == [("shared", None), ("tls-ctx", None)]
+    partly = run(["--context", "tls-ctx", "--context", "gone", "projects"], tmp_path, env)
+    assert partly.returncode == 1
+    assert any(line.startswith(tls_stack.name) and " tls-ctx " in line for line in partly.stdout.splitlines())
+    assert partly.stderr.startswith(f"stacktui: engine gone: the Docker engine at unix://{tmp_path}/none.sock")
+
     other = make_certs(tmp_path / "other")  # a CA the engine never heard of
     wrong = run(["projects"], tmp_path, {**tls_engine, "DOCKER_CERT_PATH": str(other)})
     assert wrong.returncode == 2
