@@ -28,7 +28,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     containers = engine.project_containers(project.name)
     from stacktui.core.health.probes import probe_all  # httpx and ssl only when a status is asked for
 
-    probes = probe_all(project, containers, timeout=PROBE_TIMEOUT, local_engine=engine.is_local())
+    probes = probe_all(project, containers, timeout=PROBE_TIMEOUT, local_engine=engine.is_local(),
+                       engine_host=ctx.endpoint.address)
     rows = collect(project, containers, probes)
     if args.json:
         emit_json({"project": project.name, "engine": ctx.endpoint.label, "read_only": project.read_only,
@@ -47,6 +48,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             elif r.health not in (HEALTHY, NO_CHECK) and r.reasons:
                 print(f"  {'':<{width}}  {printable('; '.join(r.reasons))}")
             if r.probe is not None:
-                result = f"answered {r.probe.status_code}" if r.probe.ok else f"failed: {r.probe.error}"
+                result = (f"answered {r.probe.status_code}" if r.probe.ok else
+                          f"failed: {r.probe.error}" if r.probe.checked else str(r.probe.error))
                 print(f"  {'':<{width}}  probe {r.probe.url} via {printable(r.probe.reached_via)}: {printable(result)}")
     return 0 if all(r.health in (HEALTHY, NO_CHECK) for r in rows) else 1

@@ -59,6 +59,15 @@ class Endpoint:
         return self.scheme in ("unix", "npipe")
 
     @property
+    def address(self) -> str | None:
+        """The engine's host as this machine reaches it (where its published ports are); None when local."""
+        if self.is_local:
+            return None
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.host).hostname
+
+    @property
     def label(self) -> str:
         """How a row or header names this engine: the context's name, else its address."""
         return self.name if self.name != DEFAULT_CONTEXT else self.host

@@ -146,6 +146,7 @@ class Watcher:
             self._prober = ProbeScheduler(self.project, self.containers, self._probe_results,
                                           interval=self.probe_interval, timeout=PROBE_TIMEOUT,
                                           local_engine=self.engine.is_local(),
+                                          engine_host=self.engine.endpoint.address,
                                           on_error=lambda exc: log.debug("probes failed: %s", exc),
                                           paused=lambda: not self.connected).start()
         return self
