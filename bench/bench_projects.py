@@ -55,6 +55,10 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def run(quick: bool) -> list[Row]:
+    return _local_rows(quick) + _tls_rows(quick)
+
+
+def _local_rows(quick: bool) -> list[Row]:
     pairs = 10 if quick else 50
     tag = uuid.uuid4().hex[:5]
     tmp = Path(tempfile.mkdtemp(prefix="stkbench-projects-"))
@@ -102,4 +106,105 @@ def run(quick: bool) -> list[Row]:
         Row(name=f"projects listing in-process, {containers} containers (what the projects screen calls)",
             value=inproc, unit="s", reference_name="`docker compose ls --all --format json`", reference=ls,
             target=f"< {TARGET_S:g} s", met=inproc < TARGET_S, note=f"one list + {containers} inspects; medians of {repeat}"),
+    ]
+
+
+def _tls_rows(quick: bool) -> list[Row]:
+    """The listing and event delivery over TCP+TLS against the same engine's unix socket.
+
+    A private engine listening on both (scripts/devengine.py `tls_engine`); it uses the fault
+    engine's bridge, so this takes the faults lock for its whole run.
+    """
+    import fcntl
+    import importlib.util
+    import socket
+    import statistics
+    import threading
+    import time
+
+    spec = importlib.util.spec_from_file_location("devengine", ROOT / "scripts" / "devengine.py")
+    devengine = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    sys.modules.setdefault("devengine", devengine)
+    spec.loader.exec_module(devengine)
+    from stacktui.core.engine.client import Engine
+    from stacktui.core.engine.endpoint import resolve
+    from stacktui.core.ops.projects import list_projects
+
+    pairs = 5 if quick else 10
+    tmp = Path(tempfile.mkdtemp(prefix="stkbench-tls-"))
+    with open("/tmp/stacktui-faults.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        certs = devengine.make_certs(tmp / "certs")
+        private = devengine.tls_engine(certs, port)
+        private.start()
+        try:
+            devengine.image(private.host)
+            tls_env = {"DOCKER_HOST": f"tcp://127.0.0.1:{port}", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(certs)}
+            folders = []
+            for i in range(pairs):
+                folder = tmp / f"stkbt{i:02d}"
+                folder.mkdir()
+                (folder / "compose.yaml").write_text(PAIR.format(image=IMAGE))
+                folders.append(folder)
+                done = subprocess.run([*compose_cmd(), "up", "-d"], cwd=folder, capture_output=True, text=True,
+                                      timeout=300, env={**os.environ, **tls_env, "STACKTUI_DEMO_IMAGE": IMAGE})
+                if done.returncode != 0:
+                    raise RuntimeError(f"compose up on the TLS engine failed: {done.stderr.strip()[-400:]}")
+            over_tls = Engine.connect(resolve(None, tls_env))
+            over_unix = Engine.connect(resolve(None, {"DOCKER_HOST": private.host}))
+            repeat = 3 if quick else 5
+            t_tls = median_time(lambda: list_projects(over_tls, "tls"), repeat)
+            t_unix = median_time(lambda: list_projects(over_unix, "unix"), repeat)
+            # Event delivery: both streams open at once; each event's arrival after the call that caused it.
+            arrivals: dict[str, dict[str, float]] = {"tls": {}, "unix": {}}
+            streams = {"tls": over_tls.events(actions=["pause", "unpause"]),
+                       "unix": over_unix.events(actions=["pause", "unpause"])}
+
+            def read(kind: str) -> None:
+                for event in streams[kind]:
+                    arrivals[kind][f"{event.get('Action')}:{event.get('timeNano')}"] = time.perf_counter()
+
+            readers = [threading.Thread(target=read, args=(k,), daemon=True) for k in streams]
+            for t in readers:
+                t.start()
+            time.sleep(0.5)
+            target = over_unix.project_containers(folders[0].name)[0].id
+            sent: list[float] = []
+            for _ in range(10 if quick else 20):
+                for action in (over_unix.api.pause, over_unix.api.unpause):
+                    sent.append(time.perf_counter())
+                    action(target)
+                    time.sleep(0.1)
+            time.sleep(1.0)
+            for stream in streams.values():
+                stream.close()
+            lag = {k: sorted(v.values()) for k, v in arrivals.items()}
+            if not (len(lag["tls"]) == len(lag["unix"]) == len(sent)):
+                raise RuntimeError(f"events lost: sent {len(sent)}, got {len(lag['tls'])} over TLS, "
+                                   f"{len(lag['unix'])} over unix")
+            tls_ms = statistics.median(1000 * (a - b) for a, b in zip(lag["tls"], sent))
+            unix_ms = statistics.median(1000 * (a - b) for a, b in zip(lag["unix"], sent))
+            over_tls.close()
+            over_unix.close()
+        finally:
+            local = {**os.environ, "DOCKER_HOST": private.host}
+            left = subprocess.run(["docker", "ps", "-aq"], env=local, capture_output=True, text=True,
+                                  timeout=30).stdout.split()
+            if left:
+                subprocess.run(["docker", "rm", "-f", *left], env=local, capture_output=True, timeout=120)
+            private.stop()
+            shutil.rmtree(private.run_dir, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+    containers = 2 * pairs
+    return [
+        Row(name=f"projects listing over TCP+TLS (SDK), {containers} containers", value=t_tls, unit="s",
+            reference_name="the same engine's unix socket (raw)", reference=t_unix, target="-", met=None,
+            note=f"one private engine listening on both; medians of {repeat}"),
+        Row(name="event delivery over TCP+TLS (SDK), pause/unpause", value=tls_ms, unit="ms",
+            reference_name="the same events over the unix socket (raw)", reference=unix_ms, target="-", met=None,
+            note=f"median lag from the API call to the event in each stream, {len(sent)} events"),
     ]

@@ -291,6 +291,47 @@ def fault_engine() -> PrivateEngine:
     )
 
 
+def make_certs(folder: Path) -> Path:
+    """A CA, a server certificate for 127.0.0.1 and a client one, made with openssl, valid 2 days.
+
+    The layout is the docker CLI's: `folder` is a DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem for
+    the client), with server-cert.pem and server-key.pem beside them for `dockerd --tlsverify`.
+    """
+    if not shutil.which("openssl"):
+        raise EngineError("openssl is needed to make the TLS engine's certificates: apt-get install openssl")
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=stacktui test CA")
+    (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    (folder / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for who in ("server", "client"):
+        ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{who}-key.pem", "-out", f"{who}.csr",
+            "-subj", f"/CN={who}")
+        ssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+            "-out", f"{who}-cert.pem", "-days", "2", "-extfile", f"{who}.ext")
+    shutil.copy2(folder / "client-cert.pem", folder / "cert.pem")
+    shutil.copy2(folder / "client-key.pem", folder / "key.pem")
+    return folder
+
+
+def tls_engine(certs: Path, port: int) -> PrivateEngine:
+    """A second private engine that also listens on tcp://127.0.0.1:PORT with TLS (client certificates
+    required). It shares the fault engine's bridge: run what uses it under the faults lock."""
+    return PrivateEngine(
+        ROOT / ".cache" / "tls-engine", Path(tempfile.gettempdir()) / f"stktls-{os.getpid()}",
+        extra_args=("-b", "stktest0", "--iptables=false", "--ip-masq=false",
+                    "--default-address-pool", "base=10.215.0.0/16,size=24",
+                    "-H", f"tcp://127.0.0.1:{port}", "--tlsverify", "--tlscacert", str(certs / "ca.pem"),
+                    "--tlscert", str(certs / "server-cert.pem"), "--tlskey", str(certs / "server-key.pem")),
+        bridge=("stktest0", "10.213.255.1/24"),
+        forward_cidr="10.215.0.0/16",
+    )
+
+
 def ensure_tools() -> None:
     """Programs the tests drive besides Docker: tmux (the TUI runs in it), ip (the fault engine's bridge)."""
     missing = [pkg for prog, pkg in (("tmux", "tmux"), ("ip", "iproute2")) if not shutil.which(prog)]

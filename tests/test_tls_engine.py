@@ -27,14 +27,7 @@ def tls_engine(tmp_path_factory: pytest.TempPathFactory, docker_host: str) -> It
     devengine.ensure_tools()
     certs = make_certs(tmp_path_factory.mktemp("certs"))
     port = free_port()
-    cache = ROOT / ".cache" / "tls-engine"
-    private = devengine.PrivateEngine(
-        cache, Path(f"/tmp/stktls-{os.getpid()}"),
-        extra_args=("-b", "stktest0", "--iptables=false", "--ip-masq=false",
-                    "--default-address-pool", "base=10.215.0.0/16,size=24",
-                    "-H", f"tcp://127.0.0.1:{port}", "--tlsverify", "--tlscacert", str(certs / "ca.pem"),
-                    "--tlscert", str(certs / "server-cert.pem"), "--tlskey", str(certs / "server-key.pem")),
-        bridge=("stktest0", "10.213.255.1/24"), forward_cidr="10.215.0.0/16")
+    private = devengine.tls_engine(certs, port)
     private.start()
     try:
         image = devengine.image(private.host)  # built over the unix socket, the one way in besides TLS
