@@ -332,9 +332,15 @@ def tls_engine(certs: Path, port: int) -> PrivateEngine:
     )
 
 
+_SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+
+
 def ensure_tools() -> None:
-    """Programs the tests drive besides Docker: tmux (the TUI runs in it), ip (the fault engine's bridge)."""
-    missing = [pkg for prog, pkg in (("tmux", "tmux"), ("ip", "iproute2")) if not shutil.which(prog)]
+    """Programs the tests drive besides Docker: tmux (the TUI runs in it), ip (the fault engine's bridge),
+    openssl (the TLS engine's certificates), sshd and ssh (an engine reached over ssh://)."""
+    tools = (("tmux", "tmux"), ("ip", "iproute2"), ("openssl", "openssl"), ("sshd", "openssh-server"),
+             ("ssh", "openssh-client"))
+    missing = sorted({pkg for prog, pkg in tools if not shutil.which(prog, path=_SBIN_PATH)})
     if not missing:
         return
     if platform.system() != "Linux" or os.geteuid() != 0 or not shutil.which("apt-get"):

@@ -187,6 +187,7 @@ class Engine:
         self._client_lock = threading.Lock()
         self.host = host or getattr(client.api, "base_url", None)
         self.endpoint = Endpoint(self.host or DEFAULT_HOST)
+        self._proxy: Any = None  # an SSHProxy for an ssh:// engine, closed with the engine
 
     @classmethod
     def from_env(cls, timeout: int = API_TIMEOUT, context: str | None = None) -> "Engine":
@@ -198,15 +199,28 @@ class Engine:
     @classmethod
     def connect(cls, endpoint: "Endpoint", timeout: int = API_TIMEOUT) -> "Engine":
         where = endpoint.label if endpoint.label == endpoint.host else f"{endpoint.host} (context {endpoint.name})"
-        if endpoint.is_local and endpoint.host.startswith("unix://"):
+        proxy = None
+        if endpoint.scheme == "ssh":
+            from stacktui.core.engine.sshproxy import SSHProxy
+
+            proxy = SSHProxy(endpoint.host)  # the engine on a unix socket of ours: every path below works
+        if proxy is not None or (endpoint.is_local and endpoint.host.startswith("unix://")):
+            sock = proxy.path if proxy is not None else endpoint.host[len("unix://"):]
             try:
-                status, _ = rawhttp.get(endpoint.host[len("unix://"):], "/_ping", timeout=timeout)
-            except OSError as exc:
+                status, _ = rawhttp.get(sock, "/_ping", timeout=timeout)
+                if status != 200:
+                    raise RuntimeError(f"HTTP {status} from /_ping")
+            except (OSError, RuntimeError) as exc:
+                if proxy is not None:
+                    proxy.close()
+                    raise EngineUnavailable(f"the Docker engine at {where} does not answer over ssh"
+                                            + (f": {proxy.last_error}" if proxy.last_error else ""),
+                                            hint="check that `ssh` reaches that host without a password prompt "
+                                                 "and that `docker` runs there") from exc
                 raise _explain(exc, where) from exc
-            if status != 200:
-                raise _explain(RuntimeError(f"HTTP {status} from /_ping"), where)
-            engine = cls(None, endpoint.host, timeout=timeout)
+            engine = cls(None, f"unix://{sock}", timeout=timeout)
             engine.endpoint = endpoint
+            engine._proxy = proxy
             return engine
         from docker.errors import DockerException  # imported here: the first frame of the TUI does not need it
 
@@ -249,7 +263,9 @@ class Engine:
         return None
 
     def is_local(self) -> bool:
-        return self.socket_path is not None
+        """On this machine: its processes in /proc, its published ports here (an ssh engine's socket is ours,
+        the engine is not)."""
+        return self.socket_path is not None and self.endpoint.scheme != "ssh"
 
     def info(self) -> dict[str, Any]:
         sock = self.socket_path
@@ -386,9 +402,10 @@ class Engine:
         return datetime.now(timezone.utc)
 
     def close(self) -> None:
-        if self._client is None:
-            return
-        try:
-            self._client.close()
-        except Exception:  # closing is best effort; nothing to report to a user
-            pass
+        if self._client is not None:
+            try:
+                self._client.close()
+            except Exception:  # closing is best effort; nothing to report to a user
+                pass
+        if self._proxy is not None:
+            self._proxy.close()

@@ -82,7 +82,7 @@ class Endpoint:
         return out
 
     def sdk_client(self, timeout: int) -> Any:
-        """A docker-py client for this engine (TLS and ssh included)."""
+        """A docker-py client for a tcp:// engine (TLS included); ssh:// goes through engine.sshproxy."""
         import docker
 
         kwargs: dict[str, Any] = {"base_url": self.host, "timeout": timeout}
@@ -93,8 +93,6 @@ class Endpoint:
             kwargs["tls"] = TLSConfig(client_cert=(cert, key) if cert and key else None,
                                       ca_cert=self.tls.file("ca.pem") if self.tls.verify else None,
                                       verify=self.tls.verify)
-        if self.scheme == "ssh":
-            kwargs["use_ssh_client"] = True  # the system's ssh, with the user's keys and config
         if self.tls is None:
             return docker.DockerClient(**kwargs)
         # DockerClient only makes its APIClient; ours keeps the engine's CA (see _VerifyingAPIClient).
