@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         # The engine went away between two calls: say so in one line, not with a traceback.
-        gone = lost_engine(exc, ctx._engine.host if ctx._engine is not None else None)
+        gone = lost_engine(exc, ctx._engine.endpoint.host if ctx._engine is not None else None)
         if gone is None:
             raise
         print(f"stacktui: {gone}", file=sys.stderr)

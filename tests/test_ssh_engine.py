@@ -93,6 +93,13 @@ def test_projects_status_and_restart_over_ssh(demo_stack, ssh_env, engine, tmp_p
     rows = {r["service"]: r for r in json.loads(run(["status", "--json"], demo_stack.dir, ssh_env).stdout)["services"]}
     assert not any(r["stale"] for r in rows.values())
 
+    nobody = f"ssh://root@127.0.0.1:{free_port()}"  # no sshd there: ssh's own words, not a hang
+    refused = run(["projects"], tmp_path, {**ssh_env, "DOCKER_HOST": nobody})
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"stacktui: engine {nobody}: the Docker engine at {nobody} does not answer "
+                                     "over ssh: ssh: connect to host 127.0.0.1 port"), refused.stderr
+    assert "Connection refused" in refused.stderr
+
 
 def test_compose_logs_and_events_over_ssh(demo_stack, ssh_env, monkeypatch):
     from stacktui.commands.context import Context

@@ -218,7 +218,7 @@ class Engine:
                                             hint="check that `ssh` reaches that host without a password prompt "
                                                  "and that `docker` runs there") from exc
                 raise _explain(exc, where) from exc
-            engine = cls(None, f"unix://{sock}", timeout=timeout)
+            engine = cls(None, endpoint.host, timeout=timeout)
             engine.endpoint = endpoint
             engine._proxy = proxy
             return engine
@@ -245,7 +245,9 @@ class Engine:
                 if self._client is None:
                     import docker
 
-                    self._client = docker.DockerClient(base_url=self.host, timeout=self._timeout)
+                    sock = self.socket_path  # an ssh engine's too: its proxy socket
+                    self._client = docker.DockerClient(base_url=f"unix://{sock}" if sock else self.host,
+                                                       timeout=self._timeout)
         return self._client
 
     @property
@@ -254,7 +256,10 @@ class Engine:
 
     @property
     def socket_path(self) -> str | None:
-        """The unix socket path, for the fast log reader; None for tcp or ssh engines."""
+        """The unix socket path, for the raw reads and the fast log reader: the engine's own, or the
+        proxy of an ssh engine (core.engine.sshproxy); None for tcp engines."""
+        if self._proxy is not None:
+            return self._proxy.path
         host = self.host or ""
         if host.startswith("unix://"):
             return host[len("unix://"):]

@@ -83,11 +83,7 @@ class SSHProxy:
         except OSError:
             pass
         finally:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
+            # ssh's verdict first, then the client sees the end: a failed ping can then say why.
             try:
                 proc.wait(5)
             except subprocess.TimeoutExpired:
@@ -96,6 +92,11 @@ class SSHProxy:
             err = proc.stderr.read().decode("utf-8", "replace").strip()
             if proc.returncode not in (0, None) and err:
                 self.last_error = err.splitlines()[-1]
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
             sender.join(5)
 
     def close(self) -> None:
