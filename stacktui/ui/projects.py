@@ -1,0 +1,226 @@
+"""The projects screen: every Compose project on the engine(s), kept current by engine events.
+
+Shown when the TUI starts outside any project folder (no compose file, no `-p`). Enter opens
+the selected project; the project's screen comes back here with `p`. One row per project and
+engine: services, running / healthy / stale counts and a stale badge naming the stranded
+services. Each engine's events (state changes only) trigger a new listing of that engine,
+a few tens of milliseconds for a hundred containers; nothing polls.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Static
+
+from stacktui.core.sanitize import printable
+
+if TYPE_CHECKING:
+    from stacktui.core.engine.client import Engine
+    from stacktui.core.engine.endpoint import Endpoint
+    from stacktui.core.ops.projects import ProjectSummary
+
+# What changes a row: a container appearing, going, starting, stopping, its health.
+STATE_ACTIONS = ["create", "start", "restart", "die", "stop", "kill", "destroy", "pause", "unpause",
+                 "health_status"]
+SETTLE = 0.05  # events come in bursts (a restart is kill, die, stop, start): list once per burst
+COLUMNS = [("project", "project"), ("engine", "engine"), ("services", "services"), ("running", "running"),
+           ("healthy", "healthy"), ("stale", "stale"), ("badge", "")]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The project picked on the screen, and the engine it lives on (already connected)."""
+
+    endpoint: "Endpoint"
+    engine: "Engine"
+    project: str
+
+
+def _cells(p: "ProjectSummary") -> list[Text]:
+    running_style = "green" if p.running == len(p.services) else "yellow"
+    return [
+        Text(printable(p.project), style="bold"),
+        Text(printable(p.engine), style="dim"),
+        Text(str(len(p.services))),
+        Text(f"{p.running}/{len(p.services)}", style=running_style),
+        Text(str(p.healthy), style="green" if p.healthy == p.running else "yellow"),
+        Text(str(p.stale), style="bold magenta" if p.stale else "dim"),
+        Text(f"\u26a0 stale: {printable(', '.join(p.stale_services))}", style="bold magenta") if p.stale else Text(""),
+    ]
+
+
+class ProjectsApp(App[Choice | None]):
+    TITLE = "stacktui projects"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("enter", "open", "open", id="open", tooltip="open the selected project"),
+        Binding("q", "quit", "quit", id="quit", tooltip="quit"),
+    ]
+    CSS = "#topbar { height: 1; background: $panel; } DataTable { height: 1fr; }"
+
+    def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"], *,
+                 engines: dict[int, "Engine"] | None = None, selected: str | None = None) -> None:
+        super().__init__()
+        self.endpoints = endpoints
+        self._connect = connect
+        self.engines: dict[int, "Engine"] = dict(engines or {})
+        self.rows: dict[str, tuple[int, "ProjectSummary"]] = {}
+        self.errors: dict[int, str] = {}
+        self.updates = 0  # listings drawn: tests and the bench wait on it
+        self.updated_at: float | None = None
+        self._selected = selected
+        self._streams: list[Any] = []
+        self._stop = threading.Event()
+        self._keep_engines = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        yield DataTable(id="projects", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        table.focus()
+        self._draw_topbar()
+        for index in range(len(self.endpoints)):
+            threading.Thread(target=self._follow, args=(index,), name=f"projects-{index}", daemon=True).start()
+
+    # -- per engine, in its own thread ----------------------------------------------------------
+
+    def _follow(self, index: int) -> None:
+        from stacktui.core.errors import StackError
+        from stacktui.core.ops.projects import list_projects
+
+        endpoint = self.endpoints[index]
+        try:
+            engine = self.engines.get(index) or self._connect(endpoint)
+        except StackError as exc:
+            self._post(self._engine_failed, index, str(exc))
+            return
+        self.engines[index] = engine
+        dirty = threading.Event()
+        dirty.set()
+
+        def read_events() -> None:
+            while not self._stop.is_set():
+                try:
+                    stream = engine.events(actions=STATE_ACTIONS)
+                except Exception as exc:  # the engine went away: say so, try again shortly
+                    self._post(self._engine_failed, index, f"events: {exc}")
+                    self._stop.wait(2.0)
+                    continue
+                self._streams.append(stream)
+                try:
+                    for _ in stream:
+                        dirty.set()
+                except Exception:
+                    pass
+                if not self._stop.is_set():
+                    dirty.set()  # a broken stream: list again, then reopen it
+                    self._stop.wait(1.0)
+
+        threading.Thread(target=read_events, name=f"projects-events-{index}", daemon=True).start()
+        while not self._stop.is_set():
+            if not dirty.wait(0.5):
+                continue
+            self._stop.wait(SETTLE)
+            dirty.clear()
+            try:
+                listed = list_projects(engine, endpoint.label)
+            except Exception as exc:
+                self._post(self._engine_failed, index, str(exc))
+                continue
+            self._post(self._show, index, listed)
+
+    def _post(self, fn: Callable[..., None], *args: Any) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            self.call_from_thread(fn, *args)
+        except RuntimeError:
+            pass  # the app is closing
+
+    # -- on the UI thread -------------------------------------------------------------------------
+
+    def _engine_failed(self, index: int, message: str) -> None:
+        self.errors[index] = message
+        self._draw_topbar()
+
+    def _show(self, index: int, listed: list["ProjectSummary"]) -> None:
+        self.errors.pop(index, None)
+        table = self.query_one(DataTable)
+        wanted = {f"{index}\x00{p.project}": p for p in listed}
+        for key in [k for k, (i, _) in self.rows.items() if i == index and k not in wanted]:
+            table.remove_row(key)
+            del self.rows[key]
+        for key, summary in wanted.items():
+            cells = _cells(summary)
+            if key in self.rows:
+                for (column, _), cell in zip(COLUMNS, cells):
+                    table.update_cell(key, column, cell)
+            else:
+                table.add_row(*cells, key=key)
+            self.rows[key] = (index, summary)
+        if self._selected is not None:
+            for key, (_, summary) in self.rows.items():
+                if summary.project == self._selected:
+                    table.move_cursor(row=table.get_row_index(key))
+                    self._selected = None
+                    break
+        self.updates += 1
+        self.updated_at = time.perf_counter()
+        self._draw_topbar()
+
+    def _draw_topbar(self) -> None:
+        text = Text("stacktui", style="bold")
+        text.append("  projects on ", style="dim")
+        text.append(", ".join(printable(e.label) for e in self.endpoints))
+        if not self.rows and self.updates:
+            text.append("  no Compose projects", style="italic")
+        for index, message in sorted(self.errors.items()):
+            text.append(f"  {printable(self.endpoints[index].label)}: {printable(message)}", style="bold red")
+        self.query_one("#topbar", Static).update(text)
+
+    def selected(self) -> tuple[int, "ProjectSummary"] | None:
+        table = self.query_one(DataTable)
+        if not self.rows or table.cursor_row is None:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.rows.get(str(key))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        index, summary = chosen
+        engine = self.engines.get(index)
+        if engine is None:
+            return
+        self._keep_engines = True
+        self.exit(Choice(self.endpoints[index], engine, summary.project))
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+        for stream in list(self._streams):
+            try:
+                stream.close()
+            except Exception:
+                pass
+        if not self._keep_engines:
+            self.close_engines()
+
+    def close_engines(self, keep: "Engine | None" = None) -> None:
+        for engine in self.engines.values():
+            if engine is not keep:
+                engine.close()
