@@ -1,0 +1,53 @@
+"""The projects screen on the real engine: both projects listed, a raw restart shows the stale pair, Enter picks."""
+from __future__ import annotations
+
+import subprocess
+import time
+
+from stacktui.core.engine.client import Engine
+from stacktui.core.engine.endpoint import resolve
+from stacktui.ui.projects import ProjectsApp
+from tests.test_projects import two_demos  # noqa: F401  (the fixture)
+
+
+async def until(pilot, predicate, timeout: float = 20.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def row_text(app: ProjectsApp, project: str) -> list[str] | None:
+    table = app.query_one("DataTable")
+    for key, (_, summary) in app.rows.items():
+        if summary.project == project:
+            return [str(cell) for cell in table.get_row(key)]
+    return None
+
+
+async def test_projects_screen_lists_follows_events_and_opens(two_demos, engine):  # noqa: F811
+    a, b = two_demos
+    endpoint = resolve()
+    app = ProjectsApp([endpoint], Engine.connect)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await until(pilot, lambda: row_text(app, a.name) and row_text(app, b.name), what="both projects listed")
+        assert row_text(app, a.name)[1:] == [endpoint.label, "3", "3/3", "3", "0", ""]
+        assert endpoint.label in str(app.query_one("#topbar").render())
+
+        subprocess.run(["docker", "restart", "-t", "1", a.container(engine, "vscode").id], check=True,
+                       capture_output=True, timeout=60)
+        await until(pilot, lambda: row_text(app, a.name)[6] == "\u26a0 stale: mcp-server",
+                    what="A's row marked stale by the engine's events")
+        assert row_text(app, a.name)[5] == "1" and row_text(app, b.name)[5] == "0"
+
+        table = app.query_one("DataTable")
+        table.move_cursor(row=table.get_row_index(next(k for k, (_, s) in app.rows.items() if s.project == b.name)))
+        await pilot.press("enter")
+        await pilot.pause()
+    choice = app.return_value
+    assert choice is not None and choice.project == b.name and choice.endpoint == endpoint
+    assert choice.engine.project_containers(b.name)  # handed over still open, for the project's screen
+    app.close_engines()
