@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # What changes a row: a container appearing, going, starting, stopping, its health.
 STATE_ACTIONS = ["create", "start", "restart", "die", "stop", "kill", "destroy", "pause", "unpause",
                  "health_status"]
-SETTLE = 0.05  # events come in bursts (a restart is kill, die, stop, start): list once per burst
+SETTLE = 0.02  # events come in bursts (a restart is kill, die, stop, start): list once per burst
 COLUMNS = [("project", "project"), ("engine", "engine"), ("services", "services"), ("running", "running"),
            ("healthy", "healthy"), ("stale", "stale"), ("badge", "")]
 
@@ -73,6 +73,7 @@ class ProjectsApp(App[Choice | None]):
         self.rows: dict[str, tuple[int, "ProjectSummary"]] = {}
         self.errors: dict[int, str] = {}
         self.updates = 0  # listings drawn: tests and the bench wait on it
+        self.listings = 0  # listings asked of the engines (each after a burst of events)
         self.updated_at: float | None = None
         self._selected = selected
         self._streams: list[Any] = []
@@ -133,6 +134,7 @@ class ProjectsApp(App[Choice | None]):
                 continue
             self._stop.wait(SETTLE)
             dirty.clear()
+            self.listings += 1
             try:
                 listed = list_projects(engine, endpoint.label)
             except Exception as exc:
@@ -162,10 +164,14 @@ class ProjectsApp(App[Choice | None]):
             table.remove_row(key)
             del self.rows[key]
         for key, summary in wanted.items():
+            known = self.rows.get(key)
+            if known is not None and known[1] == summary:
+                continue  # most rows: a listing is redrawn only where it changed
             cells = _cells(summary)
-            if key in self.rows:
-                for (column, _), cell in zip(COLUMNS, cells):
-                    table.update_cell(key, column, cell)
+            if known is not None:
+                for (column, _), cell, old in zip(COLUMNS, cells, _cells(known[1])):
+                    if cell != old:
+                        table.update_cell(key, column, cell)
             else:
                 table.add_row(*cells, key=key)
             self.rows[key] = (index, summary)
