@@ -335,6 +335,92 @@ def tls_engine(certs: Path, port: int) -> PrivateEngine:
 _SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 
 
+@dataclass
+class PodmanService:
+    """Podman's Docker-compatible API (`podman system service`) on a socket of its own, with private
+    storage and config: the machine's podman setup (if any) is neither read nor changed.
+
+    Measured on this machine (Podman 4.3.1, root, no systemd, runc in a sandbox): containers
+    fail to start with Podman's default nproc limit ("error setting rlimit type 6: operation
+    not permitted"), so the config sets lower nofile and nproc limits.
+    """
+
+    cache: Path = ROOT / ".cache" / "podman"
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(tempfile.gettempdir()) / f"stkpdm-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}"
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.run_dir / 'podman.sock'}"
+
+    def _cmd(self) -> list[str]:
+        return ["podman", "--root", str(self.cache / "root"), "--runroot", str(self.run_dir / "run"),
+                "--storage-driver", "overlay"]
+
+    def _env(self) -> dict[str, str]:
+        return dict(os.environ, CONTAINERS_CONF=str(self.cache / "containers.conf"))
+
+    def podman(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*self._cmd(), *args], env=self._env(), capture_output=True, text=True,
+                              timeout=timeout)
+
+    def start(self, timeout: float = 30) -> str:
+        if not shutil.which("podman"):
+            if platform.system() != "Linux" or os.geteuid() != 0 or not shutil.which("apt-get"):
+                raise EngineError("podman is missing: install it with your package manager")
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "podman"], check=True, env=env, stdout=subprocess.DEVNULL)
+        self.cache.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.cache / "containers.conf").write_text(
+            '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
+            f'events_logfile_path = "{self.run_dir / "events.log"}"\n'
+            '[network]\nnetwork_backend = "netavark"\ndefault_subnet = "10.216.0.0/24"\n'
+            'default_subnet_pools = [{"base" = "10.217.0.0/16", "size" = 24}]\n'
+            '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]\n')
+        self.stop()
+        log = open(self.cache / "service.log", "ab")
+        proc = subprocess.Popen([*self._cmd(), "system", "service", "--time=0", self.host], env=self._env(),
+                                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        (self.run_dir / "service.pid").write_text(str(proc.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if answers(self.host):
+                return self.host
+            time.sleep(0.3)
+        raise EngineError(f"podman system service did not answer within {timeout:.0f} s; see {self.cache / 'service.log'}")
+
+    def image(self) -> str:
+        """The demo image built by podman itself, offline (FROM scratch + static busybox)."""
+        name = f"localhost/{DEMO_IMAGE}"
+        if self.podman("image", "exists", name).returncode == 0:
+            return name
+        with tempfile.TemporaryDirectory() as ctx:
+            shutil.copy2(_busybox(), Path(ctx) / "busybox")
+            (Path(ctx) / "Containerfile").write_text(
+                'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n')
+            done = self.podman("build", "-q", "-t", name, ctx, timeout=300)
+            if done.returncode != 0:
+                raise EngineError(f"podman build failed: {done.stderr.strip()[-400:]}")
+        return name
+
+    def stop(self) -> None:
+        pid = _read_pid(self.run_dir / "service.pid")
+        if pid and _pid_alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        (self.run_dir / "service.pid").unlink(missing_ok=True)
+        # Podman leaves its storage mounted on itself: unmounted, the cache can be deleted like any folder.
+        subprocess.run(["umount", str(self.cache / "root" / "overlay")], capture_output=True, timeout=30)
+
+
 def ensure_tools() -> None:
     """Programs the tests drive besides Docker: tmux (the TUI runs in it), ip (the fault engine's bridge),
     openssl (the TLS engine's certificates), sshd and ssh (an engine reached over ssh://)."""
