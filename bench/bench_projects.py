@@ -55,7 +55,53 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def run(quick: bool) -> list[Row]:
-    return _local_rows(quick) + _tls_rows(quick)
+    return _local_rows(quick) + _tls_rows(quick) + _ssh_rows(quick)
+
+
+def _ssh_rows(quick: bool) -> list[Row]:
+    """The listing over ssh:// (a private sshd on 127.0.0.1, scripts/devengine.py) against the unix socket."""
+    import importlib.util
+    import socket
+
+    spec = importlib.util.spec_from_file_location("devengine", ROOT / "scripts" / "devengine.py")
+    devengine = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    sys.modules.setdefault("devengine", devengine)
+    spec.loader.exec_module(devengine)
+    from stacktui.core.engine.client import Engine
+    from stacktui.core.engine.endpoint import resolve
+    from stacktui.core.ops.projects import list_projects
+
+    devengine.ensure_tools()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tmp = Path(tempfile.mkdtemp(prefix="stkbench-ssh-"))
+    host = os.environ["DOCKER_HOST"]
+    sshd = devengine.PrivateSSHD(tmp, host, port).start()
+    path = os.environ["PATH"]
+    try:
+        os.environ["PATH"] = sshd.env()["PATH"]  # the wrapper with the bench's own client config
+        t0 = __import__("time").perf_counter()
+        over_ssh = Engine.connect(resolve(None, {"DOCKER_HOST": sshd.host}))
+        connect = __import__("time").perf_counter() - t0
+        local = Engine.connect(resolve(None, {"DOCKER_HOST": host}))
+        count = len(local.containers())
+        list_projects(over_ssh, "ssh")  # the first call opens the pooled sessions
+        repeat = 3 if quick else 5
+        t_ssh = median_time(lambda: list_projects(over_ssh, "ssh"), repeat)
+        t_unix = median_time(lambda: list_projects(local, "unix"), repeat)
+        over_ssh.close()
+        local.close()
+    finally:
+        os.environ["PATH"] = path
+        sshd.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [Row(name=f"projects listing over ssh:// (SDK through the proxy socket), {count} containers",
+                value=t_ssh, unit="s", reference_name="the same engine's unix socket (raw)", reference=t_unix,
+                target="-", met=None,
+                note=f"private sshd on 127.0.0.1; connect and first ping {connect:.2f} s (ssh handshake and "
+                     f"`docker system dial-stdio` there); medians of {repeat} after the first listing")]
 
 
 def _local_rows(quick: bool) -> list[Row]:

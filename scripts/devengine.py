@@ -335,6 +335,78 @@ def tls_engine(certs: Path, port: int) -> PrivateEngine:
 _SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 
 
+class PrivateSSHD:
+    """A private sshd on 127.0.0.1 whose sessions reach `engine_host`: host key, config and authorized key
+    of its own in `folder`, and an `ssh` wrapper (folder/bin) that adds a client config of its own, so
+    the machine's ssh setup is neither read nor changed. env() is what a client needs: put it on PATH."""
+
+    def __init__(self, folder: Path, engine_host: str, port: int) -> None:
+        self.dir, self.engine_host, self.port = folder, engine_host, port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"ssh://root@127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        return {"DOCKER_HOST": self.host, "PATH": f"{self.dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def start(self, timeout: float = 20) -> "PrivateSSHD":
+        import socket
+
+        d = self.dir
+        d.mkdir(parents=True, exist_ok=True)
+        for key in ("host_key", "client_key"):
+            if not (d / key).exists():
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True,
+                               timeout=30)
+        (d / "authorized_keys").write_text((d / "client_key.pub").read_text())
+        (d / "sshd_config").write_text("\n".join([
+            f"Port {self.port}", "ListenAddress 127.0.0.1", f"HostKey {d / 'host_key'}", f"PidFile {d / 'sshd.pid'}",
+            f"AuthorizedKeysFile {d / 'authorized_keys'}", "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password", "UsePAM no",
+            "StrictModes no", f"SetEnv DOCKER_HOST={self.engine_host}", ""]))
+        kind, key = (d / "host_key.pub").read_text().split()[:2]
+        (d / "known_hosts").write_text(f"[127.0.0.1]:{self.port} {kind} {key}\n")
+        (d / "ssh_config").write_text("\n".join([
+            "Host 127.0.0.1", f"  IdentityFile {d / 'client_key'}", "  IdentitiesOnly yes",
+            f"  UserKnownHostsFile {d / 'known_hosts'}", "  StrictHostKeyChecking yes", "  BatchMode yes",
+            "  ConnectTimeout 10", ""]))
+        (d / "bin").mkdir(exist_ok=True)
+        wrapper = d / "bin" / "ssh"
+        wrapper.write_text(f"#!/bin/sh\nexec /usr/bin/ssh -F {d / 'ssh_config'} \"$@\"\n")
+        wrapper.chmod(0o755)
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
+                                     stdout=subprocess.DEVNULL, stderr=open(d / "sshd.log", "wb"))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.1)
+        self.stop()
+        raise EngineError(f"the private sshd did not listen within {timeout:.0f} s; see {d / 'sshd.log'}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        # Sessions are sshd's children: end them with it, each by its pid.
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True)
+        for pid in out.stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGTERM)
+            except (ProcessLookupError, ValueError):
+                pass
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+
 @dataclass
 class PodmanService:
     """Podman's Docker-compatible API (`podman system service`) on a socket of its own, with private

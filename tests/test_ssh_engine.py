@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,51 +23,16 @@ from tests.faults_support import until
 @pytest.fixture(scope="module")
 def ssh_env(docker_host: str) -> Iterator[dict[str, str]]:
     """A client environment whose DOCKER_HOST is ssh://root@127.0.0.1:PORT, and the sshd behind it."""
-    import psutil
-
     devengine.ensure_tools()
     with tempfile.TemporaryDirectory(prefix="stkssh-") as tmp:
-        d = Path(tmp)
-        port = free_port()
-        for key in ("host_key", "client_key"):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True,
-                           timeout=30)
-        (d / "authorized_keys").write_text((d / "client_key.pub").read_text())
-        (d / "sshd_config").write_text("\n".join([
-            f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {d / 'host_key'}", f"PidFile {d / 'sshd.pid'}",
-            f"AuthorizedKeysFile {d / 'authorized_keys'}", "PasswordAuthentication no",
-            "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password", "UsePAM no",
-            "StrictModes no", f"SetEnv DOCKER_HOST={docker_host}", ""]))
-        host_pub = (d / "host_key.pub").read_text().split()
-        (d / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
-        (d / "ssh_config").write_text("\n".join([
-            "Host 127.0.0.1", f"  IdentityFile {d / 'client_key'}", "  IdentitiesOnly yes",
-            f"  UserKnownHostsFile {d / 'known_hosts'}", "  StrictHostKeyChecking yes", "  BatchMode yes",
-            "  ConnectTimeout 10", ""]))
-        bin_dir = d / "bin"
-        bin_dir.mkdir()
-        wrapper = bin_dir / "ssh"
-        wrapper.write_text(f"#!/bin/sh\nexec /usr/bin/ssh -F {d / 'ssh_config'} \"$@\"\n")
-        wrapper.chmod(0o755)
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
-        sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
-                                stdout=subprocess.DEVNULL, stderr=open(d / "sshd.log", "wb"))
+        sshd = devengine.PrivateSSHD(Path(tmp), docker_host, free_port()).start()
         try:
-            def listening() -> bool:
-                with socket.socket() as s:
-                    return s.connect_ex(("127.0.0.1", port)) == 0
-            until(listening, timeout=20, what="the private sshd to listen")
             env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_"))}
-            env.update({"DOCKER_HOST": f"ssh://root@127.0.0.1:{port}", "PATH": f"{bin_dir}:{os.environ['PATH']}",
-                        "NO_COLOR": "1", "PYTHONPATH": str(ROOT),
+            env.update({**sshd.env(), "NO_COLOR": "1", "PYTHONPATH": str(ROOT),
                         "STACKTUI_DEMO_IMAGE": os.environ.get("STACKTUI_DEMO_IMAGE", "")})
             yield env
         finally:
-            # Sessions are sshd's children: end them with it, each by its pid.
-            for child in psutil.Process(sshd.pid).children(recursive=True):
-                child.terminate()
-            sshd.terminate()
-            sshd.wait(10)
+            sshd.stop()
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
