@@ -27,22 +27,11 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.conftest import ROOT, Stack, compose_cmd, devengine, make_stack
+from tests.waiting import until
 
 DATA = Path(__file__).resolve().parent / "data" / "faults"
 HOSTILE = ROOT / "compose" / "hostile"
 SLOWGATE_PORTS = ("SLOW_OWNER_PORT", "SLOW_JOINER_PORT")
-
-
-def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition", step: float = 0.05) -> Any:
-    """Poll predicate until it returns something true; fail naming what never happened."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(step)
 
 
 # --- the engine a test may stop ------------------------------------------------------------------

@@ -5,9 +5,9 @@ import json
 import os
 import socket
 import subprocess
-import time
 
 from conftest import DEMO_PORTS, Stack
+from tests.waiting import until
 
 
 def check_json(stack: Stack) -> tuple[int, list[dict]]:
@@ -58,19 +58,12 @@ def test_the_running_stack_is_clean_and_its_ports_are_taken_for_another_project(
                for f in findings)
 
 
-def wait_until(condition, seconds: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 def test_stale_namespace_probe_fails_while_the_healthcheck_passes(demo_stack, engine):
     before = demo_stack.container(engine, "vscode")
     # The seed failure: a raw `docker restart` of the owner alone.
     subprocess.run(["docker", "restart", "-t", "1", before.name], check=True, capture_output=True, timeout=60,
                    env={**os.environ})
-    wait_until(lambda: (c := demo_stack.container(engine, "vscode")).started_at != before.started_at
+    until(lambda: (c := demo_stack.container(engine, "vscode")).started_at != before.started_at
                and c.health == "healthy", what="vscode healthy again")
     mcp = demo_stack.container(engine, "mcp-server")
     assert mcp.health == "healthy"  # its own healthcheck runs in the dead namespace and still passes

@@ -6,6 +6,8 @@ import time
 
 import httpx
 
+from tests.waiting import until
+
 
 def test_mcp_health_answers_through_the_port_vscode_publishes(demo_stack, engine):
     port = demo_stack.ports["DEMO_MCP_HTTP_PORT"]
@@ -23,14 +25,9 @@ def test_mcp_health_answers_through_the_port_vscode_publishes(demo_stack, engine
 
 
 def test_backend_reaches_mcp_server_as_vscode(demo_stack):
-    deadline = time.monotonic() + 15
-    logs = ""
-    while time.monotonic() < deadline:
-        logs = demo_stack.compose("logs", "--no-color", "backend").stdout
-        if "MCP reachable at http://vscode:9001/health" in logs:
-            break
-        time.sleep(0.5)
-    assert "MCP reachable at http://vscode:9001/health" in logs
+    until(lambda: "MCP reachable at http://vscode:9001/health" in demo_stack.compose("logs", "--no-color",
+                                                                                      "backend").stdout,
+          15, "backend's log saying it reached mcp-server as vscode", step=0.5)
 
 
 def test_every_demo_container_stops_within_seconds(demo_stack):

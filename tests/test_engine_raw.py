@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import docker
@@ -23,6 +22,7 @@ import pytest
 from stacktui.core.engine import rawhttp
 from stacktui.core.engine.client import Engine
 from stacktui.core.errors import EngineUnavailable
+from tests.waiting import until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,10 +84,10 @@ def test_events_arrive_as_they_happen_and_close_ends_the_stream(module_demo_stac
     reader.start()
     engine.client.api.pause(vscode.id)
     engine.client.api.unpause(vscode.id)
-    deadline = time.monotonic() + 10
-    while len(seen) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    stream.close()
+    try:
+        until(lambda: len(seen) >= 2, 10, "the pause and unpause events", step=0.02)
+    finally:
+        stream.close()
     reader.join(5)
     assert seen == ["pause", "unpause"]
     assert not reader.is_alive()

@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -31,6 +30,7 @@ from stacktui.ui.app import StackApp
 from stacktui.ui.modals import PlanModal
 from tests.conftest import ROOT, Stack, running_stack
 from tests.faults_support import DATA, SLOWGATE_PORTS, Running, slow_owner, temp_files
+from tests.waiting import until, until_app
 
 
 @pytest.fixture(scope="module")
@@ -91,16 +91,22 @@ def test_a_container_recreated_by_someone_else_while_a_plan_waits_stops_the_plan
     run = spawn(stack, "restart", "owner", "--timeout", "60")
     run.wait_for("[1/2]   waiting for running, healthy")
     old = stack.container(engine, "owner")
-    stack.compose("up", "-d", "--no-deps", "--force-recreate", "owner")  # someone else
+    # Compose stops the old container before it makes the new one; a gate that looked in between
+    # would see an exit (a failure too, but not this one). The plan is frozen while someone else
+    # recreates the owner, so what it sees when it looks again is only the replacement.
+    run.signal(signal.SIGSTOP, group=True)
+    try:
+        stack.compose("up", "-d", "--no-deps", "--force-recreate", "owner")  # someone else
+    finally:
+        run.signal(signal.SIGCONT, group=True)
     code = run.finish(timeout=20)
     out = run.stdout
     assert code == 1, out + run.stderr
     failed = next(line for line in out.splitlines() if line.startswith("[1/2] FAILED: step 1/2 owner: "))
-    # Compose stops the old container, then creates the new one: the gate sees either.
     failed = re.sub(r" \(after [\d.]+ s\)$", "", failed)  # the gate's elapsed time, when it names one
-    assert failed.endswith((f"{stack.name}-owner-1 exited with code 0",
-                            f"owner's container {old.id[:12]} was replaced by {stack.container(engine, 'owner').id[:12]} "
-                            "while waiting for its gates: someone else recreated it")), failed
+    assert failed == (f"[1/2] FAILED: step 1/2 owner: owner's container {old.id[:12]} was replaced by "
+                      f"{stack.container(engine, 'owner').id[:12]} while waiting for its gates: someone else "
+                      "recreated it"), failed
     assert "not run: joiner" in out and "[2/2]" not in out, "nothing more is done on a stack someone else changes"
     # The plan touched joiner only as its step 1 said (stopped with its owner), and says so.
     assert "left stopped, as they were stopped with their namespace owner: joiner" in out
@@ -142,37 +148,29 @@ async def test_two_keypresses_and_the_tui_against_a_cli_plan(stack, engine):
                    probe_interval=None)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            deadline = time.monotonic() + 20
-            while app.table.status_of("owner") is None and time.monotonic() < deadline:
-                await pilot.pause(0.05)
+            await until_app(pilot, lambda: app.table.status_of("owner") is not None, what="owner's row")
             # r, then R (restart all) in one read from the terminal, before the first plan can show:
             # the second is refused, saying why.
             for key in ("r", "R"):
                 event = events.Key(key, key)
                 event.set_sender(app)
                 app._driver.send_message(event)
-            deadline = time.monotonic() + 20
-            while not isinstance(app.screen, PlanModal) and time.monotonic() < deadline:
-                await pilot.pause(0.05)
-            assert isinstance(app.screen, PlanModal)
+            await until_app(pilot, lambda: isinstance(app.screen, PlanModal), what="the plan")
             assert any("busy: a restart is still running" in n.message for n in app._notifications), [n.message for n in app._notifications]
             await pilot.press("escape")  # do not run it
-            await pilot.pause(0.1)
-            assert app.busy is None
+            await until_app(pilot, lambda: app.busy is None and not isinstance(app.screen, PlanModal),
+                            what="the plan closed, nothing running")
 
             # A CLI plan holds the project: the app's plan is refused, says by whom, and runs nothing.
             slow_owner(stack, 3)
             cli = spawn(stack, "restart", "owner")
             cli.wait_for("[1/2]   waiting for running, healthy")
             await pilot.press("r")
-            while not isinstance(app.screen, PlanModal) and time.monotonic() < deadline + 20:
-                await pilot.pause(0.05)
+            await until_app(pilot, lambda: isinstance(app.screen, PlanModal), what="the second plan")
             await pilot.press("enter")  # Restart
             modal = app.screen
-            deadline = time.monotonic() + 20
-            while modal.outcome is None and time.monotonic() < deadline:
-                await pilot.pause(0.05)
-            assert modal.outcome is not None and not modal.outcome.ok
+            await until_app(pilot, lambda: modal.outcome is not None, what="the plan's outcome")
+            assert not modal.outcome.ok
             assert f"project {stack.name} is busy: restart owner (pid {cli.proc.pid})" in modal.outcome.summary
             assert modal.events == [], "not one step of the app's plan ran"
             await pilot.press("enter")
@@ -200,6 +198,26 @@ def test_sigterm_in_a_gate_finishes_the_step_and_reports_the_rest_as_not_run(sta
     assert stack.container(engine, "joiner").state == "exited"
 
 
+def test_a_second_signal_stops_waiting_on_the_gate_now(stack, engine):
+    slow_owner(stack, 60)  # the owner's gate would hold the plan for a minute
+    run = spawn(stack, "restart", "owner")
+    run.wait_for("[1/2]   waiting for running, healthy")
+    run.signal(signal.SIGTERM)
+    run.wait_for("stacktui: SIGTERM: finishing the current step, then stopping (again to stop waiting now)")
+    assert run.proc.poll() is None, "one signal lets the step finish: still waiting"
+    run.signal(signal.SIGTERM)
+    code = run.finish(30)  # not the owner's minute
+    out = run.stdout
+    assert code == 1, out + run.stderr
+    failed = next(line for line in out.splitlines() if line.startswith("[1/2] FAILED: step 1/2 owner: "))
+    assert "cancelled while waiting for healthy" in failed, failed
+    assert "not run: joiner" in out and "[2/2]" not in out
+    assert "Traceback" not in run.stderr
+    assert stack.container(engine, "owner").state == "running", "the owner was restarted, only not waited for"
+    slow_owner(stack, None)  # leave it healthy for the next test, as the module's tests do
+    stack.compose("up", "-d", "--wait", "--wait-timeout", "60", "--force-recreate", "owner", "joiner")
+
+
 def test_signals_during_a_layout_apply_leave_the_old_or_the_new_file_never_a_part(stack, engine):
     old = stack.file.read_bytes()
     slow_owner(stack, 2)
@@ -215,22 +233,23 @@ def test_signals_during_a_layout_apply_leave_the_old_or_the_new_file_never_a_par
     assert temp_files(stack.dir) == []
     assert not stack.container(engine, "joiner").network_mode.startswith("container:")
 
-    # Ctrl-C (SIGINT to the whole process group): Compose stops, and the apply puts everything back.
+    # Ctrl-C (SIGINT to the whole process group) while Compose waits for the recreated owner, which
+    # the test holds unhealthy for a minute: the signal surely lands inside the apply. Compose
+    # stops, and the apply puts everything back.
+    slow_owner(stack, 60)
+    owner_before = stack.container(engine, "owner").id
     run = spawn(stack, "layout", "shared", "joiner", "--with", "owner", "--yes")
     run.wait_for("up: compose up owner joiner")
+    until(lambda: (c := stack.container(engine, "owner")).id != owner_before
+          and "ready in 60s" in engine.api.logs(c.id).decode(), 30, "the recreated owner, held unhealthy")
+    slow_owner(stack, None)  # the owner the rollback starts is healthy at once
     run.signal(signal.SIGINT, group=True)
     code = run.finish(90)
+    assert code == 1, run.stdout + run.stderr
     assert "stacktui: SIGINT: finishing the layout change, or putting everything back, before stopping" in run.stderr
-    assert temp_files(stack.dir) == []
+    assert "stacktui: rolled back: compose.yaml is as it was and the previous layout runs again" in run.stderr
     assert "Traceback" not in run.stderr
-    if code == 0:
-        # On a loaded machine Compose can be done before the signal lands: then the change is whole.
-        assert "done: share owner's network and ipc namespaces with joiner" in run.stdout, run.stdout
-        assert stack.file.read_bytes() == old
-        assert stack.container(engine, "joiner").network_mode.startswith("container:")
-    else:
-        assert code == 1, run.stdout + run.stderr
-        assert "stacktui: rolled back: compose.yaml is as it was and the previous layout runs again" in run.stderr
-        assert stack.file.read_bytes() == new
-        assert not stack.container(engine, "joiner").network_mode.startswith("container:")
-        assert Path(stack.dir / ".stacktui" / "history" / "index.jsonl").read_text().count("\n") == 3
+    assert temp_files(stack.dir) == []
+    assert stack.file.read_bytes() == new
+    assert not stack.container(engine, "joiner").network_mode.startswith("container:")
+    assert Path(stack.dir / ".stacktui" / "history" / "index.jsonl").read_text().count("\n") == 3

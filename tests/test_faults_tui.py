@@ -12,24 +12,17 @@ import time
 from pathlib import Path
 
 from stacktui.core.compose.discovery import resolve_target
-from stacktui.core.engine.logstream import EVENT
+from stacktui.core.engine.loglines import EVENT
 from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import DiffModal, PlanModal
 from tests.conftest import Stack
+from tests.waiting import until_app
 from tests.faults_support import (DATA, SLOWGATE_PORTS, fault_engine, fault_stacks, folder_state,  # noqa: F401
                                   slow_owner)
 
 
-async def until(pilot, predicate, timeout: float = 20.0, what: str = "condition", step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await pilot.pause(step)
+until = until_app  # this module's tests and test_faults_hostile's call it with the pilot first
 
 
 def app_for(stack: Stack, engine, target=None, **kwargs) -> StackApp:

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +121,67 @@ def test_a_rolled_back_apply_is_not_what_undo_reverts(agentdb9):
     assert back.before == sha256(change.new_text.encode()) and back.after == sha256(original)
     with pytest.raises(ConfigError, match="no layout change to undo"):
         prepare_undo(load(agentdb9))
+
+
+def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=folder, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)})
+
+
+def test_a_damaged_history_index_is_named_with_its_line_and_nothing_is_written(agentdb9):
+    folder = agentdb9.parent
+    assert cli(folder, "layout", "separate", "mcp-server", "--no-up", "--yes").returncode == 0
+    index = folder / ".stacktui" / "history" / "index.jsonl"
+    index.write_text(index.read_text() + "{not json\n")
+    separated = agentdb9.read_bytes()
+    for args in (("layout", "history"), ("layout", "undo", "--no-up", "--yes")):
+        done = cli(folder, *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert done.stderr.startswith("stacktui: damaged history entry: "), done.stderr
+        assert f"({index}:2 is not an entry stacktui wrote; fix or remove that line)" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert agentdb9.read_bytes() == separated
+
+
+def test_a_damaged_history_blob_stops_undo_and_nothing_is_written(agentdb9):
+    folder = agentdb9.parent
+    original = agentdb9.read_bytes()
+    assert cli(folder, "layout", "separate", "mcp-server", "--no-up", "--yes").returncode == 0
+    separated = agentdb9.read_bytes()
+    before = folder / ".stacktui" / "history" / "blobs" / sha256(original)
+    before.write_bytes(original.replace(b"vscode", b"vsc0de", 1))  # one byte off
+    done = cli(folder, "layout", "undo", "--no-up", "--yes")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr == f"stacktui: history blob {before} is damaged (its hash does not match)\n"
+    assert agentdb9.read_bytes() == separated
+
+
+def test_a_symlinked_compose_file_is_refused_up_front_when_its_history_cannot_be_kept():
+    """The history goes beside the file as the user names it (the link); the check looks there
+    too, not beside the link's target, so nothing is written that could not be recorded."""
+    from tests.faults_support import as_nobody, world_readable_dir
+    from tests.test_faults_input import compose_for
+
+    top = world_readable_dir("stk-symlink-")
+    try:
+        real = top / "real"
+        shutil.copytree(ROOT / "compose" / "agentdb9", real)
+        nobody = pwd.getpwnam("nobody")
+        for path in [real, *real.rglob("*")]:
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)  # the target and its folder are nobody's
+        links = top / "links"  # root's: nobody cannot write here
+        links.mkdir(mode=0o755)
+        (links / "docker-compose.yml").symlink_to(real / "docker-compose.yml")
+        (links / "workspace").symlink_to(real / "workspace")
+        before = (real / "docker-compose.yml").read_bytes()
+        env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "PYTHONPATH": str(ROOT),
+               "DOCKER_HOST": os.environ.get("DOCKER_HOST", ""), "STACKTUI_COMPOSE": compose_for("nobody")}
+        done = as_nobody([sys.executable, "-m", "stacktui", "layout", "separate", "mcp-server", "--no-up", "--yes"],
+                         links, env)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.stderr.startswith(f"stacktui: cannot write in {links} (the history of changes is kept there, "
+                                      "for undo); nothing was written"), done.stderr
+        assert (real / "docker-compose.yml").read_bytes() == before
+        assert not (links / ".stacktui").exists() and not (real / ".stacktui").exists()
+    finally:
+        shutil.rmtree(top)

@@ -103,13 +103,18 @@ def test_no_up_writes_the_file_history_lists_it_undo_restores_it(stacktui, agent
     assert rows[1].startswith("#2 ") and "undo      docker-compose.yml  undo #1 (separate mcp-server" in rows[1]
 
 
-def test_shared_back_with_the_cli_is_byte_identical(stacktui, agentdb9):
+def test_shared_back_with_the_cli_is_the_original_less_the_notes_separate_made_false(stacktui, agentdb9):
     file = agentdb9 / "docker-compose.yml"
-    original = file.read_bytes()
+    original = file.read_text()
     assert stacktui(agentdb9, "layout", "separate", "mcp-server", "--no-up", "--yes").returncode == 0
+    separated = file.read_bytes()
     done = stacktui(agentdb9, "layout", "shared", "mcp-server", "--with", "vscode", "--no-up", "--yes")
     assert done.returncode == 0, done.stderr
-    assert file.read_bytes() == original
+    assert file.read_text() == original.replace(" (shared namespace)", "").replace(
+        "    # Ports exposed through vscode service\n", "")
+    # undo, not shared, is the way back byte for byte.
+    assert stacktui(agentdb9, "layout", "undo", "--no-up", "--yes").returncode == 0
+    assert file.read_bytes() == separated
 
 
 def test_unknown_ports_exit_2_naming_the_candidates(stacktui, agentdb9):
@@ -178,3 +183,68 @@ def test_on_a_terminal_it_asks_first(agentdb9, answer, code, written):
     assert rc == code, out
     assert (file.read_bytes() != before) is written
     assert ("nothing changed" in out) is not written
+
+
+def test_show_and_history_as_json(stacktui, agentdb9):
+    import hashlib
+    import json
+
+    done = stacktui(agentdb9, "layout", "show", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"project": "agentdb9", "namespaces": [
+        {"owner": "vscode", "ipc": "shareable", "listens": [8080],
+         "members": [{"service": "mcp-server", "joins": {"network_mode": "vscode", "ipc": "vscode"},
+                      "listens": [9001, 9002]}],
+         "ports": [{"port": "8080->8080/tcp", "service": "vscode"}, {"port": "9001->9001/tcp", "service": "mcp-server"},
+                   {"port": "9002->9002/tcp", "service": "mcp-server"}]},
+        {"owner": "backend", "ipc": None, "listens": [], "members": [],
+         "ports": [{"port": "8000->8000/tcp", "service": None}]}]}
+
+    done = stacktui(agentdb9, "layout", "history", "--json")
+    assert done.returncode == 0 and json.loads(done.stdout) == []
+    file = agentdb9 / "docker-compose.yml"
+    before = file.read_bytes()
+    assert stacktui(agentdb9, "layout", "separate", "mcp-server", "--no-up", "--yes").returncode == 0
+    done = stacktui(agentdb9, "layout", "history", "--json")
+    assert done.returncode == 0, done.stderr
+    [entry] = json.loads(done.stdout)
+    assert entry["time"].endswith("+00:00")
+    assert {k: v for k, v in entry.items() if k != "time"} == {
+        "id": 1, "file": "docker-compose.yml", "folder": str(agentdb9), "kind": "separate",
+        "reason": "separate mcp-server from vscode (ports 9001, 9002)",
+        "before": hashlib.sha256(before).hexdigest(), "after": hashlib.sha256(file.read_bytes()).hexdigest(),
+        "undoes": None, "rolled_back": False}
+
+
+PROFILED = """\
+name: pe
+services:
+  owner:
+    image: busybox
+    ports:
+      - "127.0.0.1:${OWNER_PORT:-1000}:80"
+  debugger:
+    image: busybox
+    profiles: [debug]
+    network_mode: "service:owner"
+"""
+
+
+def test_env_file_and_profile_reach_compose(stacktui, tmp_path):
+    import json
+
+    (tmp_path / "compose.yaml").write_text(PROFILED)
+    (tmp_path / ".env").write_text("OWNER_PORT=1111\n")
+    (tmp_path / "alt.env").write_text("OWNER_PORT=2222\n")
+
+    def group(*opts: str) -> dict:
+        done = stacktui(tmp_path, *opts, "layout", "show", "--json")
+        assert done.returncode == 0, done.stderr
+        [only] = json.loads(done.stdout)["namespaces"]
+        return only
+
+    plain = group()
+    assert plain["members"] == [] and plain["ports"] == [{"port": "127.0.0.1:1111->80/tcp", "service": None}]
+    both = group("--env-file", "alt.env", "--profile", "debug")
+    assert both["members"] == [{"service": "debugger", "joins": {"network_mode": "owner"}, "listens": []}]
+    assert both["ports"] == [{"port": "127.0.0.1:2222->80/tcp", "service": None}]

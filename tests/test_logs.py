@@ -15,9 +15,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from stacktui.core.engine.logstream import (EVENT, STDERR, STDOUT, TTY, EntryDecoder, LogLine, read_all_logs,
+from stacktui.core.engine.loglines import EVENT, STDERR, STDOUT, TTY, LogLine
+from stacktui.core.engine.logstream import (EntryDecoder, read_all_logs,
                                             since_param, split_frames, timestamp_ns)
 from stacktui.core.live.logs import LogFollower
+from tests.waiting import until
 
 
 def ts(n: int) -> bytes:
@@ -125,22 +127,12 @@ def _cli_stderr(container_id: str) -> list[str]:
     return done.stderr.decode("utf-8", "replace").splitlines()
 
 
-def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_reading_a_containers_whole_log_matches_the_engine(engine, run_container):
     c = run_container('i=0; while [ $i -lt 3000 ]; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); done; '
                       'printf "\\033]0;title\\007visible\\n"; sleep 600')
     sock = engine.socket_path
     # stdout and stderr are copied by separate readers in the engine: either may finish last.
-    lines = wait_for(lambda: (r := read_all_logs(sock, c.id, "x")) and len(r) == 6001 and r,
+    lines = until(lambda: (r := read_all_logs(sock, c.id, "x")) and len(r) == 6001 and r,
                      what="6001 lines written")
     outs = [line.text for line in lines if line.stream == STDOUT]
     errs = [line.text for line in lines if line.stream == STDERR]
@@ -163,15 +155,15 @@ def test_a_follow_survives_restarts_without_losing_or_repeating_a_line(engine, r
 
     follower = LogFollower(engine, "svc", c.id, sink, history="all").start()
     try:
-        wait_for(lambda: len(got) > 20, what="first lines")
+        until(lambda: len(got) > 20, what="first lines")
         for _ in range(2):
             engine.restart(c.id, timeout=0)
             follower.poke()  # what the watcher does on the engine's start event
             before = len(got)
-            wait_for(lambda: len(got) > before + 20, what="lines after a restart")
+            until(lambda: len(got) > before + 20, what="lines after a restart")
         engine.stop(c.id, timeout=0)
         expected = cli_lines(c.id)
-        wait_for(lambda: len(got) >= len(expected), what="every stored line")
+        until(lambda: len(got) >= len(expected), what="every stored line")
         with lock:
             texts = [line.text for line in got]
         assert follower.attaches == 3
@@ -186,7 +178,7 @@ def test_stop_from_another_thread_ends_a_quiet_follow_at_once(engine, run_contai
     c = run_container('echo ready; sleep 600')
     got: list[LogLine] = []
     follower = LogFollower(engine, "svc", c.id, lambda s, lines: got.extend(lines)).start()
-    wait_for(lambda: got, what="the first line")
+    until(lambda: got, what="the first line")
     started = time.monotonic()
     follower.stop(wait=2)
     assert not follower.alive
@@ -199,7 +191,7 @@ def test_tty_containers_are_read_as_raw_bytes(engine, run_container):
     got: list[LogLine] = []
     follower = LogFollower(engine, "svc", c.id, lambda s, lines: got.extend(lines)).start()
     try:
-        wait_for(lambda: len(got) >= 2, what="two lines")
+        until(lambda: len(got) >= 2, what="two lines")
     finally:
         follower.stop(wait=2)
     assert [(line.text, line.stream) for line in got] == [("one", TTY), ("two", TTY)]
@@ -212,10 +204,10 @@ def test_engines_off_the_unix_socket_are_followed_through_docker_py_the_same_way
     got: list[LogLine] = []
     follower = LogFollower(engine, "svc", c.id, lambda s, lines: got.extend(lines), history="all", fast=False).start()
     try:
-        wait_for(lambda: any(line.text == "done" for line in got), what="the last line")
+        until(lambda: any(line.text == "done" for line in got), what="the last line")
         engine.restart(c.id, timeout=0)
         follower.poke()
-        wait_for(lambda: sum(line.text == "done" for line in got) == 2, what="the second run's last line")
+        until(lambda: sum(line.text == "done" for line in got) == 2, what="the second run's last line")
     finally:
         follower.stop(wait=2)
     assert follower.socket_path is None and follower.attaches == 2

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.ports.live import EXEC, PROC, Listener, live_findings, namespace_listeners, parse_proc_net
 from stacktui.core.loader import load_project
+from tests.waiting import until
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -19,10 +19,8 @@ def sameport(stack_factory):
     """Two members of one namespace that both want 8000: first holds it, second's httpd logs the bind error."""
     stack = stack_factory(str(DATA / "sameport"), ("SAMEPORT_PORT",))
     stack.up()
-    deadline = time.monotonic() + 30
-    while "Address already in use" not in stack.compose("logs", "--no-color", "second").stdout:
-        assert time.monotonic() < deadline, "second never logged its bind error"
-        time.sleep(0.2)
+    until(lambda: "Address already in use" in stack.compose("logs", "--no-color", "second").stdout, 30,
+          "second's bind error in its log", step=0.2)
     return stack
 
 

@@ -12,6 +12,7 @@ import pytest
 from stacktui.core.engine.client import ContainerInfo, PublishedPort
 from stacktui.core.compose.model import Extension, Project, ServiceSpec
 from stacktui.core.health.probes import ProbeScheduler, probe_all, route
+from tests.waiting import until
 
 PARALLEL = 8
 
@@ -119,13 +120,6 @@ def test_route_through_the_namespace_owner_else_the_container_address():
         route(proj, containers, "http://api:8000/", local_engine=False)
 
 
-def wait_for(condition, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
-
-
 def test_scheduler_probes_on_an_interval_without_blocking_the_caller(server):
     proj = project(spec("web", "http://web:80/health"))
     containers = [container("web", [PublishedPort(80, "tcp", "127.0.0.1", server)])]
@@ -136,23 +130,20 @@ def test_scheduler_probes_on_an_interval_without_blocking_the_caller(server):
         asked.append(1)
         return containers
 
-    sched = ProbeScheduler(proj, current, rounds.append, interval=0.05, timeout=2).start()
+    # An hour's interval: after the round a start runs, no other comes by itself while the test
+    # runs, so each one after it is the doing of what the test did just before.
+    sched = ProbeScheduler(proj, current, rounds.append, interval=3600, timeout=2).start()
     try:
-        wait_for(lambda: len(rounds) >= 3)
-        assert all(r["web"].ok for r in rounds)
-        assert len(asked) >= 3  # the containers are read again every round: routes follow restarts
-        sched.interval = 3600  # user-settable while it runs
-        seen = len(rounds)
-        time.sleep(0.2)
-        assert len(rounds) <= seen + 1  # at most the round that was under way
+        until(lambda: len(rounds) == 1, 10, "the round a start runs at once")
         sched.probe_now()
-        wait_for(lambda: len(rounds) >= seen + 1)
+        until(lambda: len(rounds) == 2, 10, "the round probe_now asked for")
+        assert all(r["web"].ok for r in rounds)
+        sched.interval = 0.05  # user-settable while it runs: the new interval counts at once
+        until(lambda: len(rounds) >= 5, 10, "rounds at the new interval")
     finally:
         sched.stop()
     assert not sched.running
-    after = len(rounds)
-    time.sleep(0.1)
-    assert len(rounds) == after
+    assert len(asked) >= len(rounds)  # the containers are read again every round: routes follow restarts
     with pytest.raises(ValueError):
         sched.interval = 0
 
@@ -171,7 +162,7 @@ def test_scheduler_survives_an_engine_error():
     results: list[dict] = []
     sched = ProbeScheduler(proj, failing, results.append, interval=0.05, on_error=errors.append).start()
     try:
-        wait_for(lambda: results)
+        until(lambda: results)
     finally:
         sched.stop()
     assert isinstance(errors[0], ConnectionError)

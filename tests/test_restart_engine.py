@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.lock import project_lock
 from stacktui.core.loader import load_project
 from stacktui.core.health.status import collect
+from tests.waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,25 +64,18 @@ class Events:
 
     def stop(self, expect: int, timeout: float = 10.0) -> list[tuple[str, str]]:
         """Wait for `expect` events (they may trail the CLI's exit by a moment), then unsubscribe."""
-        deadline = time.monotonic() + timeout
-        while len(self.seen) < expect and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.stream.close()
-        self.thread.join(5)
+        try:
+            until(lambda: len(self.seen) >= expect, timeout, f"{expect} events")
+        except AssertionError:
+            pass  # the caller compares what came with what it expected, and says so
+        finally:
+            self.stream.close()
+            self.thread.join(5)
         return list(self.seen)
 
 
 def logs_since(engine, container_id: str, since: datetime) -> str:
     return engine.api.logs(container_id, since=since, stdout=True, stderr=True).decode("utf-8", "replace")
-
-
-def wait_for(predicate, timeout: float = 20.0, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(every)
 
 
 def mcp_answers(stack) -> bool:
@@ -136,10 +129,10 @@ def test_raw_restart_strands_mcp_and_stacktui_restart_brings_it_back(module_demo
         now = status_here(stack, engine)
         return now if now["vscode"]["health"] == now["mcp-server"]["health"] == "healthy" else None
 
-    assert wait_for(both_healthy, timeout=15), status_here(stack, engine)
+    assert until(both_healthy, timeout=15), status_here(stack, engine)
     assert mcp_answers(stack)
     backend = stack.container(engine, "backend")
-    assert wait_for(lambda: "MCP reachable at http://vscode:9001/health" in logs_since(engine, backend.id,
+    assert until(lambda: "MCP reachable at http://vscode:9001/health" in logs_since(engine, backend.id,
                                                                                       mcp_after.started_at))
 
 
@@ -209,7 +202,7 @@ def test_chain_stale_is_transitive_and_restart_orders_a_b_c(chain_stack, engine)
     times = [stack.container(engine, s).started_at for s in ("gateway", "api", "worker")]
     assert times == sorted(times)
     # Docker's own health verdict trails stacktui's gate by up to one interval.
-    rows = wait_for(lambda: (r := status_here(stack, engine)) and all(
+    rows = until(lambda: (r := status_here(stack, engine)) and all(
         r[s]["health"] == "healthy" and not r[s]["stale"] for s in ("gateway", "api", "worker")) and r)
     assert rows, status_here(stack, engine)
     worker_port = stack.ports["CHAIN_WORKER_PORT"]

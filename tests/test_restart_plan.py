@@ -75,12 +75,11 @@ def test_recreate_when_the_owner_has_a_new_id_or_a_service_has_no_container(demo
         (RECREATE, "vscode has no container"), (RECREATE, "vscode gets a new container first")]
 
 
-def test_stop_grace_period_in_compose_duration_forms(demo):
-    spec = demo.services["vscode"]
+def test_stop_grace_period_in_compose_duration_forms(demo, monkeypatch):
+    raw = demo.services["vscode"].raw  # the module's project: monkeypatch puts it back even on a failure
     for value, seconds in ((None, 10), ("1m30s", 90), ("500ms", 0), ("2s", 2), (3, 3)):
-        spec.raw["stop_grace_period"] = value
+        monkeypatch.setitem(raw, "stop_grace_period", value)
         assert grace_seconds(demo, "vscode") == seconds
-    spec.raw.pop("stop_grace_period")
 
 
 class FakeEngine:

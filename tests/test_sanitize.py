@@ -31,6 +31,8 @@ HOSTILE = [
     ("osc8 bit \x9d0;t\x9cafter".encode(), "osc8 bit after"),
     ("line\u2028sep\u2029para".encode(), "line<U+2028>sep<U+2029>para"),
     ("bidi \u202eevil\u202c".encode(), "bidi <U+202E>evil<U+202C>"),
+    ("isolate \u2067x\u2069".encode(), "isolate <U+2067>x<U+2069>"),
+    ("marks \u200e1\u200f2\u061c3".encode(), "marks <U+200E>1<U+200F>2<U+061C>3"),  # LRM, RLM, ALM
     (b"trailing lone escape \x1b", "trailing lone escape \u241b"),
     (b"unterminated \x1b]0;title to the end", "unterminated "),
     (b"tab\tkept", "tab\tkept"),
@@ -48,15 +50,29 @@ def test_plain_lines_come_back_unchanged_and_unicode_survives():
         assert sanitize(line.encode()) == line
 
 
+# Every character that moves text around when drawn: bidi embeddings, overrides, isolates and marks.
+BIDI = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+# What the fuzz draws from: every single byte, and the multi-byte UTF-8 forms that matter here:
+# C1 controls (U+0080-9F as two bytes, which a terminal may take for 8-bit CSI or OSC), the
+# line and paragraph separators, the bidi controls, and plain multi-byte text around them.
+PIECES = [bytes([b]) for b in range(256)] + [chr(c).encode() for c in range(0x80, 0xA0)] + \
+    [chr(c).encode() for c in (0x2028, 0x2029, 0x0085, *BIDI)] + ["é", "漢", "🙂", "\x1b[", "\x1b]"]
+
+
 def test_no_output_can_split_a_line_or_carry_a_control_character():
     rng = random.Random(7)
-    alphabet = bytes(range(256))
-    for _ in range(3000):
-        raw = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
-        text = sanitize(raw)
-        assert len(text.splitlines()) <= 1, raw
-        assert not any(ord(ch) < 0x20 and ch != "\t" for ch in text), raw
-        assert not any(0x7F <= ord(ch) <= 0x9F for ch in text), raw
+    pieces = [p if isinstance(p, bytes) else p.encode() for p in PIECES]
+    multibyte = 0
+    for _ in range(4000):
+        drawn = [rng.choice(pieces) for _ in range(rng.randint(0, 40))]
+        multibyte += sum(1 for p in drawn if len(p) > 1)
+        raw = b"".join(drawn)
+        for text in (sanitize(raw), sanitize(raw.decode("utf-8", "replace"))):
+            assert len(text.splitlines()) <= 1, raw
+            assert not any(ord(ch) < 0x20 and ch != "\t" for ch in text), raw
+            assert not any(0x7F <= ord(ch) <= 0x9F for ch in text), raw
+            assert not any(ord(ch) in BIDI or ch in "\u2028\u2029" for ch in text), raw
+    assert multibyte > 10_000  # the multi-byte characters were drawn, not only single bytes
 
 
 def test_a_ten_megabyte_line_is_bounded_and_cut_for_display_with_a_marker():

@@ -3,13 +3,13 @@ container output kept as data) and how a restart plan stops at a gate that never
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.loader import load_project
 from stacktui.core.restart.plan import build_plan, execute
+from tests.waiting import until
 
 SICK = """\
 services:
@@ -44,12 +44,8 @@ KEYS = {"service", "state", "health", "container_id", "started_at", "namespace_o
 def sick(text_stack, engine):
     stack = text_stack(SICK, ("DEAF_PORT",))
     stack.compose("up", "-d")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = {c.service: c for c in engine.project_containers(stack.name)}
-        if len(found) == 3 and found["sick"].health == "unhealthy":
-            break
-        time.sleep(0.2)
+    until(lambda: len(found := {c.service: c for c in engine.project_containers(stack.name)}) == 3
+          and found["sick"].health == "unhealthy", 60, "three containers, sick unhealthy", step=0.2)
     return stack
 
 

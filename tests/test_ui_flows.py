@@ -1,75 +1,33 @@
 """Key flows through the real UI: restart plan, layout change with diff, undo, fixes, help and keymaps.
 
-The core operations behind them (restart, layout, check) are built on other
-branches; here the adapter is handed callables with the agreed signatures that
-record what they were asked and emit the agreed events, so these tests prove
-what the UI does with them: ask first, show progress live, apply only on
-confirm, report the outcome. Acceptance on the real engine comes with the merge.
+Here core.ops is replaced by recording doubles that take the same arguments and
+answer with core's own types (RestartPlan, PlanEvent, PlanResult, LayoutChange,
+ApplyEvent, ApplyResult, PortsUnknown), so these tests prove what the UI does
+with them: ask first, show progress live, apply only on confirm, report the
+outcome. tests/test_ui_acceptance.py runs the same keys on the real engine.
 """
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+import pytest
 
 from stacktui.core.compose.cli import ComposeTarget
-from stacktui.core.errors import ConfigError
-from stacktui.core.layout.edit import LayoutChange
+from stacktui.core.errors import EngineUnavailable
 from stacktui.core.live.watcher import Snapshot
-from stacktui.ui import actions as actions_mod
-from stacktui.ui.actions import FindingView, StackActions
+from stacktui.core.ops import layout as layout_ops
+from stacktui.core.ops import restart as restart_ops
+from stacktui.core.ops.layout import ApplyEvent, ApplyResult, LayoutChange, PortsUnknown
+from stacktui.core.ops.restart import PlanEvent, PlanResult, RestartPlan, Step
+from stacktui.core.restart.plan import StepOutcome
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import ChoiceModal, DiffModal, HelpScreen, PlanModal, PortsModal
+from stacktui.ui.operations import FindingView, StackOperations
 from tests.test_ui_snapshots import NOW, demo_project, rows
 
 TARGET = ComposeTarget(files=(Path("/srv/demo/compose.yaml"),), project_name="demo")
-
-
-# Shapes agreed in the brief (core/restart.py, core/layout.py).
-@dataclass
-class Step:
-    service: str
-    action: str = "restart"
-    waits_for: list[str] = field(default_factory=list)
-
-
-@dataclass
-class RestartPlan:
-    steps: list[Step]
-
-
-@dataclass
-class PlanEvent:
-    kind: str
-    step: Any
-    service: str
-    message: str
-
-
-@dataclass
-class PlanResult:
-    ok: bool
-    steps_run: list[Step]
-    failed_step: Step | None = None
-    reason: str | None = None
-    health_output: str | None = None
-    last_logs: list[str] = field(default_factory=list)
-    not_run: list[Step] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ApplyEvent:
-    kind: str
-    message: str
-    service: str | None = None
-
-
-
-class PortsUnknown(ConfigError):
-    def __init__(self, message: str, candidates: list[int]) -> None:
-        super().__init__(message)
-        self.candidates = candidates
+FILE = Path("/srv/demo/compose.yaml")
 
 
 class Core:
@@ -81,50 +39,64 @@ class Core:
         self.release.set()
         self.cancelled = False
 
-    def build_plan(self, project, services):
+    def plan_restart(self, project, engine, services=(), *, everything=False, containers=None):
         self.calls.append(("build_plan", tuple(services)))
         order = [s for s in project.services if s in services or (s == "mcp-server" and "vscode" in services)]
-        return RestartPlan([Step(s, waits_for=[f"{s} healthy"]) for s in order])
+        return RestartPlan(project.name, list(services), [Step(s, "restart", [f"{s} healthy"]) for s in order])
 
-    def execute(self, plan, project, engine, target, on_event=None, cancel=None, timeout=60.0):
+    def run_restart(self, plan, project, engine, target, *, on_event=None, cancel=None, abort=None, timeout=60.0,
+                    lock_wait=0.0, containers=None):
         self.calls.append(("execute", [s.service for s in plan.steps], target))
-        ran = []
+        ran: list[StepOutcome] = []
         for number, step in enumerate(plan.steps, start=1):  # restart numbers its steps from 1
             if cancel is not None and cancel.is_set():
                 self.cancelled = True
-                return PlanResult(False, ran, None, "cancelled", not_run=plan.steps[len(ran):])
+                return PlanResult(False, ran, reason=f"cancelled before step {number} ({step.service})",
+                                  not_run=plan.steps[len(ran):], cancelled=True)
             on_event(PlanEvent("step_started", number, step.service, "restarting"))
             on_event(PlanEvent("gate_waiting", number, step.service, "healthcheck: starting"))
             self.release.wait(10)
             on_event(PlanEvent("gate_passed", number, step.service, "healthy"))
             on_event(PlanEvent("step_done", number, step.service, "done"))
-            ran.append(step)
+            ran.append(StepOutcome(number, step.service, step.action, True, [], list(step.waits_for), 0.0))
         on_event(PlanEvent("plan_done", 0, "", "all steps done"))
         return PlanResult(True, ran)
 
-    def prepare_separate(self, project, service, ports=None):
+    def prepare_separate(self, project, service, ports=None, *, engine=None):
         self.calls.append(("prepare_separate", service, ports))
         if ports is None:
-            raise PortsUnknown(f"cannot tell which of vscode's ports are {service}'s", [8080, 9001, 9002])
-        return LayoutChange(Path("/srv/demo/compose.yaml"), "old", "new",
+            raise PortsUnknown(f"cannot tell which of vscode's ports are {service}'s", service=service,
+                               candidates=[8080, 9001, 9002])
+        return LayoutChange(FILE, "old", "new",
                             "--- compose.yaml\n+++ compose.yaml\n-    network_mode: \"service:vscode\"\n+    ports:\n",
-                            f"{service} gets its own namespaces", [service, "backend"])
+                            f"{service} gets its own namespaces", [service, "backend"], kind="separate")
 
     def prepare_shared(self, project, service, owner):
         self.calls.append(("prepare_shared", service, owner))
-        return LayoutChange(Path("/srv/demo/compose.yaml"), "a", "b", f"+    network_mode: \"service:{owner}\"\n",
-                            f"{service} joins {owner}", [service])
+        return LayoutChange(FILE, "a", "b", f"+    network_mode: \"service:{owner}\"\n",
+                            f"{service} joins {owner}", [service], kind="shared")
 
     def prepare_undo(self, project):
         self.calls.append(("prepare_undo",))
-        return LayoutChange(Path("/srv/demo/compose.yaml"), "b", "a", "-    ports:\n+    network_mode: x\n",
-                            "undo: mcp-server shares vscode again", ["mcp-server"])
+        return LayoutChange(FILE, "b", "a", "-    ports:\n+    network_mode: x\n",
+                            "undo: mcp-server shares vscode again", ["mcp-server"], kind="undo")
 
-    def apply_change(self, change, project, engine, target, on_event=None, up=True):
+    def apply_change(self, change, project, engine, target, on_event=None, up=True, timeout=60.0):
         self.calls.append(("apply_change", change.reason))
         on_event(ApplyEvent("write", "wrote compose.yaml (history #1)"))
         on_event(ApplyEvent("up", "recreated mcp-server, backend", "mcp-server"))
-        return PlanResult(True, [])
+        return ApplyResult(True, True, services=["mcp-server", "backend"])
+
+
+@pytest.fixture
+def core(monkeypatch) -> Core:
+    """A Core standing in for core.ops wherever the UI reaches it."""
+    fake = Core()
+    for module, names in ((restart_ops, ("plan_restart", "run_restart")),
+                          (layout_ops, ("prepare_separate", "prepare_shared", "prepare_undo", "apply_change"))):
+        for name in names:
+            monkeypatch.setattr(module, name, getattr(fake, name))
+    return fake
 
 
 def make_app(core: Core, reloads: list | None = None) -> StackApp:
@@ -135,10 +107,7 @@ def make_app(core: Core, reloads: list | None = None) -> StackApp:
             reloads.append(1)
         return project
 
-    actions = StackActions(project, object(), TARGET, reload=reload, build_plan=core.build_plan,
-                           execute=core.execute, prepare_separate=core.prepare_separate,
-                           prepare_shared=core.prepare_shared, prepare_undo=core.prepare_undo,
-                           apply_change=core.apply_change)
+    actions = StackOperations(project, object(), TARGET, reload=reload)
     return StackApp(project, None, target=TARGET, actions=actions, live=False, clock=lambda: NOW)
 
 
@@ -156,8 +125,7 @@ async def select(pilot, app: StackApp, service: str) -> None:
     await pilot.pause()
 
 
-async def test_r_shows_the_plan_asks_then_shows_each_step_live():
-    core = Core()
+async def test_r_shows_the_plan_asks_then_shows_each_step_live(core):
     core.release.clear()
     app = make_app(core)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -183,8 +151,7 @@ async def test_r_shows_the_plan_asks_then_shows_each_step_live():
         assert app.busy is None
 
 
-async def test_escape_during_a_plan_cancels_after_the_current_step():
-    core = Core()
+async def test_escape_during_a_plan_cancels_after_the_current_step(core):
     core.release.clear()
     app = make_app(core)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -203,8 +170,7 @@ async def test_escape_during_a_plan_cancels_after_the_current_step():
         assert "not run" in " ".join(modal.outcome.details)
 
 
-async def test_b_asks_for_ports_shows_the_diff_and_applies_only_on_confirm():
-    core = Core()
+async def test_b_asks_for_ports_shows_the_diff_and_applies_only_on_confirm(core):
     reloads: list = []
     app = make_app(core, reloads)
     async with app.run_test(size=(100, 34)) as pilot:
@@ -242,8 +208,7 @@ async def test_b_asks_for_ports_shows_the_diff_and_applies_only_on_confirm():
         assert app.busy is None
 
 
-async def test_s_and_u_go_through_the_same_diff_and_confirm():
-    core = Core()
+async def test_s_and_u_go_through_the_same_diff_and_confirm(core):
     app = make_app(core)
     app.project.services["mcp-server"].network_mode = None  # as after a rollback
     app.project.services["mcp-server"].ipc = None
@@ -269,8 +234,7 @@ async def test_s_and_u_go_through_the_same_diff_and_confirm():
         assert [c for c in core.calls if c[0] == "apply_change"] == [("apply_change", "mcp-server joins vscode")]
 
 
-async def test_a_findings_one_key_fix_opens_the_restart_plan():
-    core = Core()
+async def test_a_findings_one_key_fix_opens_the_restart_plan(core):
     app = make_app(core)
     async with app.run_test(size=(100, 30)) as pilot:
         await select(pilot, app, "backend")
@@ -283,23 +247,26 @@ async def test_a_findings_one_key_fix_opens_the_restart_plan():
         assert core.calls[0] == ("build_plan", ("mcp-server",))
 
 
-async def test_a_missing_core_module_is_a_notification_not_a_crash(monkeypatch):
-    monkeypatch.setitem(actions_mod.CORE, "build_plan", ("stacktui.core.no_such_module", "build_plan"))
-    project = demo_project()
-    app = StackApp(project, None, target=TARGET, actions=StackActions(project, object(), TARGET), live=False,
-                   clock=lambda: NOW)
+async def test_a_failing_core_operation_is_a_notification_not_a_crash(core, monkeypatch):
+    def engine_gone(*_args, **_kwargs):
+        raise EngineUnavailable("the Docker engine at /run/docker.sock does not answer")
+
+    monkeypatch.setattr(restart_ops, "plan_restart", engine_gone)
+    app = make_app(core)
     async with app.run_test(size=(100, 30)) as pilot:
         await select(pilot, app, "vscode")
         await pilot.press("r")
         await settle(pilot, app)
         assert not isinstance(app.screen, PlanModal)
         messages = [n.message for n in app._notifications]
-        assert any("restart plans are not available" in m for m in messages)
-        assert app.busy is None and app.is_running
+        assert any("the Docker engine at /run/docker.sock does not answer" in m for m in messages)
+        assert app.busy is None
+        await pilot.press("r")  # and the next key is taken: nothing was left claimed
+        await settle(pilot, app)
+        assert len([m for m in (n.message for n in app._notifications) if "does not answer" in m]) == 2
 
 
-async def test_keys_can_be_remapped_by_binding_id_and_help_shows_them():
-    core = Core()
+async def test_keys_can_be_remapped_by_binding_id_and_help_shows_them(core):
     app = make_app(core)
     app.set_keymap({"restart": "x"})
     async with app.run_test(size=(100, 30)) as pilot:

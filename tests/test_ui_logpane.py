@@ -5,7 +5,7 @@ import time
 
 from rich.style import Style
 
-from stacktui.core.engine.logstream import EVENT, LogLine
+from stacktui.core.engine.loglines import EVENT, LogLine
 from stacktui.core.live.store import LogStore
 from stacktui.core.sanitize import DISPLAY_LIMIT
 from stacktui.ui.app import StackApp
@@ -98,13 +98,63 @@ async def test_a_full_view_prunes_old_lines_and_still_shows_the_newest():
     app = app_with([], view_lines=200)
     async with app.run_test(size=(80, 24)) as pilot:
         view = app.pane.log_view
-        for batch in range(10):
+        for batch in range(15):
             app.store.append("mcp-server", [mcp(batch * 100 + i) for i in range(100)])
             app.flush_logs_now()
             await pilot.pause()
-        assert len(view.lines) <= 200 + 1000 and len(view.meta) == len(view.lines)
+        # Old lines go in chunks: at 1,300 lines (1,100 over the cap of 200, more than the
+        # 1,000 of slack) the view dropped to its newest 200, then grew by the last two batches.
+        assert list(view.lines) == [f"line {i}" for i in range(1100, 1500)]
+        assert len(view.meta) == len(view.lines)
+        assert len(app.store.lines("mcp-server")) == 1500  # the store keeps what the view let go
         bottom = "".join(seg.text for seg in view.render_line(view.size.height - 1))
-        assert "line 999" in bottom
+        assert "line 1499" in bottom
+
+
+async def test_pruning_keeps_the_current_search_match_on_its_line():
+    app = app_with([], view_lines=200)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, view = app.pane, app.pane.log_view
+
+        async def add(start: int, stop: int) -> None:
+            for first in range(start, stop, 100):  # in batches, as a flush brings them (one no larger than the cap)
+                app.store.append("mcp-server", [mcp(i, f"ERROR {i}" if i % 10 == 0 and i >= 1150 else None)
+                                                for i in range(first, min(first + 100, stop))])
+                app.flush_logs_now()
+                await pilot.pause()
+
+        await add(0, 1200)  # 1,000 over the cap: not yet pruned
+        await pilot.press("slash", *"ERROR", "enter")
+        await pilot.press("N")
+        assert view.lines[view.current_match] == "ERROR 1180"
+        assert "4/5" in str(pane.query_one("#log-title").content)
+        reading = view.lines[view.scroll_offset.y]
+        await add(1200, 1250)  # 1,050 over: the oldest 1,050 lines go
+        assert len(view.lines) == 200 and view.lines[0] == "line 1050"
+        assert view.lines[view.scroll_offset.y] == reading  # paused: what the reader looked at stays put
+        assert view.lines[view.current_match] == "ERROR 1180"  # the match moved up with its line
+        assert "4/10" in str(pane.query_one("#log-title").content)
+        current = row_styles(view, find_row(view, "ERROR 1180"))
+        assert any(t == "ERROR" and s.bgcolor == CURRENT_MATCH_STYLE.bgcolor for t, s in current)
+        await pilot.press("n")
+        assert view.lines[view.current_match] == "ERROR 1190"
+
+
+async def test_pruning_away_the_current_match_forgets_it_and_recounts():
+    app = app_with([], view_lines=200)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, view = app.pane, app.pane.log_view
+        for first in range(0, 1200, 100):
+            app.store.append("mcp-server", [mcp(i, "ERROR first" if i == 5 else None) for i in range(first, first + 100)])
+            app.flush_logs_now()
+            await pilot.pause()
+        await pilot.press("slash", *"ERROR", "enter")
+        assert view.lines[view.current_match] == "ERROR first"
+        app.store.append("mcp-server", [mcp(i) for i in range(1200, 1250)])
+        app.flush_logs_now()
+        await pilot.pause()
+        assert view.current_match is None and "ERROR first" not in view.lines
+        assert pane.matches == 0 and "0 matches" in str(pane.query_one("#log-title").content)
 
 
 async def test_merged_prefixes_are_coloured_and_event_lines_cannot_be_forged():

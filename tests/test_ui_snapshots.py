@@ -9,12 +9,12 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from stacktui.core.engine.logstream import EVENT, STDERR, LogLine
+from stacktui.core.engine.loglines import EVENT, STDERR, LogLine
 from stacktui.core.live.store import LogStore
 from stacktui.core.compose.model import Project, ServiceSpec
 from stacktui.core.health.status import ServiceStatus
 from stacktui.core.live.watcher import Snapshot
-from stacktui.ui.actions import FindingView, Outcome, ProgressEvent, StepView
+from stacktui.ui.operations import FindingView, Outcome, ProgressEvent, StepView
 from stacktui.ui.app import StackApp
 
 NOW = datetime(2025, 5, 1, 12, 0, 0, tzinfo=timezone.utc)

@@ -85,7 +85,7 @@ async def test_the_uptime_ticks_on_screen_in_every_row_and_changes_nothing_else(
 
 async def test_a_log_flush_carries_the_uptime_along():
     """At idle the followed service's line and the uptime tick share one frame a second."""
-    from stacktui.core.engine.logstream import LogLine
+    from stacktui.core.engine.loglines import LogLine
 
     now = [NOW]
     app = fixed_app()

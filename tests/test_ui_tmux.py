@@ -12,13 +12,13 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.test_ui_live import HOSTILE_SCRIPT
+from tests.waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE_OVERRIDE = """\
@@ -59,14 +59,16 @@ class Tmux:
         self.run("send-keys", "-t", self.session, *keys)
 
     def wait_for(self, text: str, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} not on screen after {timeout}s:\n{screen}")
+        seen = [""]
+
+        def shown() -> str | None:
+            seen[0] = self.screen()
+            return seen[0] if text in seen[0] else None
+
+        try:
+            return until(shown, timeout, f"{text!r} on screen", step=0.1)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n{seen[0]}") from None
 
     def kill(self) -> None:
         self.run("kill-server", check=False)
@@ -123,7 +125,7 @@ def test_the_installed_command_runs_in_a_terminal_and_quits_with_q(demo_stack, t
         tmux.keys("?")
         tmux.wait_for("stacktui keys")
         tmux.keys("Escape")
-        time.sleep(0.3)
+        until(lambda: "stacktui keys" not in tmux.screen(), 10, "the help to close")
 
         tmux.keys("q")
         screen = tmux.wait_for("STACKTUI-EXIT=", timeout=20)

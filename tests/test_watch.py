@@ -15,6 +15,7 @@ from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.engine.client import Engine
 from stacktui.core.loader import load_project
 from stacktui.core.live.watcher import Connection, EngineEvent, Snapshot, Watcher, parse_event
+from tests.waiting import until
 
 
 class SocketProxy:
@@ -105,13 +106,11 @@ class Recorder:
         return next((r for r in snap.rows if r.service == service), None) if snap else None
 
     def wait(self, predicate, timeout: float = 20.0, what: str = "condition") -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}; last rows: "
-                             f"{[(r.service, r.state, r.health) for r in self.snapshots[-1].rows] if self.snapshots else None}")
+        try:
+            until(predicate, timeout, what)
+        except AssertionError as exc:
+            last = [(r.service, r.state, r.health) for r in self.snapshots[-1].rows] if self.snapshots else None
+            raise AssertionError(f"{exc}; last rows: {last}") from None
 
 
 def watch(project, engine, rec: Recorder, **kwargs) -> Watcher:
@@ -175,10 +174,20 @@ def test_engine_gone_is_reported_and_the_watcher_reconnects_to_the_current_state
         assert lost.retry_in is not None and lost.attempt >= 1
         # While the engine is "away", the stack changes; the watcher must not miss it.
         demo_stack.compose("stop", "-t", "2", "backend")
-        time.sleep(0.5)
+        # ... and it keeps trying, each wait twice the last, up to the cap (backoff=(0.2, 1.0)); the
+        # first retry is silent and at once (a stream may end for reasons of its own).
+        rec.wait(lambda: rec.connections[-1].attempt >= 6, what="six attempts while away")
+        tries = [(c.attempt, c.retry_in) for c in rec.connections if not c.connected][:5]
+        assert tries == [(2, 0.2), (3, 0.4), (4, 0.8), (5, 1.0), (6, 1.0)], tries
         proxy.up()
         rec.wait(lambda: rec.connections[-1].connected, what="reconnected")
         rec.wait(lambda: rec.row("backend").state.startswith("exited"), what="the stop seen after reconnecting")
+        # Not only listed again: the event stream itself resumed, so a start now arrives as an event.
+        seen = len(rec.events)
+        demo_stack.compose("start", "backend")
+        rec.wait(lambda: any(e.action == "start" and e.service == "backend" for e in rec.events[seen:]),
+                 what="backend's start as an event after the reconnect")
+        rec.wait(lambda: rec.row("backend").state == "running", what="backend running in the rows")
     finally:
         watcher.stop()
         proxy.down()

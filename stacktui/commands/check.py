@@ -22,16 +22,13 @@ def _path(path) -> str:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    project = ctx.project
-    engine = None if args.static else ctx.engine
-    containers = engine.project_containers(project.name) if engine is not None else []
     # Imported here: `stacktui --help` and the other commands should not pay for psutil and /proc readers.
-    from stacktui.core.ops.check import local_only_notes, run_checks
-    from stacktui.core.ports.live import namespace_listeners
+    from stacktui.core.ops.check import check_project, local_only_notes
 
-    listeners = namespace_listeners(project, engine, containers) if engine is not None else []
-    findings = run_checks(project, engine, containers, listeners=listeners)
-    notes = local_only_notes(engine)
+    project = ctx.project
+    report = check_project(project, None if args.static else ctx.engine)
+    findings, listeners = report.findings, report.listeners
+    notes = [] if args.static else local_only_notes(ctx.engine)
     if args.json:
         emit_json({"project": project.name, "findings": [f.to_json(_path) for f in findings], "notes": notes,
                    # who listens on each port inside the shared network namespaces, and how we know

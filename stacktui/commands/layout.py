@@ -20,7 +20,7 @@ MULTILINE = "\t\n"  # Compose's and the apply's messages may span lines
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
-    from stacktui.core.layout.prepare import LayoutChange
+    from stacktui.core.ops.layout import LayoutChange
 
 
 def _ports(text: str) -> list[int]:
@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_show(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.namespaces.groups import describe
+    from stacktui.core.ops.layout_show import describe
 
     project = ctx.project
     groups = describe(project)
@@ -106,19 +106,17 @@ def run_show(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run_history(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.layout.history import project_history, rolled_back
+    from stacktui.core.ops.layout_show import history
 
-    project = ctx.project
-    entries = project_history(project)
-    undone = rolled_back(entries)
+    entries = history(ctx.project)
     if args.json:
-        emit_json([{**e.to_json(), "rolled_back": e.id in undone} for e in entries])
+        emit_json([{**e.to_json(), "rolled_back": undone} for e, undone in entries])
         return 0
     if not entries:
         print("no layout changes recorded")
         return 0
-    for e in entries:
-        state = "  (rolled back: the apply failed)" if e.id in undone else ""
+    for e, undone in entries:
+        state = "  (rolled back: the apply failed)" if undone else ""
         print(f"#{e.id:<3} {e.time}  {e.kind:<8}  {relpath(e.path)}  {e.reason}{state}")
     return 0
 
@@ -137,7 +135,7 @@ def _live_engine(ctx: Context) -> Callable[[], Engine | None]:
 
 
 def run_separate(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.layout.prepare import prepare_separate
+    from stacktui.core.ops.layout import prepare_separate
 
     change = prepare_separate(ctx.project, args.service, args.ports,
                               engine=None if args.ports else _live_engine(ctx))
@@ -145,13 +143,13 @@ def run_separate(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def run_shared(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.layout.prepare import prepare_shared
+    from stacktui.core.ops.layout import prepare_shared
 
     return _carry_out(ctx, args, prepare_shared(ctx.project, args.service, args.owner))
 
 
 def run_undo(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.layout.history import prepare_undo
+    from stacktui.core.ops.layout import prepare_undo
 
     return _carry_out(ctx, args, prepare_undo(ctx.project))
 
@@ -185,7 +183,7 @@ def _hold_signals() -> dict[int, Any]:
 
 
 def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -> int:
-    from stacktui.core.layout.apply import ApplyEvent, apply_change
+    from stacktui.core.ops.layout import ApplyEvent, apply_change
 
     print(change.diff, end="" if change.diff.endswith("\n") else "\n")
     for note in change.notes:

@@ -18,7 +18,7 @@ from stacktui.core.sanitize import printable
 from stacktui.core.errors import ConfigError
 
 if TYPE_CHECKING:  # core.restart pulls in gates, probes and ssl: the TUI's start-up does not need them
-    from stacktui.core.restart.plan import PlanEvent, PlanResult, RestartPlan
+    from stacktui.core.ops.restart import PlanEvent, PlanResult, RestartPlan
 
 LOCK_WAIT = 600.0
 
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.restart.plan import build_full_plan, build_plan, execute
+    from stacktui.core.ops.restart import plan_restart, run_restart
 
     if args.timeout <= 0:
         raise ConfigError("--timeout must be more than 0 seconds")
@@ -47,8 +47,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         raise ConfigError("name the services to restart", hint="or pass --all to restart the whole stack")
     project = ctx.project
     engine = ctx.engine
-    containers = engine.project_containers(project.name)
-    plan = build_full_plan(project, containers) if args.all else build_plan(project, list(args.services), containers)
+    containers = engine.project_containers(project.name)  # one listing for the plan and its first step
+    plan = plan_restart(project, engine, args.services, everything=args.all, containers=containers)
     if args.dry_run:
         if args.json:
             emit_json({"steps": [{"service": s.service, "action": s.action, "waits_for": s.waits_for}
@@ -63,10 +63,10 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     cancel, abort = threading.Event(), threading.Event()
     previous = _install_signals(cancel, abort, out)
     try:
-        result = execute(plan, project, engine, ctx.target,
-                         on_event=lambda e: _print_event(e, len(plan.steps), out), cancel=cancel,
-                         timeout=args.timeout, abort=abort, lock_wait=0.0 if args.no_wait else LOCK_WAIT,
-                         containers=containers)
+        result = run_restart(plan, project, engine, ctx.target,
+                             on_event=lambda e: _print_event(e, len(plan.steps), out), cancel=cancel,
+                             timeout=args.timeout, abort=abort, lock_wait=0.0 if args.no_wait else LOCK_WAIT,
+                             containers=containers)
     finally:
         _restore_signals(previous)
     if args.json:
@@ -86,24 +86,23 @@ def _print_plan(plan: RestartPlan, out: TextIO) -> None:
     out.flush()
 
 
+# How each kind of progress reads, after the step's tag; plan_done is left to the summary.
+_EVENT_LINES = {
+    "step_started": "{tag} {message}",
+    "gate_waiting": "{tag}   {message}",
+    "gate_passed": "{tag}   ok {message}",
+    "step_done": "{tag} done: {message}",
+    "step_failed": "{tag} FAILED: {message}",
+    "lock_waiting": "waiting: {message}",
+}
+
+
 def _print_event(e: PlanEvent, total: int, out: TextIO) -> None:
+    shape = _EVENT_LINES.get(e.kind)
+    if shape is None:
+        return
     tag = f"[{e.step}/{total}]" if e.step else "     "
-    message = printable(e.message)
-    if e.kind == "step_started":
-        line = f"{tag} {message}"
-    elif e.kind == "gate_waiting":
-        line = f"{tag}   {message}"
-    elif e.kind == "gate_passed":
-        line = f"{tag}   ok {message}"
-    elif e.kind == "step_done":
-        line = f"{tag} done: {message}"
-    elif e.kind == "step_failed":
-        line = f"{tag} FAILED: {message}"
-    elif e.kind == "lock_waiting":
-        line = f"waiting: {message}"
-    else:
-        return  # plan_done: the summary below says it
-    print(line, file=out, flush=True)
+    print(shape.format(tag=tag, message=printable(e.message)), file=out, flush=True)
 
 
 def _print_result(result: PlanResult, out: TextIO) -> None:

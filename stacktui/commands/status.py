@@ -11,9 +11,6 @@ import argparse
 
 from stacktui.commands.context import Context, emit_json
 from stacktui.core.sanitize import printable
-from stacktui.core.health.status import HEALTHY, NO_CHECK, collect
-
-PROBE_TIMEOUT = 2.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,14 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    project = ctx.project
-    engine = ctx.engine
-    containers = engine.project_containers(project.name)
-    from stacktui.core.health.probes import probe_all  # httpx and ssl only when a status is asked for
+    from stacktui.core.health.status import HEALTHY, NO_CHECK
+    from stacktui.core.ops.status import all_well, service_statuses
 
-    probes = probe_all(project, containers, timeout=PROBE_TIMEOUT, local_engine=engine.is_local(),
-                       engine_host=ctx.endpoint.address)
-    rows = collect(project, containers, probes)
+    project = ctx.project
+    rows = service_statuses(project, ctx.engine)
     if args.json:
         emit_json({"project": project.name, "engine": ctx.endpoint.label, "read_only": project.read_only,
                    "read_only_reason": project.read_only_reason, "services": [r.to_json() for r in rows]})
@@ -51,4 +45,4 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
                 result = (f"answered {r.probe.status_code}" if r.probe.ok else
                           f"failed: {r.probe.error}" if r.probe.checked else str(r.probe.error))
                 print(f"  {'':<{width}}  probe {r.probe.url} via {printable(r.probe.reached_via)}: {printable(result)}")
-    return 0 if all(r.health in (HEALTHY, NO_CHECK) for r in rows) else 1
+    return 0 if all_well(rows) else 1

@@ -56,3 +56,13 @@ class Busy(StackError):
     """Another plan holds this project's lock."""
 
     exit_code = 1
+
+
+class PortsUnknown(ConfigError):
+    """stacktui cannot tell which of the owner's ports belong to the service; the user must say."""
+
+    def __init__(self, message: str, *, service: str, candidates: list[int], where: SourceRef | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, where=where, hint=hint)
+        self.service = service
+        self.candidates = candidates

@@ -33,6 +33,7 @@ def project_lock(project: str, what: str, wait: float = 0.0) -> Iterator[None]:
     path = lock_dir() / f"{project}.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + wait
+    held = False
     try:
         while True:
             try:
@@ -46,6 +47,11 @@ def project_lock(project: str, what: str, wait: float = 0.0) -> Iterator[None]:
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{what} (pid {os.getpid()})".encode(), 0)
+        held = True
         yield
     finally:
+        if held:
+            # Still under the lock: the next holder's first instant (locked, name not yet written)
+            # must read as "another stacktui", never as this finished holder's name.
+            os.ftruncate(fd, 0)
         os.close(fd)  # closing releases the flock

@@ -20,8 +20,10 @@ DISPLAY_LIMIT = 2000  # characters of one line shown before the "cut" marker
 STORE_LIMIT = 256 * 1024  # characters kept in the store for one line (a 10 MB line stays bounded)
 
 # Anything that is not plain printable text: C0 except tab, DEL, C1, the Unicode line and
-# paragraph separators (str.splitlines would split on them) and bidi controls (they reorder text).
-_SUSPECT = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# paragraph separators (str.splitlines would split on them) and bidi controls (they reorder text):
+# the embeddings and overrides U+202A-E, the isolates U+2066-9, and the marks U+200E (LRM), U+200F
+# (RLM) and U+061C (ALM), which alone can move a neighbouring run of digits or punctuation.
+_SUSPECT = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 # Escape sequences as a terminal would parse them (ECMA-48), in their 7-bit and 8-bit forms.
 # String sequences (OSC, DCS, SOS, PM, APC) run to their terminator or, unterminated, to the end
@@ -45,7 +47,8 @@ def _stand_in(code: int) -> str:
 
 
 _VISIBLE = {code: _stand_in(code) for code in [*range(0x00, 0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0),
-                                                0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+                                                0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F),
+                                                *range(0x2066, 0x206A)]}
 
 
 def _visible(match: re.Match[str]) -> str:

@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 
 from stacktui.core.sanitize import sanitize
-from stacktui.ui.actions import FindingView, parse_fix
+from stacktui.ui.operations import FindingView, parse_fix
 
 SEVERITY_LOOK = {
     "error": ("\u2718", "bold red"),  # ✘

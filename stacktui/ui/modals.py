@@ -20,7 +20,7 @@ from textual.widgets import Button, DataTable, OptionList, SelectionList, Static
 from textual.worker import Worker, WorkerState
 
 from stacktui.core.sanitize import sanitize
-from stacktui.ui.actions import Emit, Outcome, ProgressEvent, StepView
+from stacktui.ui.operations import Emit, Outcome, ProgressEvent, StepView
 
 PENDING, RUNNING, WAITING, DONE, FAILED, SKIPPED = "pending", "running", "waiting", "done", "failed", "skipped"
 STEP_LOOK = {

@@ -19,25 +19,12 @@ import socket
 import struct
 import time
 from datetime import datetime
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 from stacktui.core.engine import rawhttp
+from stacktui.core.engine.loglines import EVENT, STDERR, STDOUT, TTY, LogLine
 from stacktui.core.sanitize import _SUSPECT, STORE_LIMIT, sanitize
 
-STDOUT, STDERR, TTY, EVENT = 1, 2, 0, 3
-
-
-class LogLine(NamedTuple):
-    """One line of one service's log. A tuple: a flood creates 200,000 of these a second."""
-
-    service: str
-    key: int  # engine timestamp, nanoseconds since the epoch: orders the merged view
-    text: str  # already sanitized (stacktui.core.sanitize)
-    stream: int = STDOUT  # STDOUT, STDERR, TTY (raw terminal output) or EVENT (an engine event marker)
-
-    @property
-    def is_event(self) -> bool:
-        return self.stream == EVENT
 
 
 

@@ -11,7 +11,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from stacktui.core.layout import yamledit
-from stacktui.core.errors import ConfigError, SourceRef
+from stacktui.core.errors import ConfigError, PortsUnknown, SourceRef
 from stacktui.core.compose.model import Project
 from stacktui.core.compose.source import parse_text, round_trip_yaml
 
@@ -19,16 +19,6 @@ from stacktui.core.compose.source import parse_text, round_trip_yaml
 _REF = re.compile(r"(?<![\w.\-])(?P<host>[A-Za-z0-9_][A-Za-z0-9_.\-]*):(?P<port>\d{1,5})(?![\d@])")
 # Where new keys go when there is nothing to take the place of: after these, in this order.
 _EARLY_KEYS = ("image", "build", "container_name", "command", "entrypoint", "init", "network_mode", "ipc", "pid")
-
-
-class PortsUnknown(ConfigError):
-    """stacktui cannot tell which of the owner's ports belong to the service; the user must say."""
-
-    def __init__(self, message: str, *, service: str, candidates: list[int], where: SourceRef | None = None,
-                 hint: str | None = None) -> None:
-        super().__init__(message, where=where, hint=hint)
-        self.service = service
-        self.candidates = candidates
 
 
 @dataclass

@@ -216,9 +216,11 @@ def check_writable(file: Path) -> None:
     if not os.access(target, os.W_OK):
         raise ConfigError(f"cannot write {file}: permission denied; nothing was written",
                           hint="run stacktui as the file's owner, or make the file writable for you")
-    hist = history_dir(target)
+    # The history goes beside the file as it is named (a symlink's folder, not its target's):
+    # that is where _record writes it, so that is where it must be writable.
+    hist = history_dir(file)
     for folder, why in ((target.parent, "the new text is written beside the file, then renamed over it"),
-                        (hist if hist.exists() else hist.parent if hist.parent.exists() else target.parent,
+                        (hist if hist.exists() else hist.parent if hist.parent.exists() else file.parent,
                          "the history of changes is kept there, for undo")):
         if not os.access(folder, os.W_OK | os.X_OK):
             raise ConfigError(f"cannot write in {folder} ({why}); nothing was written",

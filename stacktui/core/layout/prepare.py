@@ -12,6 +12,7 @@ it. Only R can publish ports, so ports always move between R's and D's `ports`.
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
 
 from ruamel.yaml.comments import CommentedSeq
@@ -34,6 +35,31 @@ _NETWORK_OWN_KEYS = ("hostname", "domainname", "dns", "dns_search", "dns_opt", "
 
 
 EngineSource = Union["Engine", Callable[[], "Engine | None"], None]
+
+# A parenthesised aside about the sharing on a port line ("# MCP HTTP (shared namespace)").
+_SHARING_ASIDE = re.compile(r"\s*\([^()]*\bshared?\b[^()]*\)", re.IGNORECASE)
+
+
+def _forget_sharing_asides(items: list[tuple[Any, list[Any] | None]]) -> None:
+    """A port line that moves to the separated service loses what its comment said about the
+    sharing (it is false now); the rest of the comment stays, and an emptied one goes."""
+    for _value, entry in items:
+        token = entry[0] if entry else None
+        if token is None or not _SHARING_ASIDE.search(token.value):
+            continue
+        text = _SHARING_ASIDE.sub("", token.value.rstrip("\n")).rstrip()
+        if text.strip("# "):
+            token.value = text + "\n"
+        else:
+            entry[0] = None
+
+
+def _forget_owner_notes(gap: str, owner: str) -> str:
+    """The comment lines that hung on a removed network_mode/ipc and name the owner ("Ports exposed
+    through vscode service") describe the sharing that just ended: they go with those keys."""
+    named = re.compile(rf"(?<![\w-]){re.escape(owner)}(?![\w-])")
+    return "".join(line for line in gap.splitlines(keepends=True)
+                   if not (line.lstrip().startswith("#") and named.search(line)))
 
 
 def live_ports(project: Project, engine: EngineSource) -> dict[str, set[int]]:
@@ -141,12 +167,14 @@ def prepare_separate(project: Project, service: str, ports: Iterable[int] | None
                               hint="edit the file that sets it")
         ed.own(node, key, service)
     pos, gap = yamledit.remove_keys(node, drop)
+    gap = _forget_owner_notes(gap, owner)
 
     taken: list[tuple[Any, list[Any] | None]] = []
     exposed: list[tuple[Any, list[Any] | None]] = []
     if net_owner:
         taken = take_and_close(ed, root, "ports", lambda ps: bool(ps & moving), moving)
         exposed = take_and_close(ed, root, "expose", lambda ps: bool(ps & moving), moving)
+        _forget_sharing_asides(taken + exposed)
     new_keys: list[tuple[str, Any]] = []
     if taken and "ports" not in node:
         new_keys.append(("ports", yamledit.new_seq(taken)))

@@ -13,16 +13,16 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from stacktui.core.engine.logstream import (EVENT, MIXED_STREAMS, ContainerGone, EntryDecoder, LogLine,
-                                            is_multiplexed, open_logs, pump)
-from stacktui.core.live.store import LogStore
+from stacktui.core.engine.loglines import EVENT, LogLine
+from stacktui.core.engine.logstream import (MIXED_STREAMS, ContainerGone, EntryDecoder, is_multiplexed, open_logs,
+                                            pump)
+from stacktui.core.live.store import DEFAULT_HISTORY, LogStore
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HISTORY = 1000  # lines of history fetched when a container is first followed
 STOPPED_LOOKS = (0.25, 0.5, 1.0, 2.0, 5.0, 30.0)  # seconds between looks at a stopped container
 
 

@@ -12,9 +12,10 @@ import time
 from collections import deque
 from typing import Callable, Iterable
 
-from stacktui.core.engine.logstream import EVENT, LogLine
+from stacktui.core.engine.loglines import EVENT, LogLine
 
 DEFAULT_MAX_LINES = 20_000
+DEFAULT_HISTORY = 1000  # lines of history fetched when a container is first followed
 PENDING_LIMIT = 200_000  # beyond this the reader of `drain` is told to redraw from the buffers
 
 

@@ -187,6 +187,21 @@ class Watcher:
         self._probe_soon()
         return snap
 
+    def settle(self) -> Snapshot:
+        """List every container and probe them now (blocking): the state right after a change,
+        with no probe result left from before it."""
+        snap = self.refresh()
+        if self._prober is None:
+            return snap
+        from stacktui.core.health.probes import probe_all
+
+        with self._lock:
+            project = self.project
+        self._probe_results(probe_all(project, self.containers(), PROBE_TIMEOUT, self.engine.is_local(),
+                                      engine_host=self.engine.endpoint.address))
+        with self._lock:
+            return self.snapshot or snap
+
     # -- the events thread --------------------------------------------------------------------------
 
     def _events_loop(self) -> None:
@@ -298,15 +313,22 @@ class Watcher:
 
     def _probe_results(self, results: Mapping[str, ProbeResult]) -> None:
         with self._lock:
+            # A round that began before the newest result we hold (settle() probes beside the
+            # scheduler) is older news: it must not put back what a later probe saw.
+            results = {k: v if _not_older(v, self._probes.get(k)) else self._probes[k] for k, v in results.items()}
             before = {k: (v.ok, v.status_code, v.error) for k, v in self._probes.items()}
             after = {k: (v.ok, v.status_code, v.error) for k, v in results.items()}
-            self._probes = dict(results)
+            self._probes = results
             if before != after:
                 self._publish()
 
     def _probe_soon(self) -> None:
         if self._prober is not None:
             self._prober.probe_now(after=PROBE_AFTER_CHANGE)  # let a restart settle before asking
+
+
+def _not_older(new: ProbeResult, old: ProbeResult | None) -> bool:
+    return old is None or old.at is None or new.at is None or new.at >= old.at
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,12 +1,13 @@
 """Every check at once: static from the files, on the host, live in shared namespaces, stale namespaces."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.findings import ERROR, STALE_NAMESPACE, Finding, ordered
 from stacktui.core.ports.host import host_findings
-from stacktui.core.ports.live import Listener, live_findings
+from stacktui.core.ports.live import Listener, live_findings, namespace_listeners
 from stacktui.core.compose.model import Project
 from stacktui.core.ports.static import static_findings
 from stacktui.core.health.stale import find_stale
@@ -59,3 +60,20 @@ def run_checks(project: Project, engine: "Engine | None", containers: list[Conta
             findings += live_findings(project, engine, containers, listeners)
             findings += stale_findings(project, containers)
     return ordered(findings)
+
+
+@dataclass
+class CheckReport:
+    """What `stacktui check` shows: the findings, and who listens on each port in the shared namespaces."""
+
+    findings: list[Finding]
+    listeners: list[Listener] = field(default_factory=list)
+
+
+def check_project(project: Project, engine: "Engine | None") -> CheckReport:
+    """Every check, the namespaces' listeners read once for both; without an engine, the files only."""
+    if engine is None:
+        return CheckReport(run_checks(project, None))
+    containers = engine.project_containers(project.name)
+    listeners = namespace_listeners(project, engine, containers)
+    return CheckReport(run_checks(project, engine, containers, listeners=listeners), listeners)

@@ -1,0 +1,35 @@
+"""Waiting on a condition, never on the clock: the one `until` every test uses.
+
+A test that sleeps "long enough" passes or fails with the machine's load; one that waits for
+what it needs to see fails only when that never happens, and says what it was waiting for.
+The timeout is a bound on a hang, not a measurement.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+
+def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition", step: float = 0.05) -> Any:
+    """Poll predicate until it returns something true and return that; fail naming what never happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(step)
+
+
+async def until_app(pilot: Any, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition",
+                    step: float = 0.05) -> Any:
+    """The same inside a Textual app test: between polls the app runs (pilot.pause), not a sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await pilot.pause(step)
