@@ -51,3 +51,42 @@ async def test_projects_screen_lists_follows_events_and_opens(two_demos, engine)
     assert choice is not None and choice.project == b.name and choice.endpoint == endpoint
     assert choice.engine.project_containers(b.name)  # handed over still open, for the project's screen
     app.close_engines()
+
+
+def test_the_command_outside_any_project_lists_opens_and_comes_back(two_demos, tmp_path):  # noqa: F811
+    """`stacktui` in a folder with no compose file, in a real terminal: the projects screen, Enter opens
+    the project under the cursor (its header names project and engine), `p` comes back, q quits."""
+    import os
+    import re
+    import shlex
+    import sys
+    from pathlib import Path
+
+    from tests.test_ui_tmux import ROOT, Tmux
+
+    a, b = two_demos
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    tmux = Tmux()
+    command = Path(sys.executable).parent / "stacktui"
+    env = {"DOCKER_HOST": os.environ["DOCKER_HOST"], "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
+    line = (f"cd {shlex.quote(str(nowhere))} && env -u COLUMNS -u LINES "
+            f"{' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} {shlex.quote(str(command))}; "
+            "echo STACKTUI-EXIT=$?; exec sleep 120")
+    tmux.run("-f", "/dev/null", "new-session", "-d", "-s", tmux.session, "-x", "150", "-y", "50", "sh", "-c", line)
+    try:
+        screen = tmux.wait_for(b.name)
+        assert a.name in screen and "projects on" in screen
+        # The row under the cursor is the first one: whichever project that is, Enter opens it.
+        first = next(m.group(1) for ln in screen.splitlines() if (m := re.match(r"\s*(\S+)\s+unix://", ln)))
+        tmux.keys("Enter")
+        screen = tmux.wait_for(f"project {first}")
+        assert "engine unix://" in screen
+        tmux.keys("p")
+        screen = tmux.wait_for("projects on")
+        assert a.name in screen and b.name in screen
+        tmux.keys("q")
+        screen = tmux.wait_for("STACKTUI-EXIT=", timeout=20)
+        assert "STACKTUI-EXIT=0" in screen and "Traceback" not in screen
+    finally:
+        tmux.kill()

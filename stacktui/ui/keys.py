@@ -33,6 +33,8 @@ BINDINGS = [
     Binding("t", "timestamps", "timestamps", show=False, id="timestamps", tooltip="timestamps on the log lines"),
     Binding("w", "wrap", "wrap", show=False, id="wrap", tooltip="wrap long log lines"),
     Binding("c", "check", "check", id="check", tooltip="check now"),
+    Binding("p", "projects", "projects", show=False, id="projects",
+            tooltip="back to the projects screen (when stacktui started outside a project folder)"),
     Binding("question_mark", "help", "help", id="help", tooltip="this help"),
     Binding("q", "quit", "quit", id="quit", tooltip="quit"),
 ]
