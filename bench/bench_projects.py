@@ -193,6 +193,10 @@ def _screen_rows(screen: dict, containers: int, quick: bool) -> list[Row]:
         Row(name="event to projects-screen update (pause/unpause of an owner), p95", value=p95, unit="ms",
             reference_name="median", reference=percentile(delays, 50), target="p95 < 150 ms", met=p95 < 150,
             note=f"{len(delays)} changes; from the API call to the drawn frame showing the new running count"),
+        Row(name="switching: Enter on a project to its table with every service", value=screen["switch_s"],
+            unit="s", reference_name="-", reference=None, target="< 0.3 s", met=screen["switch_s"] < 0.3,
+            note="headless: the projects app exits, the project's app starts on the engine already connected "
+                 "(its files loaded through Compose, as -p NAME does)"),
         Row(name="idle CPU, projects screen open", value=screen["idle_cpu_pct"], unit="% of a core",
             reference_name="-", reference=None, target="< 1%", met=screen["idle_cpu_pct"] < 1.0,
             note="headless, no events during the window; nothing polls"),

@@ -68,8 +68,33 @@ async def main() -> None:
         out["rows"] = len(app.rows)
         out["idle_listings"] = app.listings - l0
         engine.close()
+        # Switching: Enter on the victim's row, to the project's table with a row per service.
+        table = app.query_one("DataTable")
+        key = next(k for k, (_, s) in app.rows.items() if s.project == args.project)
+        table.move_cursor(row=table.get_row_index(key))
+        await pilot.pause()
+        t_enter = time.perf_counter()
+        await pilot.press("enter")
+    choice = app.return_value
+    out["switch_s"] = await _open(choice, t_enter)
     app.close_engines()
     print(json.dumps(out))
+
+
+async def _open(choice, t_enter: float) -> float:
+    """Seconds from Enter on the projects screen to the project's table showing every service."""
+    from stacktui.commands.context import Context
+    from stacktui.commands.tui import build_app
+
+    one = Context(project_name=choice.project, _endpoints=[choice.endpoint], _engine=choice.engine)
+    app = build_app(one, None, from_projects=True)
+    async with app.run_test(size=(140, 60)) as pilot:
+        while not (app.project is not None and app.first_rows_at is not None):
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        took = time.perf_counter() - t_enter
+        app.stop_core()
+    return took
 
 
 if __name__ == "__main__":

@@ -83,8 +83,9 @@ def test_the_command_outside_any_project_lists_opens_and_comes_back(two_demos, t
         screen = tmux.wait_for(f"project {first}")
         assert "engine unix://" in screen
         tmux.keys("p")
-        screen = tmux.wait_for("projects on")
-        assert a.name in screen and b.name in screen
+        tmux.wait_for("projects on")
+        screen = tmux.wait_for(a.name)  # the listing comes a moment after the screen
+        assert b.name in screen
         tmux.keys("q")
         screen = tmux.wait_for("STACKTUI-EXIT=", timeout=20)
         assert "STACKTUI-EXIT=0" in screen and "Traceback" not in screen

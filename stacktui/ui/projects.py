@@ -97,8 +97,9 @@ class ProjectsApp(App[Choice | None]):
     # -- per engine, in its own thread ----------------------------------------------------------
 
     def _follow(self, index: int) -> None:
+        from stacktui.core.engine.client import PROJECT_LABEL
         from stacktui.core.errors import StackError
-        from stacktui.core.ops.projects import list_projects
+        from stacktui.core.ops.projects import list_projects, summarize
 
         endpoint = self.endpoints[index]
         try:
@@ -108,7 +109,9 @@ class ProjectsApp(App[Choice | None]):
             return
         self.engines[index] = engine
         dirty = threading.Event()
-        dirty.set()
+        everything = [True]  # the next round lists the whole engine (start, and after a broken stream)
+        touched: set[str] = set()  # else only the projects the events named
+        lock = threading.Lock()
 
         def read_events() -> None:
             while not self._stop.is_set():
@@ -120,27 +123,44 @@ class ProjectsApp(App[Choice | None]):
                     continue
                 self._streams.append(stream)
                 try:
-                    for _ in stream:
-                        dirty.set()
+                    for event in stream:
+                        name = ((event.get("Actor") or {}).get("Attributes") or {}).get(PROJECT_LABEL)
+                        if name:  # a container of no Compose project is on no row
+                            with lock:
+                                touched.add(name)
+                            dirty.set()
                 except Exception:
                     pass
                 if not self._stop.is_set():
-                    dirty.set()  # a broken stream: list again, then reopen it
+                    everything[0] = True  # events may have been missed: list it all, then reopen
+                    dirty.set()
                     self._stop.wait(1.0)
 
         threading.Thread(target=read_events, name=f"projects-events-{index}", daemon=True).start()
+        dirty.set()
         while not self._stop.is_set():
             if not dirty.wait(0.5):
                 continue
             self._stop.wait(SETTLE)
             dirty.clear()
+            with lock:
+                names, whole = set(touched), everything[0]
+                touched.clear()
+                everything[0] = False
             self.listings += 1
             try:
-                listed = list_projects(engine, endpoint.label)
+                if whole:
+                    self._post(self._show, index, list_projects(engine, endpoint.label))
+                    continue
+                # One project's containers, not the engine's: a restart in one of 50 pairs costs 2 inspects.
+                some = {}
+                for name in names:
+                    members = engine.project_containers(name)
+                    some[name] = summarize(engine, endpoint.label, name, members) if members else None
+                self._post(self._show_some, index, some)
             except Exception as exc:
                 self._post(self._engine_failed, index, str(exc))
-                continue
-            self._post(self._show, index, listed)
+                everything[0] = True
 
     def _post(self, fn: Callable[..., None], *args: Any) -> None:
         if self._stop.is_set():
@@ -157,12 +177,20 @@ class ProjectsApp(App[Choice | None]):
         self._draw_topbar()
 
     def _show(self, index: int, listed: list["ProjectSummary"]) -> None:
+        """The whole engine's listing: rows of projects that are gone go too."""
+        wanted = {p.project: p for p in listed}
+        gone = [s.project for i, s in self.rows.values() if i == index and s.project not in wanted]
+        self._show_some(index, {**wanted, **dict.fromkeys(gone)})
+
+    def _show_some(self, index: int, summaries: dict[str, "ProjectSummary | None"]) -> None:
+        """Rows of these projects of one engine redrawn where they changed; None: the project is gone."""
         self.errors.pop(index, None)
         table = self.query_one(DataTable)
-        wanted = {f"{index}\x00{p.project}": p for p in listed}
-        for key in [k for k, (i, _) in self.rows.items() if i == index and k not in wanted]:
-            table.remove_row(key)
-            del self.rows[key]
+        wanted = {f"{index}\x00{name}": p for name, p in summaries.items() if p is not None}
+        for key in [f"{index}\x00{name}" for name, p in summaries.items() if p is None]:
+            if key in self.rows:
+                table.remove_row(key)
+                del self.rows[key]
         for key, summary in wanted.items():
             known = self.rows.get(key)
             if known is not None and known[1] == summary:
