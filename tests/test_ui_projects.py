@@ -1,12 +1,21 @@
 """The projects screen on the real engine: both projects listed, a raw restart shows the stale pair, Enter picks."""
 from __future__ import annotations
 
+import os
+import re
+import shlex
 import subprocess
+import sys
 import time
+import uuid
+from pathlib import Path
+
+import pytest
 
 from stacktui.core.engine.client import Engine
 from stacktui.core.engine.endpoint import resolve
 from stacktui.ui.projects import ProjectsApp
+from tests.conftest import DEMO_PORTS, make_stack
 from tests.test_projects import two_demos  # noqa: F401  (the fixture)
 
 
@@ -53,18 +62,30 @@ async def test_projects_screen_lists_follows_events_and_opens(two_demos, engine)
     app.close_engines()
 
 
-def test_the_command_outside_any_project_lists_opens_and_comes_back(two_demos, tmp_path):  # noqa: F811
+@pytest.fixture
+def first_two(tmp_path, demo_image):
+    """Two demo projects whose names sort before any other test's (t…) or tool's: the top rows."""
+    made = []
+    try:
+        for tag in ("0a", "0b"):
+            stack = make_stack(tmp_path / tag, "demo", DEMO_PORTS)
+            stack.name = f"{tag}{uuid.uuid4().hex[:8]}"
+            env = stack.dir / ".env"
+            env.write_text(re.sub(r"COMPOSE_PROJECT_NAME=\S+", f"COMPOSE_PROJECT_NAME={stack.name}", env.read_text()))
+            made.append(stack)
+            stack.up()
+        yield made
+    finally:
+        for stack in made:
+            stack.down()
+
+
+def test_the_command_outside_any_project_lists_opens_and_comes_back(first_two, tmp_path):
     """`stacktui` in a folder with no compose file, in a real terminal: the projects screen, Enter opens
     the project under the cursor (its header names project and engine), `p` comes back, q quits."""
-    import os
-    import re
-    import shlex
-    import sys
-    from pathlib import Path
-
     from tests.test_ui_tmux import ROOT, Tmux
 
-    a, b = two_demos
+    a, b = first_two
     nowhere = tmp_path / "nowhere"
     nowhere.mkdir()
     tmux = Tmux()
@@ -77,15 +98,16 @@ def test_the_command_outside_any_project_lists_opens_and_comes_back(two_demos, t
     try:
         screen = tmux.wait_for(b.name)
         assert a.name in screen and "projects on" in screen
-        # The row under the cursor is the first one: whichever project that is, Enter opens it.
-        first = next(m.group(1) for ln in screen.splitlines() if (m := re.match(r"\s*(\S+)\s+unix://", ln)))
+        rows = [m.group(1) for ln in screen.splitlines() if (m := re.match(r"\s*(\S+)\s+unix://", ln))]
+        assert rows[:2] == [a.name, b.name]  # sorted by name: the cursor starts on A
         tmux.keys("Enter")
-        screen = tmux.wait_for(f"project {first}")
+        screen = tmux.wait_for(f"project {a.name}")
         assert "engine unix://" in screen
+        tmux.wait_for("shares vscode")  # A's own table
         tmux.keys("p")
         tmux.wait_for("projects on")
-        screen = tmux.wait_for(a.name)  # the listing comes a moment after the screen
-        assert b.name in screen
+        screen = tmux.wait_for(b.name)  # the listing comes a moment after the screen
+        assert a.name in screen
         tmux.keys("q")
         screen = tmux.wait_for("STACKTUI-EXIT=", timeout=20)
         assert "STACKTUI-EXIT=0" in screen and "Traceback" not in screen
