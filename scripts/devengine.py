@@ -291,9 +291,214 @@ def fault_engine() -> PrivateEngine:
     )
 
 
+def make_certs(folder: Path) -> Path:
+    """A CA, a server certificate for 127.0.0.1 and a client one, made with openssl, valid 2 days.
+
+    The layout is the docker CLI's: `folder` is a DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem for
+    the client), with server-cert.pem and server-key.pem beside them for `dockerd --tlsverify`.
+    """
+    if not shutil.which("openssl"):
+        raise EngineError("openssl is needed to make the TLS engine's certificates: apt-get install openssl")
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=stacktui test CA")
+    (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    (folder / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for who in ("server", "client"):
+        ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{who}-key.pem", "-out", f"{who}.csr",
+            "-subj", f"/CN={who}")
+        ssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+            "-out", f"{who}-cert.pem", "-days", "2", "-extfile", f"{who}.ext")
+    shutil.copy2(folder / "client-cert.pem", folder / "cert.pem")
+    shutil.copy2(folder / "client-key.pem", folder / "key.pem")
+    return folder
+
+
+def tls_engine(certs: Path, port: int) -> PrivateEngine:
+    """A second private engine that also listens on tcp://127.0.0.1:PORT with TLS (client certificates
+    required). It shares the fault engine's bridge: run what uses it under the faults lock."""
+    return PrivateEngine(
+        ROOT / ".cache" / "tls-engine", Path(tempfile.gettempdir()) / f"stktls-{os.getpid()}",
+        extra_args=("-b", "stktest0", "--iptables=false", "--ip-masq=false",
+                    "--default-address-pool", "base=10.215.0.0/16,size=24",
+                    "-H", f"tcp://127.0.0.1:{port}", "--tlsverify", "--tlscacert", str(certs / "ca.pem"),
+                    "--tlscert", str(certs / "server-cert.pem"), "--tlskey", str(certs / "server-key.pem")),
+        bridge=("stktest0", "10.213.255.1/24"),
+        forward_cidr="10.215.0.0/16",
+    )
+
+
+_SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+
+
+class PrivateSSHD:
+    """A private sshd on 127.0.0.1 whose sessions reach `engine_host`: host key, config and authorized key
+    of its own in `folder`, and an `ssh` wrapper (folder/bin) that adds a client config of its own, so
+    the machine's ssh setup is neither read nor changed. env() is what a client needs: put it on PATH."""
+
+    def __init__(self, folder: Path, engine_host: str, port: int) -> None:
+        self.dir, self.engine_host, self.port = folder, engine_host, port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"ssh://root@127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        return {"DOCKER_HOST": self.host, "PATH": f"{self.dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def start(self, timeout: float = 20) -> "PrivateSSHD":
+        import socket
+
+        d = self.dir
+        d.mkdir(parents=True, exist_ok=True)
+        for key in ("host_key", "client_key"):
+            if not (d / key).exists():
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True,
+                               timeout=30)
+        (d / "authorized_keys").write_text((d / "client_key.pub").read_text())
+        (d / "sshd_config").write_text("\n".join([
+            f"Port {self.port}", "ListenAddress 127.0.0.1", f"HostKey {d / 'host_key'}", f"PidFile {d / 'sshd.pid'}",
+            f"AuthorizedKeysFile {d / 'authorized_keys'}", "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password", "UsePAM no",
+            "StrictModes no", f"SetEnv DOCKER_HOST={self.engine_host}", ""]))
+        kind, key = (d / "host_key.pub").read_text().split()[:2]
+        (d / "known_hosts").write_text(f"[127.0.0.1]:{self.port} {kind} {key}\n")
+        (d / "ssh_config").write_text("\n".join([
+            "Host 127.0.0.1", f"  IdentityFile {d / 'client_key'}", "  IdentitiesOnly yes",
+            f"  UserKnownHostsFile {d / 'known_hosts'}", "  StrictHostKeyChecking yes", "  BatchMode yes",
+            "  ConnectTimeout 10", ""]))
+        (d / "bin").mkdir(exist_ok=True)
+        wrapper = d / "bin" / "ssh"
+        wrapper.write_text(f"#!/bin/sh\nexec /usr/bin/ssh -F {d / 'ssh_config'} \"$@\"\n")
+        wrapper.chmod(0o755)
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+        self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
+                                     stdout=subprocess.DEVNULL, stderr=open(d / "sshd.log", "wb"))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.1)
+        self.stop()
+        raise EngineError(f"the private sshd did not listen within {timeout:.0f} s; see {d / 'sshd.log'}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        # Sessions are sshd's children: end them with it, each by its pid.
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True)
+        for pid in out.stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGTERM)
+            except (ProcessLookupError, ValueError):
+                pass
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+
+@dataclass
+class PodmanService:
+    """Podman's Docker-compatible API (`podman system service`) on a socket of its own, with private
+    storage and config: the machine's podman setup (if any) is neither read nor changed.
+
+    Measured on this machine (Podman 4.3.1, root, no systemd, runc in a sandbox): containers
+    fail to start with Podman's default nproc limit ("error setting rlimit type 6: operation
+    not permitted"), so the config sets lower nofile and nproc limits.
+    """
+
+    cache: Path = ROOT / ".cache" / "podman"
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(tempfile.gettempdir()) / f"stkpdm-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]}"
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.run_dir / 'podman.sock'}"
+
+    def _cmd(self) -> list[str]:
+        return ["podman", "--root", str(self.cache / "root"), "--runroot", str(self.run_dir / "run"),
+                "--storage-driver", "overlay"]
+
+    def _env(self) -> dict[str, str]:
+        return dict(os.environ, CONTAINERS_CONF=str(self.cache / "containers.conf"))
+
+    def podman(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*self._cmd(), *args], env=self._env(), capture_output=True, text=True,
+                              timeout=timeout)
+
+    def start(self, timeout: float = 30) -> str:
+        if not shutil.which("podman"):
+            if platform.system() != "Linux" or os.geteuid() != 0 or not shutil.which("apt-get"):
+                raise EngineError("podman is missing: install it with your package manager")
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "podman"], check=True, env=env, stdout=subprocess.DEVNULL)
+        self.cache.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.cache / "containers.conf").write_text(
+            '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
+            f'events_logfile_path = "{self.run_dir / "events.log"}"\n'
+            '[network]\nnetwork_backend = "netavark"\ndefault_subnet = "10.216.0.0/24"\n'
+            'default_subnet_pools = [{"base" = "10.217.0.0/16", "size" = 24}]\n'
+            '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]\n')
+        self.stop()
+        log = open(self.cache / "service.log", "ab")
+        proc = subprocess.Popen([*self._cmd(), "system", "service", "--time=0", self.host], env=self._env(),
+                                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        (self.run_dir / "service.pid").write_text(str(proc.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if answers(self.host):
+                return self.host
+            time.sleep(0.3)
+        raise EngineError(f"podman system service did not answer within {timeout:.0f} s; see {self.cache / 'service.log'}")
+
+    def image(self) -> str:
+        """The demo image built by podman itself, offline (FROM scratch + static busybox)."""
+        name = f"localhost/{DEMO_IMAGE}"
+        if self.podman("image", "exists", name).returncode == 0:
+            return name
+        with tempfile.TemporaryDirectory() as ctx:
+            shutil.copy2(_busybox(), Path(ctx) / "busybox")
+            (Path(ctx) / "Containerfile").write_text(
+                'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n')
+            done = self.podman("build", "-q", "-t", name, ctx, timeout=300)
+            if done.returncode != 0:
+                raise EngineError(f"podman build failed: {done.stderr.strip()[-400:]}")
+        return name
+
+    def stop(self) -> None:
+        pid = _read_pid(self.run_dir / "service.pid")
+        if pid and _pid_alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        (self.run_dir / "service.pid").unlink(missing_ok=True)
+        # Podman leaves its storage mounted on itself: unmounted, the cache can be deleted like any folder.
+        subprocess.run(["umount", str(self.cache / "root" / "overlay")], capture_output=True, timeout=30)
+
+
 def ensure_tools() -> None:
-    """Programs the tests drive besides Docker: tmux (the TUI runs in it), ip (the fault engine's bridge)."""
-    missing = [pkg for prog, pkg in (("tmux", "tmux"), ("ip", "iproute2")) if not shutil.which(prog)]
+    """Programs the tests drive besides Docker: tmux (the TUI runs in it), ip (the fault engine's bridge),
+    openssl (the TLS engine's certificates), sshd and ssh (an engine reached over ssh://)."""
+    tools = (("tmux", "tmux"), ("ip", "iproute2"), ("openssl", "openssl"), ("sshd", "openssh-server"),
+             ("ssh", "openssh-client"))
+    missing = sorted({pkg for prog, pkg in tools if not shutil.which(prog, path=_SBIN_PATH)})
     if not missing:
         return
     if platform.system() != "Linux" or os.geteuid() != 0 or not shutil.which("apt-get"):

@@ -1,4 +1,4 @@
-"""The command line: `stacktui [global options] [status|restart|check|layout|shell|config|tui]`.
+"""The command line: `stacktui [global options] [status|restart|check|layout|projects|shell|config|tui]`.
 
 Exit codes for every command: 0 done, 1 a step or check failed, 2 usage or
 configuration error. With no command, the TUI opens.
@@ -10,7 +10,7 @@ import sys
 from typing import Sequence
 
 from stacktui import __version__
-from stacktui.commands import check, config, layout, restart, shell, status, tui
+from stacktui.commands import check, config, layout, projects, restart, shell, status, tui
 from stacktui.commands.context import Context
 from stacktui.core.engine.client import lost_engine
 from stacktui.core import proc
@@ -18,7 +18,7 @@ from stacktui.core.compose.source import deep_nesting
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.settings import load_settings
 
-COMMANDS = (status, restart, check, layout, shell, config, tui)
+COMMANDS = (status, restart, check, layout, projects, shell, config, tui)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,6 +30,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="stacktui", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"stacktui {__version__}")
+    parser.add_argument("--context", "-c", action="append", default=[], metavar="NAME",
+                        help="docker context to use (repeatable for `projects`); default as the docker CLI: "
+                             "DOCKER_HOST, DOCKER_CONTEXT, the current context")
     parser.add_argument("-f", "--file", action="append", default=[], metavar="FILE",
                         help="compose file (repeatable), as in docker compose")
     parser.add_argument("-p", "--project-name", metavar="NAME", help="project name; alone, attach read-only to a running project")
@@ -68,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         # The engine went away between two calls: say so in one line, not with a traceback.
-        gone = lost_engine(exc, ctx._engine.host if ctx._engine is not None else None)
+        gone = lost_engine(exc, ctx._engine.endpoint.host if ctx._engine is not None else None)
         if gone is None:
             raise
         print(f"stacktui: {gone}", file=sys.stderr)

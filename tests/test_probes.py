@@ -116,7 +116,7 @@ def test_route_through_the_namespace_owner_else_the_container_address():
     r = route(proj, containers, "http://mcp:9002/health")
     assert r.url == "http://172.30.0.2:9002/health"
     assert r.how == "container address 172.30.0.2 on default, published by vscode"
-    with pytest.raises(LookupError, match="not published and the engine is not local"):
+    with pytest.raises(LookupError, match=r"not checked: remote engine \(port 8000 of api is not published\)"):
         route(proj, containers, "http://api:8000/", local_engine=False)
 
 
@@ -167,3 +167,33 @@ def test_scheduler_survives_an_engine_error():
         sched.stop()
     assert isinstance(errors[0], ConnectionError)
     assert not results[0]["web"].ok and "not running" in results[0]["web"].error
+
+
+def test_a_remote_engine_s_ports_are_reached_on_its_host_or_not_checked():
+    """0.0.0.0 on a remote engine is its host's address; its loopback is out of reach: no verdict, not a failure."""
+    from stacktui.core.engine.client import ContainerInfo, PublishedPort
+    from stacktui.core.health.probes import NotChecked, probe_all, route
+    from stacktui.core.health.status import HEALTHY, combine
+
+    project = Project(name="p", working_dir=Path("."), files=[], services={
+        "vscode": ServiceSpec("vscode"),
+        "mcp": ServiceSpec("mcp", network_mode="service:vscode", x=Extension(health="http://vscode:9001/health"))})
+
+    def owner(host_ip: str) -> ContainerInfo:
+        return ContainerInfo(id="v" * 64, name="p-vscode-1", project="p", service="vscode", number=1,
+                             state="running", exit_code=0, oom_killed=False, health="healthy", health_output=None,
+                             started_at=None, finished_at=None, network_mode="bridge", ipc_mode="", pid_mode="",
+                             pid=0, restart_count=0, ports=[PublishedPort(9001, "tcp", host_ip, 19001)],
+                             ip_addresses={"p_default": "10.9.0.2"})
+
+    url = "http://vscode:9001/health"
+    assert route(project, [owner("0.0.0.0")], url, False, "10.1.2.3").url == "http://10.1.2.3:19001/health"
+    assert route(project, [owner("127.0.0.1")], url, False, "127.0.0.1").url == "http://127.0.0.1:19001/health"
+    for host_ip, engine_host in (("127.0.0.1", "10.1.2.3"), ("0.0.0.0", None)):
+        with pytest.raises(NotChecked, match="not checked: remote engine"):
+            route(project, [owner(host_ip)], url, False, engine_host)
+    result = probe_all(project, [owner("127.0.0.1")], local_engine=False, engine_host="10.1.2.3")["mcp"]
+    assert not result.checked and not result.ok
+    mcp = owner("")
+    word, reasons = combine(mcp, True, result, None)
+    assert word == HEALTHY and any("not checked: remote engine" in r for r in reasons)

@@ -230,17 +230,24 @@ def test_chain_stale_is_transitive_and_restart_orders_a_b_c(chain_stack, engine)
 
 
 def test_attach_by_name_reads_the_running_demo_from_its_labels(module_demo_stack, tmp_path):
-    """`stacktui -p NAME status --json` in a folder without compose files: read-only, from the labels."""
+    """`stacktui -p NAME status --json` in a folder without compose files, the project's own files gone
+    from where its labels say: read-only, from the labels."""
     empty = tmp_path / "nowhere"
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
     env.update({"NO_COLOR": "1", "PYTHONPATH": str(ROOT)})
-    done = subprocess.run([sys.executable, "-m", "stacktui", "-p", module_demo_stack.name, "status", "--json"],
-                          cwd=empty, capture_output=True, text=True, timeout=60, env=env)
+    hidden = module_demo_stack.file.with_name("hidden.yaml")
+    module_demo_stack.file.rename(hidden)
+    try:
+        done = subprocess.run([sys.executable, "-m", "stacktui", "-p", module_demo_stack.name, "status", "--json"],
+                              cwd=empty, capture_output=True, text=True, timeout=60, env=env)
+    finally:
+        hidden.rename(module_demo_stack.file)
     assert done.returncode in (0, 1), done.stderr
     data = json.loads(done.stdout)
     rows = {r["service"]: r for r in data["services"]}
-    assert data["project"] == module_demo_stack.name
+    assert data["project"] == module_demo_stack.name and data["read_only"] is True
+    assert "is not readable here" in data["read_only_reason"]
     assert list(rows) == ["vscode", "backend", "mcp-server"]  # no file to say the order: dependencies first
     assert rows["mcp-server"]["namespace_owner"] == "vscode" and rows["backend"]["namespace_owner"] is None
     assert rows["vscode"]["health"] == rows["mcp-server"]["health"] == "healthy"

@@ -23,18 +23,21 @@ def _path(path) -> str:
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
     # Imported here: `stacktui --help` and the other commands should not pay for psutil and /proc readers.
-    from stacktui.core.ops.check import check_project
+    from stacktui.core.ops.check import check_project, local_only_notes
 
     project = ctx.project
     report = check_project(project, None if args.static else ctx.engine)
     findings, listeners = report.findings, report.listeners
+    notes = [] if args.static else local_only_notes(ctx.engine)
     if args.json:
-        emit_json({"project": project.name, "findings": [f.to_json(_path) for f in findings],
+        emit_json({"project": project.name, "findings": [f.to_json(_path) for f in findings], "notes": notes,
                    # who listens on each port inside the shared network namespaces, and how we know
                    "listeners": [asdict(l) for l in listeners]})
     else:
         for f in findings:
             print(f.text(_path))
+        for note in notes:
+            print(f"note: {note}")
         if not findings:
             what = "compose files" if args.static else "compose files, host ports and running namespaces"
             print(f"project {project.name}: no findings ({what} checked)")

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.engine.client import Engine
+from stacktui.core.engine.endpoint import Endpoint, resolve_all
 from stacktui.core.compose.model import Project
 from stacktui.core.errors import ConfigError
 from stacktui.core.settings import Settings
@@ -23,6 +24,8 @@ class Context:
     profiles: list[str] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)  # config.toml, read once by cli.main
     settings_problem: ConfigError | None = None  # the file was invalid; the TUI runs on defaults and says so
+    contexts: list[str] = field(default_factory=list)  # --context, repeatable
+    _endpoints: list[Endpoint] | None = None
     _target: ComposeTarget | None = None
     _project: Project | None = None
     _engine: Engine | None = None
@@ -31,13 +34,15 @@ class Context:
     def from_args(cls, args: argparse.Namespace) -> "Context":
         return cls(files=list(args.file), project_name=args.project_name,
                    project_directory=args.project_directory, env_files=list(args.env_file),
-                   profiles=list(args.profile))
+                   profiles=list(args.profile), contexts=list(getattr(args, "context", None) or []))
 
     @property
     def target(self) -> ComposeTarget:
         if self._target is None:
-            self._target = resolve_target(self.files, self.project_name, self.project_directory,
-                                          self.env_files, self.profiles)
+            found = resolve_target(self.files, self.project_name, self.project_directory,
+                                   self.env_files, self.profiles)
+            # Compose must reach the engine stacktui resolved, whatever else the environment says.
+            self._target = replace(found, env={**found.env, **self.endpoint.env()})
         return self._target
 
     @property
@@ -48,13 +53,28 @@ class Context:
             if self.target.files:
                 self._project = load_project(self.target)
             else:
-                self._project = attach_project(self.engine, self.target.project_name or "")
+                self._project, found = attach_project(self.engine, self.target.project_name or "",
+                                                      env=self.target.env)
+                if found is not None:
+                    self._target = found  # Compose runs on the files the labels named from now on
         return self._project
+
+    @property
+    def endpoints(self) -> list[Endpoint]:
+        """Every engine named (one per --context), else the one the docker CLI would pick."""
+        if self._endpoints is None:
+            self._endpoints = resolve_all(self.contexts)
+        return self._endpoints
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The engine a single-project command works on: the first one named."""
+        return self.endpoints[0]
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = Engine.from_env()
+            self._engine = Engine.connect(self.endpoint)
         return self._engine
 
     def reload(self) -> Project:

@@ -28,10 +28,13 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     project = ctx.project
     rows = service_statuses(project, ctx.engine, figures=args.json)
     if args.json:
-        emit_json({"project": project.name, "services": [r.to_json() for r in rows]})
+        emit_json({"project": project.name, "engine": ctx.endpoint.label, "read_only": project.read_only,
+                   "read_only_reason": project.read_only_reason, "services": [r.to_json() for r in rows]})
     else:
         width = max((len(r.service) for r in rows), default=7)
-        print(f"project {project.name}" + (" (attached read-only)" if project.read_only else ""))
+        print(f"project {project.name}" + (f" (attached read-only: {printable(project.read_only_reason or '')})"
+                                           if project.read_only else "")
+              + ("" if ctx.endpoint.is_local else f" on {ctx.endpoint.label}"))
         for r in rows:
             owner = f"shares {r.namespace_owner}" if r.namespace_owner else ""
             line = f"  {r.service:<{width}}  {r.state:<12} {r.health:<10} {owner}"
@@ -41,6 +44,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             elif r.health not in (HEALTHY, NO_CHECK) and r.reasons:
                 print(f"  {'':<{width}}  {printable('; '.join(r.reasons))}")
             if r.probe is not None:
-                result = f"answered {r.probe.status_code}" if r.probe.ok else f"failed: {r.probe.error}"
+                result = (f"answered {r.probe.status_code}" if r.probe.ok else
+                          f"failed: {r.probe.error}" if r.probe.checked else str(r.probe.error))
                 print(f"  {'':<{width}}  probe {r.probe.url} via {printable(r.probe.reached_via)}: {printable(result)}")
     return 0 if all_well(rows) else 1

@@ -1,4 +1,5 @@
-"""`stacktui tui` (or no command): the Textual app on the project Compose would find.
+"""`stacktui tui` (or no command): the Textual app on the project Compose would find, or, where
+there is none (no compose file, no `-p`), the projects screen of every project on the engine(s).
 
 Start-up is a race against the first frame: Compose's `config` (a subprocess)
 and the engine client (docker-py's import and a ping) run in threads while this
@@ -70,8 +71,9 @@ class _Background:
         return self._value
 
 
-def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
-    """The app exactly as `stacktui tui` builds it (the benchmarks drive this one too)."""
+def build_app(ctx: Context, args: argparse.Namespace | None = None, *, from_projects: bool = False) -> Any:
+    """The app exactly as `stacktui tui` builds it (the benchmarks drive this one too).
+    `from_projects`: opened from the projects screen, which `p` goes back to."""
     settings = ctx.settings
     log_lines = getattr(args, "log_lines", None)
     if log_lines is None:
@@ -96,7 +98,8 @@ def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
         # The first listing too, while the main thread is still importing Textual: the table
         # can then be filled the moment the app attaches (the watcher lists again once its
         # events stream is open, so nothing between the two is missed).
-        return project, engine, target, engine.project_containers(project.name)
+        # ctx.target, not `target`: a project attached with -p whose files are readable runs Compose on them.
+        return project, engine, ctx.target, engine.project_containers(project.name)
 
     loaded = _Background(load)
 
@@ -105,20 +108,60 @@ def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
 
     return StackApp(loader=loaded, reload=ctx.reload, store=LogStore(max_lines=log_lines),
                     log_history=log_history, probe_interval=settings.probe_interval or None,
-                    log_since=log_since, settings=settings, settings_problem=ctx.settings_problem)
+                    log_since=log_since, settings=settings, settings_problem=ctx.settings_problem,
+                    engine_label=ctx.endpoint.label, from_projects=from_projects)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.compose.discovery import NoProject
+
+    try:
+        ctx.target
+    except NoProject:
+        return projects(ctx, args)  # no compose file here and no -p: every project, to pick one
+    return _run_app(ctx, args)
+
+
+def _run_app(ctx: Context, args: argparse.Namespace, *, from_projects: bool = False) -> Any:
     # Start-up allocates Textual's modules, CSS and widgets, all of which live as long as the
     # app: the cyclic collector walking them again and again cost a quarter of the start-up CPU
     # (measured 0.58 s -> 0.44 s). The app freezes what exists and turns it back on once the
     # first full frame is drawn.
     gc.disable()
     try:
-        app = build_app(ctx, args)
+        app = build_app(ctx, args, from_projects=from_projects)
         app.run()
     finally:
         gc.enable()
     if app.load_error is not None:
         raise app.load_error
-    return int(app.return_code or 0)
+    return app if from_projects else int(app.return_code or 0)
+
+
+def projects(ctx: Context, args: argparse.Namespace) -> int:
+    """The projects screen; Enter opens one in the project screen, whose `p` comes back here.
+
+    Each is an app of its own, run one after the other in this process; the engines the
+    projects screen connected stay open across them and are closed at the end.
+    """
+    from stacktui.core.engine.client import Engine
+    from stacktui.ui.projects import ProjectsApp
+
+    engines: dict[int, Any] = {}
+    selected: str | None = None
+    try:
+        while True:
+            picker = ProjectsApp(ctx.endpoints, Engine.connect, engines=engines, selected=selected)
+            choice = picker.run()
+            engines = picker.engines
+            if choice is None:
+                return int(picker.return_code or 0)
+            one = Context(project_name=choice.project, env_files=ctx.env_files, profiles=ctx.profiles,
+                          contexts=ctx.contexts, _endpoints=[choice.endpoint], _engine=choice.engine)
+            app = _run_app(one, args, from_projects=True)
+            if not app.back_to_projects:
+                return int(app.return_code or 0)
+            selected = choice.project
+    finally:
+        for engine in engines.values():
+            engine.close()

@@ -17,9 +17,12 @@ from stacktui.core.errors import ConfigError, SourceRef
 from stacktui.core.compose.model import DependsOn, Extension, PortSpec, Project, ServiceSpec
 from stacktui.core.compose.aliases import may_hold_aliases
 from stacktui.core.compose.source import SourceIndex, deep_nesting, shape_problem
+from stacktui.core.engine.client import FILES_LABEL, WORKDIR_LABEL
 
 if TYPE_CHECKING:
-    from stacktui.core.engine.client import Engine
+    from stacktui.core.engine.client import ContainerInfo, Engine
+
+ENV_FILE_LABEL = "com.docker.compose.project.environment_file"
 
 
 def load_project(target: ComposeTarget) -> Project:
@@ -322,19 +325,68 @@ def _extension(service: str, raw: dict[str, Any], source: SourceIndex | None) ->
     return Extension(health=health, listens=tuple(listens))
 
 
-def attach_project(engine: "Engine", name: str) -> Project:
-    """A read-only Project rebuilt from a running project's container labels (no files needed).
+def attach_project(engine: "Engine", name: str, *, env: dict[str, str] | None = None,
+                   containers: list["ContainerInfo"] | None = None) -> tuple[Project, ComposeTarget | None]:
+    """A project named by `-p` alone: from its compose files when they are readable here, else
+    read-only from its container labels, saying why. The target is None when read-only.
+
+    The files are the ones Compose recorded in the labels (config_files, working_dir, and
+    environment_file when it was given); a file missing or unreadable, a config Compose refuses
+    here, or services running that the files do not declare (a profile, an edit since) all leave
+    it read-only: acting on files that do not describe what runs could recreate the wrong thing.
+    """
+    if containers is None:
+        containers = engine.project_containers(name)
+    if not containers:
+        raise ConfigError(f"no containers of project {name!r} on this engine",
+                          hint="list them with `stacktui projects`, or pass -f FILE")
+    labels = containers[0].labels
+    files = [Path(f) for f in labels.get(FILES_LABEL, "").split(",") if f]
+    env_files = [Path(f) for f in labels.get(ENV_FILE_LABEL, "").split(",") if f]
+    why = _unreadable(files + env_files)
+    if why is None:
+        target = ComposeTarget(files=tuple(files), project_name=name,
+                               project_directory=Path(labels.get(WORKDIR_LABEL) or files[0].parent),
+                               env_files=tuple(env_files), env=dict(env or {}))
+        try:
+            project = load_project(target)
+        except ConfigError as exc:
+            why = f"its compose files do not load here: {exc}"
+        else:
+            undeclared = sorted({c.service for c in containers} - set(project.services))
+            if not undeclared:
+                return project, target
+            why = (f"services {', '.join(undeclared)} run but {', '.join(map(str, files))} do not declare them "
+                   "(a profile, or the files changed since)")
+    project = project_from_labels(engine, name, containers)
+    project.read_only_reason = why
+    return project, None
+
+
+def _unreadable(paths: list[Path]) -> str | None:
+    """Why these files cannot be used from here, or None when every one can be read."""
+    if not paths:
+        return "its labels name no compose file"
+    for path in paths:
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            return f"{path} (from its labels) is not readable here: {exc.strerror or exc}"
+    return None
+
+
+def project_from_labels(engine: "Engine", name: str, containers: list["ContainerInfo"], *,
+                        details: bool = True) -> Project:
+    """A read-only Project rebuilt from a project's container labels (no files needed).
 
     Compose's labels keep the service, `depends_on` (with its restart flag) and
     the files; the engine keeps each container's namespace modes and
     healthcheck. A `container:<id>` mode naming a container that is gone (its
     owner was recreated) is mapped back to the one service the label says it
     must restart with, so the stale check still sees whose namespace it was.
+    `details=False` leaves out the healthcheck and restart policy (one more inspect each).
     """
-    containers = [c for c in engine.project_containers(name)]
-    if not containers:
-        raise ConfigError(f"no containers of project {name!r} on this engine",
-                          hint="check the name with `docker compose ls`, or pass -f FILE")
     by_id = {c.id: c.service for c in containers}
     services: dict[str, ServiceSpec] = {}
     for c in containers:
@@ -355,20 +407,23 @@ def attach_project(engine: "Engine", name: str) -> Project:
                 modes[kind] = f"service:{restarting_with[0]}"
             else:
                 modes[kind] = mode or None
-        raw = engine.inspect_raw(c.id)
-        check = (raw.get("Config") or {}).get("Healthcheck") or None
-        if check and (check.get("Test") or [""])[0] == "NONE":
-            check = None
+        check, policy = None, "no"
+        if details:
+            raw = engine.inspect_raw(c.id)
+            check = (raw.get("Config") or {}).get("Healthcheck") or None
+            if check and (check.get("Test") or [""])[0] == "NONE":
+                check = None
+            policy = ((raw.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no"
         services[c.service] = ServiceSpec(
             name=c.service, image=c.image, network_mode=modes["network_mode"], ipc=modes["ipc"],
             pid=modes["pid"], depends_on=depends,
             healthcheck={"test": check.get("Test")} if check else None,
-            raw={"restart": ((raw.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no"},
+            raw={"restart": policy},
         )
     first = containers[0]
-    files = [Path(f) for f in first.labels.get("com.docker.compose.project.config_files", "").split(",") if f]
+    files = [Path(f) for f in first.labels.get(FILES_LABEL, "").split(",") if f]
     ordered = _attached_order(services)
-    return Project(name=name, working_dir=Path(first.labels.get("com.docker.compose.project.working_dir", ".")),
+    return Project(name=name, working_dir=Path(first.labels.get(WORKDIR_LABEL, ".")),
                    files=files, services={s: services[s] for s in ordered}, read_only=True)
 
 

@@ -92,7 +92,8 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, App[int]):
                  log_history: int | str = 1000, view_lines: int = DEFAULT_VIEW_LINES,
                  probe_interval: float | None = 5.0, engine_label: str | None = None,
                  reload: Callable[[], "Project"] | None = None, log_since: str | None = None,
-                 settings: Settings | None = None, settings_problem: StackError | None = None) -> None:
+                 settings: Settings | None = None, settings_problem: StackError | None = None,
+                 from_projects: bool = False) -> None:
         super().__init__()
         self.settings = settings or Settings()
         self.settings_problem = settings_problem
@@ -109,6 +110,8 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, App[int]):
         self.clock = clock or utcnow
         self.view_lines = view_lines
         self.engine_label = engine_label
+        self.from_projects = from_projects  # opened from the projects screen: `p` goes back to it
+        self.back_to_projects = False
         self.reload = reload
         self.engine_version = ""
         self.snapshot: Snapshot | None = None
@@ -328,6 +331,15 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, App[int]):
         from stacktui.ui.modals import HelpScreen
 
         self.push_screen(HelpScreen(help_rows(self)))
+
+    def action_projects(self) -> None:
+        if not self.from_projects:
+            self.notify("stacktui started in a project folder; run it where there is no compose file "
+                        "(or `stacktui projects`) to see every project", severity="information", timeout=6)
+            return
+        self.back_to_projects = True
+        self.stop_core()
+        self.exit(0)
 
     async def action_quit(self) -> None:
         self.stop_core()

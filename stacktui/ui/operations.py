@@ -113,7 +113,8 @@ class StackOperations:
 
     def _need_target(self) -> "ComposeTarget":
         if self.target is None or self.project.read_only:
-            raise StackError(f"project {self.project.name} was attached from the engine without its compose files",
+            raise StackError(f"project {self.project.name} was attached from the engine without its compose files"
+                             + (f": {self.project.read_only_reason}" if self.project.read_only_reason else ""),
                              hint="run stacktui in the project's folder, or pass -f FILE")
         return self.target
 

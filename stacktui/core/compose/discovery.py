@@ -79,6 +79,10 @@ def normalize_name(name: str) -> str:
     return lowered.lstrip("_-")
 
 
+class NoProject(ConfigError):
+    """No compose file found and no project named: the TUI shows every project instead."""
+
+
 def resolve_target(
     files: Sequence[str | Path] = (),
     project_name: str | None = None,
@@ -132,7 +136,7 @@ def resolve_target(
 
     name = project_name or env.get("COMPOSE_PROJECT_NAME") or None
     if not chosen and not name:
-        raise ConfigError(
+        raise NoProject(
             f"no compose file in {project_dir or cwd} or its parents",
             hint="run stacktui in the project folder, pass -f FILE, or -p NAME to attach to a running project",
         )

@@ -91,6 +91,7 @@ class Project:
     files: list[Path]
     services: dict[str, ServiceSpec]
     read_only: bool = False  # attached from container labels: nothing to edit
+    read_only_reason: str | None = None  # why the files could not be used, when attached read-only
     source: Any = field(default=None, repr=False)  # SourceIndex when files are known
 
     def service(self, name: str) -> ServiceSpec:

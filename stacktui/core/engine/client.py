@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from urllib.parse import quote, urlencode
 
 from stacktui.core.engine import rawhttp
+from stacktui.core.engine.endpoint import DEFAULT_HOST, Endpoint
 from stacktui.core.errors import EngineUnavailable
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -23,7 +24,6 @@ ONEOFF_LABEL = "com.docker.compose.oneoff"
 WORKDIR_LABEL = "com.docker.compose.project.working_dir"
 FILES_LABEL = "com.docker.compose.project.config_files"
 API_TIMEOUT = 30
-DEFAULT_HOST = "unix:///var/run/docker.sock"
 INSPECT_THREADS = 8
 
 
@@ -141,6 +141,9 @@ class ContainerInfo:
 def _explain(exc: Exception, host: str | None) -> EngineUnavailable:
     text = str(exc)
     where = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if "CERTIFICATE" in text.upper() or "SSL" in text:
+        return EngineUnavailable(f"TLS with the Docker engine at {where} failed: {text[:200]}",
+                                 hint="check DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) or the context's TLS files")
     if "Permission denied" in text or "PermissionError" in text:
         return EngineUnavailable(
             f"no permission on the Docker socket {where}",
@@ -183,29 +186,57 @@ class Engine:
         self._timeout = timeout
         self._client_lock = threading.Lock()
         self.host = host or getattr(client.api, "base_url", None)
+        self.endpoint = Endpoint(self.host or DEFAULT_HOST)
+        self._proxy: Any = None  # an SSHProxy for an ssh:// engine, closed with the engine
 
     @classmethod
-    def from_env(cls, timeout: int = API_TIMEOUT) -> "Engine":
-        host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
-        if host.startswith("unix://") and not os.environ.get("DOCKER_TLS_VERIFY"):
+    def from_env(cls, timeout: int = API_TIMEOUT, context: str | None = None) -> "Engine":
+        """The engine the docker CLI would pick (core.engine.endpoint), pinged once."""
+        from stacktui.core.engine.endpoint import resolve
+
+        return cls.connect(resolve(context), timeout)
+
+    @classmethod
+    def connect(cls, endpoint: "Endpoint", timeout: int = API_TIMEOUT) -> "Engine":
+        where = endpoint.label if endpoint.label == endpoint.host else f"{endpoint.host} (context {endpoint.name})"
+        proxy = None
+        if endpoint.scheme == "ssh":
+            from stacktui.core.engine.sshproxy import SSHProxy
+
+            proxy = SSHProxy(endpoint.host)  # the engine on a unix socket of ours: every path below works
+        if proxy is not None or (endpoint.is_local and endpoint.host.startswith("unix://")):
+            sock = proxy.path if proxy is not None else endpoint.host[len("unix://"):]
             try:
-                status, _ = rawhttp.get(host[len("unix://"):], "/_ping", timeout=timeout)
-            except OSError as exc:
-                raise _explain(exc, os.environ.get("DOCKER_HOST")) from exc
-            if status != 200:
-                raise _explain(RuntimeError(f"HTTP {status} from /_ping"), os.environ.get("DOCKER_HOST"))
-            return cls(None, host, timeout=timeout)
-        import docker  # imported here: the first frame of the TUI does not need it
-        from docker.errors import DockerException
+                status, _ = rawhttp.get(sock, "/_ping", timeout=timeout)
+                if status != 200:
+                    raise RuntimeError(f"HTTP {status} from /_ping")
+            except (OSError, RuntimeError) as exc:
+                if proxy is not None:
+                    proxy.close()
+                    raise EngineUnavailable(f"the Docker engine at {where} does not answer over ssh"
+                                            + (f": {proxy.last_error}" if proxy.last_error else ""),
+                                            hint="check that `ssh` reaches that host without a password prompt "
+                                                 "and that `docker` runs there") from exc
+                raise _explain(exc, where) from exc
+            engine = cls(None, endpoint.host, timeout=timeout)
+            engine.endpoint = endpoint
+            engine._proxy = proxy
+            return engine
+        from docker.errors import DockerException  # imported here: the first frame of the TUI does not need it
 
         try:
-            client = docker.from_env(timeout=timeout)
+            client = endpoint.sdk_client(timeout)
             client.ping()
-        except DockerException as exc:
-            raise _explain(exc, os.environ.get("DOCKER_HOST")) from exc
-        except OSError as exc:
-            raise _explain(exc, os.environ.get("DOCKER_HOST")) from exc
-        return cls(client, host)
+        except (DockerException, OSError) as exc:
+            raise _explain(exc, where) from exc
+        except Exception as exc:
+            # requests' own errors (a TLS handshake refused, an ssh that exits) are not OSErrors
+            if lost_engine(exc, where) is None:
+                raise
+            raise _explain(exc, where) from exc
+        engine = cls(client, endpoint.host, timeout=timeout)
+        engine.endpoint = endpoint
+        return engine
 
     @property
     def client(self) -> Any:
@@ -214,7 +245,9 @@ class Engine:
                 if self._client is None:
                     import docker
 
-                    self._client = docker.DockerClient(base_url=self.host, timeout=self._timeout)
+                    sock = self.socket_path  # an ssh engine's too: its proxy socket
+                    self._client = docker.DockerClient(base_url=f"unix://{sock}" if sock else self.host,
+                                                       timeout=self._timeout)
         return self._client
 
     @property
@@ -223,7 +256,10 @@ class Engine:
 
     @property
     def socket_path(self) -> str | None:
-        """The unix socket path, for the fast log reader; None for tcp or ssh engines."""
+        """The unix socket path, for the raw reads and the fast log reader: the engine's own, or the
+        proxy of an ssh engine (core.engine.sshproxy); None for tcp engines."""
+        if self._proxy is not None:
+            return self._proxy.path
         host = self.host or ""
         if host.startswith("unix://"):
             return host[len("unix://"):]
@@ -231,22 +267,31 @@ class Engine:
             return "/var/run/docker.sock"
         return None
 
+    @property
+    def _raw(self) -> str | None:
+        """The socket for one-shot raw reads. Not an ssh engine's: each raw read (HTTP/1.0, one
+        connection each) would start `docker system dial-stdio` there again, 0.2 s apiece measured;
+        docker-py keeps its connections, and so its sessions, open."""
+        return None if self._proxy is not None else self.socket_path
+
     def is_local(self) -> bool:
-        return self.socket_path is not None
+        """On this machine: its processes in /proc, its published ports here (an ssh engine's socket is ours,
+        the engine is not)."""
+        return self.socket_path is not None and self.endpoint.scheme != "ssh"
 
     def info(self) -> dict[str, Any]:
-        sock = self.socket_path
+        sock = self._raw
         return self._get(sock, "/info") if sock else self.api.info()
 
     def version(self) -> dict[str, Any]:
-        sock = self.socket_path
+        sock = self._raw
         return self._get(sock, "/version") if sock else self.api.version()
 
     def inspect(self, container_id: str) -> ContainerInfo:
         return ContainerInfo.from_inspect(self.inspect_raw(container_id))
 
     def inspect_raw(self, container_id: str) -> dict[str, Any]:
-        sock = self.socket_path
+        sock = self._raw
         if sock:
             return self._get(sock, f"/containers/{quote(container_id, safe='')}/json")
         return self.api.inspect_container(container_id)
@@ -281,7 +326,7 @@ class Engine:
 
     def containers(self, *, all: bool = True, filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
         """The engine's container summaries (`docker ps`), not inspected."""
-        sock = self.socket_path
+        sock = self._raw
         if sock:
             query: dict[str, Any] = {"all": int(all)}
             if filters:
@@ -335,7 +380,7 @@ class Engine:
             filters["label"] = [f"{PROJECT_LABEL}={project}"]
         if actions:
             filters["event"] = list(actions)
-        sock = self.socket_path
+        sock = self._raw
         if sock:
             query: dict[str, Any] = {"filters": json.dumps(filters)}
             for name, when in (("since", since), ("until", until)):
@@ -346,7 +391,7 @@ class Engine:
 
     def logs_tail(self, container_id: str, lines: int = 20, since: int | None = None) -> list[str]:
         """The last `lines` lines of a container's output (since a unix time), stdout and stderr merged."""
-        sock = self.socket_path
+        sock = self._raw
         if sock:
             from stacktui.core.engine.logstream import read_all_logs  # the TUI's frame parser, and its sanitizing
 
@@ -376,9 +421,10 @@ class Engine:
         return datetime.now(timezone.utc)
 
     def close(self) -> None:
-        if self._client is None:
-            return
-        try:
-            self._client.close()
-        except Exception:  # closing is best effort; nothing to report to a user
-            pass
+        if self._client is not None:
+            try:
+                self._client.close()
+            except Exception:  # closing is best effort; nothing to report to a user
+                pass
+        if self._proxy is not None:
+            self._proxy.close()

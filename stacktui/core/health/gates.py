@@ -259,7 +259,7 @@ def wait_for_gates(
             probe_future: Future[ProbeResult] | None = None
             if pending is None and url and f"probe {url}" not in result.passed:
                 probe_future = pool.submit(probe_service, project, seen, service, PROBE_TIMEOUT,
-                                           engine.is_local(), client)
+                                           engine.is_local(), client, engine.endpoint.address)
             # healthy: Docker's word, or the healthcheck command run now
             if pending is None and HEALTHY in names and HEALTHY not in result.passed:
                 waiting = []
@@ -297,6 +297,8 @@ def wait_for_gates(
                 if pending is None:
                     if outcome.ok:
                         passed(f"probe {url}", f"{url} answered {outcome.status_code} via {outcome.reached_via}")
+                    elif not outcome.checked:  # a remote engine's port out of reach: no gate to hold
+                        passed(f"probe {url}", f"{url} {outcome.error}")
                     else:
                         pending, why_pending = f"probe {url}", f"{url} via {outcome.reached_via}: {outcome.error}"
             if pending is None and all(n in result.passed for n in names):

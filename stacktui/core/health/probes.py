@@ -33,8 +33,22 @@ class Route:
     how: str  # how it maps to the declared URL, for the user
 
 
-def route(project: Project, containers: list[ContainerInfo], url: str, local_engine: bool = True) -> Route:
-    """Where on the host a container-side URL can be reached; raises LookupError when nowhere."""
+class NotChecked(LookupError):
+    """A probe that cannot be made from here (a remote engine): no verdict, not a failure."""
+
+
+def _loopback(ip: str) -> bool:
+    return ip in ("localhost", "::1") or ip.startswith("127.")
+
+
+def route(project: Project, containers: list[ContainerInfo], url: str, local_engine: bool = True,
+          engine_host: str | None = None) -> Route:
+    """Where on the host a container-side URL can be reached; raises LookupError when nowhere.
+
+    A remote engine publishes on its own host: `engine_host` (its address as this machine
+    reaches it) stands in for 0.0.0.0, and a port bound to its loopback is out of reach
+    unless that host is this one (NotChecked: "not checked: remote engine").
+    """
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -49,6 +63,14 @@ def route(project: Project, containers: list[ContainerInfo], url: str, local_eng
     for p in owner_c.ports:
         if p.container_port == port and p.protocol == "tcp":
             ip = "127.0.0.1" if p.host_ip in ("", "0.0.0.0", "::") else p.host_ip
+            if not local_engine:
+                if engine_host is None:
+                    raise NotChecked(f"not checked: remote engine (port {port} of {host} is published on its host)")
+                if p.host_ip in ("", "0.0.0.0", "::"):
+                    ip = engine_host
+                elif _loopback(p.host_ip) and not _loopback(engine_host):
+                    raise NotChecked(f"not checked: remote engine (port {port} of {host} is published on "
+                                     f"{p.host_ip} of {engine_host}, out of reach from here)")
             netloc = f"[{ip}]:{p.host_port}" if ":" in ip else f"{ip}:{p.host_port}"
             return Route(urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")),
                          f"host port {ip}:{p.host_port}{via}")
@@ -56,7 +78,13 @@ def route(project: Project, containers: list[ContainerInfo], url: str, local_eng
         for net, ip in sorted(owner_c.ip_addresses.items()):
             return Route(urlunsplit((parts.scheme, f"{ip}:{port}", parts.path, parts.query, "")),
                          f"container address {ip} on {net}{via}")
-    raise LookupError(f"port {port} of {host} is not published and the engine is not local")
+        raise LookupError(f"port {port} of {host} is not published and {owner} has no address")
+    raise NotChecked(f"not checked: remote engine (port {port} of {host} is not published)")
+
+
+def _unrouted(service: str, url: str, exc: LookupError) -> ProbeResult:
+    return ProbeResult(service, url, "unreachable", False, error=str(exc), at=datetime.now(timezone.utc),
+                       checked=not isinstance(exc, NotChecked))
 
 
 @functools.cache
@@ -99,41 +127,42 @@ def probe(service: str, url: str, target: Route | None, timeout: float = DEFAULT
 
 def probe_service(project: Project, containers: list[ContainerInfo], service: str,
                   timeout: float = DEFAULT_TIMEOUT, local_engine: bool = True,
-                  client: Any = None) -> ProbeResult | None:
+                  client: Any = None, engine_host: str | None = None) -> ProbeResult | None:
     """Probe a service's declared URL; None when it declares none. A shared httpx client saves
     building one (and possibly loading the CA bundle) per probe."""
     url = project.services[service].x.health
     if not url:
         return None
     try:
-        target = route(project, containers, url, local_engine)
+        target = route(project, containers, url, local_engine, engine_host)
     except LookupError as exc:
-        return ProbeResult(service, url, "unreachable", False, error=str(exc), at=datetime.now(timezone.utc))
+        return _unrouted(service, url, exc)
     return probe(service, url, target, timeout, client=client)
 
 
 def probe_all(project: Project, containers: list[ContainerInfo], timeout: float = DEFAULT_TIMEOUT,
-              local_engine: bool = True, client: Any = None) -> dict[str, ProbeResult]:
+              local_engine: bool = True, client: Any = None,
+              engine_host: str | None = None) -> dict[str, ProbeResult]:
     """Every declared probe at once, each bounded by `timeout`: the round takes as long as the slowest.
 
     Services without `x-stacktui.health` are absent from the result. Never raises. A caller
     that probes again and again passes its own `client`: a new one builds an SSL context each
     time, which alone costs about a percent of a core at one round every 5 s.
     """
-    jobs: list[tuple[str, str, Route | None, str | None]] = []
+    jobs: list[tuple[str, str, Route | None, LookupError | None]] = []
     for name, spec in project.services.items():
         url = spec.x.health
         if not url:
             continue
         try:
-            jobs.append((name, url, route(project, containers, url, local_engine), None))
+            jobs.append((name, url, route(project, containers, url, local_engine, engine_host), None))
         except LookupError as exc:
-            jobs.append((name, url, None, str(exc)))
+            jobs.append((name, url, None, exc))
     results: dict[str, ProbeResult] = {}
     routed = [(n, u, r) for n, u, r, _ in jobs if r is not None]
     for name, url, _, why in jobs:
         if why is not None:
-            results[name] = ProbeResult(name, url, "unreachable", False, error=why, at=datetime.now(timezone.utc))
+            results[name] = _unrouted(name, url, why)
     if routed:
         own = client is None
         use = _client(len(routed)) if own else client
@@ -161,7 +190,7 @@ class ProbeScheduler:
                  on_results: Callable[[Mapping[str, ProbeResult]], None], *,
                  interval: float = DEFAULT_INTERVAL, timeout: float = DEFAULT_TIMEOUT,
                  local_engine: bool = True, on_error: Callable[[Exception], None] | None = None,
-                 paused: Callable[[], bool] = lambda: False) -> None:
+                 paused: Callable[[], bool] = lambda: False, engine_host: str | None = None) -> None:
         if interval <= 0:
             raise ValueError("probe interval must be positive")
         self.project = project
@@ -172,6 +201,7 @@ class ProbeScheduler:
         self._interval = interval
         self.timeout = timeout
         self.local_engine = local_engine
+        self.engine_host = engine_host
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -234,7 +264,7 @@ class ProbeScheduler:
                 try:
                     if not self._paused():
                         results = probe_all(self.project, self._containers(), self.timeout, self.local_engine,
-                                            client=client)
+                                            client=client, engine_host=self.engine_host)
                         if not self._stop.is_set():
                             self.rounds += 1
                             self._on_results(results)

@@ -30,6 +30,7 @@ class ProbeResult:
     error: str | None = None
     elapsed_ms: float = 0.0
     at: datetime | None = None
+    checked: bool = True  # False: could not be made from here (a remote engine); no verdict either way
 
 
 @dataclass
@@ -104,7 +105,9 @@ def combine(c: ContainerInfo | None, has_check: bool, probe: ProbeResult | None,
         passing.append("healthcheck passing" + (f": {c.health_output}" if c.health_output else ""))
     elif docker is None and has_check:
         passing.append("the files declare a healthcheck the running container does not have (`up` recreates it)")
-    if probe is not None:
+    if probe is not None and not probe.checked:
+        passing.append(f"probe {probe.url} {probe.error}")
+    elif probe is not None:
         if probe.ok:
             passing.append(f"probe {probe.url} answered {probe.status_code} via {probe.reached_via}")
         else:
@@ -115,7 +118,7 @@ def combine(c: ContainerInfo | None, has_check: bool, probe: ProbeResult | None,
         return STARTING, ["healthcheck has not passed yet", *failing, *passing]
     if failing:
         return UNHEALTHY, failing + passing
-    if docker == "healthy" or probe is not None:
+    if docker == "healthy" or (probe is not None and probe.checked):
         return HEALTHY, passing
     return NO_CHECK, passing or ["no healthcheck and no probe declared"]
 

@@ -173,7 +173,7 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
             emit(ApplyEvent("failed", f"host ports: {result.reason}; file and containers untouched"))
             return result
         if not engine.is_local():
-            result.notes.append("the engine is remote: host ports were not checked from here")
+            result.notes.append("host ports: not checked: remote engine (they are bound on the engine's host, not here)")
 
         result.entry = write_change(change)
         result.written = True

@@ -146,6 +146,7 @@ class Watcher:
             self._prober = ProbeScheduler(self.project, self.containers, self._probe_results,
                                           interval=self.probe_interval, timeout=PROBE_TIMEOUT,
                                           local_engine=self.engine.is_local(),
+                                          engine_host=self.engine.endpoint.address,
                                           on_error=lambda exc: log.debug("probes failed: %s", exc),
                                           paused=lambda: not self.connected).start()
         return self
@@ -196,7 +197,8 @@ class Watcher:
 
         with self._lock:
             project = self.project
-        self._probe_results(probe_all(project, self.containers(), PROBE_TIMEOUT, self.engine.is_local()))
+        self._probe_results(probe_all(project, self.containers(), PROBE_TIMEOUT, self.engine.is_local(),
+                                      engine_host=self.engine.endpoint.address))
         with self._lock:
             return self.snapshot or snap
 

@@ -28,6 +28,17 @@ def stale_findings(project: Project, containers: list[ContainerInfo]) -> list[Fi
     return out
 
 
+REMOTE = "not checked: remote engine"
+
+
+def local_only_notes(engine: "Engine | None") -> list[str]:
+    """What run_checks could not look at because the engine is not on this machine."""
+    if engine is None or engine.is_local():
+        return []
+    return [f"host ports: {REMOTE} (bound on the engine's host; only the engine's own containers were compared)",
+            f"namespace inodes in /proc: {REMOTE} (stale namespaces judged from container ids and start times)"]
+
+
 def run_checks(project: Project, engine: "Engine | None", containers: list[ContainerInfo] | None = None,
                *, static: bool = True, host: bool = True, live: bool = True,
                listeners: list[Listener] | None = None) -> list[Finding]:

@@ -41,6 +41,7 @@ def run_restart(plan: RestartPlan, project: Project, engine: Engine, target: Com
     from the files the containers' labels name. Raises Busy when another plan holds
     the project after `lock_wait` seconds; everything else is in the result.
     """
-    return execute(plan, project, engine, target if target is not None and target.files else None,
+    # The target goes on even without files: its env names the engine Compose must use too.
+    return execute(plan, project, engine, target,
                    on_event=on_event, cancel=cancel, timeout=timeout, abort=abort, lock_wait=lock_wait,
                    containers=containers)

@@ -26,7 +26,8 @@ def service_statuses(project: Project, engine: Engine, containers: list[Containe
     sampler = ResourceSampler(engine) if figures else None
     if sampler is not None:
         sampler.read(containers)
-    probes = probe_all(project, containers, timeout=probe_timeout, local_engine=engine.is_local())
+    probes = probe_all(project, containers, timeout=probe_timeout, local_engine=engine.is_local(),
+                       engine_host=engine.endpoint.address)
     rows = collect(project, containers, probes)
     if sampler is not None:
         read = sampler.read(containers, min_gap=CPU_WINDOW)

@@ -21,7 +21,9 @@ from stacktui.core.ports.static import Published, addresses_overlap, published_p
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
 
-PROXY_NAMES = ("docker-proxy", "rootlesskit", "vpnkit", "com.docker.backend")
+# Processes that hold a published port on an engine's behalf: Docker's proxies, and Podman's
+# conmon (it binds the host side of every published port itself).
+PROXY_NAMES = ("docker-proxy", "rootlesskit", "vpnkit", "com.docker.backend", "conmon")
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,14 @@ def host_findings(project: Project, engine: "Engine | None", containers: list[Co
     if not pubs:
         return []
     on_engine = engine_ports(engine) if engine is not None else []
+    # Podman lists the namespace owner's published ports on every container that joined it too.
+    joiners = {c.id for c in containers or [] if c.joined("network")}
+    on_engine = [e for e in on_engine if e.container_id not in joiners]
+    # ... and its list can leave one out (4.3: the third port of the demo's vscode); inspect does not.
+    listed = {(e.container_id, e.host_port, e.protocol) for e in on_engine}
+    on_engine += [EnginePort(c.id, c.name, c.project, c.service, p.host_ip, p.host_port, p.protocol)
+                  for c in containers or [] if c.state == "running" and c.id not in joiners
+                  for p in c.ports if (c.id, p.host_port, p.protocol) not in listed]
     own = {c.id: c.service for c in containers or []}
     own.update({e.container_id: e.service for e in on_engine if e.project == project.name})
     local = engine is None or engine.is_local()

@@ -210,7 +210,9 @@ def _compose_target(project: Project, target: ComposeTarget | None) -> ComposeTa
     if not files:
         raise ConfigError(f"cannot recreate a service of {project.name}: its compose files are not at hand",
                           hint="run stacktui in the project folder or pass -f FILE")
-    return ComposeTarget(files=files, project_name=project.name, project_directory=project.working_dir)
+    # The engine stacktui resolved travels in the target's env, files or not: Compose must use it too.
+    return ComposeTarget(files=files, project_name=project.name, project_directory=project.working_dir,
+                         env=dict(target.env) if target is not None else {})
 
 
 def execute(

@@ -1,0 +1,260 @@
+"""The projects screen: every Compose project on the engine(s), kept current by engine events.
+
+Shown when the TUI starts outside any project folder (no compose file, no `-p`). Enter opens
+the selected project; the project's screen comes back here with `p`. One row per project and
+engine: services, running / healthy / stale counts and a stale badge naming the stranded
+services. Each engine's events (state changes only) trigger a new listing of that engine,
+a few tens of milliseconds for a hundred containers; nothing polls.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Static
+
+from stacktui.core.sanitize import printable
+
+if TYPE_CHECKING:
+    from stacktui.core.engine.client import Engine
+    from stacktui.core.engine.endpoint import Endpoint
+    from stacktui.core.ops.projects import ProjectSummary
+
+# What changes a row: a container appearing, going, starting, stopping, its health.
+STATE_ACTIONS = ["create", "start", "restart", "die", "stop", "kill", "destroy", "pause", "unpause",
+                 "health_status"]
+SETTLE = 0.02  # events come in bursts (a restart is kill, die, stop, start): list once per burst
+COLUMNS = [("project", "project"), ("engine", "engine"), ("services", "services"), ("running", "running"),
+           ("healthy", "healthy"), ("stale", "stale"), ("badge", "")]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The project picked on the screen, and the engine it lives on (already connected)."""
+
+    endpoint: "Endpoint"
+    engine: "Engine"
+    project: str
+
+
+def _cells(p: "ProjectSummary") -> list[Text]:
+    running_style = "green" if p.running == len(p.services) else "yellow"
+    return [
+        Text(printable(p.project), style="bold"),
+        Text(printable(p.engine), style="dim"),
+        Text(str(len(p.services))),
+        Text(f"{p.running}/{len(p.services)}", style=running_style),
+        Text(str(p.healthy), style="green" if p.healthy == p.running else "yellow"),
+        Text(str(p.stale), style="bold magenta" if p.stale else "dim"),
+        Text(f"\u26a0 stale: {printable(', '.join(p.stale_services))}", style="bold magenta") if p.stale else Text(""),
+    ]
+
+
+class ProjectsApp(App[Choice | None]):
+    TITLE = "stacktui projects"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("enter", "open", "open", id="open", tooltip="open the selected project"),
+        Binding("q", "quit", "quit", id="quit", tooltip="quit"),
+    ]
+    CSS = "#topbar { height: 1; background: $panel; } DataTable { height: 1fr; }"
+
+    def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"], *,
+                 engines: dict[int, "Engine"] | None = None, selected: str | None = None) -> None:
+        super().__init__()
+        self.endpoints = endpoints
+        self._connect = connect
+        self.engines: dict[int, "Engine"] = dict(engines or {})
+        self.rows: dict[str, tuple[int, "ProjectSummary"]] = {}
+        self.errors: dict[int, str] = {}
+        self.updates = 0  # listings drawn: tests and the bench wait on it
+        self.listings = 0  # listings asked of the engines (each after a burst of events)
+        self.updated_at: float | None = None
+        self._selected = selected
+        self._streams: list[Any] = []
+        self._stop = threading.Event()
+        self._keep_engines = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        yield DataTable(id="projects", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        table.focus()
+        self._draw_topbar()
+        for index in range(len(self.endpoints)):
+            threading.Thread(target=self._follow, args=(index,), name=f"projects-{index}", daemon=True).start()
+
+    # -- per engine, in its own thread ----------------------------------------------------------
+
+    def _follow(self, index: int) -> None:
+        from stacktui.core.engine.client import PROJECT_LABEL
+        from stacktui.core.errors import StackError
+        from stacktui.core.ops.projects import list_projects, summarize
+
+        endpoint = self.endpoints[index]
+        try:
+            engine = self.engines.get(index) or self._connect(endpoint)
+        except StackError as exc:
+            self._post(self._engine_failed, index, str(exc))
+            return
+        self.engines[index] = engine
+        dirty = threading.Event()
+        everything = [True]  # the next round lists the whole engine (start, and after a broken stream)
+        touched: set[str] = set()  # else only the projects the events named
+        lock = threading.Lock()
+
+        def read_events() -> None:
+            while not self._stop.is_set():
+                try:
+                    stream = engine.events(actions=STATE_ACTIONS)
+                except Exception as exc:  # the engine went away: say so, try again shortly
+                    self._post(self._engine_failed, index, f"events: {exc}")
+                    self._stop.wait(2.0)
+                    continue
+                self._streams.append(stream)
+                try:
+                    for event in stream:
+                        name = ((event.get("Actor") or {}).get("Attributes") or {}).get(PROJECT_LABEL)
+                        if name:  # a container of no Compose project is on no row
+                            with lock:
+                                touched.add(name)
+                            dirty.set()
+                except Exception:
+                    pass
+                if not self._stop.is_set():
+                    everything[0] = True  # events may have been missed: list it all, then reopen
+                    dirty.set()
+                    self._stop.wait(1.0)
+
+        threading.Thread(target=read_events, name=f"projects-events-{index}", daemon=True).start()
+        dirty.set()
+        while not self._stop.is_set():
+            if not dirty.wait(0.5):
+                continue
+            self._stop.wait(SETTLE)
+            dirty.clear()
+            with lock:
+                names, whole = set(touched), everything[0]
+                touched.clear()
+                everything[0] = False
+            self.listings += 1
+            try:
+                if whole:
+                    self._post(self._show, index, list_projects(engine, endpoint.label))
+                    continue
+                # One project's containers, not the engine's: a restart in one of 50 pairs costs 2 inspects.
+                some = {}
+                for name in names:
+                    members = engine.project_containers(name)
+                    some[name] = summarize(engine, endpoint.label, name, members) if members else None
+                self._post(self._show_some, index, some)
+            except Exception as exc:
+                self._post(self._engine_failed, index, str(exc))
+                everything[0] = True
+
+    def _post(self, fn: Callable[..., None], *args: Any) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            self.call_from_thread(fn, *args)
+        except RuntimeError:
+            pass  # the app is closing
+
+    # -- on the UI thread -------------------------------------------------------------------------
+
+    def _engine_failed(self, index: int, message: str) -> None:
+        self.errors[index] = message
+        self._draw_topbar()
+
+    def _show(self, index: int, listed: list["ProjectSummary"]) -> None:
+        """The whole engine's listing: rows of projects that are gone go too."""
+        wanted = {p.project: p for p in listed}
+        gone = [s.project for i, s in self.rows.values() if i == index and s.project not in wanted]
+        self._show_some(index, {**wanted, **dict.fromkeys(gone)})
+
+    def _show_some(self, index: int, summaries: dict[str, "ProjectSummary | None"]) -> None:
+        """Rows of these projects of one engine redrawn where they changed; None: the project is gone."""
+        self.errors.pop(index, None)
+        table = self.query_one(DataTable)
+        wanted = {f"{index}\x00{name}": p for name, p in summaries.items() if p is not None}
+        for key in [f"{index}\x00{name}" for name, p in summaries.items() if p is None]:
+            if key in self.rows:
+                table.remove_row(key)
+                del self.rows[key]
+        for key, summary in wanted.items():
+            known = self.rows.get(key)
+            if known is not None and known[1] == summary:
+                continue  # most rows: a listing is redrawn only where it changed
+            cells = _cells(summary)
+            if known is not None:
+                for (column, _), cell, old in zip(COLUMNS, cells, _cells(known[1])):
+                    if cell != old:
+                        table.update_cell(key, column, cell)
+            else:
+                table.add_row(*cells, key=key)
+            self.rows[key] = (index, summary)
+        if self._selected is not None:
+            for key, (_, summary) in self.rows.items():
+                if summary.project == self._selected:
+                    table.move_cursor(row=table.get_row_index(key))
+                    self._selected = None
+                    break
+        self.updates += 1
+        self.updated_at = time.perf_counter()
+        self._draw_topbar()
+
+    def _draw_topbar(self) -> None:
+        text = Text("stacktui", style="bold")
+        text.append("  projects on ", style="dim")
+        text.append(", ".join(printable(e.label) for e in self.endpoints))
+        if not self.rows and self.updates:
+            text.append("  no Compose projects", style="italic")
+        for index, message in sorted(self.errors.items()):
+            text.append(f"  {printable(self.endpoints[index].label)}: {printable(message)}", style="bold red")
+        self.query_one("#topbar", Static).update(text)
+
+    def selected(self) -> tuple[int, "ProjectSummary"] | None:
+        table = self.query_one(DataTable)
+        if not self.rows or table.cursor_row is None:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.rows.get(str(key))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        index, summary = chosen
+        engine = self.engines.get(index)
+        if engine is None:
+            return
+        self._keep_engines = True
+        self.exit(Choice(self.endpoints[index], engine, summary.project))
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+        for stream in list(self._streams):
+            try:
+                stream.close()
+            except Exception:
+                pass
+        if not self._keep_engines:
+            self.close_engines()
+
+    def close_engines(self, keep: "Engine | None" = None) -> None:
+        for engine in self.engines.values():
+            if engine is not keep:
+                engine.close()
