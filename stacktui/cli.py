@@ -1,4 +1,4 @@
-"""The command line: `stacktui [global options] [status|restart|check|layout|tui]`.
+"""The command line: `stacktui [global options] [status|restart|check|layout|watch|tui]`.
 
 Exit codes for every command: 0 done, 1 a step or check failed, 2 usage or
 configuration error. With no command, the TUI opens.
@@ -10,12 +10,12 @@ import sys
 from typing import Sequence
 
 from stacktui import __version__
-from stacktui.commands import check, layout, restart, status, tui
+from stacktui.commands import check, layout, restart, status, tui, watch
 from stacktui.commands.context import Context
 from stacktui.core.engine.client import lost_engine
 from stacktui.core.errors import StackError
 
-COMMANDS = (status, restart, check, layout, tui)
+COMMANDS = (status, restart, check, layout, watch, tui)
 
 
 class _Parser(argparse.ArgumentParser):
