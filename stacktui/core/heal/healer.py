@@ -66,6 +66,8 @@ class ProjectHealer:
         self._connected: bool | None = None
         self._lost = False
         self.busy = threading.Event()  # set while a plan of ours runs
+        self._healing_roots: set[str] = set()
+        self._abort = threading.Event()  # a root owner died under our plan: stop waiting on its gates
         self.heals = 0
         self.watcher = Watcher(project, engine, on_snapshot=lambda _snap: None, on_event=self._on_event,
                                on_connection=self._on_connection, probe_interval=None,
@@ -99,6 +101,10 @@ class ProjectHealer:
     # -- what the watcher tells us ------------------------------------------------------------------
 
     def _on_event(self, event: EngineEvent) -> None:
+        if event.action == "die" and event.service in self._healing_roots:
+            self._abort.set()
+        if event.action == "die":
+            self.backoff.owner_died(event.service, time.time())
         if event.action in TRIGGERS and event.service in self._owners:
             self.ask(f"{event.service} {event.action}")
 
@@ -147,9 +153,9 @@ class ProjectHealer:
             try:
                 self.look()
             except Exception as exc:  # the engine went away mid-look: the watcher reports it and asks again
-                gone = lost_engine(exc, self.engine.host)
-                if gone is None and not isinstance(exc, StackError):
-                    self._say(ev.HEAL_FAILED, reason=f"look failed: {type(exc).__name__}: {exc}")
+                if lost_engine(exc, self.engine.host) is None:
+                    what = str(exc) if isinstance(exc, StackError) else f"{type(exc).__name__}: {exc}"
+                    self._say(ev.HEAL_FAILED, reason=f"look failed: {what}")
                 self.stop_event.wait(0.5)
 
     def _wait_for_lock(self) -> bool:
@@ -174,6 +180,8 @@ class ProjectHealer:
                 return
         containers = self.engine.project_containers(self.project.name)
         stranded = find_stranded(self.project, containers, self._start_errors(containers), proc=self.proc)
+        # A service healed since is forgotten: its next stranding is news again.
+        self._reported = {k for k in self._reported if k[0] in stranded}
         for s in stranded.values():
             key = (s.service, s.container_id, s.how)
             if key not in self._reported:
@@ -188,29 +196,30 @@ class ProjectHealer:
         for root in sorted({s.root for s in ready}):
             mine = [s for s in ready if s.root == root]
             due = self.backoff.due(root, now, mine[0].started_at)
+            if self.backoff.attempts(root):
+                self._backoff(root, mine, containers, due, now)
             if due is not None and due <= now:
                 go += mine
                 continue
-            self._hold(root, mine, containers, due, now)
+            at = self.backoff.settled_at(mine[0].started_at, now) if due is None else due
+            self.ask("backoff", at=time.monotonic() + max(0.0, at - now) + 0.05)
         if go:
             self._heal(go, containers)
 
-    def _hold(self, root: str, mine: list[Stranded], containers: list[ContainerInfo], due: float | None,
-              now: float) -> None:
+    def _backoff(self, root: str, mine: list[Stranded], containers: list[ContainerInfo], due: float | None,
+                 now: float) -> None:
+        """One `backoff` line per heal attempt of a looping owner: why, when, and the owner's last words."""
         attempts = self.backoff.attempts(root)
-        if due is None:
-            at = self.backoff.settled_at(mine[0].started_at, now)
-            reason = (f"{root} keeps dying: gave up after {attempts} heal attempts in a row; healing again once "
-                      f"it has run {self.backoff.settle:g} s")
-        else:
-            at = due
-            reason = (f"{root} keeps dying ({attempts} heal attempt(s) in a row): next heal of "
-                      f"{', '.join(s.service for s in mine)} in {due - now:.1f} s")
-        self.ask("backoff", at=time.monotonic() + max(0.0, at - now) + 0.05)
         key = (root, attempts)
         if key in self._backoff_said:
             return
         self._backoff_said.add(key)
+        if due is None:
+            reason = (f"{root} keeps dying: gave up after {attempts} heal attempts in a row; healing again once "
+                      f"it has run {self.backoff.settle:g} s")
+        else:
+            reason = (f"{root} keeps dying ({attempts} heal attempt(s) in a row): the next heal of "
+                      f"{', '.join(s.service for s in mine)} waits {self.backoff.delay(attempts):g} s after the last")
         logs: list[str] = []
         root_c = next((c for c in containers if c.service == root), None)
         if root_c is not None:
@@ -243,23 +252,27 @@ class ProjectHealer:
                           elapsed=None if t0 is None else max(0.0, time.time() - t0))
             elif e.kind == "step_failed":
                 failed.append(e.service)
-                self._say(ev.HEAL_FAILED, e.service, root, e.message)
+                died = f"{root} died again during the heal: " if self._abort.is_set() else ""
+                self._say(ev.HEAL_FAILED, e.service, root, died + e.message)
 
+        self._healing_roots = {root_of[s.service] for s in plan.steps}
+        self._abort.clear()
         self.busy.set()
         try:
             result = execute(plan, project, self.engine, self.target, on_event=on_plan, cancel=self.stop_event,
-                             timeout=self.gate_timeout, lock_wait=0.0, containers=containers)
+                             timeout=self.gate_timeout, abort=self._abort, lock_wait=0.0, containers=containers)
         except Busy as busy:
             self._say(ev.WAITING, reason=f"{busy.message}; healing waits for it, then looks again")
             self.ask("lock taken before the heal")
             return
         finally:
             self.busy.clear()
+            self._healing_roots = set()
         self.heals += 1
         end = time.time()
         for root in {root_of[s.service] for s in plan.steps}:
             self.backoff.record(root, end, result.ok)
-        if result.cancelled and not failed:
+        if result.cancelled and not failed and self.stop_event.is_set():
             left = ", ".join(s.service for s in result.not_run)
             stopped = f" (left stopped with their owner: {', '.join(result.stopped_not_run)})" \
                 if result.stopped_not_run else ""

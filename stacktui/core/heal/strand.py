@@ -23,7 +23,8 @@ from stacktui.core.health.stale import find_stale
 
 STALE, FAILED = "stale", "failed"
 # What the engine writes into State.Error when a joiner cannot enter its owner's namespace.
-JOIN_ERRORS = ("non running container", "no such container", "joining network namespace", "is not running")
+JOIN_ERRORS = ("non running container", "no such container", "joining network namespace", "is not running",
+               "wait until the container is running")
 NOT_RUNNING = ("exited", "created", "restarting", "dead")
 
 
