@@ -37,6 +37,9 @@ GATE_TIMEOUT = 60.0
 LOG_LINES = 5
 LOCK_POLL = 1.0  # seconds per attempt at the lock while another plan holds it
 TRIGGERS = frozenset({"start", "die"})  # an owner's: its joiners may be stranded (or healable) now
+# A joiner whose restart policy fails to start it ("cannot join network ...") after its owner's
+# start sends no event at all: a look this often (one listing of the project) catches it.
+RELOOK = 15.0
 
 
 class ProjectHealer:
@@ -64,6 +67,7 @@ class ProjectHealer:
         self._reported: set[tuple[str, str, str]] = set()  # (service, container, how): one `stale` each
         self._backoff_said: set[tuple[str, int]] = set()
         self._connected: bool | None = None
+        self._last_look = time.monotonic()
         self._lost = False
         self.busy = threading.Event()  # set while a plan of ours runs
         self._healing_roots: set[str] = set()
@@ -145,7 +149,12 @@ class ProjectHealer:
                         self._next_at = None
                         self._look_asked = "a backoff ended"
                         break
-                    wait = None if self._next_at is None else max(0.0, self._next_at - time.monotonic())
+                    relook = self._last_look + RELOOK if self._joiners and self._connected else None
+                    if relook is not None and time.monotonic() >= relook:
+                        self._look_asked = "the regular look"
+                        break
+                    due = [t for t in (self._next_at, relook) if t is not None]
+                    wait = max(0.05, min(due) - time.monotonic()) if due else None
                     self._wake.wait(wait)
                 if self.stop_event.is_set():
                     return
@@ -178,6 +187,7 @@ class ProjectHealer:
         while not self._wait_for_lock():
             if self.stop_event.is_set():
                 return
+        self._last_look = time.monotonic()
         containers = self.engine.project_containers(self.project.name)
         stranded = find_stranded(self.project, containers, self._start_errors(containers), proc=self.proc)
         # A service healed since is forgotten: its next stranding is news again.
