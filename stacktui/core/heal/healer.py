@@ -68,6 +68,7 @@ class ProjectHealer:
         self._backoff_said: set[tuple[str, int]] = set()
         self._connected: bool | None = None
         self._last_look = time.monotonic()
+        self._owed: set[str] = set()  # containers our unfinished plan stopped with their owner
         self._lost = False
         self.busy = threading.Event()  # set while a plan of ours runs
         self._healing_roots: set[str] = set()
@@ -189,7 +190,10 @@ class ProjectHealer:
                 return
         self._last_look = time.monotonic()
         containers = self.engine.project_containers(self.project.name)
-        stranded = find_stranded(self.project, containers, self._start_errors(containers), proc=self.proc)
+        running = {c.id for c in containers if c.state == "running"}
+        self._owed -= running
+        stranded = find_stranded(self.project, containers, self._start_errors(containers), proc=self.proc,
+                                 owed=frozenset(self._owed))
         # A service healed since is forgotten: its next stranding is news again.
         self._reported = {k for k in self._reported if k[0] in stranded}
         for s in stranded.values():
@@ -255,7 +259,8 @@ class ProjectHealer:
         def on_plan(e: PlanEvent) -> None:
             root = root_of.get(e.service)
             if e.kind == "step_started":
-                self._say(ev.HEAL_STARTED, e.service, root, e.message)
+                why = by[e.service].reason if e.service in by else "it lives in a namespace the plan restarts"
+                self._say(ev.HEAL_STARTED, e.service, root, f"{e.message}; because {why}")
             elif e.kind == "step_done":
                 t0 = since.get(root or "")
                 self._say(ev.HEAL_DONE, e.service, root, e.message,
@@ -279,6 +284,8 @@ class ProjectHealer:
             self.busy.clear()
             self._healing_roots = set()
         self.heals += 1
+        if result.stopped_not_run:
+            self._owed |= {c.id for c in containers if c.service in result.stopped_not_run}
         end = time.time()
         for root in {root_of[s.service] for s in plan.steps}:
             self.backoff.record(root, end, result.ok)

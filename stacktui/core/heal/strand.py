@@ -67,8 +67,9 @@ def refused_start(error: str) -> bool:
 
 
 def find_stranded(project: Project, containers: list[ContainerInfo], start_errors: Mapping[str, str],
-                  *, proc: str | None = "/proc") -> dict[str, Stranded]:
-    """Stranded joiners by service. `start_errors`: State.Error of the joiners' containers that are not running."""
+                  *, proc: str | None = "/proc", owed: frozenset[str] = frozenset()) -> dict[str, Stranded]:
+    """Stranded joiners by service. `start_errors`: State.Error of the joiners' containers that are not running;
+    `owed`: ids of containers an unfinished heal stopped (with their owner) and still owes a start."""
     by_service: dict[str, ContainerInfo] = {}
     for c in containers:
         prev = by_service.get(c.service)
@@ -81,10 +82,16 @@ def find_stranded(project: Project, containers: list[ContainerInfo], start_error
         c = by_service.get(service)
         if c is None or c.state not in NOT_RUNNING or service in found:
             continue
-        error = start_errors.get(c.id, "")
-        if refused_start(error):
-            owner = owner_chain(project, service)[0]
-            found[service] = (owner, FAILED, f"the engine could not start it: {error.strip()}", c.id)
+        error = start_errors.get(c.id, "").strip()
+        owner = owner_chain(project, service)[0]
+        theirs = by_service.get(owner)
+        # Any start failure counts when the owner started again after it: the start ran into the
+        # dead namespace (runc's "can't get final child's PID from pipe" is one more way to say so).
+        after_it = bool(theirs and theirs.started_at and c.finished_at and theirs.started_at > c.finished_at)
+        if error and (refused_start(error) or after_it):
+            found[service] = (owner, FAILED, f"the engine could not start it: {error}", c.id)
+        elif c.id in owed:
+            found[service] = (owner, FAILED, "an unfinished heal stopped it with its owner", c.id)
     out: dict[str, Stranded] = {}
     for service, (owner, how, reason, cid) in found.items():
         chain = owner_chain(project, service)
