@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from stacktui.core.compose.model import Extension, PortSpec, Project, ServiceSpec
 from stacktui.core.heal.backoff import Backoff
@@ -71,3 +72,34 @@ def test_foreign_probe_urls_are_left_out_of_the_healers_gates_only():
     assert safe.services["worker"].x.health is None and safe.services["mcp"].x.health == "http://vscode:9001/health"
     assert p.services["worker"].x.health == "http://10.0.0.7/health", "the project itself is unchanged"
     assert owner_chain(p, "worker") == ["mcp", "vscode"]
+
+
+def _container(service: str, cid: str, state: str, started: int, finished: int = 0, net: str = "") -> Any:
+    from datetime import datetime, timezone
+
+    from stacktui.core.engine.client import ContainerInfo
+
+    at = lambda s: datetime.fromtimestamp(1_700_000_000 + s, timezone.utc) if s else None  # noqa: E731
+    return ContainerInfo(id=cid, name=f"p-{service}-1", project="p", service=service, number=1, state=state,
+                         exit_code=0, oom_killed=False, health=None, health_output=None, started_at=at(started),
+                         finished_at=at(finished), network_mode=net, ipc_mode="", pid_mode="",
+                         pid=0, restart_count=0)
+
+
+def test_stopped_joiners_are_stranded_only_when_the_engine_refused_them_or_a_heal_owes_them_a_start():
+    from stacktui.core.heal.strand import find_stranded
+
+    p = _project()
+    p.services["mcp"].ipc = None
+    owner = _container("vscode", "v1", "running", started=100)
+    mcp = _container("mcp", "m1", "exited", started=10, finished=50, net="container:v1")
+    worker = _container("worker", "w1", "exited", started=10, finished=50, net="container:m1")
+    found = find_stranded(p, [owner, mcp, worker], {}, proc=None)
+    assert found == {}, "stopped by hand: no error, nothing owed"
+    found = find_stranded(p, [owner, mcp, worker], {"m1": "runc create failed: can't get final child's PID"},
+                          proc=None, owed=frozenset({"w1"}))
+    assert found["mcp"].how == "failed" and found["mcp"].healable, "its start failed before vscode came back"
+    assert found["worker"].reason == "an unfinished heal stopped it with its owner" and found["worker"].healable
+    late = _container("mcp", "m1", "exited", started=10, finished=150, net="container:v1")
+    assert find_stranded(p, [owner, late, worker], {"m1": "exec: not found"}, proc=None) == {}, \
+        "a failure of its own after the owner's start is not the owner's doing"
