@@ -346,6 +346,15 @@ def report(tally: Tally, args: argparse.Namespace, minutes: float, rss: tuple[fl
         f"| watcher exit on SIGTERM | {code} | 0 |",
         "",
     ]
+    lines += [
+        "Notes: RSS rises once at the first heal (httpx, ssl and the restart plan's thread pools are loaded "
+        "then), so growth is counted from there. Every service has a restart policy: a joiner without one that a "
+        "daemon restart stopped cannot be told from one stopped by hand, and the watcher leaves it stopped. With "
+        "dockerd 20.10 a daemon restart started owners before joiners, so it stranded nothing here; the "
+        "watcher's look after `engine_back` found nothing to do. A hand stop is followed by a raw restart of "
+        "the owner; the stopped joiner must still be stopped 6 s later.",
+        "",
+    ]
     if tally.failed:
         lines += ["Failed:", ""] + [f"- {f}" for f in tally.failed] + [""]
     lines += ["Faults in order:", ""] + [f"{i}. {w}" for i, w in enumerate(log, 1)] + [""]
