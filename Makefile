@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 ENGINE  := $(PY) scripts/devengine.py
 ARGS    ?=
 
-.PHONY: setup test test-fast demo demo-down bench lint clean
+.PHONY: setup test test-fast demo demo-down bench chaos lint clean
 
 setup: $(VENV)/.installed
 
@@ -39,6 +39,11 @@ demo-down:
 
 bench: setup
 	$(ENGINE) run -- $(BIN)/python -m bench $(ARGS)
+
+# Self-heal under random faults on a private engine of its own (ARGS=--quick: 2 minutes; --minutes N).
+# Writes docs/chaos.md. The flock keeps it off the fault tests' bridge.
+chaos: setup
+	flock /tmp/stacktui-faults.lock $(BIN)/python bench/chaos.py $(ARGS)
 
 lint: setup
 	$(BIN)/lint-imports

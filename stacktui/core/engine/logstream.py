@@ -331,7 +331,9 @@ def open_logs(socket_path: str, container_id: str, *, follow: bool = True, since
         if response.status == 404:
             raise ContainerGone(f"no such container: {container_id[:12]}")
         rawhttp.expect_ok(sock, response, f"logs of {container_id[:12]}")
-        sock.settimeout(None)  # a followed container may be quiet for hours
+        # A followed container may be quiet for hours; a one-shot read must end (the healer's worker
+        # once stayed blocked after a failed restart of a joiner, most likely in such a read).
+        sock.settimeout(None if follow else timeout)
         return sock, response.body, response.headers.get("content-type", "")
     except BaseException:
         sock.close()

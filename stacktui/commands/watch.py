@@ -1,0 +1,99 @@
+"""`stacktui watch [--heal] [--json] [--all-projects]`: follow the engine, report (and repair) stranded joiners.
+
+A long-running process on the engine's event stream. Without --heal it
+reports; with it, every joiner stranded in a dead namespace is repaired with
+the ordered, gated plan `stacktui restart` uses, as soon as its owner's start
+is seen. --json writes one JSON object per line. The first SIGINT or SIGTERM
+lets a heal under way finish its current step, then exits 0; a second one
+exits at once (130).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from typing import Any, Callable
+
+from stacktui.commands.context import Context
+from stacktui.commands.printable import printable
+from stacktui.core.errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("watch", help="follow the engine; report stranded joiners, or heal them with --heal")
+    p.add_argument("--heal", action=argparse.BooleanOptionalAction, default=None,
+                   help="repair stranded joiners with the ordered, gated restart plan (default: `heal` in config.toml, else off)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    p.add_argument("--all-projects", action="store_true", help="watch every Compose project on the engine")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                   help="seconds each heal step may wait for its gates (default 60)")
+    p.set_defaults(run=run)
+
+
+def printer(as_json: bool) -> Callable[[Any], None]:
+    lock = threading.Lock()
+
+    def emit(event: Any) -> None:
+        line = json.dumps(event.to_json()) if as_json else printable(event.text()).replace("\\x0a", "\n")
+        with lock:
+            print(line, flush=True)
+
+    return emit
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.heal.fleet import Fleet
+    from stacktui.core.heal.healer import ProjectHealer
+
+    if args.timeout <= 0:
+        raise ConfigError("--timeout must be more than 0 seconds")
+    if args.all_projects and (ctx.files or ctx.project_name):
+        raise ConfigError("give -f/-p or --all-projects, not both")
+    emit = printer(args.json)
+    stop = threading.Event()
+    if args.heal is None:
+        args.heal = ctx.settings.heal
+    engine = ctx.engine
+
+    def make(project: Any, target: Any) -> ProjectHealer:
+        return ProjectHealer(project, engine, emit, heal=args.heal, target=target, stop=stop,
+                             gate_timeout=args.timeout)
+
+    previous = _install_signals(stop)
+    try:
+        if args.all_projects:
+            runner: Any = Fleet(engine, emit, stop=stop, make=make).start()
+        else:
+            runner = make(ctx.project, ctx.target if ctx.target.files else None).start()
+        while not stop.wait(0.5):
+            pass
+        runner.stop()
+        runner.join(args.timeout + 30)
+    finally:
+        _restore_signals(previous)
+    return 0
+
+
+def _install_signals(stop: threading.Event) -> dict[int, Any]:
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            print("stacktui: stopped at once", file=sys.stderr, flush=True)
+            os._exit(130)
+        stop.set()
+        print(f"stacktui: {signal.Signals(signum).name}: finishing the current step, then exiting "
+              "(again to exit at once)", file=sys.stderr, flush=True)
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for sig, old in previous.items():
+        signal.signal(sig, old)

@@ -1,0 +1,1 @@
+"""Self-heal: finds joiners stranded in a dead namespace and repairs them unattended, with the restart plans."""

@@ -1,0 +1,112 @@
+"""`--all-projects`: one ProjectHealer per Compose project on the engine, each with its own lock.
+
+Projects are found from container labels at start, and from the engine's
+`start` events afterwards (a stack brought up later is watched from then on).
+A project whose compose files are still where its labels say is loaded from
+them (probe URLs and recreates need them); otherwise it is attached from the
+labels alone.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from stacktui.core.compose.cli import ComposeTarget
+from stacktui.core.compose.model import Project
+from stacktui.core.engine.client import FILES_LABEL, ONEOFF_LABEL, PROJECT_LABEL, WORKDIR_LABEL, Engine
+from stacktui.core.heal import events as ev
+from stacktui.core.heal.events import HealEvent
+from stacktui.core.heal.healer import ProjectHealer
+
+
+def project_names(engine: Engine) -> list[str]:
+    names = {(s.get("Labels") or {}).get(PROJECT_LABEL, "") for s in engine.containers_by_label(PROJECT_LABEL)
+             if (s.get("Labels") or {}).get(ONEOFF_LABEL) != "True"}
+    return sorted(n for n in names if n)
+
+
+def load_for_heal(engine: Engine, name: str) -> tuple[Project, ComposeTarget | None]:
+    from stacktui.core.compose.discovery import resolve_target
+    from stacktui.core.loader import attach_project, load_project
+
+    found = [s for s in engine.containers_by_label(f"{PROJECT_LABEL}={name}")]
+    labels = (found[0].get("Labels") or {}) if found else {}
+    files = [f for f in labels.get(FILES_LABEL, "").split(",") if f]
+    workdir = labels.get(WORKDIR_LABEL) or None
+    if files and all(Path(f).is_file() for f in files):
+        try:
+            target = resolve_target(files, name, workdir, cwd=Path(workdir) if workdir else None)
+            return load_project(target), target
+        except Exception:  # a file that no longer parses: the labels still say enough to heal in place
+            pass
+    return attach_project(engine, name), None
+
+
+class Fleet:
+    """Healers for every project, plus a thread that notices projects started later."""
+
+    def __init__(self, engine: Engine, emit: Callable[[HealEvent], None], *, stop: threading.Event,
+                 make: Callable[[Project, ComposeTarget | None], ProjectHealer]) -> None:
+        self.engine = engine
+        self.emit = emit
+        self.stop_event = stop
+        self.make = make
+        self.healers: dict[str, ProjectHealer] = {}
+        self._lock = threading.Lock()
+        self._stream: Any = None
+        self._thread = threading.Thread(target=self._discover, name="heal-discover", daemon=True)
+
+    def start(self) -> "Fleet":
+        for name in project_names(self.engine):
+            self.add(name)
+        self._thread.start()
+        return self
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            if name in self.healers or self.stop_event.is_set():
+                return
+            try:
+                project, target = load_for_heal(self.engine, name)
+            except Exception as exc:  # one broken project must not keep the others unwatched
+                self.emit(HealEvent(ev.FINDING, name, reason=f"not watched: {exc}"))
+                return
+            self.healers[name] = self.make(project, target).start()
+
+    def _discover(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self._stream = self.engine.events(None, actions=["start"])
+                for raw in self._stream:
+                    if self.stop_event.is_set():
+                        return
+                    attrs = ((raw.get("Actor") or {}).get("Attributes") or {})
+                    name = attrs.get(PROJECT_LABEL)
+                    if name and attrs.get(ONEOFF_LABEL) != "True" and name not in self.healers:
+                        self.add(name)
+            except Exception:  # the engine went away: the healers report it; look for new projects once back
+                pass
+            if self.stop_event.wait(2.0):
+                return
+            try:
+                for name in project_names(self.engine):
+                    self.add(name)
+            except Exception:  # still away
+                pass
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except Exception:  # already dropped by the engine
+                pass
+        for h in list(self.healers.values()):
+            h.stop()
+
+    def join(self, timeout: float = 120.0) -> None:
+        for h in list(self.healers.values()):
+            h.join(timeout)
+        self._thread.join(2.0)

@@ -1,0 +1,105 @@
+"""The healer's rules that need no engine: backoff arithmetic, refused starts, where probes may go."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from stacktui.core.compose.model import Extension, PortSpec, Project, ServiceSpec
+from stacktui.core.heal.backoff import Backoff
+from stacktui.core.heal.strand import foreign_probes, owner_chain, probe_is_local, refused_start, without_foreign_probes
+
+
+def test_backoff_doubles_while_the_owner_keeps_dying_then_gives_up_until_it_settles():
+    b = Backoff(first=1, cap=300, settle=10, max_attempts=4)
+    assert b.due("vscode", 100.0, 99.0) == 100.0  # the first heal is immediate
+    waits = []
+    now = 100.0
+    for _ in range(3):
+        b.record("vscode", now, ok=True)
+        b.owner_died("vscode", now + 0.5)  # dies half a second after its joiners were healed
+        due = b.due("vscode", now + 0.6, now + 0.6)
+        waits.append(due - now)
+        now = due
+    assert waits == [1, 2, 4]
+    b.record("vscode", now, ok=False)
+    assert b.due("vscode", now + 100, now + 99.5) is None, "four in a row: given up"
+    assert b.due("vscode", now + 120, now + 105) == now + 120, "up 15 s in one go: settled, healing again"
+    assert b.attempts("vscode") == 0
+
+
+def test_backoff_is_capped_and_a_quiet_owner_starts_a_new_streak():
+    b = Backoff(first=1, cap=5, settle=10, max_attempts=50)
+    assert b.delay(1) == 1 and b.delay(3) == 4 and b.delay(10) == 5
+    b.record("gw", 0.0, ok=True)
+    assert b.due("gw", 30.0, 29.0) == 30.0, "it did not die soon after the heal: no streak"
+    b.record("gw", 30.0, ok=False)
+    assert b.due("gw", 30.5, 30.2) == 31.0, "a failed heal continues the streak"
+
+
+def test_refused_starts_are_the_engines_namespace_errors_only():
+    assert refused_start("cannot join network of a non running container: 0123abcd")
+    assert refused_start("No such container: 0123abcd")
+    assert refused_start("Container 0123 is restarting, wait until the container is running")
+    assert not refused_start("")
+    assert not refused_start("OCI runtime create failed: exec: \"sh\": not found")
+
+
+def _project(**health: str) -> Project:
+    services = {
+        "vscode": ServiceSpec("vscode", ports=[PortSpec(9001, "19001", "127.0.0.1")]),
+        "mcp": ServiceSpec("mcp", network_mode="service:vscode", ipc="service:vscode",
+                           x=Extension(health=health.get("mcp"))),
+        "worker": ServiceSpec("worker", network_mode="service:mcp", x=Extension(health=health.get("worker"))),
+    }
+    return Project("p", Path("."), [], services)
+
+
+def test_probes_go_to_the_stack_only():
+    p = _project()
+    assert probe_is_local(p, "http://vscode:9001/health")
+    assert probe_is_local(p, "http://127.0.0.1:19001/health")
+    assert probe_is_local(p, "http://localhost:19001/health")
+    assert not probe_is_local(p, "http://127.0.0.2:19001/health"), "another loopback address is another host"
+    assert not probe_is_local(p, "http://127.0.0.1:8080/"), "a port the stack does not publish"
+    assert not probe_is_local(p, "https://example.com/health")
+    assert not probe_is_local(p, "http://169.254.169.254/latest/meta-data/")
+
+
+def test_foreign_probe_urls_are_left_out_of_the_healers_gates_only():
+    p = _project(mcp="http://vscode:9001/health", worker="http://10.0.0.7/health")
+    assert foreign_probes(p) == {"worker": "http://10.0.0.7/health"}
+    safe = without_foreign_probes(p)
+    assert safe.services["worker"].x.health is None and safe.services["mcp"].x.health == "http://vscode:9001/health"
+    assert p.services["worker"].x.health == "http://10.0.0.7/health", "the project itself is unchanged"
+    assert owner_chain(p, "worker") == ["mcp", "vscode"]
+
+
+def _container(service: str, cid: str, state: str, started: int, finished: int = 0, net: str = "") -> Any:
+    from datetime import datetime, timezone
+
+    from stacktui.core.engine.client import ContainerInfo
+
+    at = lambda s: datetime.fromtimestamp(1_700_000_000 + s, timezone.utc) if s else None  # noqa: E731
+    return ContainerInfo(id=cid, name=f"p-{service}-1", project="p", service=service, number=1, state=state,
+                         exit_code=0, oom_killed=False, health=None, health_output=None, started_at=at(started),
+                         finished_at=at(finished), network_mode=net, ipc_mode="", pid_mode="",
+                         pid=0, restart_count=0)
+
+
+def test_stopped_joiners_are_stranded_only_when_the_engine_refused_them_or_a_heal_owes_them_a_start():
+    from stacktui.core.heal.strand import find_stranded
+
+    p = _project()
+    p.services["mcp"].ipc = None
+    owner = _container("vscode", "v1", "running", started=100)
+    mcp = _container("mcp", "m1", "exited", started=10, finished=50, net="container:v1")
+    worker = _container("worker", "w1", "exited", started=10, finished=50, net="container:m1")
+    found = find_stranded(p, [owner, mcp, worker], {}, proc=None)
+    assert found == {}, "stopped by hand: no error, nothing owed"
+    found = find_stranded(p, [owner, mcp, worker], {"m1": "runc create failed: can't get final child's PID"},
+                          proc=None, owed=frozenset({"w1"}))
+    assert found["mcp"].how == "failed" and found["mcp"].healable, "its start failed before vscode came back"
+    assert found["worker"].reason == "an unfinished heal stopped it with its owner" and found["worker"].healable
+    late = _container("mcp", "m1", "exited", started=10, finished=150, net="container:v1")
+    assert find_stranded(p, [owner, late, worker], {"m1": "exec: not found"}, proc=None) == {}, \
+        "a failure of its own after the owner's start is not the owner's doing"
