@@ -18,7 +18,7 @@ import threading
 from typing import Any, Callable
 
 from stacktui.commands.context import Context
-from stacktui.commands.printable import printable
+from stacktui.core.sanitize import printable
 from stacktui.core.errors import ConfigError
 
 

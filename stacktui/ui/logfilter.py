@@ -22,7 +22,7 @@ from stacktui.core.errors import StackError
 from stacktui.core.live.logtools import LineFilter, save_lines
 
 if TYPE_CHECKING:
-    from stacktui.core.engine.logstream import LogLine
+    from stacktui.core.engine.loglines import LogLine
 
 
 class FilterInput(Input):
