@@ -96,8 +96,9 @@ def test_the_command_outside_any_project_lists_opens_and_comes_back(first_two, t
             "echo STACKTUI-EXIT=$?; exec sleep 120")
     tmux.run("-f", "/dev/null", "new-session", "-d", "-s", tmux.session, "-x", "150", "-y", "50", "sh", "-c", line)
     try:
-        screen = tmux.wait_for(b.name)
-        assert a.name in screen and "projects on" in screen
+        tmux.wait_for(b.name)
+        screen = tmux.wait_for(a.name)  # rows arrive as each project is listed: wait for both
+        assert "projects on" in screen
         rows = [m.group(1) for ln in screen.splitlines() if (m := re.match(r"\s*(\S+)\s+unix://", ln))]
         assert rows[:2] == [a.name, b.name]  # sorted by name: the cursor starts on A
         tmux.keys("Enter")
@@ -106,8 +107,8 @@ def test_the_command_outside_any_project_lists_opens_and_comes_back(first_two, t
         tmux.wait_for("shares vscode")  # A's own table
         tmux.keys("p")
         tmux.wait_for("projects on")
-        screen = tmux.wait_for(b.name)  # the listing comes a moment after the screen
-        assert a.name in screen
+        tmux.wait_for(b.name)  # the listing comes a moment after the screen, a row per project
+        tmux.wait_for(a.name)
         tmux.keys("q")
         screen = tmux.wait_for("STACKTUI-EXIT=", timeout=20)
         assert "STACKTUI-EXIT=0" in screen and "Traceback" not in screen

@@ -19,14 +19,20 @@ async def test_attached_read_only_the_change_keys_are_refused_with_the_reason(mo
     monkeypatch.chdir(empty)
     for var in [v for v in os.environ if v.startswith("COMPOSE_")]:
         monkeypatch.delenv(var)
+    # `-p` uses the files the project's labels name when they are readable here: hide them, so the
+    # attach is read-only (the case this test is about), and put them back whatever happens.
+    hidden = stack.file.with_name(stack.file.name + ".hidden")
+    stack.file.rename(hidden)
     args = build_parser().parse_args(["-p", stack.name, "tui"])
-    app = tui.build_app(Context.from_args(args), args)
     before = {c.service: (c.id, c.started_at) for c in engine.project_containers(stack.name)}
+    app = None
     try:
+        app = tui.build_app(Context.from_args(args), args)
         async with app.run_test(size=(140, 40)) as pilot:
             await until_app(pilot, lambda: app.project is not None and app.table.status_of("mcp-server"), 60,
                             "the attached project's rows")
             assert app.project.read_only
+            assert str(stack.file) in (app.project.read_only_reason or ""), app.project.read_only_reason
             assert "(attached, read-only)" in str(app.query_one("#topbar").content)
             reason = (f"project {stack.name} was attached from the engine without its compose files: {{}} needs "
                       "them (run stacktui in the project's folder, or pass -f FILE)")
@@ -42,6 +48,8 @@ async def test_attached_read_only_the_change_keys_are_refused_with_the_reason(mo
                 assert app.busy is None
             await pilot.press("q")
     finally:
-        app.stop_core()
+        if app is not None:
+            app.stop_core()
+        hidden.rename(stack.file)
     assert {c.service: (c.id, c.started_at) for c in engine.project_containers(stack.name)} == before
     assert list(empty.iterdir()) == []  # no file, no history written

@@ -182,6 +182,11 @@ class ProjectsApp(App[Choice | None]):
         gone = [s.project for i, s in self.rows.values() if i == index and s.project not in wanted]
         self._show_some(index, {**wanted, **dict.fromkeys(gone)})
 
+    def _redraw_table(self) -> None:
+        table = self.query_one(DataTable)
+        table._clear_caches()
+        table.refresh()
+
     def _show_some(self, index: int, summaries: dict[str, "ProjectSummary | None"]) -> None:
         """Rows of these projects of one engine redrawn where they changed; None: the project is gone."""
         self.errors.pop(index, None)
@@ -191,6 +196,7 @@ class ProjectsApp(App[Choice | None]):
             if key in self.rows:
                 table.remove_row(key)
                 del self.rows[key]
+        added = False
         for key, summary in wanted.items():
             known = self.rows.get(key)
             if known is not None and known[1] == summary:
@@ -202,6 +208,7 @@ class ProjectsApp(App[Choice | None]):
                         table.update_cell(key, column, cell)
             else:
                 table.add_row(*cells, key=key)
+                added = True
             self.rows[key] = (index, summary)
         if self._selected is not None:
             for key, (_, summary) in self.rows.items():
@@ -209,6 +216,11 @@ class ProjectsApp(App[Choice | None]):
                     table.move_cursor(row=table.get_row_index(key))
                     self._selected = None
                     break
+        if added:
+            # Textual 8.2's DataTable keys its row and cell drawings without the column widths: a row
+            # drawn (the cursor's, at once) before the new rows widened the columns stays cut to the
+            # header's widths. New rows are rare (a project appears), so drawing all again is cheap.
+            self.call_after_refresh(self._redraw_table)
         self.updates += 1
         self.updated_at = time.perf_counter()
         self._draw_topbar()
