@@ -140,6 +140,20 @@ def _start_private(run_dir: Path, pidfile: Path) -> Engine:
     return PrivateEngine(CACHE, run_dir).start()
 
 
+def _unmount_under(folder: Path) -> None:
+    """Mounts a stopped daemon left under its own folder: dockerd binds its data root onto itself and
+    podman mounts overlays, and a daemon that was killed (the fault tests do) cannot take them down.
+    Left behind, they make the folder impossible to delete ("device busy")."""
+    root = str(folder.resolve())
+    try:
+        lines = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return
+    points = [line.split()[1].replace("\\040", " ") for line in lines if len(line.split()) > 1]
+    for point in sorted((p for p in points if p == root or p.startswith(root + "/")), key=len, reverse=True):
+        subprocess.run(["umount", point], capture_output=True, timeout=30)
+
+
 def stop() -> None:
     """Stop the private engine, only if devengine started it."""
     if (CACHE / "started-by-devengine").exists():
@@ -223,6 +237,8 @@ class PrivateEngine:
         if sig != signal.SIGKILL:
             self.pidfile.unlink(missing_ok=True)
         (self.cache / "started-by-devengine").unlink(missing_ok=True)
+        if not self.pid():
+            _unmount_under(self.cache)
         if self.bridge and remove_bridge:
             subprocess.run(["ip", "link", "delete", self.bridge[0]], capture_output=True)
             self._forward("-D")
@@ -489,6 +505,8 @@ class PodmanService:
             if _pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
         (self.run_dir / "service.pid").unlink(missing_ok=True)
+        if pid is None or not _pid_alive(pid):
+            _unmount_under(self.cache)
         # Podman leaves its storage mounted on itself: unmounted, the cache can be deleted like any folder.
         subprocess.run(["umount", str(self.cache / "root" / "overlay")], capture_output=True, timeout=30)
 

@@ -35,9 +35,12 @@ def podman(tmp_path_factory: pytest.TempPathFactory, docker_host: str) -> Iterat
         service.podman("network", "prune", "-f")
         service.stop()
         # Exec sessions (the healthcheck commands stacktui ran) leave a conmon waiting 300 s: ours, by pid.
-        for proc in psutil.process_iter(["name", "cmdline"]):
-            if proc.info["name"] == "conmon" and str(service.cache) in " ".join(proc.info["cmdline"] or []):
-                proc.terminate()
+        conmons = [proc for proc in psutil.process_iter(["name", "cmdline"])
+                   if proc.info["name"] == "conmon" and str(service.cache) in " ".join(proc.info["cmdline"] or [])]
+        for proc in conmons:
+            proc.terminate()
+        psutil.wait_procs(conmons, timeout=10)
+        devengine._unmount_under(service.cache)  # podman's overlay mount, free once its conmons are gone
 
 
 @pytest.fixture(scope="module")
