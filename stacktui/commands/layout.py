@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
 from typing import TYPE_CHECKING, Any, Callable
 
+from stacktui.commands.signals import handled
 from stacktui.commands.context import Context, emit_json, relpath
 from stacktui.core import proc
 from stacktui.core.errors import ConfigError, StackError
@@ -183,24 +183,15 @@ def _confirm(change: "LayoutChange") -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _hold_signals() -> dict[int, Any]:
+def _held(signum: int, _frame: Any) -> None:
     """SIGINT and SIGTERM while a change is applied: the apply is one step, so it finishes (or puts
     file and containers back) before the process ends. Dying in between could leave a new file
     beside old containers. Ctrl-C is passed on to Compose (in a process group of its own it no longer
     hears the terminal), which stops, and the apply then rolls back."""
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is not threading.main_thread():
-        return previous
-
-    def held(signum: int, _frame: Any) -> None:
-        print(f"stacktui: {signal.Signals(signum).name}: finishing the layout change, or putting everything "
-              "back, before stopping", file=sys.stderr, flush=True)
-        if signum == signal.SIGINT:
-            proc.signal_all(signal.SIGINT)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, held)
-    return previous
+    print(f"stacktui: {signal.Signals(signum).name}: finishing the layout change, or putting everything "
+          "back, before stopping", file=sys.stderr, flush=True)
+    if signum == signal.SIGINT:
+        proc.signal_all(signal.SIGINT)
 
 
 def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -> int:
@@ -220,13 +211,9 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -
         print(f"  {event.kind}: {printable(event.message, keep=MULTILINE)}", flush=True)
 
     engine = None if args.no_up else ctx.engine
-    previous = _hold_signals()
-    try:
+    with handled(_held):
         result = apply_change(change, ctx.project, engine, ctx.target, on_event=show, up=not args.no_up,
                               timeout=args.timeout)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     for note in result.notes[len(change.notes):]:
         print(f"note: {note}")
     if result.ok:

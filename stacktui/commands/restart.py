@@ -11,8 +11,9 @@ import argparse
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
+from stacktui.commands.signals import handled
 from stacktui.commands.context import Context, emit_json
 from stacktui.core.sanitize import printable
 from stacktui.core.errors import ConfigError
@@ -61,14 +62,11 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     if not args.json:
         _print_plan(plan, out)
     cancel, abort = threading.Event(), threading.Event()
-    previous = _install_signals(cancel, abort, out)
-    try:
+    with handled(_stopper(cancel, abort, out)):
         result = run_restart(plan, project, engine, ctx.target,
                              on_event=lambda e: _print_event(e, len(plan.steps), out), cancel=cancel,
                              timeout=args.timeout, abort=abort, lock_wait=0.0 if args.no_wait else LOCK_WAIT,
                              containers=containers)
-    finally:
-        _restore_signals(previous)
     if args.json:
         emit_json({"plan": plan.to_json(), "result": result.to_json()})
     else:
@@ -131,9 +129,8 @@ def _print_result(result: PlanResult, out: TextIO) -> None:
               f"(`stacktui restart {again}` brings them back once it is fixed)", file=out)
 
 
-def _install_signals(cancel: threading.Event, abort: threading.Event, out: TextIO) -> dict[int, Any]:
-    previous: dict[int, Any] = {}
-
+def _stopper(cancel: threading.Event, abort: threading.Event, out: TextIO) -> Callable[[int, Any], None]:
+    """The first signal lets the current step finish; a second one stops its wait too."""
     def handler(signum: int, _frame: Any) -> None:
         if not cancel.is_set():
             cancel.set()
@@ -142,13 +139,4 @@ def _install_signals(cancel: threading.Event, abort: threading.Event, out: TextI
         else:
             abort.set()
 
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, handler)
-    return previous
-
-
-def _restore_signals(previous: dict[int, Any]) -> None:
-    for sig, old in previous.items():
-        signal.signal(sig, old)
-
+    return handler

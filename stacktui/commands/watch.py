@@ -17,6 +17,7 @@ import sys
 import threading
 from typing import Any, Callable
 
+from stacktui.commands.signals import handled
 from stacktui.commands.context import Context
 from stacktui.core.sanitize import printable
 from stacktui.core.errors import ConfigError
@@ -62,8 +63,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         return ProjectHealer(project, engine, emit, heal=args.heal, target=target, stop=stop,
                              gate_timeout=args.timeout)
 
-    previous = _install_signals(stop)
-    try:
+    with handled(_stopper(stop)):
         if args.all_projects:
             runner: Any = Fleet(engine, emit, stop=stop, make=make).start()
         else:
@@ -72,14 +72,11 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             pass
         runner.stop()
         runner.join(args.timeout + 30)
-    finally:
-        _restore_signals(previous)
     return 0
 
 
-def _install_signals(stop: threading.Event) -> dict[int, Any]:
-    previous: dict[int, Any] = {}
-
+def _stopper(stop: threading.Event) -> Callable[[int, Any], None]:
+    """The first signal finishes the current step, then exits 0; a second one exits at once."""
     def handler(signum: int, _frame: Any) -> None:
         if stop.is_set():
             print("stacktui: stopped at once", file=sys.stderr, flush=True)
@@ -88,12 +85,4 @@ def _install_signals(stop: threading.Event) -> dict[int, Any]:
         print(f"stacktui: {signal.Signals(signum).name}: finishing the current step, then exiting "
               "(again to exit at once)", file=sys.stderr, flush=True)
 
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, handler)
-    return previous
-
-
-def _restore_signals(previous: dict[int, Any]) -> None:
-    for sig, old in previous.items():
-        signal.signal(sig, old)
+    return handler
