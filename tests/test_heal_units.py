@@ -103,3 +103,25 @@ def test_stopped_joiners_are_stranded_only_when_the_engine_refused_them_or_a_hea
     late = _container("mcp", "m1", "exited", started=10, finished=150, net="container:v1")
     assert find_stranded(p, [owner, late, worker], {"m1": "exec: not found"}, proc=None) == {}, \
         "a failure of its own after the owner's start is not the owner's doing"
+
+
+def test_one_plain_marker_line_per_heal_action():
+    from stacktui.core.heal import events as ev
+    from stacktui.core.heal.events import HealEvent
+    from stacktui.core.heal.markers import HealMarkers
+
+    m = HealMarkers()
+    assert m.feed(HealEvent(ev.STALE, "p", "mcp-server", "vscode", "in vscode's old namespace")) is None
+    assert m.feed(HealEvent(ev.HEAL_STARTED, "p", "mcp-server", "vscode", "recreate mcp-server; because x")) is None
+    done = m.feed(HealEvent(ev.HEAL_DONE, "p", "mcp-server", "vscode", "mcp-server back in 0.61 s", 0.61))
+    assert done is not None and done.service == "mcp-server" and not done.failed
+    assert done.text == "[heal] mcp-server stranded (vscode recreated) -> recreated, healthy in 0.6 s"
+    m.feed(HealEvent(ev.HEAL_STARTED, "p", "api", "gateway", "restart api"))
+    failed = m.feed(HealEvent(ev.HEAL_FAILED, "p", "api", "gateway", "gate timed out:\n\x1b[31mred\x1b[0m"))
+    assert failed is not None and failed.failed and "\n" not in failed.text and "\x1b" not in failed.text
+    assert failed.text.startswith("[heal] api stranded (gateway restarted) -> restart failed: gate timed out: ")
+    backoff = m.feed(HealEvent(ev.BACKOFF, "p", None, "gateway", "gateway keeps dying: waits 2 s"))
+    assert backoff is not None and backoff.service == "gateway" and backoff.text == "[heal] gateway keeps dying: waits 2 s"
+    unhealthy = [m.feed(HealEvent(ev.HEAL_STARTED, "p", "web", None, "restart web")),
+                 m.feed(HealEvent(ev.HEAL_DONE, "p", "web", None, "web back in 1.00 s", 1.0))]
+    assert unhealthy[1] is not None and unhealthy[1].text == "[heal] web unhealthy -> restarted, healthy in 1.0 s"

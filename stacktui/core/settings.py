@@ -53,6 +53,8 @@ KEY_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("filter", "ampersand", "show only the log lines that match (text, or /regex/)"),
     KeyAction("save", "ctrl+s", "save the log pane (or the filtered lines) to a file"),
     KeyAction("projects", "p", "back to the projects screen (when stacktui started outside a project folder)"),
+    KeyAction("heal", "H", "self-heal on or off for this project: stranded joiners are restarted in order as soon "
+                           "as their owner is back"),
     KeyAction("help", "question_mark", "this help"),
     KeyAction("quit", "q", "quit"),
 )
@@ -84,7 +86,7 @@ class Settings:
     log_since: str = ""  # history from this long ago ("10m", "1h30m") instead of log_history lines; "" for none
     probe_interval: float = 5.0  # seconds between x-stacktui.health probes; 0 turns them off
     resource_refresh: float = 2.0  # seconds between CPU/memory/network figures; 0 turns them off
-    heal: bool = False  # `stacktui watch` repairs stranded joiners without being given --heal
+    heal: bool = False  # `stacktui watch` repairs stranded joiners without being given --heal; the TUI starts with H on
     keys: Mapping[str, str] = field(default_factory=dict)  # Binding id -> key, as the file gives them
     path: Path | None = None  # the file read; None when none was there
 

@@ -48,8 +48,10 @@ class ProjectHealer:
     def __init__(self, project: Project, engine: Engine, emit: Callable[[HealEvent], None], *,
                  heal: bool = True, target: ComposeTarget | None = None, stop: threading.Event | None = None,
                  backoff: Backoff | None = None, gate_timeout: float = GATE_TIMEOUT,
-                 watcher_backoff: tuple[float, float] = (0.5, 10.0)) -> None:
+                 watcher_backoff: tuple[float, float] = (0.5, 10.0),
+                 model: Callable[[], Project] | None = None) -> None:
         self.project = project
+        self.model = model  # the model as its owner holds it now (the TUI's, after an edit on disk)
         self.engine = engine
         self.emit = emit
         self.heal = heal
@@ -184,10 +186,20 @@ class ProjectHealer:
                 continue
         return False
 
+    def set_project(self, project: Project) -> None:
+        """A new model of the same project (its files changed): who owns and who joins may have moved."""
+        self.project = project
+        self.heal_project = without_foreign_probes(project)
+        self._owners = owners(project)
+        self._joiners = set(joiners(project))
+        self.watcher.set_project(project)
+
     def look(self) -> None:
         while not self._wait_for_lock():
             if self.stop_event.is_set():
                 return
+        if self.model is not None and (current := self.model()) is not self.project:
+            self.set_project(current)
         self._last_look = time.monotonic()
         containers = self.engine.project_containers(self.project.name)
         running = {c.id for c in containers if c.state == "running"}
