@@ -290,3 +290,38 @@ def test_sigterm_mid_heal_finishes_the_step_and_exits_0(policy_stack, engine):
     assert joiner.state == "running" and joiner.health == "healthy" or answers(policy_stack.ports["HEAL_JOINER_PORT"])
     assert not_stale(policy_stack, engine) == {}
     assert "Traceback" not in run.stderr
+
+
+# --- --heal-unhealthy -------------------------------------------------------------------------------
+
+def test_a_service_unhealthy_for_n_checks_is_reported_and_restarted_only_with_heal_unhealthy(policy_stack, engine):
+    policy_stack.up()
+    joiner, owner = policy_stack.container(engine, "joiner"), policy_stack.container(engine, "owner")
+    docker("exec", joiner.id, "rm", "-f", "/tmp/ready")  # its healthcheck (`test -f /tmp/ready`) fails from now on
+    run = spawn_watch(policy_stack, "--heal", "--unhealthy-checks", "2", "--check-interval", "0.5")
+    try:
+        said = wait_event(run, "unhealthy", "joiner", timeout=30)
+        assert "unhealthy at 2 checks in a row" in said["reason"] and "healthcheck failing" in said["reason"]
+        assert "reported only" in said["reason"]
+    finally:
+        assert stop_watch(run) == 0
+    assert not [e for e in events(run) if e["event"].startswith("heal_")], "reported, not acted on"
+    left = policy_stack.container(engine, "joiner")
+    assert left.started_at == joiner.started_at and left.health == "unhealthy"
+
+    run = spawn_watch(policy_stack, "--heal-unhealthy", "--unhealthy-checks", "2", "--check-interval", "0.5")
+    try:
+        said = wait_event(run, "unhealthy", "joiner", timeout=30)
+        assert "restarting it in order" in said["reason"]
+        started = wait_event(run, "heal_started", "joiner")
+        assert started["reason"].startswith("restart joiner") and "unhealthy at 2 checks" in started["reason"]
+        done = wait_event(run, "heal_done", "joiner", timeout=60)
+        assert done["owner"] is None and done["elapsed_s"] > 0
+    finally:
+        assert stop_watch(run) == 0
+    assert [e["service"] for e in events(run) if e["event"] == "heal_started"] == ["joiner"], "one action"
+    again = policy_stack.container(engine, "joiner")
+    assert again.id == joiner.id and again.started_at > joiner.started_at, "restarted in place"
+    until(lambda: policy_stack.container(engine, "joiner").health == "healthy", 30, "joiner healthy again")
+    assert policy_stack.container(engine, "owner").started_at == owner.started_at, "its owner left alone"
+    assert answers(policy_stack.ports["HEAL_JOINER_PORT"])

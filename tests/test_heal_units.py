@@ -125,3 +125,36 @@ def test_one_plain_marker_line_per_heal_action():
     unhealthy = [m.feed(HealEvent(ev.HEAL_STARTED, "p", "web", None, "restart web")),
                  m.feed(HealEvent(ev.HEAL_DONE, "p", "web", None, "web back in 1.00 s", 1.0))]
     assert unhealthy[1] is not None and unhealthy[1].text == "[heal] web unhealthy -> restarted, healthy in 1.0 s"
+
+
+def test_unhealthy_counts_consecutive_checks_of_one_container_and_restarts_go_through_the_backoff():
+    from stacktui.core.health.status import HEALTHY, UNHEALTHY, ServiceStatus
+    from stacktui.core.heal.unhealthy import UnhealthyCount
+
+    def row(health: str, cid: str = "c1") -> ServiceStatus:
+        return ServiceStatus("web", "running", health, container_id=cid)
+
+    u = UnhealthyCount(3, Backoff(first=1, cap=300, settle=10, max_attempts=2))
+    assert u.see([row(UNHEALTHY)], 0.0) == ([], []) and u.see([row(UNHEALTHY)], 1.0) == ([], [])
+    assert u.see([row(HEALTHY)], 2.0) == ([], []), "a good check starts the count again"
+    assert u.see([row(UNHEALTHY, "c2")], 3.0)[0] == [] and u.see([row(UNHEALTHY, "c3")], 4.0)[0] == [], \
+        "another container: counted afresh"
+    u.see([row(UNHEALTHY, "c3")], 5.0)
+    reached, over = u.see([row(UNHEALTHY, "c3")], 6.0)
+    assert [r.container_id for r in reached] == ["c3"] and len(over) == 1
+    reached, over = u.see([row(UNHEALTHY, "c3")], 7.0)
+    assert reached == [] and len(over) == 1, "reported once per episode, still a candidate"
+    assert u.backoff.due("web", 7.0, None) == 7.0, "the first restart is immediate"
+    u.restarted("web")
+    u.backoff.record("web", 8.0, ok=True)
+    for t in (9.0, 10.0, 11.0):  # unhealthy again 1 s after the restart ended: the restart did not help
+        u.see([row(UNHEALTHY, "c3")], t)
+    assert u.backoff.due("web", 11.0, None) == 9.0, "the second waits 1 s after the first"
+    u.restarted("web")
+    u.backoff.record("web", 12.0, ok=True)
+    for t in (13.0, 14.0, 15.0):
+        u.see([row(UNHEALTHY, "c3")], t)
+    assert u.backoff.due("web", 15.0, None) is None, "two in a row: given up"
+    for t in range(16, 27):
+        u.see([row(HEALTHY, "c3")], float(t))
+    assert u.backoff.attempts("web") == 0, "healthy 10 s in one go: a new streak"

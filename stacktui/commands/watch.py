@@ -29,6 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="repair stranded joiners with the ordered, gated restart plan (default: `heal` in config.toml, else off)")
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     p.add_argument("--all-projects", action="store_true", help="watch every Compose project on the engine")
+    p.add_argument("--heal-unhealthy", action=argparse.BooleanOptionalAction, default=None,
+                   help="restart a service unhealthy at --unhealthy-checks checks in a row, in order with its joiners, "
+                        "with backoff (default: `heal_unhealthy` in config.toml, else off: reported only)")
+    p.add_argument("--unhealthy-checks", type=int, default=None, metavar="N",
+                   help="consecutive unhealthy checks before that (default: `unhealthy_checks` in config.toml, else 3)")
+    p.add_argument("--check-interval", type=float, default=None, metavar="S",
+                   help="seconds between health checks (default: `probe_interval` in config.toml, else 5)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",
                    help="seconds each heal step may wait for its gates (default 60)")
     p.set_defaults(run=run)
@@ -53,15 +60,25 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         raise ConfigError("--timeout must be more than 0 seconds")
     if args.all_projects and (ctx.files or ctx.project_name):
         raise ConfigError("give -f/-p or --all-projects, not both")
+    settings = ctx.settings
+    if args.heal is None:
+        args.heal = settings.heal
+    if args.heal_unhealthy is None:
+        args.heal_unhealthy = settings.heal_unhealthy
+    checks = settings.unhealthy_checks if args.unhealthy_checks is None else args.unhealthy_checks
+    interval = args.check_interval if args.check_interval is not None else (settings.probe_interval or 5.0)
+    if checks < 1:
+        raise ConfigError("--unhealthy-checks must be at least 1")
+    if interval <= 0:
+        raise ConfigError("--check-interval must be more than 0 seconds")
     emit = printer(args.json)
     stop = threading.Event()
-    if args.heal is None:
-        args.heal = ctx.settings.heal
     engine = ctx.engine
 
     def make(project: Any, target: Any) -> ProjectHealer:
         return ProjectHealer(project, engine, emit, heal=args.heal, target=target, stop=stop,
-                             gate_timeout=args.timeout)
+                             gate_timeout=args.timeout, heal_unhealthy=args.heal_unhealthy,
+                             unhealthy_checks=checks, check_interval=interval)
 
     with handled(_stopper(stop)):
         if args.all_projects:

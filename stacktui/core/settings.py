@@ -87,6 +87,8 @@ class Settings:
     probe_interval: float = 5.0  # seconds between x-stacktui.health probes; 0 turns them off
     resource_refresh: float = 2.0  # seconds between CPU/memory/network figures; 0 turns them off
     heal: bool = False  # `stacktui watch` repairs stranded joiners without being given --heal; the TUI starts with H on
+    heal_unhealthy: bool = False  # `stacktui watch` restarts a service unhealthy at unhealthy_checks checks in a row
+    unhealthy_checks: int = 3  # consecutive unhealthy checks (one every probe_interval seconds) before that
     keys: Mapping[str, str] = field(default_factory=dict)  # Binding id -> key, as the file gives them
     path: Path | None = None  # the file read; None when none was there
 
@@ -107,6 +109,8 @@ SCALARS: dict[str, tuple[tuple[type, ...], str]] = {
     "probe_interval": ((int, float), "seconds, 0 for none, e.g. probe_interval = 5"),
     "resource_refresh": ((int, float), "seconds of at least 0.5, 0 for none, e.g. resource_refresh = 2"),
     "heal": ((bool,), "true or false, e.g. heal = false"),
+    "heal_unhealthy": ((bool,), "true or false, e.g. heal_unhealthy = false"),
+    "unhealthy_checks": ((int,), "a number of checks of at least 1, e.g. unhealthy_checks = 3"),
 }
 
 
@@ -170,6 +174,8 @@ def _check_scalar(name: str, value: Any, where: SourceRef) -> Any:
         problem = f"log_since {value!r} is not a duration", 'write a number and s, m, h or d: "30s", "10m", "1h30m"'
     elif name == "log_lines" and value < 100:
         problem = f"log_lines {value} is too small", "keep at least 100 lines per service"
+    elif name == "unhealthy_checks" and value < 1:
+        problem = f"unhealthy_checks {value} is too small", "write at least 1, e.g. unhealthy_checks = 3"
     elif name == "probe_interval" and value < 0:
         problem = "probe_interval cannot be negative", "write 0 to turn the probes off"
     elif name == "resource_refresh" and (value < 0 or 0 < value < 0.5):

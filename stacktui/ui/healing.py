@@ -64,8 +64,13 @@ class HealToggle:
             if self._heal_backoff is None:
                 self._heal_backoff = Backoff()
             self._heal_markers = HealMarkers()
-            self.healer = ProjectHealer(app.project, app.engine, self._heal_said, heal=True, target=app.target,
-                                        backoff=self._heal_backoff, model=lambda: app.project).start()
+            settings = app.settings
+            self.healer = ProjectHealer(
+                app.project, app.engine, self._heal_said, heal=True, target=app.target, backoff=self._heal_backoff,
+                model=lambda: app.project, heal_unhealthy=settings.heal_unhealthy,
+                unhealthy_checks=settings.unhealthy_checks,
+                # The table shows unhealthy services already: the healer checks them only to restart them.
+                check_interval=(settings.probe_interval or 5.0) if settings.heal_unhealthy else None).start()
         else:
             self._stop_healer()
         self.heal_on = on

@@ -9,8 +9,11 @@ from typing import Any
 WATCHING, STALE, HEAL_STARTED, HEAL_DONE, HEAL_FAILED = "watching", "stale", "heal_started", "heal_done", "heal_failed"
 BACKOFF, ENGINE_LOST, ENGINE_BACK = "backoff", "engine_lost", "engine_back"
 # Beyond the list: a wait for another plan's lock, and a file problem reported once.
-WAITING, FINDING = "waiting", "finding"
-KINDS = (WATCHING, STALE, HEAL_STARTED, HEAL_DONE, HEAL_FAILED, BACKOFF, ENGINE_LOST, ENGINE_BACK, WAITING, FINDING)
+# `unhealthy`: a service unhealthy at N checks in a row (restarted only with --heal-unhealthy).
+# `refused`: a compose file stacktui will not read (nothing is done to that project until it is fixed).
+WAITING, FINDING, UNHEALTHY, REFUSED = "waiting", "finding", "unhealthy", "refused"
+KINDS = (WATCHING, STALE, HEAL_STARTED, HEAL_DONE, HEAL_FAILED, BACKOFF, ENGINE_LOST, ENGINE_BACK, WAITING, FINDING,
+         UNHEALTHY, REFUSED)
 
 
 @dataclass(frozen=True)

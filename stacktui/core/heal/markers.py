@@ -40,8 +40,8 @@ class HealMarkers:
                 return None
             if event.event in (ev.HEAL_DONE, ev.HEAL_FAILED) and service:
                 action = self._started.pop(service, "restart")
-            elif event.event == ev.BACKOFF and event.owner:
-                return Marker(event.owner, f"{PREFIX} {_one_line(event.reason)}", failed=True)
+            elif event.event == ev.BACKOFF and (event.owner or service):
+                return Marker(event.owner or service or "", f"{PREFIX} {_one_line(event.reason)}", failed=True)
             else:
                 return None
         # A stranded joiner names the owner whose start stranded it; an unhealthy service names none.
