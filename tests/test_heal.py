@@ -325,3 +325,37 @@ def test_a_service_unhealthy_for_n_checks_is_reported_and_restarted_only_with_he
     until(lambda: policy_stack.container(engine, "joiner").health == "healthy", 30, "joiner healthy again")
     assert policy_stack.container(engine, "owner").started_at == owner.started_at, "its owner left alone"
     assert answers(policy_stack.ports["HEAL_JOINER_PORT"])
+
+
+# --- a compose file stacktui refuses ----------------------------------------------------------------
+
+def test_a_refused_compose_file_is_reported_and_picked_up_again_once_fixed(tmp_path, docker_host):
+    from tests.test_bounds import BOMB
+
+    folder = tmp_path / "refused"
+    folder.mkdir()
+    file = folder / "compose.yaml"
+    good = "name: {}\nservices:\n  app:\n    image: busybox\n".format(f"r{os.getpid()}")
+    file.write_text(BOMB)
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    run = Running.start([sys.executable, "-m", "stacktui", "-f", str(file), "watch", "--json", "--heal"], cwd=folder,
+                        env=env)
+    try:
+        said = wait_event(run, "refused")
+        assert said["file"] == str(file) and said["line"] == 7, said
+        assert "YAML aliases expand beyond the limit of 1,000,000 nodes" in said["reason"]
+        assert "nothing is done to this project until the file reads again" in said["reason"]
+        assert said["project"] == "refused"
+        file.write_text(good)
+        watching = wait_event(run, "watching")  # the same process, picking the file up
+        assert watching["project"] == f"r{os.getpid()}"
+
+        file.write_text(BOMB)  # refused while watched: said again, and the healer stops acting
+        wait_event(run, "refused", match=lambda e: e["_at"] > watching["_at"])
+        file.write_text(good)
+        back = wait_event(run, "watching", match=lambda e: "read again" in e["reason"])
+        assert "healing resumes" in back["reason"]
+    finally:
+        assert stop_watch(run) == 0
+    assert [e["event"] for e in events(run)] == ["refused", "watching", "refused", "watching"]
+    assert "Traceback" not in run.stderr

@@ -158,3 +158,21 @@ def test_unhealthy_counts_consecutive_checks_of_one_container_and_restarts_go_th
     for t in range(16, 27):
         u.see([row(HEALTHY, "c3")], float(t))
     assert u.backoff.attempts("web") == 0, "healthy 10 s in one go: a new streak"
+
+
+def test_a_refused_file_is_one_event_with_file_line_and_reason_in_both_outputs(tmp_path):
+    from stacktui.core.errors import ConfigError, SourceRef
+    from stacktui.core.heal.files import refused
+
+    error = ConfigError("YAML aliases expand beyond the limit", where=SourceRef(tmp_path / "compose.yaml", 7),
+                        hint="nothing was passed to Compose")
+    event = refused("demo", error)
+    data = event.to_json()
+    assert (data["event"], data["project"], data["file"], data["line"]) == \
+        ("refused", "demo", str(tmp_path / "compose.yaml"), 7)
+    assert data["reason"].startswith("YAML aliases expand beyond the limit (nothing was passed to Compose); nothing")
+    line = event.text()
+    assert f" refused      demo: {tmp_path / 'compose.yaml'}:7: YAML aliases expand beyond the limit (" in line
+    from stacktui.core.heal.events import HealEvent
+
+    assert "file" not in HealEvent("stale", "demo", "mcp-server").to_json(), "other events keep their keys"

@@ -15,12 +15,15 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from stacktui.commands.signals import handled
 from stacktui.commands.context import Context
 from stacktui.core.sanitize import printable
 from stacktui.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from stacktui.core.heal.files import WatchedFiles
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +56,7 @@ def printer(as_json: bool) -> Callable[[Any], None]:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.heal.files import AwaitingFix, WatchedFiles, first_read
     from stacktui.core.heal.fleet import Fleet
     from stacktui.core.heal.healer import ProjectHealer
 
@@ -75,16 +79,22 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     stop = threading.Event()
     engine = ctx.engine
 
-    def make(project: Any, target: Any) -> ProjectHealer:
+    def make(project: Any, target: Any, files: WatchedFiles | None = None) -> ProjectHealer:
         return ProjectHealer(project, engine, emit, heal=args.heal, target=target, stop=stop,
                              gate_timeout=args.timeout, heal_unhealthy=args.heal_unhealthy,
-                             unhealthy_checks=checks, check_interval=interval)
+                             unhealthy_checks=checks, check_interval=interval, files=files)
 
     with handled(_stopper(stop)):
         if args.all_projects:
             runner: Any = Fleet(engine, emit, stop=stop, make=make).start()
+        elif ctx.target.files:
+            # A file refused at start is said, and waited for: the watcher runs on and picks it up once fixed.
+            files = WatchedFiles(ctx.target)
+            project = first_read(files, emit)
+            runner = (make(project, ctx.target, files) if project is not None
+                      else AwaitingFix(files, make, emit, stop=stop)).start()
         else:
-            runner = make(ctx.project, ctx.target if ctx.target.files else None).start()
+            runner = make(ctx.project, None).start()
         while not stop.wait(0.5):
             pass
         runner.stop()

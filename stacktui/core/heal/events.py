@@ -26,6 +26,8 @@ class HealEvent:
     elapsed_s: float | None = None  # heal_done: from the owner's start to this joiner's gates passing
     logs: tuple[str, ...] = ()  # backoff: the owner's last log lines
     time: float = field(default_factory=time.time)
+    file: str | None = None  # refused: the compose file and line the refusal points at
+    line: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -36,6 +38,8 @@ class HealEvent:
         }
         if self.logs:
             out["last_logs"] = list(self.logs)
+        if self.event == REFUSED:
+            out["file"], out["line"] = self.file, self.line
         return out
 
     def text(self) -> str:
@@ -44,5 +48,6 @@ class HealEvent:
         who = self.project + (f"/{self.service}" if self.service else "")
         owner = f" (owner {self.owner})" if self.owner else ""
         took = f" [{self.elapsed_s:.2f} s]" if self.elapsed_s is not None else ""
-        line = f"{stamp} {self.event:<12} {who}{owner}: {self.reason}{took}"
+        where = f"{self.file}:{self.line}: " if self.file and self.line else f"{self.file}: " if self.file else ""
+        line = f"{stamp} {self.event:<12} {who}{owner}: {where}{self.reason}{took}"
         return "\n".join([line, *(f"    | {entry}" for entry in self.logs)])

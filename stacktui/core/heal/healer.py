@@ -27,6 +27,7 @@ from stacktui.core.errors import Busy, StackError
 from stacktui.core.heal import events as ev
 from stacktui.core.heal.backoff import Backoff
 from stacktui.core.heal.events import HealEvent
+from stacktui.core.heal.files import FILES_POLL, WatchedFiles, refused
 from stacktui.core.heal.unhealthy import DEFAULT_CHECKS, DEFAULT_INTERVAL, UnhealthyCount
 from stacktui.core.heal.strand import (Stranded, find_stranded, foreign_probes, joiners, owners,
                                        without_foreign_probes)
@@ -41,7 +42,7 @@ TRIGGERS = frozenset({"start", "die"})  # an owner's: its joiners may be strande
 # A joiner whose restart policy fails to start it ("cannot join network ...") after its owner's
 # start sends no event at all: a look this often (one listing of the project) catches it.
 RELOOK = 15.0
-CHECK = "the health check"
+CHECK, FILES = "the health check", "the compose files"
 
 
 class ProjectHealer:
@@ -52,9 +53,13 @@ class ProjectHealer:
                  backoff: Backoff | None = None, gate_timeout: float = GATE_TIMEOUT,
                  watcher_backoff: tuple[float, float] = (0.5, 10.0),
                  model: Callable[[], Project] | None = None, heal_unhealthy: bool = False,
-                 unhealthy_checks: int = DEFAULT_CHECKS, check_interval: float | None = DEFAULT_INTERVAL) -> None:
+                 unhealthy_checks: int = DEFAULT_CHECKS, check_interval: float | None = DEFAULT_INTERVAL,
+                 files: WatchedFiles | None = None) -> None:
         self.project = project
         self.model = model  # the model as its owner holds it now (the TUI's, after an edit on disk)
+        self.files = files  # or the files it came from, read again here when they change (watch)
+        self.refused: StackError | None = None  # the files as they are now are refused: no action
+        self._next_files = time.monotonic() + FILES_POLL
         self.engine = engine
         self.emit = emit
         self.heal = heal
@@ -170,7 +175,11 @@ class ProjectHealer:
                     if check is not None and time.monotonic() >= check:
                         self._look_asked = CHECK
                         break
-                    due = [t for t in (self._next_at, relook, check) if t is not None]
+                    files = self._next_files if self.files is not None else None
+                    if files is not None and time.monotonic() >= files:
+                        self._look_asked = FILES
+                        break
+                    due = [t for t in (self._next_at, relook, check, files) if t is not None]
                     wait = max(0.05, min(due) - time.monotonic()) if due else None
                     self._wake.wait(wait)
                 if self.stop_event.is_set():
@@ -180,6 +189,9 @@ class ProjectHealer:
                 if why == CHECK:
                     self._next_check = time.monotonic() + (self.check_interval or 0.0)
                     self.check_health()
+                elif why == FILES:
+                    self._next_files = time.monotonic() + FILES_POLL
+                    self.poll_files()
                 else:
                     self.look()
             except Exception as exc:  # the engine went away mid-look: the watcher reports it and asks again
@@ -212,7 +224,26 @@ class ProjectHealer:
         self._joiners = set(joiners(project))
         self.watcher.set_project(self.heal_project)
 
+    def poll_files(self) -> None:
+        """The compose files changed: the new model, or a refusal (said once; nothing done until fixed)."""
+        assert self.files is not None
+        got = self.files.poll()
+        if got is None:
+            return
+        if isinstance(got, StackError):
+            self.refused = got
+            self.emit(refused(self.project.name, got))
+            return
+        if self.refused is not None:
+            self.refused = None
+            self._say(ev.WATCHING, reason="the compose files read again: " + ("healing" if self.heal else "watching")
+                      + " resumes")
+        self.set_project(got)
+        self.ask("the compose files changed")
+
     def look(self) -> None:
+        if self.refused is not None:
+            return
         while not self._wait_for_lock():
             if self.stop_event.is_set():
                 return
@@ -334,7 +365,7 @@ class ProjectHealer:
         """One check of the live rows: report a service unhealthy for N checks in a row; with
         heal_unhealthy, restart it in order (its joiners with it), under the backoff."""
         snap = self.watcher.snapshot
-        if snap is None or self.busy.is_set():
+        if snap is None or self.busy.is_set() or self.refused is not None:
             return
         try:  # a plan holds the project: what it changes is unhealthy in passing; not a check
             with project_lock(self.project.name, "stacktui watch: checking health", wait=0.0):
