@@ -206,7 +206,8 @@ def test_a_crash_looping_owner_gets_backoff_and_a_bounded_number_of_heals(policy
     from stacktui.core.heal.backoff import MAX_ATTEMPTS
 
     policy_stack.up()
-    run = spawn_watch(policy_stack, "--heal")
+    # The backoff's first wait a tenth of the default: the same doubling and cap on attempts, sooner.
+    run = spawn_watch(policy_stack, "--heal", "--backoff", "0.1")
     try:
         wait_event(run, "watching")
         (policy_stack.dir / "scripts" / "crash").write_text("1\n")

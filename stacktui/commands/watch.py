@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="consecutive unhealthy checks before that (default: `unhealthy_checks` in config.toml, else 3)")
     p.add_argument("--check-interval", type=float, default=None, metavar="S",
                    help="seconds between health checks (default: `probe_interval` in config.toml, else 5)")
+    p.add_argument("--backoff", type=float, default=None, metavar="S",
+                   help="seconds the first wait of a crash-looping owner's backoff lasts, doubling up to 5 min "
+                        "(default: `heal_backoff` in config.toml, else 1)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",
                    help="seconds each heal step may wait for its gates (default 60)")
     p.set_defaults(run=run)
@@ -56,6 +59,7 @@ def printer(as_json: bool) -> Callable[[Any], None]:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.heal.backoff import CAP, Backoff
     from stacktui.core.heal.files import AwaitingFix, WatchedFiles, first_read
     from stacktui.core.heal.fleet import Fleet
     from stacktui.core.heal.healer import ProjectHealer
@@ -75,13 +79,16 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         raise ConfigError("--unhealthy-checks must be at least 1")
     if interval <= 0:
         raise ConfigError("--check-interval must be more than 0 seconds")
+    first = settings.heal_backoff if args.backoff is None else args.backoff
+    if not 0 < first <= CAP:
+        raise ConfigError(f"--backoff must be more than 0 and at most {CAP:g} seconds")
     emit = printer(args.json)
     stop = threading.Event()
     engine = ctx.engine
 
     def make(project: Any, target: Any, files: WatchedFiles | None = None) -> ProjectHealer:
         return ProjectHealer(project, engine, emit, heal=args.heal, target=target, stop=stop,
-                             gate_timeout=args.timeout, heal_unhealthy=args.heal_unhealthy,
+                             backoff=Backoff(first=first), gate_timeout=args.timeout, heal_unhealthy=args.heal_unhealthy,
                              unhealthy_checks=checks, check_interval=interval, files=files)
 
     with handled(_stopper(stop)):

@@ -62,7 +62,7 @@ class HealToggle:
             from stacktui.core.heal.healer import ProjectHealer
 
             if self._heal_backoff is None:
-                self._heal_backoff = Backoff()
+                self._heal_backoff = Backoff(first=app.settings.heal_backoff)
             self._heal_markers = HealMarkers()
             settings = app.settings
             self.healer = ProjectHealer(
