@@ -1,6 +1,6 @@
 """`H` in the TUI (issue 14): self-heal for the open project, the same core healer `watch --heal` runs.
 
-On the real engine, the real app: with heal on, a raw restart of the owner (the Docker SDK,
+On the real engine, the real app: with heal on (`heal = true` in config.toml starts it so), a raw restart of the owner (the Docker SDK,
 not stacktui) strands mcp-server and the app repairs it by itself: `heal on` in the top bar,
 one plain marker line in the log pane, a notification, and the port answers again. With heal
 off the same strand is only shown (STALE), nothing touches the joiner; `H` again repairs it.
@@ -13,7 +13,9 @@ import httpx
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.health.stale import find_stale
 from stacktui.core.loader import load_project
+from stacktui.core.settings import KEY_ACTIONS, Settings
 from stacktui.ui.app import StackApp
+from stacktui.ui.keys import help_rows
 from tests.waiting import until_app
 
 MARKER = "[heal] mcp-server stranded (vscode restarted) -> restarted, healthy in "
@@ -36,8 +38,9 @@ def raw_restart(container_id: str) -> None:
 
 async def test_h_turns_self_heal_on_and_off_for_the_open_project(demo_stack, engine):
     target = resolve_target([str(demo_stack.file)], cwd=demo_stack.dir)
+    # `heal = true` in config.toml: on from the start; H turns it off and on again.
     app = StackApp(load_project(target), engine, target=target, reload=lambda: load_project(target),
-                   probe_interval=1.0)
+                   probe_interval=1.0, settings=Settings(heal=True))
     port = demo_stack.ports["DEMO_MCP_HTTP_PORT"]
 
     def topbar() -> str:
@@ -51,11 +54,9 @@ async def test_h_turns_self_heal_on_and_off_for_the_open_project(demo_stack, eng
             table = app.table
             await until_app(pilot, lambda: table.status_of("mcp-server") and table.cell_text("mcp-server", "health")
                             == "\u2714 healthy", 60, "mcp-server healthy in the table")
-            assert "heal on" not in topbar()
-
-            await pilot.press("H")
-            assert "heal on" in topbar()
-            assert any("self-heal on" in n.title for n in app._notifications)
+            await until_app(pilot, lambda: "heal on" in topbar(), 10, "`heal on` in the top bar")
+            heal_key = next(desc for desc in KEY_ACTIONS if desc.id == "heal").description
+            assert ("H", heal_key) in help_rows(app), "in the help, with its key"
             await until_app(pilot, lambda: app.healer is not None and app.healer.watcher.snapshot is not None, 20,
                             "the healer listening")
 
@@ -89,6 +90,8 @@ async def test_h_turns_self_heal_on_and_off_for_the_open_project(demo_stack, eng
 
             # On again: what is stranded now is repaired at once.
             await pilot.press("H")
+            assert "heal on" in topbar()
+            assert any("self-heal on" in n.title for n in app._notifications)
             await until_app(pilot, lambda: len([m for m in markers() if MARKER in m]) == 2, 60,
                             "the second heal's marker line")
             assert answers(port)
