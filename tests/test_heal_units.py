@@ -121,7 +121,8 @@ def test_one_plain_marker_line_per_heal_action():
     assert failed is not None and failed.failed and "\n" not in failed.text and "\x1b" not in failed.text
     assert failed.text.startswith("[heal] api stranded (gateway restarted) -> restart failed: gate timed out: ")
     backoff = m.feed(HealEvent(ev.BACKOFF, "p", None, "gateway", "gateway keeps dying: waits 2 s"))
-    assert backoff is not None and backoff.service == "gateway" and backoff.text == "[heal] gateway keeps dying: waits 2 s"
+    assert backoff is not None and backoff.service == "gateway"
+    assert backoff.text == "[heal] gateway keeps dying: waits 2 s"
     unhealthy = [m.feed(HealEvent(ev.HEAL_STARTED, "p", "web", None, "restart web")),
                  m.feed(HealEvent(ev.HEAL_DONE, "p", "web", None, "web back in 1.00 s", 1.0))]
     assert unhealthy[1] is not None and unhealthy[1].text == "[heal] web unhealthy -> restarted, healthy in 1.0 s"

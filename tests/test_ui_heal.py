@@ -1,9 +1,9 @@
 """`H` in the TUI (issue 14): self-heal for the open project, the same core healer `watch --heal` runs.
 
-On the real engine, the real app: with heal on (`heal = true` in config.toml starts it so), a raw restart of the owner (the Docker SDK,
-not stacktui) strands mcp-server and the app repairs it by itself: `heal on` in the top bar,
-one plain marker line in the log pane, a notification, and the port answers again. With heal
-off the same strand is only shown (STALE), nothing touches the joiner; `H` again repairs it.
+On the real engine, the real app: with heal on (`heal = true` in config.toml starts it so), a
+raw restart of the owner (the Docker SDK, not stacktui) strands mcp-server and the app repairs
+it by itself: `heal on` in the top bar, one plain marker line in the log pane, a notification,
+and the port answers again. With heal off the same strand is only shown (STALE), nothing touches the joiner; `H` again repairs it.
 """
 from __future__ import annotations
 

@@ -5,9 +5,9 @@ reports; with it, every joiner stranded in a dead namespace is repaired with
 the ordered, gated plan `stacktui restart` uses, as soon as its owner's start
 is seen. --json writes one JSON object per line. Services unhealthy at N
 checks in a row are reported, and restarted in order only with
---heal-unhealthy; a compose file stacktui refuses is reported and waited for. The first SIGINT or SIGTERM
-lets a heal under way finish its current step, then exits 0; a second one
-exits at once (130).
+--heal-unhealthy; a compose file stacktui refuses is reported and waited
+for. The first SIGINT or SIGTERM lets a heal under way finish its current
+step, then exits 0; a second one exits at once (130).
 """
 from __future__ import annotations
 

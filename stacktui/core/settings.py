@@ -177,7 +177,8 @@ def _check_scalar(name: str, value: Any, where: SourceRef) -> Any:
     elif name == "log_lines" and value < 100:
         problem = f"log_lines {value} is too small", "keep at least 100 lines per service"
     elif name == "heal_backoff" and not 0 < value <= 300:
-        problem = f"heal_backoff {value} is out of range", "write more than 0 and at most 300 seconds, e.g. heal_backoff = 1"
+        problem = (f"heal_backoff {value} is out of range",
+                   "write more than 0 and at most 300 seconds, e.g. heal_backoff = 1")
     elif name == "unhealthy_checks" and value < 1:
         problem = f"unhealthy_checks {value} is too small", "write at least 1, e.g. unhealthy_checks = 3"
     elif name == "probe_interval" and value < 0:

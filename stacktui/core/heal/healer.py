@@ -87,8 +87,8 @@ class ProjectHealer:
         # Unhealthy services: counted at every check (reported), restarted only with heal_unhealthy.
         self.heal_unhealthy = heal_unhealthy
         self.check_interval = check_interval
-        self.unhealthy = UnhealthyCount(unhealthy_checks, Backoff(self.backoff.first, self.backoff.cap, self.backoff.settle,
-                                                                  self.backoff.max_attempts))
+        b = self.backoff  # the same rules, a streak of its own per service
+        self.unhealthy = UnhealthyCount(unhealthy_checks, Backoff(b.first, b.cap, b.settle, b.max_attempts))
         self._next_check = time.monotonic() + (check_interval or 0.0)
         # The healer's model leaves out probe URLs outside the stack: its watcher never requests them.
         self.watcher = Watcher(self.heal_project, engine, on_snapshot=lambda _snap: None, on_event=self._on_event,

@@ -1,4 +1,6 @@
-"""One plain line per heal action, for a log pane: `[heal] mcp-server stranded (vscode restarted) -> restarted, healthy in 0.6 s`.
+"""One plain line per heal action, for a log pane.
+
+`[heal] mcp-server stranded (vscode restarted) -> restarted, healthy in 0.6 s`
 
 The healer says `heal_started` and then `heal_done` or `heal_failed` for each
 service; a reader of the log wants the outcome once, with what was done. So
