@@ -247,8 +247,9 @@ class ProjectHealer:
         while not self._wait_for_lock():
             if self.stop_event.is_set():
                 return
-        if self.model is not None and (current := self.model()) is not self.project:
-            self.set_project(current)
+        current = self.model() if self.model is not None else None
+        if current is not None and current is not self.project and current.name == self.project.name:
+            self.set_project(current)  # another project's model is not ours: its owner stops us instead
         self._last_look = time.monotonic()
         containers = self.engine.project_containers(self.project.name)
         running = {c.id for c in containers if c.state == "running"}
