@@ -206,7 +206,8 @@ def test_a_crash_looping_owner_gets_backoff_and_a_bounded_number_of_heals(policy
     from stacktui.core.heal.backoff import MAX_ATTEMPTS
 
     policy_stack.up()
-    run = spawn_watch(policy_stack, "--heal")
+    # The backoff's first wait a tenth of the default: the same doubling and cap on attempts, sooner.
+    run = spawn_watch(policy_stack, "--heal", "--backoff", "0.1")
     try:
         wait_event(run, "watching")
         (policy_stack.dir / "scripts" / "crash").write_text("1\n")
@@ -289,4 +290,73 @@ def test_sigterm_mid_heal_finishes_the_step_and_exits_0(policy_stack, engine):
     joiner = policy_stack.container(engine, "joiner")
     assert joiner.state == "running" and joiner.health == "healthy" or answers(policy_stack.ports["HEAL_JOINER_PORT"])
     assert not_stale(policy_stack, engine) == {}
+    assert "Traceback" not in run.stderr
+
+
+# --- --heal-unhealthy -------------------------------------------------------------------------------
+
+def test_a_service_unhealthy_for_n_checks_is_reported_and_restarted_only_with_heal_unhealthy(policy_stack, engine):
+    policy_stack.up()
+    joiner, owner = policy_stack.container(engine, "joiner"), policy_stack.container(engine, "owner")
+    docker("exec", joiner.id, "rm", "-f", "/tmp/ready")  # its healthcheck (`test -f /tmp/ready`) fails from now on
+    run = spawn_watch(policy_stack, "--heal", "--unhealthy-checks", "2", "--check-interval", "0.5")
+    try:
+        said = wait_event(run, "unhealthy", "joiner", timeout=30)
+        assert "unhealthy at 2 checks in a row" in said["reason"] and "healthcheck failing" in said["reason"]
+        assert "reported only" in said["reason"]
+    finally:
+        assert stop_watch(run) == 0
+    assert not [e for e in events(run) if e["event"].startswith("heal_")], "reported, not acted on"
+    left = policy_stack.container(engine, "joiner")
+    assert left.started_at == joiner.started_at and left.health == "unhealthy"
+
+    run = spawn_watch(policy_stack, "--heal-unhealthy", "--unhealthy-checks", "2", "--check-interval", "0.5")
+    try:
+        said = wait_event(run, "unhealthy", "joiner", timeout=30)
+        assert "restarting it in order" in said["reason"]
+        started = wait_event(run, "heal_started", "joiner")
+        assert started["reason"].startswith("restart joiner") and "unhealthy at 2 checks" in started["reason"]
+        done = wait_event(run, "heal_done", "joiner", timeout=60)
+        assert done["owner"] is None and done["elapsed_s"] > 0
+    finally:
+        assert stop_watch(run) == 0
+    assert [e["service"] for e in events(run) if e["event"] == "heal_started"] == ["joiner"], "one action"
+    again = policy_stack.container(engine, "joiner")
+    assert again.id == joiner.id and again.started_at > joiner.started_at, "restarted in place"
+    until(lambda: policy_stack.container(engine, "joiner").health == "healthy", 30, "joiner healthy again")
+    assert policy_stack.container(engine, "owner").started_at == owner.started_at, "its owner left alone"
+    assert answers(policy_stack.ports["HEAL_JOINER_PORT"])
+
+
+# --- a compose file stacktui refuses ----------------------------------------------------------------
+
+def test_a_refused_compose_file_is_reported_and_picked_up_again_once_fixed(tmp_path, docker_host):
+    from tests.test_bounds import BOMB
+
+    folder = tmp_path / "refused"
+    folder.mkdir()
+    file = folder / "compose.yaml"
+    good = "name: {}\nservices:\n  app:\n    image: busybox\n".format(f"r{os.getpid()}")
+    file.write_text(BOMB)
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    run = Running.start([sys.executable, "-m", "stacktui", "-f", str(file), "watch", "--json", "--heal"], cwd=folder,
+                        env=env)
+    try:
+        said = wait_event(run, "refused")
+        assert said["file"] == str(file) and said["line"] == 7, said
+        assert "YAML aliases expand beyond the limit of 1,000,000 nodes" in said["reason"]
+        assert "nothing is done to this project until the file reads again" in said["reason"]
+        assert said["project"] == "refused"
+        file.write_text(good)
+        watching = wait_event(run, "watching")  # the same process, picking the file up
+        assert watching["project"] == f"r{os.getpid()}"
+
+        file.write_text(BOMB)  # refused while watched: said again, and the healer stops acting
+        wait_event(run, "refused", match=lambda e: e["_at"] > watching["_at"])
+        file.write_text(good)
+        back = wait_event(run, "watching", match=lambda e: "read again" in e["reason"])
+        assert "healing resumes" in back["reason"]
+    finally:
+        assert stop_watch(run) == 0
+    assert [e["event"] for e in events(run)] == ["refused", "watching", "refused", "watching"]
     assert "Traceback" not in run.stderr

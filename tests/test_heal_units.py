@@ -103,3 +103,77 @@ def test_stopped_joiners_are_stranded_only_when_the_engine_refused_them_or_a_hea
     late = _container("mcp", "m1", "exited", started=10, finished=150, net="container:v1")
     assert find_stranded(p, [owner, late, worker], {"m1": "exec: not found"}, proc=None) == {}, \
         "a failure of its own after the owner's start is not the owner's doing"
+
+
+def test_one_plain_marker_line_per_heal_action():
+    from stacktui.core.heal import events as ev
+    from stacktui.core.heal.events import HealEvent
+    from stacktui.core.heal.markers import HealMarkers
+
+    m = HealMarkers()
+    assert m.feed(HealEvent(ev.STALE, "p", "mcp-server", "vscode", "in vscode's old namespace")) is None
+    assert m.feed(HealEvent(ev.HEAL_STARTED, "p", "mcp-server", "vscode", "recreate mcp-server; because x")) is None
+    done = m.feed(HealEvent(ev.HEAL_DONE, "p", "mcp-server", "vscode", "mcp-server back in 0.61 s", 0.61))
+    assert done is not None and done.service == "mcp-server" and not done.failed
+    assert done.text == "[heal] mcp-server stranded (vscode recreated) -> recreated, healthy in 0.6 s"
+    m.feed(HealEvent(ev.HEAL_STARTED, "p", "api", "gateway", "restart api"))
+    failed = m.feed(HealEvent(ev.HEAL_FAILED, "p", "api", "gateway", "gate timed out:\n\x1b[31mred\x1b[0m"))
+    assert failed is not None and failed.failed and "\n" not in failed.text and "\x1b" not in failed.text
+    assert failed.text.startswith("[heal] api stranded (gateway restarted) -> restart failed: gate timed out: ")
+    backoff = m.feed(HealEvent(ev.BACKOFF, "p", None, "gateway", "gateway keeps dying: waits 2 s"))
+    assert backoff is not None and backoff.service == "gateway"
+    assert backoff.text == "[heal] gateway keeps dying: waits 2 s"
+    unhealthy = [m.feed(HealEvent(ev.HEAL_STARTED, "p", "web", None, "restart web")),
+                 m.feed(HealEvent(ev.HEAL_DONE, "p", "web", None, "web back in 1.00 s", 1.0))]
+    assert unhealthy[1] is not None and unhealthy[1].text == "[heal] web unhealthy -> restarted, healthy in 1.0 s"
+
+
+def test_unhealthy_counts_consecutive_checks_of_one_container_and_restarts_go_through_the_backoff():
+    from stacktui.core.health.status import HEALTHY, UNHEALTHY, ServiceStatus
+    from stacktui.core.heal.unhealthy import UnhealthyCount
+
+    def row(health: str, cid: str = "c1") -> ServiceStatus:
+        return ServiceStatus("web", "running", health, container_id=cid)
+
+    u = UnhealthyCount(3, Backoff(first=1, cap=300, settle=10, max_attempts=2))
+    assert u.see([row(UNHEALTHY)], 0.0) == ([], []) and u.see([row(UNHEALTHY)], 1.0) == ([], [])
+    assert u.see([row(HEALTHY)], 2.0) == ([], []), "a good check starts the count again"
+    assert u.see([row(UNHEALTHY, "c2")], 3.0)[0] == [] and u.see([row(UNHEALTHY, "c3")], 4.0)[0] == [], \
+        "another container: counted afresh"
+    u.see([row(UNHEALTHY, "c3")], 5.0)
+    reached, over = u.see([row(UNHEALTHY, "c3")], 6.0)
+    assert [r.container_id for r in reached] == ["c3"] and len(over) == 1
+    reached, over = u.see([row(UNHEALTHY, "c3")], 7.0)
+    assert reached == [] and len(over) == 1, "reported once per episode, still a candidate"
+    assert u.backoff.due("web", 7.0, None) == 7.0, "the first restart is immediate"
+    u.restarted("web")
+    u.backoff.record("web", 8.0, ok=True)
+    for t in (9.0, 10.0, 11.0):  # unhealthy again 1 s after the restart ended: the restart did not help
+        u.see([row(UNHEALTHY, "c3")], t)
+    assert u.backoff.due("web", 11.0, None) == 9.0, "the second waits 1 s after the first"
+    u.restarted("web")
+    u.backoff.record("web", 12.0, ok=True)
+    for t in (13.0, 14.0, 15.0):
+        u.see([row(UNHEALTHY, "c3")], t)
+    assert u.backoff.due("web", 15.0, None) is None, "two in a row: given up"
+    for t in range(16, 27):
+        u.see([row(HEALTHY, "c3")], float(t))
+    assert u.backoff.attempts("web") == 0, "healthy 10 s in one go: a new streak"
+
+
+def test_a_refused_file_is_one_event_with_file_line_and_reason_in_both_outputs(tmp_path):
+    from stacktui.core.errors import ConfigError, SourceRef
+    from stacktui.core.heal.files import refused
+
+    error = ConfigError("YAML aliases expand beyond the limit", where=SourceRef(tmp_path / "compose.yaml", 7),
+                        hint="nothing was passed to Compose")
+    event = refused("demo", error)
+    data = event.to_json()
+    assert (data["event"], data["project"], data["file"], data["line"]) == \
+        ("refused", "demo", str(tmp_path / "compose.yaml"), 7)
+    assert data["reason"].startswith("YAML aliases expand beyond the limit (nothing was passed to Compose); nothing")
+    line = event.text()
+    assert f" refused      demo: {tmp_path / 'compose.yaml'}:7: YAML aliases expand beyond the limit (" in line
+    from stacktui.core.heal.events import HealEvent
+
+    assert "file" not in HealEvent("stale", "demo", "mcp-server").to_json(), "other events keep their keys"

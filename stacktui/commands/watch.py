@@ -3,9 +3,11 @@
 A long-running process on the engine's event stream. Without --heal it
 reports; with it, every joiner stranded in a dead namespace is repaired with
 the ordered, gated plan `stacktui restart` uses, as soon as its owner's start
-is seen. --json writes one JSON object per line. The first SIGINT or SIGTERM
-lets a heal under way finish its current step, then exits 0; a second one
-exits at once (130).
+is seen. --json writes one JSON object per line. Services unhealthy at N
+checks in a row are reported, and restarted in order only with
+--heal-unhealthy; a compose file stacktui refuses is reported and waited
+for. The first SIGINT or SIGTERM lets a heal under way finish its current
+step, then exits 0; a second one exits at once (130).
 """
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from stacktui.commands.signals import handled
 from stacktui.commands.context import Context
 from stacktui.core.sanitize import printable
 from stacktui.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from stacktui.core.heal.files import WatchedFiles
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +34,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="repair stranded joiners with the ordered, gated restart plan (default: `heal` in config.toml, else off)")
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     p.add_argument("--all-projects", action="store_true", help="watch every Compose project on the engine")
+    p.add_argument("--heal-unhealthy", action=argparse.BooleanOptionalAction, default=None,
+                   help="restart a service unhealthy at --unhealthy-checks checks in a row, in order with its joiners, "
+                        "with backoff (default: `heal_unhealthy` in config.toml, else off: reported only)")
+    p.add_argument("--unhealthy-checks", type=int, default=None, metavar="N",
+                   help="consecutive unhealthy checks before that (default: `unhealthy_checks` in config.toml, else 3)")
+    p.add_argument("--check-interval", type=float, default=None, metavar="S",
+                   help="seconds between health checks (default: `probe_interval` in config.toml, else 5)")
+    p.add_argument("--backoff", type=float, default=None, metavar="S",
+                   help="seconds the first wait of a crash-looping owner's backoff lasts, doubling up to 5 min "
+                        "(default: `heal_backoff` in config.toml, else 1)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",
                    help="seconds each heal step may wait for its gates (default 60)")
     p.set_defaults(run=run)
@@ -46,6 +61,8 @@ def printer(as_json: bool) -> Callable[[Any], None]:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.heal.backoff import CAP, Backoff
+    from stacktui.core.heal.files import AwaitingFix, WatchedFiles, first_read
     from stacktui.core.heal.fleet import Fleet
     from stacktui.core.heal.healer import ProjectHealer
 
@@ -53,21 +70,40 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         raise ConfigError("--timeout must be more than 0 seconds")
     if args.all_projects and (ctx.files or ctx.project_name):
         raise ConfigError("give -f/-p or --all-projects, not both")
+    settings = ctx.settings
+    if args.heal is None:
+        args.heal = settings.heal
+    if args.heal_unhealthy is None:
+        args.heal_unhealthy = settings.heal_unhealthy
+    checks = settings.unhealthy_checks if args.unhealthy_checks is None else args.unhealthy_checks
+    interval = args.check_interval if args.check_interval is not None else (settings.probe_interval or 5.0)
+    if checks < 1:
+        raise ConfigError("--unhealthy-checks must be at least 1")
+    if interval <= 0:
+        raise ConfigError("--check-interval must be more than 0 seconds")
+    first = settings.heal_backoff if args.backoff is None else args.backoff
+    if not 0 < first <= CAP:
+        raise ConfigError(f"--backoff must be more than 0 and at most {CAP:g} seconds")
     emit = printer(args.json)
     stop = threading.Event()
-    if args.heal is None:
-        args.heal = ctx.settings.heal
     engine = ctx.engine
 
-    def make(project: Any, target: Any) -> ProjectHealer:
+    def make(project: Any, target: Any, files: WatchedFiles | None = None) -> ProjectHealer:
         return ProjectHealer(project, engine, emit, heal=args.heal, target=target, stop=stop,
-                             gate_timeout=args.timeout)
+                             backoff=Backoff(first=first), gate_timeout=args.timeout, heal_unhealthy=args.heal_unhealthy,
+                             unhealthy_checks=checks, check_interval=interval, files=files)
 
     with handled(_stopper(stop)):
         if args.all_projects:
             runner: Any = Fleet(engine, emit, stop=stop, make=make).start()
+        elif ctx.target.files:
+            # A file refused at start is said, and waited for: the watcher runs on and picks it up once fixed.
+            files = WatchedFiles(ctx.target)
+            project = first_read(files, emit)
+            runner = (make(project, ctx.target, files) if project is not None
+                      else AwaitingFix(files, make, emit, stop=stop)).start()
         else:
-            runner = make(ctx.project, ctx.target if ctx.target.files else None).start()
+            runner = make(ctx.project, None).start()
         while not stop.wait(0.5):
             pass
         runner.stop()

@@ -53,6 +53,8 @@ KEY_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("filter", "ampersand", "show only the log lines that match (text, or /regex/)"),
     KeyAction("save", "ctrl+s", "save the log pane (or the filtered lines) to a file"),
     KeyAction("projects", "p", "back to the projects screen (when stacktui started outside a project folder)"),
+    KeyAction("heal", "H", "self-heal on or off for this project: stranded joiners are restarted in order as soon "
+                           "as their owner is back"),
     KeyAction("help", "question_mark", "this help"),
     KeyAction("quit", "q", "quit"),
 )
@@ -84,7 +86,10 @@ class Settings:
     log_since: str = ""  # history from this long ago ("10m", "1h30m") instead of log_history lines; "" for none
     probe_interval: float = 5.0  # seconds between x-stacktui.health probes; 0 turns them off
     resource_refresh: float = 2.0  # seconds between CPU/memory/network figures; 0 turns them off
-    heal: bool = False  # `stacktui watch` repairs stranded joiners without being given --heal
+    heal: bool = False  # `stacktui watch` repairs stranded joiners without being given --heal; the TUI starts with H on
+    heal_backoff: float = 1.0  # seconds of the first wait before healing a crash-looping owner's joiners again
+    heal_unhealthy: bool = False  # `stacktui watch` restarts a service unhealthy at unhealthy_checks checks in a row
+    unhealthy_checks: int = 3  # consecutive unhealthy checks (one every probe_interval seconds) before that
     keys: Mapping[str, str] = field(default_factory=dict)  # Binding id -> key, as the file gives them
     path: Path | None = None  # the file read; None when none was there
 
@@ -105,6 +110,9 @@ SCALARS: dict[str, tuple[tuple[type, ...], str]] = {
     "probe_interval": ((int, float), "seconds, 0 for none, e.g. probe_interval = 5"),
     "resource_refresh": ((int, float), "seconds of at least 0.5, 0 for none, e.g. resource_refresh = 2"),
     "heal": ((bool,), "true or false, e.g. heal = false"),
+    "heal_backoff": ((int, float), "seconds, more than 0 and at most 300, e.g. heal_backoff = 1"),
+    "heal_unhealthy": ((bool,), "true or false, e.g. heal_unhealthy = false"),
+    "unhealthy_checks": ((int,), "a number of checks of at least 1, e.g. unhealthy_checks = 3"),
 }
 
 
@@ -168,13 +176,18 @@ def _check_scalar(name: str, value: Any, where: SourceRef) -> Any:
         problem = f"log_since {value!r} is not a duration", 'write a number and s, m, h or d: "30s", "10m", "1h30m"'
     elif name == "log_lines" and value < 100:
         problem = f"log_lines {value} is too small", "keep at least 100 lines per service"
+    elif name == "heal_backoff" and not 0 < value <= 300:
+        problem = (f"heal_backoff {value} is out of range",
+                   "write more than 0 and at most 300 seconds, e.g. heal_backoff = 1")
+    elif name == "unhealthy_checks" and value < 1:
+        problem = f"unhealthy_checks {value} is too small", "write at least 1, e.g. unhealthy_checks = 3"
     elif name == "probe_interval" and value < 0:
         problem = "probe_interval cannot be negative", "write 0 to turn the probes off"
     elif name == "resource_refresh" and (value < 0 or 0 < value < 0.5):
         problem = f"resource_refresh {value} is out of range", "write 0 (off) or at least 0.5 seconds"
     if problem:
         raise ConfigError(problem[0], where=where, hint=problem[1])
-    return float(value) if name in ("probe_interval", "resource_refresh") else value
+    return float(value) if name in ("probe_interval", "resource_refresh", "heal_backoff") else value
 
 
 def _check_keys(table: dict[str, Any], path: Path, lines: "_LineFinder") -> dict[str, str]:

@@ -36,6 +36,7 @@ from stacktui.ui.operations import FindingView, StackOperations
 from stacktui.ui.filewatch import FILES_INTERVAL, FileWatch, reader
 from stacktui.ui.findings import FindingsPanel
 from stacktui.ui.flows import ChangeFlows
+from stacktui.ui.healing import HealToggle
 from stacktui.ui.keys import BINDINGS, help_rows
 from stacktui.ui.livefeed import FLUSH_INTERVAL, TICK_INTERVAL, LiveFeed
 from stacktui.ui.logpane import DEFAULT_VIEW_LINES, LogPane
@@ -79,7 +80,7 @@ def default_log_service(project: "Project") -> str | None:
     return next(iter(project.services), None)
 
 
-class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, App[int]):
+class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[int]):
     CSS_PATH = CSS_PATH
     TITLE = "stacktui"
     # Ctrl+P: every action with its current key (ui.palette), the themes, a screenshot.
@@ -234,6 +235,8 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, App[int]):
     def _start_live(self) -> None:
         if self.live_stack.start():
             self.start_figures()
+            if self.settings.heal:  # config.toml's `heal = true`: on from the start (H turns it off)
+                self.set_heal(True, quiet=True)
             self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")
 
     def _engine_version(self) -> None:
@@ -264,6 +267,8 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, App[int]):
             text.append(short_host(str(host)))
             if self.engine_version:
                 text.append(f" {self.engine_version}", style="dim")
+        if self.heal_on:
+            text.append("  heal on", style="bold green")
         if self.connection is not None and not self.connection.connected:
             text.append("  disconnected", style="bold red")
         self._main.query_one("#topbar", Static).update(text)
@@ -346,6 +351,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, App[int]):
         self.exit(0)
 
     def stop_core(self) -> None:
+        self._stop_healer(closing=True)
         self.live_stack.stop(wait=0.5)
         self.stop_figures()
 

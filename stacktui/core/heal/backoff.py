@@ -70,6 +70,10 @@ class Backoff:
         s.last_ok = ok
         s.died_soon = False
 
+    def forget(self, owner: str) -> None:
+        """It has been well for `settle` seconds: its next trouble starts a new streak."""
+        self._streaks.pop(owner, None)
+
     def settled_at(self, owner_up_since: float | None, now: float) -> float:
         """When a given-up owner would count as settled, if it keeps running from now on."""
         return (owner_up_since if owner_up_since is not None else now) + self.settle

@@ -9,8 +9,11 @@ from typing import Any
 WATCHING, STALE, HEAL_STARTED, HEAL_DONE, HEAL_FAILED = "watching", "stale", "heal_started", "heal_done", "heal_failed"
 BACKOFF, ENGINE_LOST, ENGINE_BACK = "backoff", "engine_lost", "engine_back"
 # Beyond the list: a wait for another plan's lock, and a file problem reported once.
-WAITING, FINDING = "waiting", "finding"
-KINDS = (WATCHING, STALE, HEAL_STARTED, HEAL_DONE, HEAL_FAILED, BACKOFF, ENGINE_LOST, ENGINE_BACK, WAITING, FINDING)
+# `unhealthy`: a service unhealthy at N checks in a row (restarted only with --heal-unhealthy).
+# `refused`: a compose file stacktui will not read (nothing is done to that project until it is fixed).
+WAITING, FINDING, UNHEALTHY, REFUSED = "waiting", "finding", "unhealthy", "refused"
+KINDS = (WATCHING, STALE, HEAL_STARTED, HEAL_DONE, HEAL_FAILED, BACKOFF, ENGINE_LOST, ENGINE_BACK, WAITING, FINDING,
+         UNHEALTHY, REFUSED)
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,8 @@ class HealEvent:
     elapsed_s: float | None = None  # heal_done: from the owner's start to this joiner's gates passing
     logs: tuple[str, ...] = ()  # backoff: the owner's last log lines
     time: float = field(default_factory=time.time)
+    file: str | None = None  # refused: the compose file and line the refusal points at
+    line: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -33,6 +38,8 @@ class HealEvent:
         }
         if self.logs:
             out["last_logs"] = list(self.logs)
+        if self.event == REFUSED:
+            out["file"], out["line"] = self.file, self.line
         return out
 
     def text(self) -> str:
@@ -41,5 +48,6 @@ class HealEvent:
         who = self.project + (f"/{self.service}" if self.service else "")
         owner = f" (owner {self.owner})" if self.owner else ""
         took = f" [{self.elapsed_s:.2f} s]" if self.elapsed_s is not None else ""
-        line = f"{stamp} {self.event:<12} {who}{owner}: {self.reason}{took}"
+        where = f"{self.file}:{self.line}: " if self.file and self.line else f"{self.file}: " if self.file else ""
+        line = f"{stamp} {self.event:<12} {who}{owner}: {where}{self.reason}{took}"
         return "\n".join([line, *(f"    | {entry}" for entry in self.logs)])

@@ -3,8 +3,10 @@
 Projects are found from container labels at start, and from the engine's
 `start` events afterwards (a stack brought up later is watched from then on).
 A project whose compose files are still where its labels say is loaded from
-them (probe URLs and recreates need them); otherwise it is attached from the
-labels alone.
+them (probe URLs and recreates need them), and read again when they change; a
+file stacktui refuses is reported (`refused`) and nothing is done to that
+project until it reads again. Without its files it is attached from the labels
+alone.
 """
 from __future__ import annotations
 
@@ -13,10 +15,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from stacktui.core.compose.cli import ComposeTarget
-from stacktui.core.compose.model import Project
 from stacktui.core.engine.client import FILES_LABEL, ONEOFF_LABEL, PROJECT_LABEL, WORKDIR_LABEL, Engine
 from stacktui.core.heal import events as ev
 from stacktui.core.heal.events import HealEvent
+from stacktui.core.heal.files import AwaitingFix, WatchedFiles, first_read
 from stacktui.core.heal.healer import ProjectHealer
 
 
@@ -26,33 +28,29 @@ def project_names(engine: Engine) -> list[str]:
     return sorted(n for n in names if n)
 
 
-def load_for_heal(engine: Engine, name: str) -> tuple[Project, ComposeTarget | None]:
+def files_target(engine: Engine, name: str) -> ComposeTarget | None:
+    """The target of the files the project's labels name, when they are all here; else None."""
     from stacktui.core.compose.discovery import resolve_target
-    from stacktui.core.loader import attach_project, load_project
 
     found = [s for s in engine.containers_by_label(f"{PROJECT_LABEL}={name}")]
     labels = (found[0].get("Labels") or {}) if found else {}
     files = [f for f in labels.get(FILES_LABEL, "").split(",") if f]
     workdir = labels.get(WORKDIR_LABEL) or None
     if files and all(Path(f).is_file() for f in files):
-        try:
-            target = resolve_target(files, name, workdir, cwd=Path(workdir) if workdir else None)
-            return load_project(target), target
-        except Exception:  # a file that no longer parses: the labels still say enough to heal in place
-            pass
-    return attach_project(engine, name), None
+        return resolve_target(files, name, workdir, cwd=Path(workdir) if workdir else None)
+    return None
 
 
 class Fleet:
     """Healers for every project, plus a thread that notices projects started later."""
 
     def __init__(self, engine: Engine, emit: Callable[[HealEvent], None], *, stop: threading.Event,
-                 make: Callable[[Project, ComposeTarget | None], ProjectHealer]) -> None:
+                 make: Callable[..., ProjectHealer]) -> None:
         self.engine = engine
         self.emit = emit
         self.stop_event = stop
         self.make = make
-        self.healers: dict[str, ProjectHealer] = {}
+        self.healers: dict[str, ProjectHealer | AwaitingFix] = {}
         self._lock = threading.Lock()
         self._stream: Any = None
         self._thread = threading.Thread(target=self._discover, name="heal-discover", daemon=True)
@@ -68,11 +66,20 @@ class Fleet:
             if name in self.healers or self.stop_event.is_set():
                 return
             try:
-                project, target = load_for_heal(self.engine, name)
+                target = files_target(self.engine, name)
+                if target is None:  # no files here: attached from the labels (heals in place only)
+                    from stacktui.core.loader import attach_project
+
+                    self.healers[name] = self.make(attach_project(self.engine, name), None).start()
+                    return
             except Exception as exc:  # one broken project must not keep the others unwatched
                 self.emit(HealEvent(ev.FINDING, name, reason=f"not watched: {exc}"))
                 return
-            self.healers[name] = self.make(project, target).start()
+            # Files stacktui refuses are said and waited for: nothing is done to that project meanwhile.
+            files = WatchedFiles(target)
+            project = first_read(files, self.emit)
+            self.healers[name] = (self.make(project, target, files) if project is not None
+                                  else AwaitingFix(files, self.make, self.emit, stop=self.stop_event)).start()
 
     def _discover(self) -> None:
         while not self.stop_event.is_set():

@@ -27,6 +27,8 @@ from stacktui.core.errors import Busy, StackError
 from stacktui.core.heal import events as ev
 from stacktui.core.heal.backoff import Backoff
 from stacktui.core.heal.events import HealEvent
+from stacktui.core.heal.files import FILES_POLL, WatchedFiles, refused
+from stacktui.core.heal.unhealthy import DEFAULT_CHECKS, DEFAULT_INTERVAL, UnhealthyCount
 from stacktui.core.heal.strand import (Stranded, find_stranded, foreign_probes, joiners, owners,
                                        without_foreign_probes)
 from stacktui.core.live.watcher import Connection, EngineEvent, Watcher
@@ -40,6 +42,7 @@ TRIGGERS = frozenset({"start", "die"})  # an owner's: its joiners may be strande
 # A joiner whose restart policy fails to start it ("cannot join network ...") after its owner's
 # start sends no event at all: a look this often (one listing of the project) catches it.
 RELOOK = 15.0
+CHECK, FILES = "the health check", "the compose files"
 
 
 class ProjectHealer:
@@ -48,8 +51,15 @@ class ProjectHealer:
     def __init__(self, project: Project, engine: Engine, emit: Callable[[HealEvent], None], *,
                  heal: bool = True, target: ComposeTarget | None = None, stop: threading.Event | None = None,
                  backoff: Backoff | None = None, gate_timeout: float = GATE_TIMEOUT,
-                 watcher_backoff: tuple[float, float] = (0.5, 10.0)) -> None:
+                 watcher_backoff: tuple[float, float] = (0.5, 10.0),
+                 model: Callable[[], Project] | None = None, heal_unhealthy: bool = False,
+                 unhealthy_checks: int = DEFAULT_CHECKS, check_interval: float | None = DEFAULT_INTERVAL,
+                 files: WatchedFiles | None = None) -> None:
         self.project = project
+        self.model = model  # the model as its owner holds it now (the TUI's, after an edit on disk)
+        self.files = files  # or the files it came from, read again here when they change (watch)
+        self.refused: StackError | None = None  # the files as they are now are refused: no action
+        self._next_files = time.monotonic() + FILES_POLL
         self.engine = engine
         self.emit = emit
         self.heal = heal
@@ -74,8 +84,15 @@ class ProjectHealer:
         self._healing_roots: set[str] = set()
         self._abort = threading.Event()  # a root owner died under our plan: stop waiting on its gates
         self.heals = 0
-        self.watcher = Watcher(project, engine, on_snapshot=lambda _snap: None, on_event=self._on_event,
-                               on_connection=self._on_connection, probe_interval=None,
+        # Unhealthy services: counted at every check (reported), restarted only with heal_unhealthy.
+        self.heal_unhealthy = heal_unhealthy
+        self.check_interval = check_interval
+        b = self.backoff  # the same rules, a streak of its own per service
+        self.unhealthy = UnhealthyCount(unhealthy_checks, Backoff(b.first, b.cap, b.settle, b.max_attempts))
+        self._next_check = time.monotonic() + (check_interval or 0.0)
+        # The healer's model leaves out probe URLs outside the stack: its watcher never requests them.
+        self.watcher = Watcher(self.heal_project, engine, on_snapshot=lambda _snap: None, on_event=self._on_event,
+                               on_connection=self._on_connection, probe_interval=check_interval,
                                backoff=watcher_backoff)
         self._thread = threading.Thread(target=self._loop, name=f"heal-{project.name}", daemon=True)
 
@@ -154,14 +171,29 @@ class ProjectHealer:
                     if relook is not None and time.monotonic() >= relook:
                         self._look_asked = "the regular look"
                         break
-                    due = [t for t in (self._next_at, relook) if t is not None]
+                    check = self._next_check if self.check_interval and self._connected else None
+                    if check is not None and time.monotonic() >= check:
+                        self._look_asked = CHECK
+                        break
+                    files = self._next_files if self.files is not None else None
+                    if files is not None and time.monotonic() >= files:
+                        self._look_asked = FILES
+                        break
+                    due = [t for t in (self._next_at, relook, check, files) if t is not None]
                     wait = max(0.05, min(due) - time.monotonic()) if due else None
                     self._wake.wait(wait)
                 if self.stop_event.is_set():
                     return
-                self._look_asked = None
+                why, self._look_asked = self._look_asked, None
             try:
-                self.look()
+                if why == CHECK:
+                    self._next_check = time.monotonic() + (self.check_interval or 0.0)
+                    self.check_health()
+                elif why == FILES:
+                    self._next_files = time.monotonic() + FILES_POLL
+                    self.poll_files()
+                else:
+                    self.look()
             except Exception as exc:  # the engine went away mid-look: the watcher reports it and asks again
                 if lost_engine(exc, self.engine.host) is None:
                     what = str(exc) if isinstance(exc, StackError) else f"{type(exc).__name__}: {exc}"
@@ -184,10 +216,40 @@ class ProjectHealer:
                 continue
         return False
 
+    def set_project(self, project: Project) -> None:
+        """A new model of the same project (its files changed): who owns and who joins may have moved."""
+        self.project = project
+        self.heal_project = without_foreign_probes(project)
+        self._owners = owners(project)
+        self._joiners = set(joiners(project))
+        self.watcher.set_project(self.heal_project)
+
+    def poll_files(self) -> None:
+        """The compose files changed: the new model, or a refusal (said once; nothing done until fixed)."""
+        assert self.files is not None
+        got = self.files.poll()
+        if got is None:
+            return
+        if isinstance(got, StackError):
+            self.refused = got
+            self.emit(refused(self.project.name, got))
+            return
+        if self.refused is not None:
+            self.refused = None
+            self._say(ev.WATCHING, reason="the compose files read again: " + ("healing" if self.heal else "watching")
+                      + " resumes")
+        self.set_project(got)
+        self.ask("the compose files changed")
+
     def look(self) -> None:
+        if self.refused is not None:
+            return
         while not self._wait_for_lock():
             if self.stop_event.is_set():
                 return
+        current = self.model() if self.model is not None else None
+        if current is not None and current is not self.project and current.name == self.project.name:
+            self.set_project(current)  # another project's model is not ours: its owner stops us instead
         self._last_look = time.monotonic()
         containers = self.engine.project_containers(self.project.name)
         running = {c.id for c in containers if c.state == "running"}
@@ -297,6 +359,80 @@ class ProjectHealer:
                       f"watch stopping: the current step finished; not run: {left}{stopped}")
         if not result.ok and not self.stop_event.is_set():
             self.ask("after a failed heal")  # the backoff decides when
+
+    # -- unhealthy services (--heal-unhealthy) ---------------------------------------------------------
+
+    def check_health(self) -> None:
+        """One check of the live rows: report a service unhealthy for N checks in a row; with
+        heal_unhealthy, restart it in order (its joiners with it), under the backoff."""
+        snap = self.watcher.snapshot
+        if snap is None or self.busy.is_set() or self.refused is not None:
+            return
+        try:  # a plan holds the project: what it changes is unhealthy in passing; not a check
+            with project_lock(self.project.name, "stacktui watch: checking health", wait=0.0):
+                pass
+        except Busy:
+            return
+        now = time.time()
+        reached, over = self.unhealthy.see(snap.rows, now)
+        n = self.unhealthy.needed
+        for row in reached:
+            why = "; ".join(row.reasons[:2]) or "unhealthy"
+            act = "restarting it in order" if self.heal_unhealthy else "reported only (--heal-unhealthy restarts it)"
+            self._say(ev.UNHEALTHY, row.service, reason=f"unhealthy at {n} checks in a row: {why}; {act}")
+        if not self.heal_unhealthy:
+            return
+        backoff = self.unhealthy.backoff
+        for row in over:
+            due = backoff.due(row.service, now, None)
+            if backoff.attempts(row.service):
+                self._unhealthy_backoff(row.service, due)
+            if due is not None and due <= now:
+                self._restart_unhealthy(row.service, f"unhealthy at {self.unhealthy.checks(row.service)} checks "
+                                                     f"in a row: {'; '.join(row.reasons[:1]) or 'unhealthy'}",
+                                        snap.containers)
+                return  # one plan per check: the next check sees the stack as that plan left it
+
+    def _unhealthy_backoff(self, service: str, due: float | None) -> None:
+        attempts = self.unhealthy.backoff.attempts(service)
+        key = (f"unhealthy:{service}", attempts)
+        if key in self._backoff_said:
+            return
+        self._backoff_said.add(key)
+        if due is None:
+            reason = (f"{service} stays unhealthy: gave up after {attempts} restarts in a row; restarting it again "
+                      f"once it has been healthy {self.unhealthy.backoff.settle:g} s")
+        else:
+            reason = (f"{service} stays unhealthy ({attempts} restart(s) in a row): the next restart waits "
+                      f"{self.unhealthy.backoff.delay(attempts):g} s after the last")
+        self._say(ev.BACKOFF, service, None, reason)
+
+    def _restart_unhealthy(self, service: str, why: str, containers: list[ContainerInfo]) -> None:
+        plan = build_plan(self.heal_project, [service], containers)
+        running = {c.service for c in containers if c.state == "running"}
+        plan.steps = [s for s in plan.steps if s.service == service or s.service in running]
+
+        def on_plan(e: PlanEvent) -> None:
+            if e.kind == "step_started":
+                because = why if e.service == service else f"it lives in {service}'s namespace"
+                self._say(ev.HEAL_STARTED, e.service, None, f"{e.message}; because {because}")
+            elif e.kind == "step_done":
+                self._say(ev.HEAL_DONE, e.service, None, e.message, elapsed=time.time() - started)
+            elif e.kind == "step_failed":
+                self._say(ev.HEAL_FAILED, e.service, None, e.message)
+
+        started = time.time()
+        self.busy.set()
+        try:
+            result = execute(plan, self.heal_project, self.engine, self.target, on_event=on_plan,
+                             cancel=self.stop_event, timeout=self.gate_timeout, lock_wait=0.0, containers=containers)
+        except Busy:
+            return  # a plan of someone else's: the next check looks again
+        finally:
+            self.busy.clear()
+        self.heals += 1
+        self.unhealthy.restarted(service)
+        self.unhealthy.backoff.record(service, time.time(), result.ok)
 
     def _start_errors(self, containers: list[ContainerInfo]) -> dict[str, str]:
         """State.Error of joiners that are not running: the engine's reason for refusing their start."""

@@ -1,0 +1,124 @@
+"""`H`: self-heal for the open project, from inside the TUI.
+
+The same core healer `stacktui watch --heal` runs (core.heal.healer.ProjectHealer),
+on its own threads beside the app's LiveStack: it follows the engine's events,
+finds joiners stranded in a dead namespace and repairs them with the ordered,
+gated restart plan, under the project's lock (so it waits for a plan of the
+app's own). The app only starts and stops it and shows what it says: `heal on`
+in the top bar, one marker line per heal action in the log pane (into the
+store, as plain text, like the engine's event markers), and a notification.
+
+While it is off nothing repairs: a stranded joiner shows as STALE in the
+table and as a finding, as before. The backoff (an owner that keeps dying)
+outlives a toggle, so turning heal off and on again cannot start a storm.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+from stacktui.core.engine.loglines import EVENT, LogLine
+from stacktui.core.heal import events as ev
+from stacktui.core.heal.backoff import Backoff
+from stacktui.core.heal.events import HealEvent
+from stacktui.core.heal.markers import HealMarkers
+from stacktui.core.sanitize import printable
+
+if TYPE_CHECKING:
+    from stacktui.core.heal.healer import ProjectHealer
+
+
+class HealSaid(Message):
+    """One HealEvent, from the healer's threads to the app's."""
+
+    def __init__(self, event: HealEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class HealToggle:
+    """Mixed into StackApp: the `heal` action and the healer's life."""
+
+    heal_on: bool = False
+    healer: "ProjectHealer | None" = None
+    _heal_backoff: Backoff | None = None
+    _heal_markers: HealMarkers | None = None
+
+    def action_heal(self) -> None:
+        self.set_heal(not self.heal_on)
+
+    def set_heal(self, on: bool, *, quiet: bool = False) -> bool:
+        """Turn self-heal on or off; False when it cannot be on (nothing loaded, no engine)."""
+        app: Any = self
+        if on == self.heal_on:
+            return True
+        if on:
+            if app.project is None or app.engine is None or not app.live:
+                if not quiet:
+                    app.notify("self-heal needs the project loaded and an engine", severity="warning", timeout=6)
+                return False
+            from stacktui.core.heal.healer import ProjectHealer
+
+            if self._heal_backoff is None:
+                self._heal_backoff = Backoff(first=app.settings.heal_backoff)
+            self._heal_markers = HealMarkers()
+            settings = app.settings
+            self.healer = ProjectHealer(
+                app.project, app.engine, self._heal_said, heal=True, target=app.target, backoff=self._heal_backoff,
+                model=lambda: app.project, heal_unhealthy=settings.heal_unhealthy,
+                unhealthy_checks=settings.unhealthy_checks,
+                # The table shows unhealthy services already: the healer checks them only to restart them.
+                check_interval=(settings.probe_interval or 5.0) if settings.heal_unhealthy else None).start()
+        else:
+            self._stop_healer()
+        self.heal_on = on
+        app._draw_topbar()
+        if not quiet:
+            app.notify("stranded joiners are repaired as soon as their owner is back" if on
+                       else "stranded joiners are shown, not repaired", title=f"self-heal {'on' if on else 'off'}",
+                       timeout=4)
+        return True
+
+    def _stop_healer(self, *, closing: bool = False) -> None:
+        """Stop asking; a step under way finishes on the healer's thread, and its watcher stops after it.
+        Closing, the app waits for nothing: the healer's threads are daemons."""
+        healer, self.healer = self.healer, None
+        if healer is None:
+            return
+        healer.stop()
+        if closing:
+            healer.watcher.stop(wait=0.5)
+            return
+        app: Any = self
+        app.run_worker(lambda: healer.join(120.0), thread=True, exit_on_error=False, group="heal", name="heal-stop")
+
+    # -- from the healer's threads ------------------------------------------------------------------
+
+    def _heal_said(self, event: HealEvent) -> None:
+        app: Any = self
+        markers = self._heal_markers
+        marker = markers.feed(event) if markers is not None else None
+        if marker is not None:
+            # Into the store like an engine event's marker: the pane draws it with the next flush.
+            app.store.append(marker.service, [LogLine(marker.service, time.time_ns(), marker.text, EVENT)])
+        if marker is not None or event.event == ev.HEAL_FAILED:
+            app.post_message(HealSaid(event))
+
+    def on_heal_said(self, message: HealSaid) -> None:
+        event = message.event
+        if not self.heal_on:
+            return
+        app: Any = self
+        what = event.service or event.owner or event.project
+        # Reasons quote the engine and containers: never markup.
+        if event.event == ev.HEAL_DONE:
+            took = f" in {event.elapsed_s:.1f} s" if event.elapsed_s is not None else ""
+            app.notify(f"{what} is back{took}", title="self-heal", timeout=5, markup=False)
+        elif event.event == ev.BACKOFF:
+            app.notify(printable(event.reason), title="self-heal: backing off", severity="warning", timeout=8,
+                       markup=False)
+        elif event.event == ev.HEAL_FAILED:
+            app.notify(printable(event.reason), title=f"self-heal: {what} not repaired", severity="error",
+                       timeout=10, markup=False)
