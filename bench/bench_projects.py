@@ -207,14 +207,15 @@ def _screen_rows(screen: dict, containers: int, quick: bool) -> list[Row]:
                  f"({screen['engine_containers']} on the engine)", value=screen["startup_s"], unit="s",
             reference_name="-", reference=None, target="< 1.0 s", met=screen["startup_s"] < 1.0,
             note=f"headless, from the process's creation (interpreter {screen['import_offset_s']:.2f} s) to the "
-                 f"frame with every row ({screen['rows']} projects)"),
+                 f"first frame displayed with every row ({screen['rows']} projects)"),
         Row(name="event to projects-screen update (pause/unpause of an owner), p95", value=p95, unit="ms",
             reference_name="median", reference=percentile(delays, 50), target="p95 < 150 ms", met=p95 < 150,
-            note=f"{len(delays)} changes; from the API call to the drawn frame showing the new running count"),
+            note=f"{len(delays)} changes; from the API call to the first frame displayed with the row's new "
+                 "running count (textual's display hook)"),
         Row(name=f"TUI start-up to one project's populated table, {containers} containers of ours on the engine",
             value=screen["project_startup_s"], unit="s", reference_name="`docker compose ps --all` in that folder",
             reference=screen["compose_ps_s"], target="< 1.0 s", met=screen["project_startup_s"] < 1.0,
-            note=f"headless, in the project's folder, from the process's creation to the frame with its "
+            note=f"headless, in the project's folder, from the process's creation to the first frame with its "
                  f"{screen['project_services']} services' rows; medians, runs alternating with the reference"),
         Row(name="switching: Enter on a project to its table with every service", value=switch, unit="s",
             reference_name="`p` back to the projects screen", reference=back, target="< 0.3 s", met=switch < 0.3,
@@ -223,7 +224,8 @@ def _screen_rows(screen: dict, containers: int, quick: bool) -> list[Row]:
                  "connected; its followers stopped on `p`"),
         Row(name="idle CPU, projects screen open", value=screen["idle_cpu_pct"], unit="% of a core",
             reference_name="-", reference=None, target="< 1%", met=screen["idle_cpu_pct"] < 1.0,
-            note="headless, no events during the window; nothing polls"),
+            note=f"headless; nothing polls: {screen['idle_listings']} listings in the window, each after events "
+                 "of another project on the shared engine"),
     ]
 
 

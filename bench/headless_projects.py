@@ -17,8 +17,11 @@ import asyncio
 import gc
 import json
 import time
+from typing import Any, Callable
 
 T0_WALL = time.time()
+
+from bench.appdriver import FrameClock  # noqa: E402  (after the clock: its imports are part of start-up)
 
 
 async def main() -> None:
@@ -45,30 +48,26 @@ async def main() -> None:
 
     created = psutil.Process().create_time()
     app = build_switching_app(Context(), None)
+    clock = FrameClock(app)
     screen = app.projects_screen
     out: dict = {}
     async with app.run_test(size=(140, 60)) as pilot:
-        while len(screen.rows) < args.expect:
-            await asyncio.sleep(0.005)
-        await pilot.pause()
-        out["startup_s"] = time.time() - created
+        hit = await clock.first_frame_where(lambda: len(screen.rows) >= args.expect, timeout=60)
+        assert hit is not None, "the projects never all listed"
+        out["startup_s"] = hit[1] - created
         out["import_offset_s"] = T0_WALL - created
+        await pilot.pause()
         engine = Engine.connect(resolve())
+        table = screen.query_one("DataTable")
+        key = next(k for k, (_, s) in screen.rows.items() if s.project == args.project)
         delays = []
-
-        def running_of() -> int:
-            return next(s.running for _, s in screen.rows.values() if s.project == args.project)
-
         for i in range(args.cycles):
             pausing = i % 2 == 0
-            want = 1 if pausing else 2  # a paused owner is not running; its joiner still is
-            t0 = time.perf_counter()
-            (engine.api.pause if pausing else engine.api.unpause)(args.pause)
-            deadline = t0 + 10
-            while running_of() != want and time.perf_counter() < deadline:
-                await asyncio.sleep(0.002)
-            await pilot.pause()  # the frame that shows it
-            delays.append(time.perf_counter() - t0 if running_of() == want else float("inf"))
+            shown = "1/2" if pausing else "2/2"  # a paused owner is not running; its joiner still is
+            call = engine.api.pause if pausing else engine.api.unpause
+            took = await _frame_after(clock, lambda: call(args.pause),
+                                      lambda: str(table.get_cell(key, "running")) == shown)
+            delays.append(took if took is not None else float("inf"))
             await asyncio.sleep(0.2)
         out["event_delays_s"] = delays
         await asyncio.sleep(2.0)
@@ -81,31 +80,35 @@ async def main() -> None:
         out["rows"] = len(screen.rows)
         out["idle_listings"] = screen.listings - l0
         engine.close()
-        # Switching, in the same app: Enter on the victim's row to its table with a row per service
-        # drawn, then `p` to the projects screen drawn again.
-        table = screen.query_one("DataTable")
+        # Switching, in the same app: Enter on the victim's row to the first frame of its table with a
+        # row per service, then `p` to the first frame of the projects screen again.
         opens, backs = [], []
         for _ in range(args.switches):
-            key = next(k for k, (_, s) in screen.rows.items() if s.project == args.project)
             table.move_cursor(row=table.get_row_index(key))
             await pilot.pause()
-            t_enter = time.perf_counter()
-            await pilot.press("enter")
-            while not (app.project is not None and app.first_rows_at is not None and app.screen is not screen):
-                await asyncio.sleep(0.002)
-            await pilot.pause()
-            opens.append(time.perf_counter() - t_enter)
+            took = await _frame_after(clock, lambda: pilot.press("enter"),
+                                      lambda: app.screen is not screen and app.first_rows_at is not None)
+            opens.append(took if took is not None else float("inf"))
             await asyncio.sleep(0.5)  # the project's followers at work, as a user would see it
-            t_p = time.perf_counter()
-            await pilot.press("p")
-            while app.screen is not screen:
-                await asyncio.sleep(0.002)
-            await pilot.pause()
-            backs.append(time.perf_counter() - t_p)
+            took = await _frame_after(clock, lambda: pilot.press("p"), lambda: app.screen is screen)
+            backs.append(took if took is not None else float("inf"))
             await asyncio.sleep(0.3)
         out["switch_s"] = opens
         out["back_s"] = backs
     print(json.dumps(out))
+
+
+async def _frame_after(clock: FrameClock, action: Callable[[], Any], shows: Callable[[], bool],
+                       timeout: float = 10.0) -> float | None:
+    """Seconds from the action to the first frame displayed where `shows()` holds (watched from before)."""
+    waiter = asyncio.ensure_future(clock.first_frame_where(shows, timeout))
+    await asyncio.sleep(0)
+    t0 = time.perf_counter()
+    done = action()
+    if asyncio.iscoroutine(done):
+        await done
+    hit = await waiter
+    return hit[0] - t0 if hit is not None else None
 
 
 async def _startup() -> dict:
@@ -117,11 +120,11 @@ async def _startup() -> dict:
 
     created = psutil.Process().create_time()
     app = build_app(Context(), None)
-    async with app.run_test(size=(140, 60)) as pilot:
-        while not (app.project is not None and app.first_rows_at is not None):
-            await asyncio.sleep(0.002)
-        await pilot.pause()
-        took = time.time() - created
+    clock = FrameClock(app)
+    async with app.run_test(size=(140, 60)):
+        hit = await clock.first_frame_where(lambda: app.first_rows_at is not None, timeout=60)
+        assert hit is not None, "the project's table never filled"
+        took = hit[1] - created
         services = len(app.project.services)
         app.stop_core()
     return {"startup_s": took, "services": services, "import_offset_s": T0_WALL - created}

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 # What changes a row: a container appearing, going, starting, stopping, its health.
 STATE_ACTIONS = ["create", "start", "restart", "die", "stop", "kill", "destroy", "pause", "unpause",
                  "health_status"]
-SETTLE = 0.02  # events come in bursts (a restart is kill, die, stop, start): list once per burst
 COLUMNS = [("project", "project"), ("engine", "engine"), ("services", "services"), ("running", "running"),
            ("healthy", "healthy"), ("stale", "stale"), ("badge", "")]
 
@@ -84,6 +83,7 @@ class ProjectsScreen(Screen[None]):
         self._streams: list[Any] = []
         self._stop = threading.Event()
         self._shown = threading.Event()  # listings wait while a project's screen is in front
+        self._topbar: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="projects-topbar")
@@ -147,7 +147,9 @@ class ProjectsScreen(Screen[None]):
         while not self._stop.is_set():
             if not dirty.wait(0.5) or not self._shown.wait(0.5):
                 continue
-            self._stop.wait(SETTLE)
+            # At once, not after a settling delay: listing a project is two inspects (a few ms), and
+            # the events of a burst (a restart is kill, die, stop, start) that come while it runs are
+            # listed together next round. A 20 ms settle here sat in every update's delay.
             dirty.clear()
             with lock:
                 names, whole = set(touched), everything[0]
@@ -244,7 +246,9 @@ class ProjectsScreen(Screen[None]):
             text.append("  no Compose projects", style="italic")
         for index, message in sorted(self.errors.items()):
             text.append(f"  {printable(self.endpoints[index].label)}: {printable(message)}", style="bold red")
-        self.query_one("#projects-topbar", Static).update(text)
+        if text != self._topbar:  # a listing that changed no row draws no frame for the top bar either
+            self._topbar = text
+            self.query_one("#projects-topbar", Static).update(text)
 
     def selected(self) -> tuple[int, "ProjectSummary"] | None:
         table = self.query_one(DataTable)
