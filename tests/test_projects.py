@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -134,3 +135,26 @@ def test_a_layout_change_in_one_project_leaves_the_others_files_containers_and_n
     touched = {(e.get("Actor") or {}).get("Attributes", {}).get("com.docker.compose.project") for e in seen
                if e.get("Type") == "container" and not e.get("Action", "").startswith(("exec_", "health_status"))}
     assert a.name in touched and b.name not in touched, touched  # (B's healthchecks still run, as exec events)
+
+
+def test_a_reader_that_closes_early_ends_the_output_quietly(tmp_path, docker_host):
+    """`stacktui projects | head -1`: the reader going away is no lost engine; quiet, status 141 as
+    for any tool a closed pipe ends (`yes | head -1`)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env = {**base, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    read, write = os.pipe()
+    reader = subprocess.Popen(["head", "-c", "0"], stdin=read)  # reads nothing, exits: the pipe has no reader
+    os.close(read)
+    assert reader.wait(timeout=10) == 0
+    try:
+        done = subprocess.run([sys.executable, "-m", "stacktui", "projects"], cwd=tmp_path, stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
+
+    # As typed: the first line comes through, nothing on stderr (the reader may or may not be gone
+    # before the rest is written, so the status is 0 or 141).
+    piped = subprocess.run(["sh", "-c", f"{shlex.quote(sys.executable)} -m stacktui projects --json | head -c 1"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert piped.stdout.startswith("{") and piped.stderr == "", piped.stderr
