@@ -10,7 +10,7 @@ import sys
 from typing import Sequence
 
 from stacktui import __version__
-from stacktui.commands import check, config, layout, projects, restart, shell, status, tui, watch
+from stacktui.commands import check, config, layout, projects, restart, shell, signals, status, tui, watch
 from stacktui.commands.context import Context
 from stacktui.core.engine.client import lost_engine
 from stacktui.core import proc
@@ -46,6 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Every command, and the reader of its output going away (`stacktui projects | head -1`)."""
+    try:
+        try:
+            return _main(argv)
+        finally:  # argparse's --help and usage exit through here too
+            sys.stdout.flush()  # what is still buffered meets a closed pipe here, not at interpreter exit
+    except BrokenPipeError:
+        if not signals.stdout_gone():
+            raise
+        return signals.output_closed()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
@@ -70,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("stacktui: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        if isinstance(exc, BrokenPipeError) and signals.stdout_gone():
+            raise  # our reader went away, not the engine (main)
         # The engine went away between two calls: say so in one line, not with a traceback.
         gone = lost_engine(exc, ctx._engine.endpoint.host if ctx._engine is not None else None)
         if gone is None:

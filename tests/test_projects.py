@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -104,3 +105,56 @@ def test_p_name_uses_the_files_its_labels_name_and_is_read_only_only_without_the
                          "here: No such file or directory)"), done.stdout + done.stderr
     finally:
         hidden.rename(a.file)
+
+
+def test_a_layout_change_in_one_project_leaves_the_others_files_containers_and_namespaces(two_demos, engine):
+    """Two copies of the same owner/joiner stack, in their own folders under their own names:
+    `layout separate` in A rewrites A's file and recreates A's containers, and nothing of B."""
+    a, b = two_demos
+    b_file, b_env = b.file.read_bytes(), (b.dir / ".env").read_bytes()
+    b_before = {c.service: (c.id, c.started_at, c.network_mode, c.ipc_mode) for c in engine.project_containers(b.name)}
+    a_file = a.file.read_bytes()
+    seen: list[dict] = []
+    stream = engine.events()
+    reader = threading.Thread(target=lambda: seen.extend(stream), daemon=True)
+    reader.start()
+    done = stacktui("layout", "separate", "mcp-server", "--yes", cwd=a.dir)
+    stream.close()
+    reader.join(10)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert a.file.read_bytes() != a_file
+    mcp = a.container(engine, "mcp-server")
+    assert not mcp.network_mode.startswith("container:") and not mcp.ipc_mode.startswith("container:")
+
+    assert (b.file.read_bytes(), (b.dir / ".env").read_bytes()) == (b_file, b_env)
+    assert not (b.dir / ".stacktui").exists()  # no history written for B
+    after = {c.service: (c.id, c.started_at, c.network_mode, c.ipc_mode) for c in engine.project_containers(b.name)}
+    assert after == b_before
+    vscode_b = b_before["vscode"][0]
+    assert b_before["mcp-server"][2:] == (f"container:{vscode_b}", f"container:{vscode_b}")  # still in B's owner
+    touched = {(e.get("Actor") or {}).get("Attributes", {}).get("com.docker.compose.project") for e in seen
+               if e.get("Type") == "container" and not e.get("Action", "").startswith(("exec_", "health_status"))}
+    assert a.name in touched and b.name not in touched, touched  # (B's healthchecks still run, as exec events)
+
+
+def test_a_reader_that_closes_early_ends_the_output_quietly(tmp_path, docker_host):
+    """`stacktui projects | head -1`: the reader going away is no lost engine; quiet, status 141 as
+    for any tool a closed pipe ends (`yes | head -1`)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    env = {**base, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    read, write = os.pipe()
+    reader = subprocess.Popen(["head", "-c", "0"], stdin=read)  # reads nothing, exits: the pipe has no reader
+    os.close(read)
+    assert reader.wait(timeout=10) == 0
+    try:
+        done = subprocess.run([sys.executable, "-m", "stacktui", "projects"], cwd=tmp_path, stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
+
+    # As typed: the first line comes through, nothing on stderr (the reader may or may not be gone
+    # before the rest is written, so the status is 0 or 141).
+    piped = subprocess.run(["sh", "-c", f"{shlex.quote(sys.executable)} -m stacktui projects --json | head -c 1"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert piped.stdout.startswith("{") and piped.stderr == "", piped.stderr

@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import ROOT, devengine, free_port
 from tests.faults_support import until
+from tests.remote_tui import app_follows_a_remote_engine
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_projects_status_and_restart_over_ssh(demo_stack, ssh_env, engine, tmp_p
     assert "Connection refused" in refused.stderr
 
 
-def test_compose_logs_and_events_over_ssh(demo_stack, ssh_env, monkeypatch):
+async def test_compose_logs_events_and_the_app_over_ssh(demo_stack, ssh_env, monkeypatch):
     from stacktui.commands.context import Context
     from stacktui.core.compose import cli as composecli
 
@@ -91,5 +92,7 @@ def test_compose_logs_and_events_over_ssh(demo_stack, ssh_env, monkeypatch):
         until(lambda: any(e.get("Action") == "start" and e.get("id") == backend.id for e in list(seen)),
               timeout=20, what="backend's start event over ssh")
         stream.close()
+        # The app on the same engine: the log pane and the table follow it through the ssh proxy.
+        await app_follows_a_remote_engine(ctx.project, engine, ctx.target)
     finally:
         ctx.close()

@@ -136,3 +136,18 @@ def test_logs_and_events_through_the_sdk(tls_stack, tls_engine):
         stream.close()
     finally:
         engine.close()
+
+
+async def test_the_app_follows_logs_and_events_over_tls(tls_stack, tls_engine):
+    from stacktui.core.compose.discovery import resolve_target
+    from stacktui.core.engine.client import Engine
+    from stacktui.core.engine.endpoint import resolve
+    from stacktui.core.loader import load_project
+    from tests.remote_tui import app_follows_a_remote_engine
+
+    target = resolve_target([str(tls_stack.file)], None, None, [], [], cwd=tls_stack.dir)
+    engine = Engine.connect(resolve(None, tls_engine))
+    try:
+        await app_follows_a_remote_engine(load_project(target), engine, target)
+    finally:
+        engine.close()

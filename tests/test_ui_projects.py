@@ -1,4 +1,5 @@
-"""The projects screen on the real engine: both projects listed, a raw restart shows the stale pair, Enter picks."""
+"""The projects screen on the real engine: both projects listed, a raw restart shows the stale pair, Enter
+opens one in the same app and `p` leaves it with nothing of it still running."""
 from __future__ import annotations
 
 import os
@@ -6,15 +7,18 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
-from stacktui.core.engine.client import Engine
+from stacktui.commands.context import Context
+from stacktui.commands.tui import build_switching_app
 from stacktui.core.engine.endpoint import resolve
-from stacktui.ui.projects import ProjectsApp
+from stacktui.ui.projects import ProjectsScreen
 from tests.conftest import DEMO_PORTS, make_stack
 from tests.test_projects import two_demos  # noqa: F401  (the fixture)
 
@@ -29,37 +33,69 @@ async def until(pilot, predicate, timeout: float = 20.0, what: str = "condition"
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def row_text(app: ProjectsApp, project: str) -> list[str] | None:
-    table = app.query_one("DataTable")
-    for key, (_, summary) in app.rows.items():
+def row_text(screen: ProjectsScreen, project: str) -> list[str] | None:
+    table = screen.query_one("DataTable")
+    for key, (_, summary) in screen.rows.items():
         if summary.project == project:
             return [str(cell) for cell in table.get_row(key)]
     return None
 
 
-async def test_projects_screen_lists_follows_events_and_opens(two_demos, engine):  # noqa: F811
+def engine_sockets() -> int:
+    """This process's open connections to the engine's socket."""
+    path = os.environ["DOCKER_HOST"].removeprefix("unix://")
+    return sum(1 for c in psutil.Process().net_connections(kind="unix") if c.raddr == path or c.laddr == path)
+
+
+async def test_projects_screen_lists_follows_events_opens_and_leaves_nothing_behind(two_demos, engine):  # noqa: F811
+    """One app: the projects screen, Enter opens a project in it, `p` stops everything that project ran."""
     a, b = two_demos
     endpoint = resolve()
-    app = ProjectsApp([endpoint], Engine.connect)
+    app = build_switching_app(Context(), None)
+    screen = app.projects_screen
     async with app.run_test(size=(140, 30)) as pilot:
-        await until(pilot, lambda: row_text(app, a.name) and row_text(app, b.name), what="both projects listed")
-        assert row_text(app, a.name)[1:] == [endpoint.label, "3", "3/3", "3", "0", ""]
-        assert endpoint.label in str(app.query_one("#topbar").render())
+        await until(pilot, lambda: row_text(screen, a.name) and row_text(screen, b.name), what="both projects listed")
+        assert app.screen is screen
+        assert row_text(screen, a.name)[1:] == [endpoint.label, "3", "3/3", "3", "0", ""]
+        assert endpoint.label in str(screen.query_one("#projects-topbar").render())
 
         subprocess.run(["docker", "restart", "-t", "1", a.container(engine, "vscode").id], check=True,
                        capture_output=True, timeout=60)
-        await until(pilot, lambda: row_text(app, a.name)[6] == "\u26a0 stale: mcp-server",
+        await until(pilot, lambda: row_text(screen, a.name)[6] == "\u26a0 stale: mcp-server",
                     what="A's row marked stale by the engine's events")
-        assert row_text(app, a.name)[5] == "1" and row_text(app, b.name)[5] == "0"
+        assert row_text(screen, a.name)[5] == "1" and row_text(screen, b.name)[5] == "0"
 
-        table = app.query_one("DataTable")
-        table.move_cursor(row=table.get_row_index(next(k for k, (_, s) in app.rows.items() if s.project == b.name)))
+        threads_before, sockets_before = set(threading.enumerate()), engine_sockets()
+        table = screen.query_one("DataTable")
+        table.move_cursor(row=table.get_row_index(next(k for k, (_, s) in screen.rows.items() if s.project == b.name)))
+        await pilot.press("r")  # the project's keys do nothing here
         await pilot.press("enter")
-        await pilot.pause()
-    choice = app.return_value
-    assert choice is not None and choice.project == b.name and choice.endpoint == endpoint
-    assert choice.engine.project_containers(b.name)  # handed over still open, for the project's screen
-    app.close_engines()
+        await until(pilot, lambda: app.screen is not screen and app.snapshot is not None
+                    and app.table.cell_text("mcp-server", "namespace") == "shares vscode", what="B's table")
+        assert app.project.name == b.name and app.engine is screen.engines[0]  # the engine already connected
+        top = str(app.query_one("#topbar").render())
+        assert f"project {b.name}" in top and "engine unix://" in top
+        await until(pilot, lambda: app.pane.log_view.lines, what="B's logs in the pane")
+        # Every thread started since Enter but the event loop's executor pool (reused by any worker).
+        opened = {t for t in set(threading.enumerate()) - threads_before if not t.name.startswith("asyncio_")}
+        assert any(t.name == "watch-events" for t in opened) and any(t.name.startswith("logs-") for t in opened)
+
+        await pilot.press("p")
+        assert app.screen is screen and app.project is None
+        await until(pilot, lambda: not any(t.is_alive() for t in opened), what="B's threads to end")
+        await until(pilot, lambda: engine_sockets() <= sockets_before, what="B's engine connections closed")
+        assert app.left[-1].stopped and app.left[-1].watcher.stopped
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        assert screen.rows[key][1].project == b.name  # back on the row just left
+
+        table.move_cursor(row=table.get_row_index(next(k for k, (_, s) in screen.rows.items() if s.project == a.name)))
+        await pilot.press("enter")
+        await until(pilot, lambda: app.project is not None and app.project.name == a.name and app.snapshot
+                    and app.table.status_of("mcp-server") and app.table.status_of("mcp-server").stale,
+                    what="A's table, its stranded mcp-server marked stale")
+        assert set(app.table._cells) == {"vscode", "mcp-server", "backend"}  # none of B's rows kept
+        await pilot.press("q")
+    assert app.return_code == 0
 
 
 @pytest.fixture

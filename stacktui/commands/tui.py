@@ -71,9 +71,9 @@ class _Background:
         return self._value
 
 
-def build_app(ctx: Context, args: argparse.Namespace | None = None, *, from_projects: bool = False) -> Any:
-    """The app exactly as `stacktui tui` builds it (the benchmarks drive this one too).
-    `from_projects`: opened from the projects screen, which `p` goes back to."""
+def _options(ctx: Context, args: argparse.Namespace | None) -> dict[str, Any]:
+    """The app's log options from the command line, else config.toml; a bad value is a usage error
+    now, before any screen."""
     settings = ctx.settings
     log_lines = getattr(args, "log_lines", None)
     if log_lines is None:
@@ -85,9 +85,18 @@ def build_app(ctx: Context, args: argparse.Namespace | None = None, *, from_proj
     if log_since is not None:
         from stacktui.core.live.logtools import since_ns
 
-        since_ns(log_since)  # a bad value is a usage error now, before any screen
+        since_ns(log_since)
     if log_lines < 100:
         raise StackError(f"--log-lines {log_lines} is too small", hint="keep at least 100 lines per service")
+    from stacktui.core.live.store import LogStore
+
+    return dict(store=LogStore(max_lines=log_lines), log_history=log_history,
+                probe_interval=settings.probe_interval or None, log_since=log_since, settings=settings,
+                settings_problem=ctx.settings_problem)
+
+
+def _loader(ctx: Context) -> _Background:
+    """Project, engine, target and the first listing, loading in the background from now on."""
     target = ctx.target  # fast (file search only); its errors should come before any screen
     engine_job = _Background(lambda: ctx.engine)
     project_job = _Background(lambda: ctx.project if target.files else None)
@@ -101,15 +110,34 @@ def build_app(ctx: Context, args: argparse.Namespace | None = None, *, from_proj
         # ctx.target, not `target`: a project attached with -p whose files are readable runs Compose on them.
         return project, engine, ctx.target, engine.project_containers(project.name)
 
-    loaded = _Background(load)
+    return _Background(load)
 
-    from stacktui.core.live.store import LogStore
+
+def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
+    """The app exactly as `stacktui tui` builds it in a project folder (the benchmarks drive this one too)."""
+    options = _options(ctx, args)
+    loaded = _loader(ctx)
+
     from stacktui.ui.app import StackApp  # Textual is imported only when the TUI opens
 
-    return StackApp(loader=loaded, reload=ctx.reload, store=LogStore(max_lines=log_lines),
-                    log_history=log_history, probe_interval=settings.probe_interval or None,
-                    log_since=log_since, settings=settings, settings_problem=ctx.settings_problem,
-                    engine_label=ctx.endpoint.label, from_projects=from_projects)
+    return StackApp(loader=loaded, reload=ctx.reload, engine_label=ctx.endpoint.label, **options)
+
+
+def build_switching_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
+    """The projects screen, whose Enter opens a project in the same app (ui.switch); as `stacktui`
+    builds it outside any project folder (the benchmarks drive this one too)."""
+    from stacktui.core.engine.client import Engine
+    from stacktui.ui.switch import Opening, SwitchingApp
+
+    options = _options(ctx, args)
+
+    def opener(choice: Any) -> Opening:
+        # On the engine the projects screen connected: the app closes it with the others at the end.
+        one = Context(project_name=choice.project, env_files=ctx.env_files, profiles=ctx.profiles,
+                      contexts=ctx.contexts, _endpoints=[choice.endpoint], _engine=choice.engine)
+        return Opening(loader=_loader(one), reload=one.reload, engine_label=one.endpoint.label)
+
+    return SwitchingApp(ctx.endpoints, Engine.connect, opener, **options)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
@@ -122,46 +150,22 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     return _run_app(ctx, args)
 
 
-def _run_app(ctx: Context, args: argparse.Namespace, *, from_projects: bool = False) -> Any:
+def _run_app(ctx: Context, args: argparse.Namespace, *, switching: bool = False) -> int:
     # Start-up allocates Textual's modules, CSS and widgets, all of which live as long as the
     # app: the cyclic collector walking them again and again cost a quarter of the start-up CPU
     # (measured 0.58 s -> 0.44 s). The app freezes what exists and turns it back on once the
     # first full frame is drawn.
     gc.disable()
     try:
-        app = build_app(ctx, args, from_projects=from_projects)
+        app = build_switching_app(ctx, args) if switching else build_app(ctx, args)
         app.run()
     finally:
         gc.enable()
-    if app.load_error is not None:
+    if app.load_error is not None and not switching:
         raise app.load_error
-    return app if from_projects else int(app.return_code or 0)
+    return int(app.return_code or 0)
 
 
 def projects(ctx: Context, args: argparse.Namespace) -> int:
-    """The projects screen; Enter opens one in the project screen, whose `p` comes back here.
-
-    Each is an app of its own, run one after the other in this process; the engines the
-    projects screen connected stay open across them and are closed at the end.
-    """
-    from stacktui.core.engine.client import Engine
-    from stacktui.ui.projects import ProjectsApp
-
-    engines: dict[int, Any] = {}
-    selected: str | None = None
-    try:
-        while True:
-            picker = ProjectsApp(ctx.endpoints, Engine.connect, engines=engines, selected=selected)
-            choice = picker.run()
-            engines = picker.engines
-            if choice is None:
-                return int(picker.return_code or 0)
-            one = Context(project_name=choice.project, env_files=ctx.env_files, profiles=ctx.profiles,
-                          contexts=ctx.contexts, _endpoints=[choice.endpoint], _engine=choice.engine)
-            app = _run_app(one, args, from_projects=True)
-            if not app.back_to_projects:
-                return int(app.return_code or 0)
-            selected = choice.project
-    finally:
-        for engine in engines.values():
-            engine.close()
+    """The projects screen; Enter opens a project in the same app, whose `p` comes back (ui.switch)."""
+    return _run_app(ctx, args, switching=True)

@@ -93,8 +93,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
                  log_history: int | str = 1000, view_lines: int = DEFAULT_VIEW_LINES,
                  probe_interval: float | None = 5.0, engine_label: str | None = None,
                  reload: Callable[[], "Project"] | None = None, log_since: str | None = None,
-                 settings: Settings | None = None, settings_problem: StackError | None = None,
-                 from_projects: bool = False) -> None:
+                 settings: Settings | None = None, settings_problem: StackError | None = None) -> None:
         super().__init__()
         self.settings = settings or Settings()
         self.settings_problem = settings_problem
@@ -111,8 +110,6 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
         self.clock = clock or utcnow
         self.view_lines = view_lines
         self.engine_label = engine_label
-        self.from_projects = from_projects  # opened from the projects screen: `p` goes back to it
-        self.back_to_projects = False
         self.reload = reload
         self.engine_version = ""
         self.snapshot: Snapshot | None = None
@@ -180,14 +177,20 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
         self.pane.update_title()
         if self.project is not None:
             self._attach(self.project, self.engine, self.target)
-        elif getattr(self.loader, "done", lambda: False)():
+        else:
+            self._begin_loading()
+        self.set_interval(TICK_INTERVAL, self._tick)
+        self.set_interval(FILES_INTERVAL, self._check_files)
+
+    def _begin_loading(self) -> None:
+        """The loader's result now if it is ready, else from a thread worker (ui.switch opens a
+        project chosen on the projects screen this way too)."""
+        if getattr(self.loader, "done", lambda: False)():
             # Loaded while Textual was importing (the usual case): the first frame is then the
             # full one, instead of an empty table laid out and drawn, then everything again.
             self._load_now()
         else:
             self.run_worker(self._load, thread=True, exit_on_error=False, group="load", name="load")
-        self.set_interval(TICK_INTERVAL, self._tick)
-        self.set_interval(FILES_INTERVAL, self._check_files)
 
     def _load(self) -> None:
         assert self.loader is not None
@@ -338,13 +341,9 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
         self.push_screen(HelpScreen(help_rows(self)))
 
     def action_projects(self) -> None:
-        if not self.from_projects:
-            self.notify("stacktui started in a project folder; run it where there is no compose file "
-                        "(or `stacktui projects`) to see every project", severity="information", timeout=6)
-            return
-        self.back_to_projects = True
-        self.stop_core()
-        self.exit(0)
+        """Started in a project folder; outside one the app is ui.switch's, whose `p` goes back."""
+        self.notify("stacktui started in a project folder; run it where there is no compose file "
+                    "(or `stacktui projects`) to see every project", severity="information", timeout=6)
 
     async def action_quit(self) -> None:
         self.stop_core()

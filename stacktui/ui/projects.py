@@ -1,10 +1,11 @@
 """The projects screen: every Compose project on the engine(s), kept current by engine events.
 
 Shown when the TUI starts outside any project folder (no compose file, no `-p`). Enter opens
-the selected project; the project's screen comes back here with `p`. One row per project and
-engine: services, running / healthy / stale counts and a stale badge naming the stranded
-services. Each engine's events (state changes only) trigger a new listing of that engine,
-a few tens of milliseconds for a hundred containers; nothing polls.
+the selected project in the same app (ui.switch); the project's screen comes back here with `p`.
+One row per project and engine: services, running / healthy / stale counts and a stale badge
+naming the stranded services. Each engine's events (state changes only) trigger a new listing of
+the projects they name, a few milliseconds each; nothing polls. While a project is open the
+events are still read (cheap) but the listings wait until the screen is shown again.
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from stacktui.core.sanitize import printable
@@ -28,7 +30,6 @@ if TYPE_CHECKING:
 # What changes a row: a container appearing, going, starting, stopping, its health.
 STATE_ACTIONS = ["create", "start", "restart", "die", "stop", "kill", "destroy", "pause", "unpause",
                  "health_status"]
-SETTLE = 0.02  # events come in bursts (a restart is kill, die, stop, start): list once per burst
 COLUMNS = [("project", "project"), ("engine", "engine"), ("services", "services"), ("running", "running"),
            ("healthy", "healthy"), ("stale", "stale"), ("badge", "")]
 
@@ -55,19 +56,22 @@ def _cells(p: "ProjectSummary") -> list[Text]:
     ]
 
 
-class ProjectsApp(App[Choice | None]):
-    TITLE = "stacktui projects"
-    ENABLE_COMMAND_PALETTE = False
+class ProjectsScreen(Screen[None]):
+    """Every project; Enter calls `on_open` with the choice (the app opens it and hides this screen)."""
+
     BINDINGS = [
         Binding("enter", "open", "open", id="open", tooltip="open the selected project"),
         Binding("q", "quit", "quit", id="quit", tooltip="quit"),
     ]
-    CSS = "#topbar { height: 1; background: $panel; } DataTable { height: 1fr; }"
+    DEFAULT_CSS = ("ProjectsScreen #projects-topbar { height: 1; background: $panel; } "
+                   "ProjectsScreen DataTable { height: 1fr; }")
 
-    def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"], *,
-                 engines: dict[int, "Engine"] | None = None, selected: str | None = None) -> None:
-        super().__init__()
+    def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"],
+                 on_open: Callable[[Choice], None], *, engines: dict[int, "Engine"] | None = None,
+                 selected: str | None = None) -> None:
+        super().__init__(id="projects-screen")
         self.endpoints = endpoints
+        self._on_open = on_open
         self._connect = connect
         self.engines: dict[int, "Engine"] = dict(engines or {})
         self.rows: dict[str, tuple[int, "ProjectSummary"]] = {}
@@ -78,10 +82,11 @@ class ProjectsApp(App[Choice | None]):
         self._selected = selected
         self._streams: list[Any] = []
         self._stop = threading.Event()
-        self._keep_engines = False
+        self._shown = threading.Event()  # listings wait while a project's screen is in front
+        self._topbar: Text | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(id="topbar")
+        yield Static(id="projects-topbar")
         yield DataTable(id="projects", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True, show_command_palette=False)
 
@@ -91,6 +96,7 @@ class ProjectsApp(App[Choice | None]):
             table.add_column(label, key=key)
         table.focus()
         self._draw_topbar()
+        self._shown.set()
         for index in range(len(self.endpoints)):
             threading.Thread(target=self._follow, args=(index,), name=f"projects-{index}", daemon=True).start()
 
@@ -139,9 +145,11 @@ class ProjectsApp(App[Choice | None]):
         threading.Thread(target=read_events, name=f"projects-events-{index}", daemon=True).start()
         dirty.set()
         while not self._stop.is_set():
-            if not dirty.wait(0.5):
+            if not dirty.wait(0.5) or not self._shown.wait(0.5):
                 continue
-            self._stop.wait(SETTLE)
+            # At once, not after a settling delay: listing a project is two inspects (a few ms), and
+            # the events of a burst (a restart is kill, die, stop, start) that come while it runs are
+            # listed together next round. A 20 ms settle here sat in every update's delay.
             dirty.clear()
             with lock:
                 names, whole = set(touched), everything[0]
@@ -166,9 +174,9 @@ class ProjectsApp(App[Choice | None]):
         if self._stop.is_set():
             return
         try:
-            self.call_from_thread(fn, *args)
-        except RuntimeError:
-            pass  # the app is closing
+            self.app.call_from_thread(fn, *args)
+        except Exception:  # RuntimeError, NoActiveAppError: the app is closing
+            pass
 
     # -- on the UI thread -------------------------------------------------------------------------
 
@@ -210,12 +218,7 @@ class ProjectsApp(App[Choice | None]):
                 table.add_row(*cells, key=key)
                 added = True
             self.rows[key] = (index, summary)
-        if self._selected is not None:
-            for key, (_, summary) in self.rows.items():
-                if summary.project == self._selected:
-                    table.move_cursor(row=table.get_row_index(key))
-                    self._selected = None
-                    break
+        self._move_to_selected()
         if added:
             # Textual 8.2's DataTable keys its row and cell drawings without the column widths: a row
             # drawn (the cursor's, at once) before the new rows widened the columns stays cut to the
@@ -225,6 +228,16 @@ class ProjectsApp(App[Choice | None]):
         self.updated_at = time.perf_counter()
         self._draw_topbar()
 
+    def _move_to_selected(self) -> None:
+        if self._selected is None:
+            return
+        table = self.query_one(DataTable)
+        for key, (_, summary) in self.rows.items():
+            if summary.project == self._selected:
+                table.move_cursor(row=table.get_row_index(key))
+                self._selected = None
+                break
+
     def _draw_topbar(self) -> None:
         text = Text("stacktui", style="bold")
         text.append("  projects on ", style="dim")
@@ -233,7 +246,9 @@ class ProjectsApp(App[Choice | None]):
             text.append("  no Compose projects", style="italic")
         for index, message in sorted(self.errors.items()):
             text.append(f"  {printable(self.endpoints[index].label)}: {printable(message)}", style="bold red")
-        self.query_one("#topbar", Static).update(text)
+        if text != self._topbar:  # a listing that changed no row draws no frame for the top bar either
+            self._topbar = text
+            self.query_one("#projects-topbar", Static).update(text)
 
     def selected(self) -> tuple[int, "ProjectSummary"] | None:
         table = self.query_one(DataTable)
@@ -253,20 +268,39 @@ class ProjectsApp(App[Choice | None]):
         engine = self.engines.get(index)
         if engine is None:
             return
-        self._keep_engines = True
-        self.exit(Choice(self.endpoints[index], engine, summary.project))
+        self._on_open(Choice(self.endpoints[index], engine, summary.project))
 
-    def on_unmount(self) -> None:
+    def action_quit(self) -> None:
+        self.app.exit(0)
+
+    # -- shown, hidden, gone ------------------------------------------------------------------------
+
+    def on_screen_resume(self) -> None:
+        """Shown again (`p` on a project): the events read meanwhile are listed now."""
+        self._shown.set()
+        self.query_one(DataTable).focus()
+
+    def on_screen_suspend(self) -> None:
+        self._shown.clear()
+
+    def select(self, project: str | None) -> None:
+        """Put the cursor on this project's row (the one just left), now or when it is listed."""
+        self._selected = project
+        self._move_to_selected()
+
+    def stop(self) -> None:
+        """Stop following the engines (their event streams close); the engines stay open."""
         self._stop.set()
+        self._shown.set()
         for stream in list(self._streams):
             try:
                 stream.close()
             except Exception:
                 pass
-        if not self._keep_engines:
-            self.close_engines()
 
-    def close_engines(self, keep: "Engine | None" = None) -> None:
+    def on_unmount(self) -> None:
+        self.stop()
+
+    def close_engines(self) -> None:
         for engine in self.engines.values():
-            if engine is not keep:
-                engine.close()
+            engine.close()
