@@ -58,7 +58,7 @@ async def main() -> None:
         out["import_offset_s"] = T0_WALL - created
         await pilot.pause()
         engine = Engine.connect(resolve())
-        table = screen.query_one("DataTable")
+        table = screen.table
         key = next(k for k, (_, s) in screen.rows.items() if s.project == args.project)
         delays = []
         for i in range(args.cycles):
@@ -66,7 +66,7 @@ async def main() -> None:
             shown = "1/2" if pausing else "2/2"  # a paused owner is not running; its joiner still is
             call = engine.api.pause if pausing else engine.api.unpause
             took = await _frame_after(clock, lambda: call(args.pause),
-                                      lambda: str(table.get_cell(key, "running")) == shown)
+                                      lambda: str(table.cells_of(key)[3]) == shown)
             delays.append(took if took is not None else float("inf"))
             await asyncio.sleep(0.2)
         out["event_delays_s"] = delays
@@ -84,7 +84,7 @@ async def main() -> None:
         # row per service, then `p` to the first frame of the projects screen again.
         opens, backs = [], []
         for _ in range(args.switches):
-            table.move_cursor(row=table.get_row_index(key))
+            table.move_to(key)
             await pilot.pause()
             took = await _frame_after(clock, lambda: pilot.press("enter"),
                                       lambda: app.screen is not screen and app.first_rows_at is not None)

@@ -34,11 +34,11 @@ async def until(pilot, predicate, timeout: float = 20.0, what: str = "condition"
 
 
 def row_text(screen: ProjectsScreen, project: str) -> list[str] | None:
-    table = screen.query_one("DataTable")
-    for key, (_, summary) in screen.rows.items():
-        if summary.project == project:
-            return [str(cell) for cell in table.get_row(key)]
-    return None
+    return screen.row_cells(project)
+
+
+def key_of(screen: ProjectsScreen, project: str) -> str:
+    return next(k for k, (_, s) in screen.rows.items() if s.project == project)
 
 
 def engine_sockets() -> int:
@@ -66,8 +66,8 @@ async def test_projects_screen_lists_follows_events_opens_and_leaves_nothing_beh
         assert row_text(screen, a.name)[5] == "1" and row_text(screen, b.name)[5] == "0"
 
         threads_before, sockets_before = set(threading.enumerate()), engine_sockets()
-        table = screen.query_one("DataTable")
-        table.move_cursor(row=table.get_row_index(next(k for k, (_, s) in screen.rows.items() if s.project == b.name)))
+        table = screen.table
+        table.move_to(key_of(screen, b.name))
         await pilot.press("r")  # the project's keys do nothing here
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is not screen and app.snapshot is not None
@@ -85,10 +85,9 @@ async def test_projects_screen_lists_follows_events_opens_and_leaves_nothing_beh
         await until(pilot, lambda: not any(t.is_alive() for t in opened), what="B's threads to end")
         await until(pilot, lambda: engine_sockets() <= sockets_before, what="B's engine connections closed")
         assert app.left[-1].stopped and app.left[-1].watcher.stopped
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        assert screen.rows[key][1].project == b.name  # back on the row just left
+        assert screen.rows[table.cursor_key][1].project == b.name  # back on the row just left
 
-        table.move_cursor(row=table.get_row_index(next(k for k, (_, s) in screen.rows.items() if s.project == a.name)))
+        table.move_to(key_of(screen, a.name))
         await pilot.press("enter")
         await until(pilot, lambda: app.project is not None and app.project.name == a.name and app.snapshot
                     and app.table.status_of("mcp-server") and app.table.status_of("mcp-server").stale,

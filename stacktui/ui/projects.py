@@ -18,9 +18,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from stacktui.core.sanitize import printable
+from stacktui.ui.projectlist import ProjectsList
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
@@ -63,8 +64,7 @@ class ProjectsScreen(Screen[None]):
         Binding("enter", "open", "open", id="open", tooltip="open the selected project"),
         Binding("q", "quit", "quit", id="quit", tooltip="quit"),
     ]
-    DEFAULT_CSS = ("ProjectsScreen #projects-topbar { height: 1; background: $panel; } "
-                   "ProjectsScreen DataTable { height: 1fr; }")
+    DEFAULT_CSS = "ProjectsScreen #projects-topbar { height: 1; background: $panel; }"
 
     def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"],
                  on_open: Callable[[Choice], None], *, engines: dict[int, "Engine"] | None = None,
@@ -87,14 +87,15 @@ class ProjectsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="projects-topbar")
-        yield DataTable(id="projects", cursor_type="row", zebra_stripes=True)
+        yield ProjectsList([label for _, label in COLUMNS], id="projects")
         yield Footer(compact=True, show_command_palette=False)
 
+    @property
+    def table(self) -> ProjectsList:
+        return self.query_one(ProjectsList)
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        table.focus()
+        self.table.focus()
         self._draw_topbar()
         self._shown.set()
         for index in range(len(self.endpoints)):
@@ -190,40 +191,22 @@ class ProjectsScreen(Screen[None]):
         gone = [s.project for i, s in self.rows.values() if i == index and s.project not in wanted]
         self._show_some(index, {**wanted, **dict.fromkeys(gone)})
 
-    def _redraw_table(self) -> None:
-        table = self.query_one(DataTable)
-        table._clear_caches()
-        table.refresh()
-
     def _show_some(self, index: int, summaries: dict[str, "ProjectSummary | None"]) -> None:
         """Rows of these projects of one engine redrawn where they changed; None: the project is gone."""
         self.errors.pop(index, None)
-        table = self.query_one(DataTable)
+        table = self.table
         wanted = {f"{index}\x00{name}": p for name, p in summaries.items() if p is not None}
         for key in [f"{index}\x00{name}" for name, p in summaries.items() if p is None]:
             if key in self.rows:
                 table.remove_row(key)
                 del self.rows[key]
-        added = False
         for key, summary in wanted.items():
             known = self.rows.get(key)
             if known is not None and known[1] == summary:
                 continue  # most rows: a listing is redrawn only where it changed
-            cells = _cells(summary)
-            if known is not None:
-                for (column, _), cell, old in zip(COLUMNS, cells, _cells(known[1])):
-                    if cell != old:
-                        table.update_cell(key, column, cell)
-            else:
-                table.add_row(*cells, key=key)
-                added = True
+            table.set_row(key, _cells(summary))
             self.rows[key] = (index, summary)
         self._move_to_selected()
-        if added:
-            # Textual 8.2's DataTable keys its row and cell drawings without the column widths: a row
-            # drawn (the cursor's, at once) before the new rows widened the columns stays cut to the
-            # header's widths. New rows are rare (a project appears), so drawing all again is cheap.
-            self.call_after_refresh(self._redraw_table)
         self.updates += 1
         self.updated_at = time.perf_counter()
         self._draw_topbar()
@@ -231,10 +214,9 @@ class ProjectsScreen(Screen[None]):
     def _move_to_selected(self) -> None:
         if self._selected is None:
             return
-        table = self.query_one(DataTable)
         for key, (_, summary) in self.rows.items():
             if summary.project == self._selected:
-                table.move_cursor(row=table.get_row_index(key))
+                self.table.move_to(key)
                 self._selected = None
                 break
 
@@ -251,14 +233,16 @@ class ProjectsScreen(Screen[None]):
             self.query_one("#projects-topbar", Static).update(text)
 
     def selected(self) -> tuple[int, "ProjectSummary"] | None:
-        table = self.query_one(DataTable)
-        if not self.rows or table.cursor_row is None:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.rows.get(str(key))
+        key = self.table.cursor_key
+        return self.rows.get(key) if key is not None else None
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open()
+    def row_cells(self, project: str) -> list[str] | None:
+        """The row of this project as drawn, a string per column (tests and the bench read it)."""
+        for key, (_, summary) in self.rows.items():
+            if summary.project == project:
+                cells = self.table.cells_of(key)
+                return [str(cell) for cell in cells] if cells is not None else None
+        return None
 
     def action_open(self) -> None:
         chosen = self.selected()
@@ -278,7 +262,7 @@ class ProjectsScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         """Shown again (`p` on a project): the events read meanwhile are listed now."""
         self._shown.set()
-        self.query_one(DataTable).focus()
+        self.table.focus()
 
     def on_screen_suspend(self) -> None:
         self._shown.clear()
