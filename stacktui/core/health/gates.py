@@ -205,7 +205,9 @@ def wait_for_gates(
     pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gate")
     own_client = None
     if url and client is None:
-        import httpx
+        from stacktui.core.health.httplib import load_httpx
+
+        httpx = load_httpx()
 
         # Loading the CA bundle costs 0.1-0.2 s of CPU; a plain-http probe never needs it.
         client = own_client = httpx.Client(verify=not url.startswith("http://"))

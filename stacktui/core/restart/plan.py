@@ -387,7 +387,9 @@ def _service_of(containers: list[ContainerInfo], container_id: str) -> str:
 def _http_client(urls: list[str]) -> Any:
     """One client for every probe of the plan. Loading the CA bundle costs 0.1-0.2 s of CPU,
     so plain-http probes (the usual case) get a client that never loads it."""
-    import httpx
+    from stacktui.core.health.httplib import load_httpx
+
+    httpx = load_httpx()
 
     return httpx.Client(verify=not all(u.startswith("http://") for u in urls))
 
