@@ -20,7 +20,7 @@ import psutil
 
 from bench.__main__ import END, START, write_results
 from bench.availability import NamespaceProbe, back_at, container_pid, host_get_ok, longest_gap
-from bench.harness import Row, format_markdown, format_table
+from bench.harness import Row, format_markdown, format_table, percentile
 from bench.nsprobe import get_ok
 from bench.rawlogs import _frames, count_lines, read_batches
 from bench.tmuxdrive import Terminal, tree_cpu_seconds, tree_rss_bytes
@@ -193,3 +193,28 @@ def test_polls_add_up_to_the_windows_the_rows_report() -> None:
     assert back_at([(0.0, up), (0.1, up)]) is None  # never went down: nothing to measure
     assert back_at([(0.0, up), (0.1, down)]) is None  # never came back
     assert longest_gap([(0.0, up), (0.1, up)])[0] == 0.0
+
+
+def test_p99_of_a_hundred_presses_is_the_slowest_but_one() -> None:
+    samples = [float(i) for i in range(1, 101)]  # 1..100 ms
+    assert percentile(samples, 99) == 99.0 and percentile(samples, 95) == 95.0
+    assert percentile([5.0, 500.0], 99) == 500.0  # few presses: the slowest counts
+
+
+def test_backlog_breakdown_times_the_services_first_and_marked_lines() -> None:
+    """The backlog row's note says when the followed service's first line and its last line were stored."""
+    from types import SimpleNamespace
+
+    from bench.headless import _watch_store
+    from stacktui.core.engine.loglines import LogLine
+    from stacktui.core.live.store import LogStore
+
+    app = SimpleNamespace(store=LogStore())
+    seen = _watch_store(app, "flood", "flood 00000003")
+    app.store.append("other", [LogLine("other", 1, "flood 00000003")])  # another service: not counted
+    assert seen == {"first": None, "last": None}
+    app.store.append("flood", [LogLine("flood", 2, "flood 00000001"), LogLine("flood", 3, "flood 00000002")])
+    assert seen["first"] is not None and seen["last"] is None
+    app.store.append("flood", [LogLine("flood", 4, "flood 00000003")])
+    assert seen["last"] is not None and seen["last"] >= seen["first"]
+    assert [ln.text for ln in app.store.lines("flood")][-1] == "flood 00000003"  # the lines still reach the store
