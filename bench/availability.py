@@ -84,18 +84,24 @@ class Poller:
     probes: Sequence[Callable[[], bool]]
     period: float
     polls: list[tuple[float, bool]] = field(default_factory=list)
+    answers: list[tuple[bool, ...]] = field(default_factory=list)  # each probe's answer, per poll
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def poll_once(self) -> bool:
-        return all([p() for p in self.probes])  # every probe asked each time, not cut short
+        return all(self._ask())
+
+    def _ask(self) -> tuple[bool, ...]:
+        return tuple(p() for p in self.probes)  # every probe asked each time, not cut short
 
     def start(self) -> "Poller":
         def loop() -> None:
             tick = time.perf_counter()
             while not self._stop.is_set():
                 at = time.perf_counter()
-                self.polls.append((at, self.poll_once()))
+                answers = self._ask()
+                self.answers.append(answers)
+                self.polls.append((at, all(answers)))
                 tick += self.period
                 now = time.perf_counter()
                 if tick < now:  # a slow poll: start the next at once, do not try to catch up

@@ -90,9 +90,16 @@ def _round(argv: list[str], stack: BenchStack, poller_probes: list, env: dict[st
     back = back_at(polls)
     if back is None:
         raise RuntimeError(f"{' '.join(argv[-3:])}: the stack never stopped answering, or never answered again")
+    # An early done: which condition was still failing after the exit, and until when.
+    late = [(t - exited, a) for (t, ok), a in zip(polls, poller.answers) if t > exited and not ok]
+    said = ""
+    if late:
+        which = sorted({("host port", "backend's view")[i] for _, a in late for i, ok in enumerate(a) if not ok})
+        said = (f"{' and '.join(which)} failing {late[0][0] * 1000:.0f}-{late[-1][0] * 1000:.0f} ms after the "
+                f"exit ({len(late)} polls)")
     phases = {key: next((at for at, text in lines if pattern in text), float("nan"))
               for key, pattern in PHASES.items()}
-    return {"seconds": back - t0, "exit": exited - t0, "early": exited < back, **phases}
+    return {"seconds": back - t0, "exit": exited - t0, "early": exited < back, "late": said, **phases}
 
 
 def _probe_costs(ns: NamespaceProbe, port: int, backend: str) -> str:
@@ -152,5 +159,6 @@ def run(quick: bool) -> list[Row]:
             med["stacktui"], "s", "compose restart + polls", med["compose"], "ratio <= 1.0", ratio <= 1.0, note),
         Row("working again: rounds where stacktui said done before the stack answered", early, "rounds",
             "rounds", rounds, "0", early == 0,
-            "a poll failed after stacktui's restart exited 0 (a done that comes early is a lie)"),
+            "a poll failed after stacktui's restart exited 0 (a done that comes early is a lie)"
+            + "".join(f"; {s['late']}" for s in samples["stacktui"] if s["early"])),
     ]
