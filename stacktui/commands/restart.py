@@ -37,16 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _warm_imports() -> None:
-    """Import what the plan is built on (gates, probes, ssl) while Compose's `config` call keeps
-    the main thread waiting on a pipe. httpx is left to the plan, which imports it beside the
-    first restart. A failure here surfaces, if it matters, at the real import in run()."""
-    try:
-        import stacktui.core.ops.restart  # noqa: F401
-    except Exception:
-        pass
-
-
 def run(ctx: Context, args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise ConfigError("--timeout must be more than 0 seconds")
@@ -54,11 +44,9 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         raise ConfigError("give services or --all, not both")
     if not args.all and not args.services:
         raise ConfigError("name the services to restart", hint="or pass --all to restart the whole stack")
-    warm = threading.Thread(target=_warm_imports, name="warm-imports", daemon=True)
-    warm.start()
-    project = ctx.project
     from stacktui.core.ops.restart import plan_restart, run_restart
 
+    project = ctx.project
     engine = ctx.engine
     containers = engine.project_containers(project.name)  # one listing for the plan and its first step
     plan = plan_restart(project, engine, args.services, everything=args.all, containers=containers)
