@@ -95,22 +95,68 @@ def run(quick: bool) -> list[Row]:
         rows.append(Row(f"log ingest: bench raw reader, floor ({n // 1000}k)", raw_rate, "lines/s",
                         "docker logs", ref_rate, TARGET, raw_rate / ref_rate >= 1.0,
                         "bench/rawlogs.py (unix socket, HTTP/1.0, 1 MB reads): what this machine allows"))
-        rows.append(_backlog_pane_row(n, marker, ref_rate, stack.dir))
+        # The backlog row reads BACKLOG lines in quick runs too: the app starts its log readers once
+        # its first frame is drawn (0.1-0.6 s after the table fills, the watcher's listing first), a
+        # fixed cost that 50,000 lines (0.3 s for docker logs) cannot absorb and 200,000 can.
+        if n == BACKLOG:
+            rows.append(_backlog_pane_row(n, marker, stack.dir, cid))
+    if n != BACKLOG:
+        with bench_stack("flood", env={"FLOOD_LINES": str(BACKLOG)}) as big:
+            big_cid = big.container_id("flood")
+            wait_logs_end(big_cid, _marker(BACKLOG), 120)
+            rows.append(_backlog_pane_row(BACKLOG, _marker(BACKLOG), big.dir, big_cid))
     rows.append(_pane_row(n, quick))
     return rows
 
 
-def _backlog_pane_row(n: int, marker: str, ref_rate: float, folder) -> Row:
+BACKLOG = 200_000
+BACKLOG_RUNS = 3
+
+
+def _docker_logs_once(cid: str, attempts: int = 3) -> float:
+    """One timed `docker logs`; a failed read (seen once in a full run at load 16, exit 1) is timed again."""
+    import subprocess
+
+    for attempt in range(attempts):
+        t0 = time.perf_counter()
+        done = subprocess.run(["docker", "logs", cid], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+        if done.returncode == 0:
+            return time.perf_counter() - t0
+        error = done.stderr.strip()[-300:]
+    raise RuntimeError(f"docker logs {cid[:12]} failed {attempts} times: {error}")
+
+
+def _backlog_pane_row(n: int, marker: str, folder, cid: str) -> Row:
+    """BACKLOG_RUNS fresh apps, each right after its own `docker logs` reference: per-run ratios."""
     name = f"log ingest: engine -> store and pane ({n // 1000}k-line backlog, headless)"
-    res = run_child("backlog", folder, "--service", "flood", "--marker", marker, "--timeout", "120", timeout=240)
-    if res.get("seconds") is None:
-        return Row(name, None, "lines/s", "docker logs", ref_rate, TARGET, False,
-                   f"the last line never reached the screen within 120 s ({res['kind']})" + app_error_note(res))
-    rate = n / max(res["seconds"], 1e-6)
-    return Row(name, rate, "lines/s", "docker logs", ref_rate, TARGET, rate / ref_rate >= 1.0,
-               f"`--log-history all`: table filled -> `l` on flood -> last line on screen {res['seconds']:.2f} s, "
-               f"every line read, sanitized and stored (the pane keeps the last {DEFAULT_MAX_LINES:,}); "
-               f"RSS +{(res['rss_after'] - res['rss_before']) / 1e6:.0f} MB" + app_error_note(res))
+    runs = []
+    for _ in range(BACKLOG_RUNS):
+        ref = _docker_logs_once(cid)
+        res = run_child("backlog", folder, "--service", "flood", "--marker", marker, "--timeout", "120",
+                        timeout=240)
+        if res.get("seconds") is None:
+            return Row(name, None, "lines/s", "docker logs", n / ref, TARGET, False,
+                       f"the last line never reached the screen within 120 s ({res['kind']})" + app_error_note(res))
+        runs.append((res, ref))
+    seconds = statistics.median(r["seconds"] for r, _ in runs)
+    ref = statistics.median(x for _, x in runs)
+    ratios = [x / r["seconds"] for r, x in runs]
+    rate, ref_rate = n / max(seconds, 1e-6), n / ref
+    res = runs[-1][0]
+
+    def stage(key: str) -> str:
+        values = [r[key] for r, _ in runs if r.get(key) is not None]
+        return f"{statistics.median(values):.2f}" if values else "?"
+
+    note = (f"`--log-history all`: table filled -> `l` on flood -> last line on screen, median of {BACKLOG_RUNS} "
+            f"fresh apps, each after its own `docker logs` (per-run ratios "
+            f"{', '.join(f'{x:.2f}' for x in ratios)}; {sum(x >= 1.0 for x in ratios)} of {BACKLOG_RUNS} >= 1.0); "
+            f"from the table filled: first line stored {stage('first_stored')} s, last line stored "
+            f"{stage('last_stored')} s, on screen {seconds:.2f} s; every line read, sanitized and stored (the pane "
+            f"keeps the last {DEFAULT_MAX_LINES:,}); RSS +{(res['rss_after'] - res['rss_before']) / 1e6:.0f} MB"
+            + app_error_note(res))
+    return Row(name, rate, "lines/s", "docker logs", ref_rate, TARGET, all(x >= 1.0 for x in ratios), note)
 
 
 def _pane_row(n: int, quick: bool) -> Row:

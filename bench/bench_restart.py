@@ -170,13 +170,14 @@ def run(quick: bool) -> list[Row]:
     note += (f"; SDK restarts each followed by the container's healthcheck command until it passes: "
              f"{med['checked']:.3f} s (stacktui / that = {med['stacktui'] / med['checked']:.3f}); one healthcheck "
              f"exec costs {_exec_cost:.0f} ms on this engine")
-    ratio_a = med["stacktui"] / med["sdk"]
-    ratio_b = med["stacktui"] / med["compose"]
+    # Not judged since issue 19: the working-again row (bench_working.py) judges a restart by when the
+    # stack answers again, from the command being run; these stay as the executor's own figures.
     return [
         Row("restart vscode+mcp-server (gated) vs SDK restarts back to back", med["stacktui"], "s",
-            "SDK restart x2", med["sdk"], "ratio <= 1.05", ratio_a <= 1.05, note),
+            "SDK restart x2", med["sdk"], "-", None, note),
         Row("restart vscode+mcp-server (gated) vs docker compose restart vscode", med["stacktui"], "s",
-            "compose restart", med["compose"], "ratio <= 1.0", ratio_b <= 1.0),
+            "compose restart", med["compose"], "-", None,
+            "not judged: see the working-again row, which times the command to the stack answering"),
         Row("restart vscode+mcp-server (gated) vs SDK restarts + healthcheck commands", med["stacktui"], "s",
             "SDK restart + exec x2", med["checked"], "-", None,
             "not a target of the issue: the same waits done by hand, so the ratio is stacktui's own overhead"),

@@ -148,6 +148,7 @@ async def backlog(args: argparse.Namespace) -> dict[str, Any]:
     with `l` as soon as the table shows it, so reading and opening overlap as they would for a user.
     """
     app, kind = await _open(args, ["--log-history", "all"])
+    stored = _watch_store(app, args.service, args.marker)
 
     async def body(pilot: Any, out: dict[str, Any]) -> None:
         clock = ad.FrameClock(app)
@@ -157,10 +158,37 @@ async def backlog(args: argparse.Namespace) -> dict[str, Any]:
         ad.select_row(app, table, args.service)
         await pilot.press(ad.OPEN_LOGS_KEY)
         t1 = await _wait_marker(app, clock, args.marker, args.timeout)
+        # Where the time went: the store's first line of the service (its reader began) and its last.
+        since = {k: (v - t0 if v is not None else None) for k, v in stored.items()}
         out.update({"kind": kind, "seconds": None if t1 is None else t1[0] - t0,
+                    "first_stored": since.get("first"), "last_stored": since.get("last"),
                     "rss_before": rss0, "rss_after": ad.rss_bytes()})
 
     return await _session(app, body)
+
+
+def _watch_store(app: Any, service: str, marker: str) -> dict[str, float | None]:
+    """perf_counter of the first line of `service` stored and of the line with `marker` (set as they come).
+
+    The readers take the store's append when they start, after the first frame: wrapped here first.
+    """
+    seen: dict[str, float | None] = {"first": None, "last": None}
+    store = getattr(app, "store", None)
+    if store is None:
+        return seen
+    append = store.append
+
+    def watched(svc: str, lines: list) -> Any:
+        if svc == service and lines:
+            now = time.perf_counter()
+            if seen["first"] is None:
+                seen["first"] = now
+            if seen["last"] is None and marker in lines[-1].text:
+                seen["last"] = now
+        return append(svc, lines)
+
+    store.append = watched
+    return seen
 
 
 async def keys(args: argparse.Namespace) -> dict[str, Any]:

@@ -4,7 +4,9 @@
 - the tmux driver reads a real program's screen, sends it keys, and leaves nothing running;
 - "populated table" recognises both tools' screens and not a half-drawn one;
 - the results block of docs/benchmarks.md is replaced in place, the prose around it kept;
-- the stand-in rows are never judged against targets.
+- the stand-in rows are never judged against targets;
+- working again / layout downtime: the namespace probe asks from inside a container's network
+  namespace what that container would ask, and the polls add up to the windows the rows report.
 """
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ from pathlib import Path
 import psutil
 
 from bench.__main__ import END, START, write_results
-from bench.harness import Row, format_markdown, format_table
+from bench.availability import NamespaceProbe, back_at, container_pid, host_get_ok, longest_gap
+from bench.harness import Row, format_markdown, format_table, percentile
+from bench.nsprobe import get_ok
 from bench.rawlogs import _frames, count_lines, read_batches
 from bench.tmuxdrive import Terminal, tree_cpu_seconds, tree_rss_bytes
 from bench.tools import lazydocker, rows_populated
@@ -124,11 +128,12 @@ def test_tree_accounting_counts_exited_and_live_children() -> None:
         proc.wait(30)
 
 
-def test_populated_table_is_read_from_lazydockers_own_screen(demo_stack) -> None:
+def test_populated_table_is_read_from_lazydockers_own_screen(module_demo_stack) -> None:
     """lazydocker's screen captured from lazydocker itself on the demo stack, not typed by hand."""
     services = ["vscode", "mcp-server", "backend"]
     ready = rows_populated(services)
-    with lazydocker().terminal(demo_stack.dir, project=demo_stack.name, width=160, height=40) as term:
+    with lazydocker().terminal(module_demo_stack.dir, project=module_demo_stack.name, width=160,
+                               height=40) as term:
         _, screen = term.wait_for(ready, 60, "lazydocker's populated services list")
     for service in services:  # without any one of the rows, the table is not populated yet
         assert not ready("\n".join(ln for ln in screen.splitlines()
@@ -163,3 +168,53 @@ def test_unmeasured_and_stand_in_rows_are_not_judged() -> None:
     table = format_table(rows)
     assert "n/a" in table and "NO" in table
     assert format_markdown(rows).splitlines()[2].endswith("| - |")
+
+
+def test_namespace_probe_asks_what_the_backend_would_ask(module_demo_stack, engine) -> None:
+    """The working-again row's second condition: `http://vscode:9001/health` from the backend's namespace."""
+    backend = module_demo_stack.container(engine, "backend").id
+    mcp_port = module_demo_stack.ports["DEMO_MCP_HTTP_PORT"]
+    pid = container_pid(backend)
+    with NamespaceProbe(pid, "vscode", 9001) as ns, NamespaceProbe(pid, "vscode", 9001, "/missing") as missing, \
+            NamespaceProbe(pid, "no-such-service", 9001) as unknown:
+        assert ns() and ns()  # asked again on the same helper
+        assert not missing()  # httpd's 404 is no answer
+        assert not unknown()  # a name the engine's DNS does not know
+    # The same question from the host's own namespace finds no `vscode`: the namespace made the answer.
+    assert not get_ok("vscode", 9001, "/health")
+    assert host_get_ok(mcp_port) and not host_get_ok(mcp_port, "/missing")
+
+
+def test_polls_add_up_to_the_windows_the_rows_report() -> None:
+    up, down = True, False
+    polls = [(0.00, up), (0.01, up), (0.02, down), (0.03, down), (0.04, up), (0.05, down), (0.09, up), (0.10, up)]
+    assert back_at(polls) == 0.09  # the first answer after the last miss
+    assert longest_gap(polls) == (0.09 - 0.04, 0.04, 0.09)  # between answered polls, the longest
+    assert back_at([(0.0, up), (0.1, up)]) is None  # never went down: nothing to measure
+    assert back_at([(0.0, up), (0.1, down)]) is None  # never came back
+    assert longest_gap([(0.0, up), (0.1, up)])[0] == 0.0
+
+
+def test_p99_of_a_hundred_presses_is_the_slowest_but_one() -> None:
+    samples = [float(i) for i in range(1, 101)]  # 1..100 ms
+    assert percentile(samples, 99) == 99.0 and percentile(samples, 95) == 95.0
+    assert percentile([5.0, 500.0], 99) == 500.0  # few presses: the slowest counts
+
+
+def test_backlog_breakdown_times_the_services_first_and_marked_lines() -> None:
+    """The backlog row's note says when the followed service's first line and its last line were stored."""
+    from types import SimpleNamespace
+
+    from bench.headless import _watch_store
+    from stacktui.core.engine.loglines import LogLine
+    from stacktui.core.live.store import LogStore
+
+    app = SimpleNamespace(store=LogStore())
+    seen = _watch_store(app, "flood", "flood 00000003")
+    app.store.append("other", [LogLine("other", 1, "flood 00000003")])  # another service: not counted
+    assert seen == {"first": None, "last": None}
+    app.store.append("flood", [LogLine("flood", 2, "flood 00000001"), LogLine("flood", 3, "flood 00000002")])
+    assert seen["first"] is not None and seen["last"] is None
+    app.store.append("flood", [LogLine("flood", 4, "flood 00000003")])
+    assert seen["last"] is not None and seen["last"] >= seen["first"]
+    assert [ln.text for ln in app.store.lines("flood")][-1] == "flood 00000003"  # the lines still reach the store

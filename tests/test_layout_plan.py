@@ -15,7 +15,7 @@ from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.errors import ConfigError
 from stacktui.core.layout.prepare import prepare_separate
-from stacktui.core.layout.apply import project_for_text, services_to_recreate
+from stacktui.core.layout.apply import project_for_text, services_to_recreate, up_phases
 from stacktui.core.ports.host import host_port_conflicts, port_answers
 from stacktui.core.layout.verify import moved_ports, rewritten_urls
 from stacktui.core.loader import load_project
@@ -71,6 +71,20 @@ def test_owners_come_first_and_whoever_joins_a_recreated_owner_is_recreated(agen
     # sidecar's own definition did not change, but it cannot stay in vscode's old container.
     assert services_to_recreate(old, new) == ["vscode", "mcp-server", "backend", "sidecar"]
     assert services_to_recreate(new, old) == ["vscode", "mcp-server", "backend", "sidecar"]
+    # Here backend publishes ports of its own: every service is a port holder, one Compose call.
+    assert up_phases(old, new, services_to_recreate(old, new)) == [["vscode", "mcp-server", "backend", "sidecar"]]
+
+
+def test_a_service_changed_only_along_comes_up_after_the_port_holders(tmp_path: Path):
+    """compose/demo's backend publishes nothing and only has its URL rewritten: a second Compose call,
+    so the moved ports are dark only while vscode and mcp-server are replaced."""
+    shutil.copytree(ROOT / "compose" / "demo", tmp_path / "demo")
+    target = resolve_target([tmp_path / "demo" / "compose.yaml"])
+    old = load_project(target)
+    new = project_for_text(target, tmp_path / "demo" / "compose.yaml", prepare_separate(old, "mcp-server").new_text)
+    for a, b in ((old, new), (new, old)):
+        assert services_to_recreate(a, b) == ["vscode", "mcp-server", "backend"]
+        assert up_phases(a, b, services_to_recreate(a, b)) == [["vscode", "mcp-server"], ["backend"]]
 
 
 def test_what_is_verified_after_up(agentdb9):

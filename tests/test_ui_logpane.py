@@ -111,6 +111,28 @@ async def test_a_full_view_prunes_old_lines_and_still_shows_the_newest():
         assert "line 1499" in bottom
 
 
+async def test_a_batch_larger_than_the_view_shows_its_newest_lines_and_counts_them_all():
+    """A flood's batch beyond the view's cap: only its newest lines are formatted and shown; a paused
+    view still says how many arrived."""
+    app = app_with([], view_lines=200)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane, view = app.pane, app.pane.log_view
+        app.store.append("mcp-server", [mcp(i) for i in range(1000)])
+        app.flush_logs_now()
+        await pilot.pause()
+        assert list(view.lines) == [f"line {i}" for i in range(800, 1000)] and len(view.meta) == 200
+        assert "line 999" in "".join(seg.text for seg in view.render_line(view.size.height - 1))
+        pane.search("line 9")  # line 9xx: 100 of the 200 lines held
+        assert pane.matches == 100
+        view.set_follow(False)
+        app.store.append("mcp-server", [mcp(1000 + i) for i in range(500)])
+        app.flush_logs_now()
+        await pilot.pause()
+        assert "paused (+500 new)" in str(pane.query_one("#log-title").content)
+        assert list(view.lines)[-200:] == [f"line {i}" for i in range(1300, 1500)]  # the batch's newest 200
+        assert len(view.meta) == len(view.lines)
+
+
 async def test_pruning_keeps_the_current_search_match_on_its_line():
     app = app_with([], view_lines=200)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -38,14 +38,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    from stacktui.core.ops.restart import plan_restart, run_restart
-
     if args.timeout <= 0:
         raise ConfigError("--timeout must be more than 0 seconds")
     if args.all and args.services:
         raise ConfigError("give services or --all, not both")
     if not args.all and not args.services:
         raise ConfigError("name the services to restart", hint="or pass --all to restart the whole stack")
+    from stacktui.core.ops.restart import plan_restart, run_restart
+
     project = ctx.project
     engine = ctx.engine
     containers = engine.project_containers(project.name)  # one listing for the plan and its first step

@@ -130,6 +130,9 @@ class LogPane(LogFilterMixin, Vertical):
         mine = self._filtered(mine)
         if not mine:
             return False
+        arrived = len(mine)
+        if arrived > self.view_lines:  # a flood's batch: the view would drop the older ones unseen, unformatted
+            mine = mine[-self.view_lines:]
         view = self.log_view
         following = view.follow
         texts, metas = self._format(mine)
@@ -141,7 +144,7 @@ class LogPane(LogFilterMixin, Vertical):
                 self.matches = sum(1 for t in view.lines if search(t))
                 self.rank = self._rank()
         if not following:
-            self.new_while_paused += len(mine)
+            self.new_while_paused += arrived
         self.update_title()
         return True
 

@@ -10,8 +10,9 @@ healthy - when the service has a healthcheck: Docker reports healthy, or the
 probe   - the service's `x-stacktui.health` URL answers below 400, reached
           from the host through the namespace owner's published port.
 
-Polls are short (from 20 ms, backing off to 250 ms): a restart is well under
-a second here, and a coarse interval would be most of the cost.
+Polls are short (20 ms for the first second, then backing off to 250 ms): a
+restart is well under a second here, a container's server usually listens
+within tens of ms of its start, and a coarse interval would be most of the cost.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from stacktui.core.health.status import ProbeResult
 
 RUNNING, HEALTHY = "running", "healthy"
 FIRST_POLL, MAX_POLL = 0.02, 0.25
+FAST_FOR = 1.0  # seconds of polling at FIRST_POLL before backing off
 PROBE_TIMEOUT = 2.0
 NO_RESTART_POLICIES = ("", "no")
 
@@ -203,7 +205,9 @@ def wait_for_gates(
     pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gate")
     own_client = None
     if url and client is None:
-        import httpx
+        from stacktui.core.health.httplib import load_httpx
+
+        httpx = load_httpx()
 
         # Loading the CA bundle costs 0.1-0.2 s of CPU; a plain-http probe never needs it.
         client = own_client = httpx.Client(verify=not url.startswith("http://"))
@@ -315,7 +319,8 @@ def wait_for_gates(
                 cancel.wait(wait)
             else:
                 time.sleep(wait)
-            pause = min(MAX_POLL, pause * 2)
+            if time.monotonic() - started >= FAST_FOR:
+                pause = min(MAX_POLL, pause * 2)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         if own_client is not None:

@@ -94,7 +94,9 @@ def _tls() -> ssl.SSLContext:
 
 
 def _client(size: int = 10) -> Any:
-    import httpx
+    from stacktui.core.health.httplib import load_httpx
+
+    httpx = load_httpx()
 
     # trust_env=False: a proxy from the environment must not carry probes meant for this host.
     return httpx.Client(trust_env=False, follow_redirects=False, verify=_tls(),
@@ -104,7 +106,9 @@ def _client(size: int = 10) -> Any:
 def probe(service: str, url: str, target: Route | None, timeout: float = DEFAULT_TIMEOUT,
           client: Any = None) -> ProbeResult:
     """One request; any answer below 400 is a pass. Never raises."""
-    import httpx
+    from stacktui.core.health.httplib import load_httpx
+
+    httpx = load_httpx()
 
     at = datetime.now(timezone.utc)
     if target is None:

@@ -8,7 +8,9 @@ Order of work, under the project's lock:
 4. `compose up -d --wait --no-deps --force-recreate` of every service whose
    configuration changed and every service joining one of their namespaces
    (a dependant must be recreated with its owner: it cannot join an owner's
-   old container), owners first; Compose waits for their healthchecks.
+   old container), owners first; Compose waits for their healthchecks. Two
+   calls when some of them publish no port and serve none (up_phases): the
+   port holders first, so a moved port is dark only while they are replaced.
 5. x-stacktui health probes pass; ports that changed publisher answer from the
    host; every URL that was rewritten is reached from the container that uses it.
 If 4 or 5 fails: the previous text goes back and the same services are brought
@@ -114,6 +116,33 @@ def services_to_recreate(old: Project, new: Project) -> list[str]:
     return order
 
 
+def up_phases(old: Project, new: Project, services: list[str]) -> list[list[str]]:
+    """`services` (owners first) split in two Compose calls: what the host ports go through, then the rest.
+
+    Compose starts nothing until every service of its call is recreated, so a service that only
+    changed along (a URL rewritten in its environment) would keep a moved port dark while its
+    own container is replaced. The first call takes every service publishing a port in either
+    layout, everyone joining their namespaces, and everything they depend on; the second the rest.
+    """
+    chosen = {s for s in services
+              if new.services[s].ports or (s in old.services and old.services[s].ports)}
+    grown = True
+    while grown:
+        grown = False
+        for s in services:
+            if s in chosen:
+                needs = (_joins(old, s) | _joins(new, s) | set(new.services[s].depends_on)) & set(services)
+                if not needs <= chosen:
+                    chosen |= needs
+                    grown = True
+            elif (_joins(old, s) | _joins(new, s)) & chosen:
+                chosen.add(s)
+                grown = True
+    first = [s for s in services if s in chosen]
+    rest = [s for s in services if s not in chosen]
+    return [first, rest] if first and rest else [services]
+
+
 def _up(target: ComposeTarget, services: list[str], timeout: float) -> tuple[bool, str]:
     args = ["up", "-d", "--wait", "--wait-timeout", str(max(1, int(timeout))), "--no-deps", "--force-recreate",
             *services]
@@ -179,8 +208,12 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
         result.written = True
         emit(ApplyEvent("write", f"wrote {change.file} (history #{result.entry.id})"))
         deadline = time.monotonic() + timeout
-        emit(ApplyEvent("up", f"compose up {' '.join(services)} (owners first, waiting for health)"))
-        ok, why = _up(target, services, timeout)
+        ok, why = True, ""
+        for phase in up_phases(project, new, services):
+            emit(ApplyEvent("up", f"compose up {' '.join(phase)} (owners first, waiting for health)"))
+            ok, why = _up(target, phase, max(1.0, deadline - time.monotonic()))
+            if not ok:
+                break
         if not ok:
             result.failed, result.reason = "compose up", why
         else:

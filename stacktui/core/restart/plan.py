@@ -262,7 +262,10 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
     result = PlanResult(ok=True)
     pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="restart")
     urls = [u for s in plan.steps if (u := project.services[s.service].x.health)]
-    client = _http_client(urls) if urls else None
+    # Made beside the first step's restart (importing httpx alone is 0.1-0.2 s): only a gate with
+    # a probe needs it, and no gate runs before a restart has returned.
+    client_made = pool.submit(_http_client, urls) if urls else None
+    client = None
     stopped_early: set[str] = set()
     total = len(plan.steps)
     # One listing up front; after that each gate's fresh look updates this view (a listing
@@ -328,6 +331,8 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
                 break
             emit("gate_waiting", number, step.service, "waiting for " + ", ".join(step.waits_for))
             try:
+                if client is None and client_made is not None and project.services[step.service].x.health:
+                    client = client_made.result()
                 gate = wait_for_gates(
                     project, engine, step.service, timeout, abort,
                     client=client,
@@ -361,6 +366,11 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
             emit("plan_done", 0, "", result.reason or "plan stopped")
         return result
     finally:
+        if client is None and client_made is not None and not client_made.cancel():
+            try:
+                client = client_made.result()
+            except Exception:  # never used, and its failure changes nothing
+                client = None
         if client is not None:
             client.close()
         pool.shutdown(wait=False)
@@ -377,7 +387,9 @@ def _service_of(containers: list[ContainerInfo], container_id: str) -> str:
 def _http_client(urls: list[str]) -> Any:
     """One client for every probe of the plan. Loading the CA bundle costs 0.1-0.2 s of CPU,
     so plain-http probes (the usual case) get a client that never loads it."""
-    import httpx
+    from stacktui.core.health.httplib import load_httpx
+
+    httpx = load_httpx()
 
     return httpx.Client(verify=not all(u.startswith("http://") for u in urls))
 
