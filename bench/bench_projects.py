@@ -192,6 +192,7 @@ def _screen(folders: list[Path], quick: bool) -> dict:
         ps.append(time.perf_counter() - t0)
     result["project_startup_s"] = statistics.median(o["startup_s"] for o in ours)
     result["project_services"] = ours[0]["services"]
+    result["project_app_errors"] = sorted({o["app_error"] for o in ours if "app_error" in o})
     result["compose_ps_s"] = statistics.median(ps)
     return result
 
@@ -216,7 +217,9 @@ def _screen_rows(screen: dict, containers: int, quick: bool) -> list[Row]:
             value=screen["project_startup_s"], unit="s", reference_name="`docker compose ps --all` in that folder",
             reference=screen["compose_ps_s"], target="< 1.0 s", met=screen["project_startup_s"] < 1.0,
             note=f"headless, in the project's folder, from the process's creation to the first frame with its "
-                 f"{screen['project_services']} services' rows; medians, runs alternating with the reference"),
+                 f"{screen['project_services']} services' rows; medians, runs alternating with the reference"
+                 + (f"; closing right after, the app raised {'; '.join(screen['project_app_errors'])}"
+                    if screen.get("project_app_errors") else "")),
         Row(name="switching: Enter on a project to its table with every service", value=switch, unit="s",
             reference_name="`p` back to the projects screen", reference=back, target="< 0.3 s", met=switch < 0.3,
             note=f"headless, one app: median of {len(screen['switch_s'])} switches (max {max(screen['switch_s']):.3f} s); "

@@ -80,11 +80,12 @@ async def test_projects_screen_lists_follows_events_opens_and_leaves_nothing_beh
         opened = {t for t in set(threading.enumerate()) - threads_before if not t.name.startswith("asyncio_")}
         assert any(t.name == "watch-events" for t in opened) and any(t.name.startswith("logs-") for t in opened)
 
+        live = app.live_stack
         await pilot.press("p")
-        assert app.screen is screen and app.project is None
+        assert app.screen is screen and app.project is None and app.live_stack is not live
         await until(pilot, lambda: not any(t.is_alive() for t in opened), what="B's threads to end")
         await until(pilot, lambda: engine_sockets() <= sockets_before, what="B's engine connections closed")
-        assert app.left[-1].stopped and app.left[-1].watcher.stopped
+        assert live.stopped and live.watcher.stopped
         assert screen.rows[table.cursor_key][1].project == b.name  # back on the row just left
 
         table.move_to(key_of(screen, a.name))

@@ -100,15 +100,22 @@ def _loader(ctx: Context) -> _Background:
     target = ctx.target  # fast (file search only); its errors should come before any screen
     engine_job = _Background(lambda: ctx.engine)
     project_job = _Background(lambda: ctx.project if target.files else None)
+    # The first listing too, while the main thread is still importing Textual: the table can then be
+    # filled the moment the app attaches (the watcher lists again once its events stream is open, so
+    # nothing between the two is missed). Named already (-p, a project opened from the projects
+    # screen), it is listed beside Compose's config instead of after it.
+    name = target.project_name
+    listing = _Background(lambda: engine_job.result().project_containers(name)) if name else None
 
     def load() -> tuple[Any, Any, Any, Any]:
         engine = engine_job.result()
         project = project_job.result() or ctx.project  # attach mode needs the engine first
-        # The first listing too, while the main thread is still importing Textual: the table
-        # can then be filled the moment the app attaches (the watcher lists again once its
-        # events stream is open, so nothing between the two is missed).
+        if listing is not None and project.name == name:
+            containers = listing.result()
+        else:
+            containers = engine.project_containers(project.name)
         # ctx.target, not `target`: a project attached with -p whose files are readable runs Compose on them.
-        return project, engine, ctx.target, engine.project_containers(project.name)
+        return project, engine, ctx.target, containers
 
     return _Background(load)
 

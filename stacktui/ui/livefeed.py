@@ -152,7 +152,10 @@ class LiveFeed:
         conn = message.connection
         was = self.connection
         self.connection = conn
-        banner = self._main.query_one("#banner", Static)
+        try:
+            banner = self._main.query_one("#banner", Static)
+        except NoMatches:  # the app is closing (or, ui.switch, between two projects' widgets)
+            return
         if conn.connected:
             banner.display = False
             if was is not None and not was.connected:

@@ -12,12 +12,12 @@ another cost 0.35 s a switch.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from textual.compose import compose
 
+from stacktui.core.errors import StackError
 from stacktui.core.live.stack import LiveStack
 from stacktui.core.live.store import LogStore
 from stacktui.ui.app import Loaded, StackApp, _started
@@ -49,14 +49,15 @@ def _no_project() -> Loaded:
 
 
 class SwitchingApp(StackApp):
+    """StackApp with the projects screen in front until a project is opened, and again on `p`."""
+
     def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"],
                  opener: Callable[[Choice], Opening], **kwargs: Any) -> None:
         super().__init__(loader=_no_project, **kwargs)
         self.loader = None
         self._opener = opener
         self.projects_screen = ProjectsScreen(endpoints, connect, self.open_project)
-        self.left: list[LiveStack] = []  # the projects left, their core objects stopped (tests look)
-        self.opened_at: float | None = None  # Enter pressed on the projects screen
+        self._frozen = False
         self._opening = False
 
     # -- the projects screen ----------------------------------------------------------------------
@@ -71,9 +72,19 @@ class SwitchingApp(StackApp):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The project's keys do nothing while the projects screen is in front (it has its own)."""
-        if self.screen is self.projects_screen and action not in ("quit", "command_palette"):
+        if self.screen is self.projects_screen and action != "quit":
             return False
         return True
+
+    def call_after_refresh(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        """`gc.freeze()` once, after the first frame (of the projects screen): what exists then lives as
+        long as the app. Frozen again at each project's first frame, the objects of the project left
+        that are garbage but not yet collected would be frozen too, and never freed."""
+        if callback is _started:
+            if self._frozen:
+                return True
+            self._frozen = True
+        return super().call_after_refresh(callback, *args, **kwargs)
 
     def action_projects(self) -> None:
         if self.busy is not None:
@@ -89,9 +100,12 @@ class SwitchingApp(StackApp):
     def open_project(self, choice: Choice) -> None:
         if self._opening:
             return
+        try:
+            opening = self._opener(choice)  # Compose and the first listing start now, in their threads
+        except StackError as error:  # the labels name no usable project: said, and the list stays
+            self.notify(str(error), title="could not open the project", severity="error", timeout=10)
+            return
         self._opening = True
-        self.opened_at = time.perf_counter()
-        opening = self._opener(choice)  # Compose and the first listing start now, in their threads
         self.loader, self.reload, self.engine_label = opening.loader, opening.reload, opening.engine_label
         self.run_worker(self._show_project(), group="switch", name="open the project", exit_on_error=False)
 
@@ -106,6 +120,8 @@ class SwitchingApp(StackApp):
                 self.table.focus()
                 self._draw_topbar()
                 self.pane.update_title()
+                # A reading the last project's resource monitor posted while stopping is not this one's.
+                self._figures_pending = None
                 super()._begin_loading()
         finally:
             self._opening = False
@@ -123,7 +139,8 @@ class SwitchingApp(StackApp):
         for group in PROJECT_GROUPS:
             self.workers.cancel_group(self, group)
         old = self.live_stack
-        old.stop(wait=0)  # not waited for on the event loop: a test or `self.left` sees them end
+        old.subscribe()  # a snapshot its watcher publishes while ending reaches no screen
+        old.stop(wait=0)  # not waited for on the event loop: the threads end on their own, soon
         if self.monitor is not None:
             self.monitor.stop(timeout=0)
         self.monitor = None
@@ -131,8 +148,6 @@ class SwitchingApp(StackApp):
         if self._check_timer is not None:
             self._check_timer.stop()
             self._check_timer = None
-        self.left.append(old)
-        del self.left[:-3]
         self.live_stack = LiveStack(LogStore(max_lines=old.store.max_lines), history=old.history,
                                     probe_interval=old.probe_interval, since=old.since)
         self.project = self.engine = self.target = self.actions = None
