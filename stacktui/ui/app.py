@@ -16,7 +16,6 @@ import gc
 import contextvars
 import time
 from datetime import datetime
-from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -54,6 +53,8 @@ def _css_path() -> str:
     checkout = Path(__file__).resolve().parents[2] / "assets" / "stacktui.tcss"
     if checkout.is_file():
         return str(checkout)
+    from importlib.resources import files
+
     return str(files("stacktui.assets") / "stacktui.tcss")
 
 
@@ -226,12 +227,15 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, App[int]):
             self.show_snapshot(Snapshot(collect(project, containers), containers))
         self.call_after_refresh(_started)
         if self.live and engine is not None:
-            self.live_stack.attach(project, engine)
             # Once this frame is drawn: the watcher's listing and the log readers' history (1000
-            # lines a container) are threads, and the GIL they take would come out of the first frame.
+            # lines a container) are threads, and the GIL they take would come out of the first frame;
+            # the log readers' modules are imported then too.
             self.call_after_refresh(self._start_live)
 
     def _start_live(self) -> None:
+        if self.project is None or self.engine is None or self.live_stack.stopped:
+            return
+        self.live_stack.attach(self.project, self.engine)  # the project as it is now (a reload may have come)
         if self.live_stack.start():
             self.start_figures()
             self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")

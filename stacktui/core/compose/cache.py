@@ -25,10 +25,10 @@ call.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,10 @@ def _stamp(path: Path | str) -> list[Any] | None:
     return [st.st_ino, st.st_size, st.st_mtime_ns]
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _digest(data: bytes) -> int:
+    """A checksum beside the stat, not a defence against anyone: zlib's CRC costs nothing to import
+    (hashlib's OpenSSL binding costs start-up 3-4 ms)."""
+    return zlib.crc32(data)
 
 
 def _content(path: Path) -> list[Any]:
@@ -109,7 +111,7 @@ def config_key(target: ComposeTarget) -> dict[str, Any] | None:
 
 def _entry(target: ComposeTarget) -> Path:
     identity = json.dumps([target.global_args(), list(compose_command())])
-    return cache_dir() / (hashlib.sha256(identity.encode()).hexdigest()[:32] + ".json")
+    return cache_dir() / f"{zlib.crc32(identity.encode()):08x}-{len(identity)}.json"  # a clash only misses
 
 
 def lookup(target: ComposeTarget) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
