@@ -214,7 +214,8 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, App[int]):
         self._files_stamp = files_stamp(project.files)
         if self.actions is None and engine is not None:
             self.actions = StackOperations(project, engine, target, reload=self.reload or reader(target))
-        self.table.placeholder(project.services)
+        if containers is None:  # the rows come from the watcher's first listing: names until then
+            self.table.placeholder(project.services)
         self.store.drain()  # whatever is stored already is drawn by show() below
         self._subscribe()
         pane = self.pane

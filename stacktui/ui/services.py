@@ -195,6 +195,7 @@ class ServicesTable(DataTable):
     def show(self, rows: list[ServiceStatus], now: datetime) -> None:
         self._now = now
         wanted = [r.service for r in rows]
+        reselect = self._replace_placeholders() if self._cells and not self._rows else None
         for gone in [k for k in self._cells if k not in wanted]:
             self.remove_row(gone)
             del self._cells[gone]
@@ -213,6 +214,17 @@ class ServicesTable(DataTable):
                     self._write(row.service, key, cell)
         if list(self._cells) != wanted:  # a service appeared in between: keep declared order
             self._reorder(wanted)
+        if reselect in self._cells and self.selected_service != reselect:
+            self.move_cursor(row=list(self._cells).index(reselect))
+
+    def _replace_placeholders(self) -> str | None:
+        """The first real rows go in as new rows: written over the placeholders cell by cell, each
+        write dropped the table's caches and repainted (0.3 s of start-up on 200 services).
+        Returns the service the cursor was on, to put it back there."""
+        selected = self.selected_service
+        self.clear()
+        self._cells = {}
+        return selected
 
     def show_figures(self, figures: dict[str, Figures]) -> None:
         """New resource figures (every 2 s): only the cpu, mem and net cells that changed are written."""
