@@ -60,9 +60,18 @@ class FindingsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="findings-title")
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._list)  # hidden until there are findings: not in the first frame's cost
+
+    def _list(self) -> OptionList:
+        found = self.query("#findings-list")
+        if found:
+            return found.first(OptionList)
         options = OptionList(id="findings-list")
         options.display = False
-        yield options
+        self.mount(options)
+        return options
 
     def _title(self) -> Text:
         text = Text("findings", style="bold")
@@ -90,7 +99,7 @@ class FindingsPanel(Vertical):
         self.checked_at = at
         self.checking = False
         self.query_one("#findings-title", Static).update(self._title())
-        options = self.query_one("#findings-list", OptionList)
+        options = self._list()
         highlighted = options.highlighted
         options.clear_options()
         options.add_options([finding_text(f) for f in self.findings])

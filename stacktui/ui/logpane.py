@@ -57,12 +57,21 @@ class LogPane(LogFilterMixin, Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="log-title")
         yield LogView(cap=self.view_lines, id="log")
+
+    def on_mount(self) -> None:
+        # The search and filter fields are hidden until asked for: mounted once the first frame is
+        # drawn, they are not part of its cost (two Inputs: 5-10 ms of start-up).
+        self.call_after_refresh(self.ensure_fields)
+
+    def ensure_fields(self) -> None:
+        """Mount the (hidden) search and filter fields, if they are not there yet."""
+        if self.query(SearchInput):
+            return
         search = SearchInput(placeholder="search the log: enter to find, esc to close", id="search")
         search.display = False
-        yield search
         line_filter = FilterInput(placeholder="show only lines with this text, or /regex/; empty shows all", id="filter")
         line_filter.display = False
-        yield line_filter
+        self.mount(search, line_filter)
 
     @property
     def log_view(self) -> LogView:
@@ -201,6 +210,7 @@ class LogPane(LogFilterMixin, Vertical):
     # -- search ------------------------------------------------------------------------------------------
 
     def open_search(self) -> None:
+        self.ensure_fields()
         field = self.query_one(SearchInput)
         field.display = True
         field.value = self.query_text
