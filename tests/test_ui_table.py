@@ -104,3 +104,22 @@ async def test_a_log_flush_carries_the_uptime_along():
         app.store.append("mcp-server", [LogLine("mcp-server", 2, "a line of the followed service")])
         app.flush_logs_now()
         assert table.cell_text("mcp-server", "up") == "9s"
+
+
+async def test_the_first_rows_replace_the_placeholders_and_keep_the_selected_service():
+    """Before the engine answers, the table holds the services' names; the first real rows take
+    their place whole (the cursor stays on the service it was on) and the screen shows them."""
+    app = fixed_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = app.query_one(ServicesTable)
+        assert [table.cell_text(s, "state") for s in ("vscode", "mcp-server", "backend")] == ["\u2026"] * 3
+        table.move_cursor(row=2)
+        await pilot.pause()
+        assert table.selected_service == "backend"
+        app.show_snapshot(Snapshot(rows(), []))
+        await pilot.pause()
+        assert table.row_count == 3 and table.selected_service == "backend"
+        assert [str(table.get_row_at(i)[0]) for i in range(3)] == ["vscode", "mcp-server", "backend"]
+        assert "running" in _screen_row(app, "vscode") and "exited (1)" in _screen_row(app, "backend")
+        assert "\u2026" not in _screen_row(app, "mcp-server")

@@ -142,8 +142,11 @@ def store(target: ComposeTarget, key: dict[str, Any] | None, config: dict[str, A
     path = _entry(target)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        text = json.dumps({"key": key, "config": config}, separators=(",", ":"))
+        if json.loads(text)["config"] != config:  # read from Compose's YAML (a value JSON cannot carry)
+            return
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp.write_text(json.dumps({"key": key, "config": config}, separators=(",", ":")))
+        tmp.write_text(text)
         os.replace(tmp, path)
     except (OSError, TypeError, ValueError):
         tmp.unlink(missing_ok=True)
