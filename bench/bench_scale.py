@@ -91,7 +91,8 @@ def run(quick: bool) -> list[Row]:
             f"cache" + (f"; {problem}" if problem else "") + suffix),
         Row(f"idle CPU, {count} services", idle, "% of a core", "-", None, "< 1%",
             (idle < 1.0) if idle is not None else False,
-            f"stacktui alone, {window:.0f} s window after the populated table + {SETTLE:.0f} s"
+            f"stacktui alone (resource figures on, the default 2 s), {window:.0f} s window after the populated "
+            f"table + {SETTLE:.0f} s"
             + (f"; {idle_problem}" if idle_problem else "") + suffix),
         reaction,
     ]
