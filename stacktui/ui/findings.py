@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widget import MountError
 from textual.widgets import OptionList, Static
 
 from stacktui.core.sanitize import sanitize
@@ -62,7 +63,13 @@ class FindingsPanel(Vertical):
         yield Static(self._title(), id="findings-title")
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self._list)  # hidden until there are findings: not in the first frame's cost
+        self.call_after_refresh(self._list_soon)  # hidden until there are findings: not in the first frame's cost
+
+    def _list_soon(self) -> None:
+        try:
+            self._list()
+        except MountError:  # the app closed before its first frame (a load error): nothing to show
+            pass
 
     def _list(self) -> OptionList:
         found = self.query("#findings-list")

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widget import MountError
 from textual.widgets import Input, Static
 
 from stacktui.core.engine.loglines import LogLine
@@ -61,7 +62,13 @@ class LogPane(LogFilterMixin, Vertical):
     def on_mount(self) -> None:
         # The search and filter fields are hidden until asked for: mounted once the first frame is
         # drawn, they are not part of its cost (two Inputs: 5-10 ms of start-up).
-        self.call_after_refresh(self.ensure_fields)
+        self.call_after_refresh(self._fields_soon)
+
+    def _fields_soon(self) -> None:
+        try:
+            self.ensure_fields()
+        except MountError:  # the app closed before its first frame (a load error): nothing to show
+            pass
 
     def ensure_fields(self) -> None:
         """Mount the (hidden) search and filter fields, if they are not there yet."""
