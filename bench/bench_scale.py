@@ -5,7 +5,7 @@
 - idle CPU: stacktui alone in tmux, a window after its table is populated and a settling pause,
   CPU of its process tree (psutil, exited helpers included), percent of one core;
 - event to table: the headless reaction measurement (bench/headless.py) on one service of the
-  200, kill/start through the SDK, engine event time to the first frame whose row shows it; a
+  200 whose row is on the screen (the fifth), kill/start through the SDK, engine event time to the first frame whose row shows it; a
   miss counts as 3 s. Reference: how late the same events reach a plain SDK events stream.
 
 `--quick` uses 50 services; the targets are for 200.
@@ -28,6 +28,7 @@ from bench.tmuxdrive import ScreenTimeout, tree_cpu_seconds
 from bench.tools import lazydocker, rows_populated, stacktui
 
 REACTION_DEADLINE = 3.0
+ON_SCREEN = 4  # the fifth service: its row is in the table's visible part
 
 
 def _idle(stack, services: list[str], cache: Path, window: float) -> tuple[float | None, str]:
@@ -57,7 +58,7 @@ def _reaction(stack, service: str, cycles: int) -> Row:
     ref = percentile(floor, 95) if floor else None
     values = seen + [REACTION_DEADLINE * 1000] * missed  # a miss counts as the deadline
     p95 = percentile(values, 95) if values else None
-    note = (f"{service} of the project, {len(all_samples)} events (die and start), {missed} not shown within "
+    note = (f"{service} of the project (a row on screen), {len(all_samples)} events (die and start), {missed} not shown within "
             f"{REACTION_DEADLINE:.0f} s" + (f"; p50 {percentile(values, 50):.0f} ms" if values else "")
             + app_error_note(res))
     return Row("event to table, p95", p95, "ms", "SDK events stream", ref, "< 100 ms",
@@ -78,7 +79,9 @@ def run(quick: bool) -> list[Row]:
             samples, problem = measure(many, services, repeat, {
                 "stacktui": lambda: stacktui(cache_home=cache), "lazydocker": lazydocker})
             idle, idle_problem = _idle(many, services, cache, window)
-            reaction = _reaction(many, services[count // 2], 5 if quick else 15)
+            # A row the headless screen (120x40) shows: one below the table's fold is never drawn,
+            # so no frame can show its change (measured on svc100: the next unrelated frame, 1.5 s).
+            reaction = _reaction(many, services[ON_SCREEN], 5 if quick else 15)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     v, ref = med(samples["stacktui"]), med(samples["lazydocker"])
