@@ -47,6 +47,7 @@ class Terminal:
     height: int = 50
     socket: str = field(default_factory=lambda: f"stkbench-{uuid.uuid4().hex[:8]}")
     started_at: float = 0.0  # perf_counter just before tmux was asked to start the program
+    on_close: Callable[[], None] | None = None  # called once the program and tmux are gone
 
     def _tmux(self, *args: str, timeout: float = 10, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
@@ -126,6 +127,8 @@ class Terminal:
         # kill-server leaves the socket file behind.
         tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
         (tmpdir / self.socket).unlink(missing_ok=True)
+        if self.on_close is not None:
+            self.on_close()
 
     def __enter__(self) -> "Terminal":
         return self.start()

@@ -26,21 +26,33 @@ class Tool:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     project_option: str | None = None  # how to name the project on the command line, if needed
+    cleanup: Callable[[], None] | None = None  # called once its terminal is closed
+
 
     def terminal(self, cwd: Path, project: str | None = None, width: int = 200, height: int = 50) -> Terminal:
         argv = list(self.argv)
         if project and self.project_option:
             argv += [self.project_option, project]
-        return Terminal(argv, cwd=cwd, env={**_docker_env(), **self.env}, width=width, height=height)
+        return Terminal(argv, cwd=cwd, env={**_docker_env(), **self.env}, width=width, height=height,
+                        on_close=self.cleanup)
 
 
 def _docker_env() -> dict[str, str]:
     return {k: os.environ[k] for k in ("DOCKER_HOST", "PATH", "HOME") if k in os.environ}
 
 
-def stacktui() -> Tool:
-    # The checkout under test, not whatever copy is installed in the virtualenv.
-    return Tool("stacktui", [sys.executable, "-m", "stacktui"], {"PYTHONPATH": str(ROOT)})
+def stacktui(cache_home: Path | None = None) -> Tool:
+    """The checkout under test, not whatever copy is installed in the virtualenv.
+    `cache_home`: its cache directory (XDG_CACHE_HOME), else the user's."""
+    env = {"PYTHONPATH": str(ROOT)}
+    if cache_home is not None:
+        env["XDG_CACHE_HOME"] = str(cache_home)
+    return Tool("stacktui", [sys.executable, "-m", "stacktui"], env)
+
+
+def bare_table(services: list[str]) -> Tool:
+    """bench/bare_table.py, started as stacktui is (`python -m`, the checkout on PYTHONPATH)."""
+    return Tool("bare", [sys.executable, "-m", "bench.bare_table", *services], {"PYTHONPATH": str(ROOT)})
 
 
 def lazydocker_path() -> str:

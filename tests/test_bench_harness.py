@@ -7,6 +7,7 @@
 - the stand-in rows are never judged against targets;
 - working again / layout downtime: the namespace probe asks from inside a container's network
   namespace what that container would ask, and the polls add up to the windows the rows report.
+- the bare Textual app, the start-up floor, is timed to a screen that shows its whole table.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from bench.harness import Row, format_markdown, format_table, percentile
 from bench.nsprobe import get_ok
 from bench.rawlogs import _frames, count_lines, read_batches
 from bench.tmuxdrive import Terminal, tree_cpu_seconds, tree_rss_bytes
-from bench.tools import lazydocker, rows_populated
+from bench.bare_table import ROWS
+from bench.tools import bare_table, lazydocker, rows_populated
 
 STACKTUI_SCREEN = """\
 stacktui  project t1234
@@ -149,6 +151,23 @@ def test_populated_table_is_read_from_either_tool() -> None:
     assert not ready(placeholder)
     # A service whose name is part of another's is not mistaken for it.
     assert not rows_populated(["server"])(STACKTUI_SCREEN)
+
+
+def test_bare_app_reference_is_read_at_a_screen_with_all_its_rows(tmp_path: Path) -> None:
+    """The start-up floor is measured as stacktui is (tmux, the same "populated" test); the screen
+    that satisfies it shows the bare app's whole table: 4 rows, each running."""
+    services = ["vscode", "mcp-server", "backend"]
+    tool = bare_table(services)
+    assert tool.argv[1:3] == ["-m", "bench.bare_table"]
+    with tool.terminal(tmp_path, width=80, height=24) as term:
+        _, screen = term.wait_for(rows_populated(services), 60, "the bare app's table")
+        proc = term.process()
+        assert proc.is_running() and not term.dead()  # a drawn app, not the last words of one that exited
+    rows = [ln for ln in screen.splitlines() if "running" in ln]
+    assert len(rows) == ROWS == 4, screen
+    for name in [*services, "extra1"]:
+        assert sum(bool(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", ln)) for ln in rows) == 1, name
+    assert rows_populated([*services, "extra1"], need=4)(screen)
 
 
 def test_results_block_is_replaced_and_prose_kept(tmp_path: Path) -> None:

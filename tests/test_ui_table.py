@@ -104,3 +104,48 @@ async def test_a_log_flush_carries_the_uptime_along():
         app.store.append("mcp-server", [LogLine("mcp-server", 2, "a line of the followed service")])
         app.flush_logs_now()
         assert table.cell_text("mcp-server", "up") == "9s"
+
+
+async def test_the_first_rows_replace_the_placeholders_and_keep_the_selected_service():
+    """Before the engine answers, the table holds the services' names; the first real rows take
+    their place whole (the cursor stays on the service it was on) and the screen shows them."""
+    app = fixed_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = app.query_one(ServicesTable)
+        assert [table.cell_text(s, "state") for s in ("vscode", "mcp-server", "backend")] == ["\u2026"] * 3
+        table.move_cursor(row=2)
+        await pilot.pause()
+        assert table.selected_service == "backend"
+        app.show_snapshot(Snapshot(rows(), []))
+        await pilot.pause()
+        assert table.row_count == 3 and table.selected_service == "backend"
+        assert [str(table.get_row_at(i)[0]) for i in range(3)] == ["vscode", "mcp-server", "backend"]
+        assert "running" in _screen_row(app, "vscode") and "exited (1)" in _screen_row(app, "backend")
+        assert "\u2026" not in _screen_row(app, "mcp-server")
+
+
+async def test_figures_of_a_service_left_out_of_a_round_stay_and_the_rows_on_screen_are_wanted():
+    """Past 40 containers the figures read only the rows on screen most rounds: a service left out
+    keeps its last figures (its cells are not blanked), one whose container changed shows none."""
+    from stacktui.core.resources.figures import Figures
+
+    app = fixed_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.show_snapshot(Snapshot(rows(), []))
+        await pilot.pause()
+        table = app.query_one(ServicesTable)
+        table.start_figures()
+        table.show_figures({"vscode": Figures("vscode", "c1", 12.5, 50 << 20, 1 << 30, 1000, 2000),
+                            "mcp-server": Figures("mcp-server", "c2", 3.0, 20 << 20, 1 << 30, None, None, "vscode")})
+        await pilot.pause()
+        before = table.cell_text("vscode", "cpu")
+        assert "12" in before
+        table.show_figures({"mcp-server": Figures("mcp-server", "c2", 4.0, 20 << 20, 1 << 30, None, None, "vscode")})
+        await pilot.pause()
+        assert table.cell_text("vscode", "cpu") == before and "12" in _screen_row(app, "vscode")
+        assert "4" in table.cell_text("mcp-server", "cpu")
+        assert table.figures_wanted == frozenset({"vscode", "mcp-server", "backend"})
+        table.show_figures({"vscode": Figures("vscode", "other", 99.0, 1, 1 << 30, 0, 0)})  # recreated since
+        await pilot.pause()
+        assert "99" not in table.cell_text("vscode", "cpu")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from stacktui.core.compose import cache as configcache
 from stacktui.core.compose import cli as composecli
 from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.errors import ConfigError, SourceRef
@@ -29,14 +30,19 @@ def load_project(target: ComposeTarget) -> Project:
     """The project as Compose sees it. Raises ConfigError naming file and line."""
     if not target.files:
         raise ConfigError("no compose file given", hint="pass -f FILE, or attach with -p NAME")
-    early = _start_compose_early(target)
+    cached, key = configcache.lookup(target)  # Compose's answer from a run whose inputs were the same
+    early = _start_compose_early(target) if cached is None else None
     try:
         source = SourceIndex.load(list(target.files))  # YAML errors with lines come first
     except BaseException:
         if early is not None:
             early.result()  # bounded (core.proc); reaped before the error goes up
         raise
-    config = effective_config(target, source, early.result() if early is not None else None)
+    if cached is not None:
+        config = cached
+    else:
+        config = effective_config(target, source, early.result() if early is not None else None)
+        configcache.store(target, key, config)
     project = project_from_config(config, source, target)
     from stacktui.core.namespaces.graph import project_graph
 

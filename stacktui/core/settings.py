@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from stacktui.core.errors import ConfigError, SourceRef
+
+if TYPE_CHECKING:
+    import tomllib
 
 FILE_NAME = "config.toml"
 
@@ -137,6 +139,8 @@ def load_settings(path: Path | None = None) -> Settings:
 
 
 def parse_settings(text: str, path: Path) -> Settings:
+    import tomllib  # only when there is a file: most starts have none (3-4 ms of start-up)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -316,7 +320,7 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def _decode_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int:
+def _decode_error_line(exc: "tomllib.TOMLDecodeError", text: str) -> int:
     line = getattr(exc, "lineno", None)  # Python 3.14 has it; before, it is only in the message
     if line is None and "end of document" in str(exc):
         line = max(1, len(text.rstrip("\n").splitlines()))

@@ -16,7 +16,6 @@ import gc
 import contextvars
 import time
 from datetime import datetime
-from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -55,6 +54,8 @@ def _css_path() -> str:
     checkout = Path(__file__).resolve().parents[2] / "assets" / "stacktui.tcss"
     if checkout.is_file():
         return str(checkout)
+    from importlib.resources import files
+
     return str(files("stacktui.assets") / "stacktui.tcss")
 
 
@@ -217,7 +218,8 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
         self._files_stamp = files_stamp(project.files)
         if self.actions is None and engine is not None:
             self.actions = StackOperations(project, engine, target, reload=self.reload or reader(target))
-        self.table.placeholder(project.services)
+        if containers is None:  # the rows come from the watcher's first listing: names until then
+            self.table.placeholder(project.services)
         self.store.drain()  # whatever is stored already is drawn by show() below
         self._subscribe()
         pane = self.pane
@@ -230,12 +232,15 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
             self.show_snapshot(Snapshot(collect(project, containers), containers))
         self.call_after_refresh(_started)
         if self.live and engine is not None:
-            self.live_stack.attach(project, engine)
             # Once this frame is drawn: the watcher's listing and the log readers' history (1000
-            # lines a container) are threads, and the GIL they take would come out of the first frame.
+            # lines a container) are threads, and the GIL they take would come out of the first frame;
+            # the log readers' modules are imported then too.
             self.call_after_refresh(self._start_live)
 
     def _start_live(self) -> None:
+        if self.project is None or self.engine is None or self.live_stack.stopped:
+            return
+        self.live_stack.attach(self.project, self.engine)  # the project as it is now (a reload may have come)
         if self.live_stack.start():
             self.start_figures()
             if self.settings.heal:  # config.toml's `heal = true`: on from the start (H turns it off)

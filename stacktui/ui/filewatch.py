@@ -49,6 +49,10 @@ class FileWatch:
         names = ", ".join(Path(f).name for f in project.files)
 
         def reload() -> None:
+            if self.target is not None:
+                from stacktui.core.compose.cache import forget
+
+                forget(self.target)  # its key would not match now anyway; the entry goes at once
             self.call_from_thread(self._files_reloaded, actions.reload_project(), stamp, names)
 
         self.run_worker(reload, thread=True, exit_on_error=False, group="files", name="reload changed files")

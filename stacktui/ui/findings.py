@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widget import MountError
 from textual.widgets import OptionList, Static
 
 from stacktui.core.sanitize import sanitize
@@ -60,9 +61,24 @@ class FindingsPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="findings-title")
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._list_soon)  # hidden until there are findings: not in the first frame's cost
+
+    def _list_soon(self) -> None:
+        try:
+            self._list()
+        except MountError:  # the app closed before its first frame (a load error): nothing to show
+            pass
+
+    def _list(self) -> OptionList:
+        found = self.query("#findings-list")
+        if found:
+            return found.first(OptionList)
         options = OptionList(id="findings-list")
         options.display = False
-        yield options
+        self.mount(options)
+        return options
 
     def _title(self) -> Text:
         text = Text("findings", style="bold")
@@ -90,7 +106,7 @@ class FindingsPanel(Vertical):
         self.checked_at = at
         self.checking = False
         self.query_one("#findings-title", Static).update(self._title())
-        options = self.query_one("#findings-list", OptionList)
+        options = self._list()
         highlighted = options.highlighted
         options.clear_options()
         options.add_options([finding_text(f) for f in self.findings])

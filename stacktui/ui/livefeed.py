@@ -183,7 +183,11 @@ class LiveFeed:
             return
         if self.live_stack.held:
             return  # the change's end checks (ChangeEnded)
-        self.findings_panel.set_checking(True)
+        try:
+            panel = self.findings_panel
+        except NoMatches:  # the timer fired while the app closes: its screen is gone
+            return
+        panel.set_checking(True)
         self.run_worker(lambda: self._check(refresh), thread=True, exit_on_error=False, group="check",
                         name="check", exclusive=True)
 

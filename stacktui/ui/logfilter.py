@@ -57,6 +57,7 @@ class LogFilterMixin:
         return [lines[i] for i in keep]
 
     def open_filter(self) -> None:
+        self.ensure_fields()  # type: ignore[attr-defined]
         field = self.query_one(FilterInput)  # type: ignore[attr-defined]
         field.display = True
         field.value = ("/" + self.line_filter.query + "/" if self.line_filter.regex else self.line_filter.query) \

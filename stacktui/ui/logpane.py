@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widget import MountError
 from textual.widgets import Input, Static
 
 from stacktui.core.engine.loglines import LogLine
@@ -57,12 +58,27 @@ class LogPane(LogFilterMixin, Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="log-title")
         yield LogView(cap=self.view_lines, id="log")
+
+    def on_mount(self) -> None:
+        # The search and filter fields are hidden until asked for: mounted once the first frame is
+        # drawn, they are not part of its cost (two Inputs: 5-10 ms of start-up).
+        self.call_after_refresh(self._fields_soon)
+
+    def _fields_soon(self) -> None:
+        try:
+            self.ensure_fields()
+        except MountError:  # the app closed before its first frame (a load error): nothing to show
+            pass
+
+    def ensure_fields(self) -> None:
+        """Mount the (hidden) search and filter fields, if they are not there yet."""
+        if self.query(SearchInput):
+            return
         search = SearchInput(placeholder="search the log: enter to find, esc to close", id="search")
         search.display = False
-        yield search
         line_filter = FilterInput(placeholder="show only lines with this text, or /regex/; empty shows all", id="filter")
         line_filter.display = False
-        yield line_filter
+        self.mount(search, line_filter)
 
     @property
     def log_view(self) -> LogView:
@@ -204,6 +220,7 @@ class LogPane(LogFilterMixin, Vertical):
     # -- search ------------------------------------------------------------------------------------------
 
     def open_search(self) -> None:
+        self.ensure_fields()
         field = self.query_one(SearchInput)
         field.display = True
         field.value = self.query_text

@@ -12,7 +12,6 @@ Compose is handed the resolved endpoint as plain `DOCKER_HOST` and TLS variables
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -127,6 +126,8 @@ def config_dir(environ: Mapping[str, str]) -> Path:
 
 
 def _context_id(name: str) -> str:
+    import hashlib  # only for a named context (its OpenSSL binding costs the TUI's start-up 3-4 ms)
+
     return hashlib.sha256(name.encode()).hexdigest()
 
 

@@ -18,6 +18,7 @@ from stacktui.core.resources.figures import Figures, Reading, cpu_percent
 if TYPE_CHECKING:
     from stacktui.core.engine.client import ContainerInfo, Engine
 
+KEEP_LAST_NS = 60 * 10**9
 STATS_THREADS = 4  # one-shot calls in flight at once: each makes the engine read a cgroup
 
 
@@ -65,7 +66,11 @@ class ResourceSampler:
             shared = "host" if c.network_mode == "host" else (service_of.get(joined, joined[:12]) if joined else None)
             figures[c.service] = Figures(c.service, c.id, cpu_percent(self._last.get(c.id), now), now.mem_bytes,
                                          now.mem_limit_bytes, now.rx_bytes, now.tx_bytes, shared, now.source)
-        self._last = readings  # containers gone since are forgotten
+        # A container left out of a round (the TUI reads the rows on screen every round, the rest
+        # every few) keeps its last reading a while, for its next CPU figure; gone ones are forgotten.
+        now_ns = time.monotonic_ns()
+        kept = {k: v for k, v in self._last.items() if k not in readings and now_ns - v.wall_ns < KEEP_LAST_NS}
+        self._last = {**kept, **readings}
         return figures
 
     def _from_engine(self, c: "ContainerInfo") -> Reading | None:
