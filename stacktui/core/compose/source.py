@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import sys
 from collections import Counter
@@ -99,10 +100,17 @@ def parse_documents(text: str, file: Path) -> list[Any]:
     blockyaml in a fraction of ruamel's time (10 s of CPU on a 5.8 MB file); anything else by
     ruamel without the comments. An edit reads the file with parse_text.
     """
+    return list(_read_documents(text, file))
+
+
+# A command reads the same text more than once (an undo: the file as loaded, then to compare
+# with the text it brings back, which the apply reads again); the trees read are never edited.
+@functools.lru_cache(maxsize=2)
+def _read_documents(text: str, file: Path) -> tuple[Any, ...]:
     fast = blockyaml.read(text, NESTING_LIMIT)
     if fast is not None:
-        return [fast]
-    return _parse(text, file, every=True, comments=False)
+        return (fast,)
+    return tuple(_parse(text, file, every=True, comments=False))
 
 
 def _parse(text: str, file: Path, every: bool, comments: bool = True) -> Any:
