@@ -163,3 +163,21 @@ def test_unmeasured_and_stand_in_rows_are_not_judged() -> None:
     table = format_table(rows)
     assert "n/a" in table and "NO" in table
     assert format_markdown(rows).splitlines()[2].endswith("| - |")
+
+
+def test_the_big_table_row_waits_for_every_row_and_sees_each_key_move_the_cursor(tmp_path: Path, engine) -> None:
+    """bench_bigtable's child on a small file: start-up counts until all rows are in the table, and a
+    press counts only once a frame shows the cursor moved (none missed on a quiet app)."""
+    import json as jsonlib
+
+    from bench.bigfile import big_compose
+
+    (tmp_path / "compose.yaml").write_text(big_compose(40, name=f"stkbt{os.getpid()}"))
+    done = subprocess.run([sys.executable, "-m", "bench.headless_bigtable", "40", "4"], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-1500:]
+    got = jsonlib.loads(done.stdout.strip().splitlines()[-1])
+    assert got["rows"] == 40 and got["startup"] > 0
+    for kind in ("step", "page"):
+        assert (len(got[kind]["samples"]), got[kind]["missed"]) == (4, 0), kind
