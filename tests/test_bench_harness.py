@@ -237,3 +237,21 @@ def test_backlog_breakdown_times_the_services_first_and_marked_lines() -> None:
     app.store.append("flood", [LogLine("flood", 4, "flood 00000003")])
     assert seen["last"] is not None and seen["last"] >= seen["first"]
     assert [ln.text for ln in app.store.lines("flood")][-1] == "flood 00000003"  # the lines still reach the store
+
+
+def test_the_big_table_row_waits_for_every_row_and_sees_each_key_move_the_cursor(tmp_path: Path, engine) -> None:
+    """bench_bigtable's child on a small file: start-up counts until all rows are in the table, and a
+    press counts only once a frame shows the cursor moved (none missed on a quiet app)."""
+    import json as jsonlib
+
+    from bench.bigfile import big_compose
+
+    (tmp_path / "compose.yaml").write_text(big_compose(40, name=f"stkbt{os.getpid()}"))
+    done = subprocess.run([sys.executable, "-m", "bench.headless_bigtable", "40", "4"], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-1500:]
+    got = jsonlib.loads(done.stdout.strip().splitlines()[-1])
+    assert got["rows"] == 40 and got["startup"] > 0
+    for kind in ("step", "page"):
+        assert (len(got[kind]["samples"]), got[kind]["missed"]) == (4, 0), kind

@@ -7,6 +7,7 @@ that never answers and starts a child of its own, both writing their pids down.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -129,11 +130,36 @@ def test_a_compose_that_hangs_is_stopped_at_its_time_limit_with_its_children(tmp
         composecli.compose_command.cache_clear()
     err = capsys.readouterr().err
     assert code == 2
-    assert err == (f"stacktui: `slow-compose -f {tmp_path / 'compose.yaml'} config --format json` did not finish "
-                   "within 2 s and was stopped (Compose did not finish with these files; `docker compose config` "
-                   "would hang the same way)\n")
+    assert err == (f"stacktui: {tmp_path / 'compose.yaml'}: Compose did not answer within 2 s (`slow-compose config`) "
+                   "and was stopped (Compose itself does not finish reading this; `docker compose config` hangs on it "
+                   "the same way; nothing was changed)\n")
     assert wait_until_gone([int(p) for p in (tmp_path / "pids").read_text().split()]) == []
     assert proc.running() == []
+
+
+def test_a_file_of_composes_own_loader_tests_that_compose_stalls_on_is_given_up_in_one_line(tmp_path, monkeypatch,
+                                                                                          capsys):
+    """compose-go's B3_N10 alias case (tests/data/compose-go-hang) passes stacktui's alias budget, and the real
+    Compose 2.40 spends half a minute and 660 MB on it: stacktui stops it at its limit (set short here, as a
+    slower machine or a worse file reaches the real one) and leaves nothing behind."""
+    import psutil
+
+    from stacktui.cli import main
+
+    folder = tmp_path / "compose-go-hang"
+    shutil.copytree(ROOT / "tests" / "data" / "compose-go-hang", folder)
+    monkeypatch.setattr(composecli, "CONFIG_LIMITS", proc.Limits(timeout=3, memory=2 << 30))
+    monkeypatch.chdir(folder)
+    code = main(["check", "--static"])
+    err = capsys.readouterr().err
+    program = " ".join([os.path.basename(composecli.compose_command()[0]), *composecli.compose_command()[1:]])
+    assert code == 2
+    assert err == (f"stacktui: {folder / 'compose.yaml'}: Compose did not answer within 3 s (`{program} config`) and "
+                   "was stopped (Compose itself does not finish reading this; `docker compose config` hangs on it the "
+                   "same way; nothing was changed)\n")
+    assert proc.running() == []
+    left = [p.pid for p in psutil.process_iter(["cmdline"]) if str(folder) in " ".join(p.info["cmdline"] or [])]
+    assert wait_until_gone(left) == [], "a Compose reading the file is still running"
 
 
 def test_the_memory_limit_reaches_the_child():

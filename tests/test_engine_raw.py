@@ -193,3 +193,23 @@ def test_the_compose_cli_found_once_is_reused_until_it_changes(tmp_path: Path, m
     monkeypatch.setattr(composecli.sys, "executable", str(tmp_path / "no-venv" / "python"))
     with pytest.raises(composecli.ComposeCliMissing):
         find()
+
+
+def test_a_command_in_a_container_that_outlasts_its_limit_is_stopped_with_its_children(engine: Engine,
+                                                                                          demo_image: str) -> None:
+    """Issue 18: Engine.exec is bounded; on a local engine the command and what it started are killed."""
+    from stacktui.core.engine.execread import ExecTimedOut
+
+    c = engine.client.containers.run(demo_image, ["sleep", "300"], detach=True, network_mode="none", init=True,
+                                     labels={"stacktui.test": "exec-limit"})
+    try:
+        with pytest.raises(ExecTimedOut) as refused:
+            engine.exec(c.id, ["sh", "-c", "sleep 211 & sleep 212; echo never"], timeout=1)
+        assert str(refused.value) == (f"`sh -c sleep 211 & sleep 212; echo never` did not finish within 1 s in "
+                                      f"container {c.id[:12]} (it was stopped)")
+        processes = lambda: " ".join(" ".join(p) for p in engine.client.api.top(c.id)["Processes"])  # noqa: E731
+        until(lambda: "sleep 21" not in processes(), 10, "the exec's processes gone (the container's init reaps them)")
+        code, out = engine.exec(c.id, ["sh", "-c", "echo out; echo err >&2; exit 3"], timeout=10)
+        assert (code, sorted(out.splitlines())) == (3, ["err", "out"])  # both streams; their order is the pipes'
+    finally:
+        c.remove(force=True)

@@ -216,3 +216,16 @@ def test_two_joiners_of_one_owner_never_take_each_others_ports(tmp_path, monkeyp
     removed = [ln for ln in out.splitlines() if ln.startswith("-") and not ln.startswith("---")]
     assert removed == ['-      - "127.0.0.1:18401:3000" # app1', '-    network_mode: "service:vpn"']
     assert out.endswith("dry run: separate app1 from vpn (ports 3000); nothing written\n")
+
+
+def test_a_variable_in_x_stacktui_is_refused_by_its_line_not_taken_literally(tmp_path, monkeypatch, capsys):
+    """Compose expands ${VAR} in x- fields, but its JSON leaves service extensions out: stacktui reads
+    x-stacktui as written, and says so rather than probing a URL with `${PORT}` in it."""
+    monkeypatch.setenv("ODD_PORT", "8080")
+    folder = write(tmp_path / "p", {"compose.yaml": (
+        "name: odd-xvar\nservices:\n  app:\n    image: busybox\n    x-stacktui:\n"
+        "      listens: [8080, \"${ODD_PORT}\"]\n      health: http://app:$$HOME/health\n")})
+    code, out, err = run_cli(monkeypatch, capsys, folder, "check", "--static")
+    assert (code, out) == (2, "")
+    assert err == (f"stacktui: {folder / 'compose.yaml'}:6: x-stacktui.listens of app uses the variable ${{ODD_PORT}}, "
+                   "which stacktui does not expand (it reads x-stacktui as written) (write the value itself)\n")

@@ -313,8 +313,28 @@ def _service(name: str, raw: dict[str, Any], source: SourceIndex | None) -> Serv
     )
 
 
+# `${VAR}` or `$VAR`, not `$$` (Compose's escaped dollar).
+_VARIABLE = re.compile(r"(?<!\$)\$(?:\{[^}]*\}|[A-Za-z_]\w*)")
+
+
+def _no_variables(service: str, raw: dict[str, Any], source: SourceIndex | None) -> None:
+    """Compose expands variables in x- fields too, but its JSON leaves a service's extensions out,
+    so stacktui reads x-stacktui as written: a variable there would be taken literally."""
+    for key in ("health", "listens"):
+        values = raw.get(key) if isinstance(raw.get(key), list) else [raw.get(key)]
+        for i, value in enumerate(values):
+            found = _VARIABLE.search(value) if isinstance(value, str) else None
+            if found:
+                path = ("x-stacktui", key, i) if key == "listens" else ("x-stacktui", key)
+                raise ConfigError(f"x-stacktui.{key} of {service} uses the variable {found.group(0)}, which stacktui "
+                                  "does not expand (it reads x-stacktui as written)",
+                                  where=source.locate(service, *path) if source else None,
+                                  hint="write the value itself")
+
+
 def _extension(service: str, raw: dict[str, Any], source: SourceIndex | None) -> Extension:
     where = source.locate(service, "x-stacktui") if source else None
+    _no_variables(service, raw, source)
     health = raw.get("health")
     if health is not None and not (isinstance(health, str) and health.startswith(("http://", "https://"))):
         raise ConfigError(f"x-stacktui.health of {service} must be an http(s) URL, got {health!r}", where=where)

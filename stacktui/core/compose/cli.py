@@ -175,10 +175,15 @@ def run_command(cmd: list[str], limits: proc.Limits, *, env: dict[str, str], che
     try:
         done = proc.run(cmd, limits, input=input, env={**os.environ, **env})
     except proc.TimedOut as exc:
-        reading = "config" in cmd
+        if "config" in cmd:  # reading the files: say which, as for any other file Compose cannot read
+            files = [cmd[i + 1] for i, arg in enumerate(cmd[:-1]) if arg == "-f"]
+            named = ", ".join("the changed text (on stdin)" if f == "-" else f for f in files) or "the compose files"
+            raise ConfigError(f"{named}: Compose did not answer within {limits.timeout:g} s "
+                              f"(`{_program(cmd)} config`) and was stopped",
+                              hint="Compose itself does not finish reading this; `docker compose config` hangs on it "
+                                   "the same way; nothing was changed") from exc
         raise ConfigError(f"`{_short(cmd)}` did not finish within {limits.timeout:g} s and was stopped",
-                          hint="Compose did not finish with these files; `docker compose config` would hang the same way"
-                          if reading else "it was stopped together with everything it had started") from exc
+                          hint="it was stopped together with everything it had started") from exc
     except OSError as exc:  # removed or made unrunnable since compose_command() found it
         raise ComposeCliMissing(f"cannot run {cmd[0]}: {exc.strerror}",
                                 hint="reinstall Docker Compose v2, or set STACKTUI_COMPOSE to one that runs") from exc
@@ -195,6 +200,16 @@ def run_command(cmd: list[str], limits: proc.Limits, *, env: dict[str, str], che
 
 
 _OUT_OF_MEMORY = "fatal error: runtime: cannot allocate memory"  # Go's words when RLIMIT_DATA is reached
+
+
+def _program(cmd: Sequence[str]) -> str:
+    """Compose's own name in cmd: `docker compose` or `docker-compose` (the words before the first option)."""
+    words = [os.path.basename(cmd[0])]
+    for word in cmd[1:]:
+        if word.startswith("-"):
+            break
+        words.append(word)
+    return " ".join(words)
 
 
 def _short(cmd: Sequence[str]) -> str:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterator
 from urllib.parse import quote, urlencode
 
-from stacktui.core.engine import rawhttp
+from stacktui.core.engine import execread, rawhttp
 from stacktui.core.engine.endpoint import DEFAULT_HOST, Endpoint
 from stacktui.core.errors import EngineUnavailable
 
@@ -354,12 +355,28 @@ class Engine:
         self.api.kill(container_id, signal=signal)
 
     def exec(self, container_id: str, cmd: list[str], timeout: float = 10) -> tuple[int, str]:
-        """Run a command in a container; exit code and combined output."""
+        """Run a command in a container; exit code and combined output, within timeout seconds.
+
+        Past the limit stacktui stops waiting and raises ExecTimedOut; on a local engine the
+        command and its children are killed first (by their host pids), on a remote one the
+        engine offers no way to, and the message says it may still run.
+        """
         exec_id = self.api.exec_create(container_id, cmd, stdout=True, stderr=True)["Id"]
-        output = self.api.exec_start(exec_id, demux=False)
+        deadline = time.monotonic() + timeout
+        sock = self.api.exec_start(exec_id, socket=True)
+        try:
+            output = execread.read_until(sock, deadline)
+        except TimeoutError:
+            pid = int(self.api.exec_inspect(exec_id).get("Pid") or 0)
+            stopped = self.is_local() and pid > 0 and execread.stop_exec_process(pid)
+            raise execread.ExecTimedOut(
+                f"`{' '.join(cmd)}` did not finish within {timeout:g} s in container {container_id[:12]}",
+                hint="it was stopped" if stopped else "stacktui stopped waiting; it may still run in the container"
+            ) from None
+        finally:
+            sock.close()
         code = self.api.exec_inspect(exec_id).get("ExitCode")
-        text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
-        return (int(code) if code is not None else -1), text
+        return (int(code) if code is not None else -1), output.decode("utf-8", "replace")
 
     def stats_once(self, container_id: str) -> dict[str, Any]:
         """The engine's counters of one container now (API 1.41 one-shot: no stream, no second sample)."""

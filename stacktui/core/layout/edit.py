@@ -14,6 +14,7 @@ from stacktui.core.layout import yamledit
 from stacktui.core.errors import ConfigError, PortsUnknown, SourceRef
 from stacktui.core.compose.model import Project
 from stacktui.core.compose.source import parse_text, round_trip_yaml, not_utf8
+from stacktui.core.layout.slices import ServiceSlices
 
 # host:port as it appears in URLs and address settings; the host must stand alone.
 _REF = re.compile(r"(?<![\w.\-])(?P<host>[A-Za-z0-9_][A-Za-z0-9_.\-]*):(?P<port>\d{1,5})(?![\d@])")
@@ -80,11 +81,17 @@ class LayoutEditor:
         self.crlf = "\r\n" in body
         self.text = body.replace("\r\n", "\n") if self.crlf else body
         self.yaml = round_trip_yaml(self.text)
-        self.tree = parse_text(self.text, self.file)
-        self.base = yamledit.dump(self.yaml, self.tree)  # before any edit: the text as ruamel re-emits it
-        services = self.tree.get("services") if isinstance(self.tree, CommentedMap) else None
-        self.services: CommentedMap = services if isinstance(services, CommentedMap) else CommentedMap()
-        self.aliased = yamledit.aliased_nodes(self.tree)
+        self.slices = ServiceSlices.of(project, self.file, self.text, self.yaml)
+        self.services: Any
+        if self.slices is not None:  # no alias in the file: only the services the change touches are read
+            self.tree = self.base = None
+            self.services, self.aliased = self.slices, set()
+        else:
+            self.tree = parse_text(self.text, self.file)
+            self.base = yamledit.dump(self.yaml, self.tree)  # before any edit: the text as ruamel re-emits it
+            services = self.tree.get("services") if isinstance(self.tree, CommentedMap) else None
+            self.services = services if isinstance(services, CommentedMap) else CommentedMap()
+            self.aliased = yamledit.aliased_nodes(self.tree)
         self.touched: list[str] = []
         self.notes: list[str] = []
 
@@ -127,12 +134,19 @@ class LayoutEditor:
         return value
 
     def render(self) -> str:
+        if self.slices is not None:
+            text = self.slices.render(self.notes)
+            return self._ends(text)
         edited = yamledit.dump(self.yaml, self.tree)
         text = yamledit.carry_over(self.text, self.base, edited)
         if text is None:
             text = edited
             self.notes.append(f"{self.file.name} is not written the way ruamel.yaml writes YAML; "
                               "lines near the change were re-indented")
+        return self._ends(text)
+
+    def _ends(self, text: str) -> str:
+        """The file's own line ends and byte-order mark put back."""
         if self.crlf:
             text = text.replace("\n", "\r\n")
         return ("\ufeff" if self.bom else "") + text
@@ -157,6 +171,9 @@ class LayoutEditor:
         """
         names = list(dict.fromkeys([*self.project.services, *self.services]))
         for name in names:
+            if self.slices is not None and not self._would_rewrite(self.slices.values.get(name), rule_for, name):
+                self._check_effective_env(name, rule_for(name, True), set(), service)
+                continue
             node = self.services.get(name)
             changed_keys: set[str] = set()
             if isinstance(node, CommentedMap):
@@ -169,6 +186,22 @@ class LayoutEditor:
                         self.node(name)
                         ext["health"] = yamledit.same_style(ext["health"], new)
             self._check_effective_env(name, rule_for(name, True), changed_keys, service)
+
+    @staticmethod
+    def _would_rewrite(node: Any, rule_for: Callable[[str, bool], Rule | None], name: str) -> bool:
+        """Whether rewrite_settings would change this service, judged on the values the project read
+        (the same as ruamel's round trip holds), so that a big file's other services are never read again."""
+        if not isinstance(node, CommentedMap):
+            return False
+        env, ext = node.get("environment"), node.get("x-stacktui")
+        rule, health_rule = rule_for(name, True), rule_for(name, False)
+        values = [item.split("=", 1)[1] for item in env if isinstance(item, str) and "=" in item] \
+            if isinstance(env, CommentedSeq) else [v for v in env.values() if isinstance(v, str)] \
+            if isinstance(env, CommentedMap) else []
+        if rule is not None and any(rewrite_refs(v, rule) != v for v in values):
+            return True
+        health = ext.get("health") if isinstance(ext, CommentedMap) else None
+        return health_rule is not None and isinstance(health, str) and rewrite_refs(health, health_rule) != health
 
     def _rewrite_env(self, name: str, node: CommentedMap, rule: Rule | None) -> set[str]:
         env = node.get("environment")

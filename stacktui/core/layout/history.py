@@ -24,7 +24,7 @@ from typing import Any, Iterator
 from stacktui.core.errors import ConfigError
 from stacktui.core.layout.prepare import LayoutChange
 from stacktui.core.compose.model import Project
-from stacktui.core.compose.source import parse_text, plain
+from stacktui.core.compose.source import parse_documents, parse_text, plain
 
 HISTORY_DIR = Path(".stacktui") / "history"
 ROLLBACK = "rollback"
@@ -278,7 +278,8 @@ def prepare_undo(project: Project) -> LayoutChange:
 def changed_services(project: Project, file: Path, old_text: str, new_text: str) -> list[str]:
     """Services whose definition differs between two texts of one file, in declared order."""
     def services(text: str) -> dict[str, Any]:
-        tree = parse_text(text, file)
+        docs = parse_documents(text, file)  # the fast read for plain files; one document, as an edit needs
+        tree = docs[0] if len(docs) == 1 else parse_text(text, file)
         found = tree.get("services") if isinstance(tree, dict) else None
         return {str(k): plain(v) for k, v in (found or {}).items()}
 
