@@ -218,14 +218,20 @@ def test_two_joiners_of_one_owner_never_take_each_others_ports(tmp_path, monkeyp
     assert out.endswith("dry run: separate app1 from vpn (ports 3000); nothing written\n")
 
 
-def test_a_variable_in_x_stacktui_is_refused_by_its_line_not_taken_literally(tmp_path, monkeypatch, capsys):
-    """Compose expands ${VAR} in x- fields, but its JSON leaves service extensions out: stacktui reads
-    x-stacktui as written, and says so rather than probing a URL with `${PORT}` in it."""
-    monkeypatch.setenv("ODD_PORT", "8080")
-    folder = write(tmp_path / "p", {"compose.yaml": (
-        "name: odd-xvar\nservices:\n  app:\n    image: busybox\n    x-stacktui:\n"
-        "      listens: [8080, \"${ODD_PORT}\"]\n      health: http://app:$$HOME/health\n")})
-    code, out, err = run_cli(monkeypatch, capsys, folder, "check", "--static")
-    assert (code, out) == (2, "")
-    assert err == (f"stacktui: {folder / 'compose.yaml'}:6: x-stacktui.listens of app uses the variable ${{ODD_PORT}}, "
-                   "which stacktui does not expand (it reads x-stacktui as written) (write the value itself)\n")
+def test_a_variable_in_x_stacktui_is_expanded_by_compose_as_everywhere_else(tmp_path, monkeypatch):
+    """Compose expands ${VAR} in x- fields, but its JSON leaves service extensions out: stacktui takes
+    them from Compose's YAML form then, so `${PORT}` is never probed literally; `$$` stays a `$`."""
+    from stacktui.core.compose.cli import ComposeTarget
+    from stacktui.core.loader import load_project
+
+    monkeypatch.setenv("ODD_PORT", "8081")
+    folder = write(tmp_path / "p", {
+        "compose.yaml": ("name: odd-xvar\nservices:\n  app:\n    image: busybox\n    x-stacktui:\n"
+                         "      listens: [8080, \"${ODD_PORT}\", \"${ODD_OTHER:-9002}\"]\n"
+                         "      health: http://app:${ODD_HEALTH_PORT}/health?q=$$x\n"
+                         "  plain:\n    image: busybox\n    x-stacktui:\n      health: http://plain:80/$$y\n"),
+        ".env": "ODD_HEALTH_PORT=9001\n"})
+    project = load_project(ComposeTarget(files=(folder / "compose.yaml",)))
+    assert project.services["app"].x.listens == (8080, 8081, 9002)
+    assert project.services["app"].x.health == "http://app:9001/health?q=$x"
+    assert project.services["plain"].x.health == "http://plain:80/$y"

@@ -254,11 +254,14 @@ def _profiles_of(service: str, source: SourceIndex) -> list[str]:
     return found
 
 
-def project_from_config(config: dict[str, Any], source: SourceIndex | None, target: ComposeTarget) -> Project:
+def project_from_config(config: dict[str, Any], source: SourceIndex | None, target: ComposeTarget,
+                        args: Sequence[str] = (), input: str | None = None) -> Project:
+    """The model from Compose's JSON config; `args`/`input` name the files as that call did."""
     raw_services = config.get("services") or {}
+    extensions = _extensions(list(raw_services), source, target, args, input)
     services: dict[str, ServiceSpec] = {}
     for name in _declared_order(raw_services, source):
-        services[name] = _service(name, raw_services[name], source)
+        services[name] = _service(name, raw_services[name], source, extensions.get(name, {}))
     first = target.files[0] if target.files else Path.cwd()
     working_dir = target.project_directory or first.parent
     return Project(
@@ -270,6 +273,46 @@ def project_from_config(config: dict[str, Any], source: SourceIndex | None, targ
     )
 
 
+# `${VAR}` or `$VAR`, not `$$` (Compose's escaped dollar).
+_VARIABLE = re.compile(r"(?<!\$)\$(?:\{[^}]*\}|[A-Za-z_]\w*)")
+
+
+def _extensions(names: list[str], source: SourceIndex | None, target: ComposeTarget,
+                args: Sequence[str], input: str | None) -> dict[str, dict[str, Any]]:
+    """x-stacktui of each service, its variables expanded by Compose itself.
+
+    Compose expands `${VAR}` in x- fields as everywhere else, but its JSON leaves a service's
+    extensions out. Read as written they are exact unless they name a variable: then (rarely)
+    Compose's YAML form, which carries them expanded, is asked for once.
+    """
+    written = {name: source.extension(name) for name in names} if source else {}
+    if not any(_VARIABLE.search(json.dumps(ext)) for ext in written.values()):
+        return {name: _unescaped(ext) for name, ext in written.items()}
+    done = composecli.run_config(target, args, input=input, fmt="yaml")
+    if done.returncode != 0 or not done.stdout.strip():
+        raise explain_compose_error(done.stderr.strip() or "compose config failed", source) if source else \
+            ConfigError(f"compose config failed: {done.stderr.strip()}")
+    with deep_nesting():
+        data = YAML(typ="safe").load(done.stdout)
+    services = (data or {}).get("services") or {}
+    expanded = {}
+    for name in names:
+        ext = (services.get(name) or {}).get("x-stacktui")
+        expanded[name] = _unescaped(ext if isinstance(ext, dict) else written.get(name, {}))
+    return expanded
+
+
+def _unescaped(value: Any) -> Any:
+    """`$$` is Compose's literal `$`; its YAML output keeps it escaped, as the file does."""
+    if isinstance(value, str):
+        return value.replace("$$", "$")
+    if isinstance(value, list):
+        return [_unescaped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _unescaped(v) for k, v in value.items()}
+    return value
+
+
 def _declared_order(raw_services: dict[str, Any], source: SourceIndex | None) -> list[str]:
     """Services in the order the files declare them (Compose's JSON sorts them by name)."""
     order: list[str] = []
@@ -278,7 +321,8 @@ def _declared_order(raw_services: dict[str, Any], source: SourceIndex | None) ->
     return order + [n for n in raw_services if n not in order]
 
 
-def _service(name: str, raw: dict[str, Any], source: SourceIndex | None) -> ServiceSpec:
+def _service(name: str, raw: dict[str, Any], source: SourceIndex | None,
+             ext_raw: dict[str, Any]) -> ServiceSpec:
     where = source.locate(name) if source else None
     ports: list[PortSpec] = []
     for i, p in enumerate(raw.get("ports") or []):
@@ -294,7 +338,6 @@ def _service(name: str, raw: dict[str, Any], source: SourceIndex | None) -> Serv
                        bool(spec.get("required", True)))
         for dep, spec in (raw.get("depends_on") or {}).items()
     }
-    ext_raw = source.extension(name) if source else {}
     return ServiceSpec(
         name=name,
         image=raw.get("image"),
@@ -313,28 +356,8 @@ def _service(name: str, raw: dict[str, Any], source: SourceIndex | None) -> Serv
     )
 
 
-# `${VAR}` or `$VAR`, not `$$` (Compose's escaped dollar).
-_VARIABLE = re.compile(r"(?<!\$)\$(?:\{[^}]*\}|[A-Za-z_]\w*)")
-
-
-def _no_variables(service: str, raw: dict[str, Any], source: SourceIndex | None) -> None:
-    """Compose expands variables in x- fields too, but its JSON leaves a service's extensions out,
-    so stacktui reads x-stacktui as written: a variable there would be taken literally."""
-    for key in ("health", "listens"):
-        values = raw.get(key) if isinstance(raw.get(key), list) else [raw.get(key)]
-        for i, value in enumerate(values):
-            found = _VARIABLE.search(value) if isinstance(value, str) else None
-            if found:
-                path = ("x-stacktui", key, i) if key == "listens" else ("x-stacktui", key)
-                raise ConfigError(f"x-stacktui.{key} of {service} uses the variable {found.group(0)}, which stacktui "
-                                  "does not expand (it reads x-stacktui as written)",
-                                  where=source.locate(service, *path) if source else None,
-                                  hint="write the value itself")
-
-
 def _extension(service: str, raw: dict[str, Any], source: SourceIndex | None) -> Extension:
     where = source.locate(service, "x-stacktui") if source else None
-    _no_variables(service, raw, source)
     health = raw.get("health")
     if health is not None and not (isinstance(health, str) and health.startswith(("http://", "https://"))):
         raise ConfigError(f"x-stacktui.health of {service} must be an http(s) URL, got {health!r}", where=where)

@@ -93,7 +93,7 @@ def project_for_text(target: ComposeTarget, file: Path, text: str) -> Project:
     if not isinstance(config, dict):
         raise ConfigError(f"Compose refuses the changed {file.name}: {lines or 'no configuration printed'}",
                           hint="nothing was written")
-    return project_from_config(config, SourceIndex(read), target)
+    return project_from_config(config, SourceIndex(read), target, args, input=text)
 
 
 # ---------------------------------------------------------------- what to bring up
