@@ -9,6 +9,7 @@ from stacktui.core.engine.loglines import EVENT, LogLine
 from stacktui.core.live.store import LogStore
 from stacktui.core.sanitize import DISPLAY_LIMIT
 from stacktui.ui.app import StackApp
+from stacktui.ui.logformat import LIGHT_PALETTE
 from stacktui.ui.logview import CURRENT_MATCH_STYLE, EVENT_STYLE, MATCH_STYLE, PALETTE, LogView
 from tests.test_ui_snapshots import BASE_NS, NOW, demo_project
 
@@ -195,6 +196,14 @@ async def test_merged_prefixes_are_coloured_and_event_lines_cannot_be_forged():
         y = find_row(view, "hello")
         prefix = [s for t, s in row_styles(view, y) if "vscode" in t]
         assert prefix and prefix[0].color.name == PALETTE[0]  # vscode is the first service
+        app.theme = "textual-light"  # bright cyan on white cannot be read: the same hue, darker
+        await pilot.pause()
+        prefix = [s for t, s in row_styles(view, find_row(view, "hello")) if "vscode" in t]
+        assert prefix and prefix[0].color.name == LIGHT_PALETTE[0]
+        styles = [s for y in range(view.size.height) if forged in "".join(g.text for g in view.render_line(y))
+                  for _, s in row_styles(view, y)]
+        assert any(s.italic and s.color.name == "deep_sky_blue4" for s in styles)  # the engine's line
+        assert not any(s.color.name == EVENT_STYLE.color.name for s in styles if s.color)
 
 
 async def test_a_very_long_line_is_cut_for_display_with_a_marker():

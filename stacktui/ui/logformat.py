@@ -25,6 +25,11 @@ PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_c
            "bright_green", "bright_blue"]
 TIMESTAMP_STYLE = Style(dim=True)
 EVENT_STYLE = Style(bold=True, italic=True, color="bright_cyan")
+# On a light theme the same hues in darker shades (bright cyan or yellow on white cannot be read);
+# 256-colour names, each at least 4.4:1 against white, one per palette entry, none repeated.
+LIGHT_PALETTE = ["deep_sky_blue4", "dark_magenta", "dark_green", "orange4", "blue3", "red3", "turquoise4",
+                 "deep_pink4", "green4", "dodger_blue3"]
+LIGHT_EVENT_STYLE = Style(bold=True, italic=True, color="deep_sky_blue4")
 MATCH_STYLE = Style(color="black", bgcolor="yellow")
 CURRENT_MATCH_STYLE = Style(color="black", bgcolor="dark_orange", bold=True, underline=True)
 SEPARATOR = " \u2502 "  # " │ "
@@ -42,11 +47,16 @@ PLAIN = Meta(TEXT)
 EVENT_META = Meta(EVENT_LINE)
 
 
-def service_style(colour: int) -> Style:
-    return _SERVICE_STYLES[colour % len(PALETTE)]
+def service_style(colour: int, light: bool = False) -> Style:
+    return (_LIGHT_SERVICE_STYLES if light else _SERVICE_STYLES)[colour % len(PALETTE)]
+
+
+def event_style(light: bool = False) -> Style:
+    return LIGHT_EVENT_STYLE if light else EVENT_STYLE
 
 
 _SERVICE_STYLES = [Style(color=name, bold=True) for name in PALETTE]
+_LIGHT_SERVICE_STYLES = [Style(color=name, bold=True) for name in LIGHT_PALETTE]
 
 
 class LogHighlighter(Highlighter):
@@ -54,6 +64,7 @@ class LogHighlighter(Highlighter):
 
     def __init__(self) -> None:
         self.meta: Meta | None = None
+        self.light = False  # the app's theme is a light one: darker shades
         self.current = False  # the line holds the current search match
         self.pattern: re.Pattern[str] | None = None
 
@@ -63,9 +74,9 @@ class LogHighlighter(Highlighter):
             if meta.ts:
                 text.stylize(TIMESTAMP_STYLE, 0, meta.ts)
             if meta.colour >= 0 and meta.prefix > meta.ts:
-                text.stylize(service_style(meta.colour), meta.ts, meta.prefix)
+                text.stylize(service_style(meta.colour, self.light), meta.ts, meta.prefix)
             if meta.kind == EVENT_LINE:
-                text.stylize(EVENT_STYLE, meta.prefix)
+                text.stylize(event_style(self.light), meta.prefix)
         if self.pattern is not None:
             style = CURRENT_MATCH_STYLE if self.current else MATCH_STYLE
             start = meta.prefix if meta is not None else 0

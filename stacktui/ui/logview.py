@@ -18,7 +18,8 @@ from textual.strip import Strip
 from textual.widgets import Log
 
 from stacktui.ui.logformat import (CURRENT_MATCH_STYLE, DEFAULT_VIEW_LINES, EVENT_LINE, EVENT_STYLE, MATCH_STYLE,
-                                   PALETTE, TIMESTAMP_STYLE, LogHighlighter, Meta, service_style, widest)
+                                   PALETTE, TIMESTAMP_STYLE, LogHighlighter, Meta, event_style, service_style,
+                                   widest)
 from stacktui.ui.scrollbar import QuietScrollBar
 
 __all__ = ["CURRENT_MATCH_STYLE", "DEFAULT_VIEW_LINES", "EVENT_STYLE", "MATCH_STYLE", "PALETTE", "LogView"]
@@ -41,6 +42,20 @@ class LogView(Log):
         self.follow = True
         self._strips: dict[tuple[int, int, int], Strip] = {}
         self._frame_style: Style | None = None  # the widget's style while one frame renders its lines
+
+    def on_mount(self) -> None:
+        self._retone()
+        self.app.theme_changed_signal.subscribe(self, self._retone)
+
+    def _retone(self, _theme: object = None) -> None:
+        """Service prefixes and engine lines in the shades the theme can show."""
+        try:
+            light = not self.app.current_theme.dark
+        except Exception:  # no app theme (a bare view): the dark shades
+            light = False
+        if light != self.highlighter.light:
+            self.highlighter.light = light
+            self.forget_rendering()
 
     class FollowChanged(Message):
         def __init__(self, follow: bool) -> None:
@@ -111,11 +126,12 @@ class LogView(Log):
             segments.append(Segment(text[:meta.ts], base + TIMESTAMP_STYLE))
             start = meta.ts
         if meta.prefix > start:
-            style = base + service_style(meta.colour) if meta.colour >= 0 else base
+            style = base + service_style(meta.colour, self.highlighter.light) if meta.colour >= 0 else base
             segments.append(Segment(text[start:meta.prefix], style))
             start = meta.prefix
         if start < len(text):
-            segments.append(Segment(text[start:], base + EVENT_STYLE if meta.kind == EVENT_LINE else base))
+            segments.append(Segment(text[start:], base + event_style(self.highlighter.light)
+                                    if meta.kind == EVENT_LINE else base))
         strip = Strip(segments, cell_len(text))
         return strip.crop_extend(scroll_x, scroll_x + self.size.width, base).apply_offsets(scroll_x, index)
 

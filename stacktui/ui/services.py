@@ -130,8 +130,9 @@ def figure_cells(figures: Figures | None, waiting: bool) -> dict[str, Text]:
 
 
 # On a light theme the dark-theme colours (yellow, green, cyan on white) lose their contrast: the
-# same words, in the darker shades of the same hues. ANSI names, so 16-colour terminals keep them.
-LIGHT_TONES = {"green": "dark_green", "yellow": "dark_orange3", "cyan": "dark_cyan", "magenta": "dark_magenta",
+# same words, in darker shades of the same hues, each at least 5:1 against white (dark_cyan and
+# dark_orange3, tried first, are under 4:1).
+LIGHT_TONES = {"green": "dark_green", "yellow": "orange4", "cyan": "deep_sky_blue4", "magenta": "dark_magenta",
                "dim": "grey39"}
 
 
