@@ -97,12 +97,11 @@ def effective_config(target: ComposeTarget, source: SourceIndex,
 _NO_JSON = "error calling MarshalJSON"
 
 
-def compose_config(target: ComposeTarget, args: Sequence[str] = (),
-                   input: str | None = None) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
+def compose_config(target: ComposeTarget, args: Sequence[str] = (), input: str | None = None,
+                   fmt: str = "json") -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
     """Compose's effective config as a dict (None when it printed none), and how the call went."""
-    done = composecli.run_config(target, args, input=input)
-    fmt = "json"
-    if _NO_JSON in done.stderr and not done.stdout.strip():
+    done = composecli.run_config(target, args, input=input, fmt=fmt)
+    if fmt == "json" and _NO_JSON in done.stderr and not done.stdout.strip():
         done = composecli.run_config(target, args, input=input, fmt="yaml")
         fmt = "yaml"
     if done.returncode != 0 or not done.stdout.strip():
@@ -285,16 +284,15 @@ def _extensions(names: list[str], source: SourceIndex | None, target: ComposeTar
     extensions out. Read as written they are exact unless they name a variable: then (rarely)
     Compose's YAML form, which carries them expanded, is asked for once.
     """
-    written = {name: source.extension(name) for name in names} if source else {}
+    if source is None:
+        return {}
+    written = {name: source.extension(name) for name in names}
     if not any(_VARIABLE.search(json.dumps(ext)) for ext in written.values()):
         return {name: _unescaped(ext) for name, ext in written.items()}
-    done = composecli.run_config(target, args, input=input, fmt="yaml")
-    if done.returncode != 0 or not done.stdout.strip():
-        raise explain_compose_error(done.stderr.strip() or "compose config failed", source) if source else \
-            ConfigError(f"compose config failed: {done.stderr.strip()}")
-    with deep_nesting():
-        data = YAML(typ="safe").load(done.stdout)
-    services = (data or {}).get("services") or {}
+    done, data = compose_config(target, args, input, fmt="yaml")
+    if data is None:
+        raise explain_compose_error(done.stderr.strip() or "compose config failed", source)
+    services = data.get("services") or {}
     expanded = {}
     for name in names:
         ext = (services.get(name) or {}).get("x-stacktui")
