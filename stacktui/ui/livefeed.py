@@ -240,7 +240,8 @@ _flood_seen = 0.0
 # During a flood the log reader parses without pause, and a thread waiting for the GIL gets it only
 # after the switch interval (5 ms by default): the UI thread waits that long every time it comes
 # back from select(), several times between a key and its frame. At 1 ms, keys under a 1M-line
-# flood measured p95 42 ms instead of 83 ms (one A/B pair, load 6-7), the flood's time unchanged.
+# flood measured p95 42/70/50 ms against 83/91/73 ms at 5 ms (alternating pairs, machine load 6-10;
+# one more pair under a load spike to 34 went the other way), the flood's time unchanged.
 FLOOD_SWITCH_INTERVAL = 0.001
 _quiet_switch: float | None = None  # the interpreter's switch interval before a flood lowered it
 
