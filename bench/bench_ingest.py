@@ -152,11 +152,23 @@ def _backlog_pane_row(n: int, marker: str, folder, cid: str) -> Row:
     note = (f"`--log-history all`: table filled -> `l` on flood -> last line on screen, median of {BACKLOG_RUNS} "
             f"fresh apps, each after its own `docker logs` (per-run ratios "
             f"{', '.join(f'{x:.2f}' for x in ratios)}; {sum(x >= 1.0 for x in ratios)} of {BACKLOG_RUNS} >= 1.0); "
-            f"from the table filled: first line stored {stage('first_stored')} s, last line stored "
-            f"{stage('last_stored')} s, on screen {seconds:.2f} s; every line read, sanitized and stored (the pane "
+            f"from the table filled and `l`: first line stored {stage('first_stored')} s, last line stored "
+            f"{stage('last_stored')} s, on screen {seconds:.2f} s (per run, first stored/last stored/on screen "
+            f"against docker logs: " + ", ".join(_run_stages(r, x) for r, x in runs)
+            + f"); the app's process start to that table {stage('started')} s, not counted (the start-up row's), "
+            f"where `docker logs` counts its own start; every line read, sanitized and stored (the pane "
             f"keeps the last {DEFAULT_MAX_LINES:,}); RSS +{(res['rss_after'] - res['rss_before']) / 1e6:.0f} MB"
             + app_error_note(res))
     return Row(name, rate, "lines/s", "docker logs", ref_rate, TARGET, all(x >= 1.0 for x in ratios), note)
+
+
+def _run_stages(res: dict, ref: float) -> str:
+    """One run's first line stored / last line stored / on screen (seconds from the key) against its reference."""
+    def at(key: str) -> str:
+        value = res.get(key)
+        return f"{value:.2f}" if value is not None else "?"
+
+    return f"{at('first_stored')}/{at('last_stored')}/{at('seconds')} vs {ref:.2f}"
 
 
 def _pane_row(n: int, quick: bool) -> Row:

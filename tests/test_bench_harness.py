@@ -255,3 +255,26 @@ def test_the_big_table_row_waits_for_every_row_and_sees_each_key_move_the_cursor
     assert got["rows"] == 40 and got["startup"] > 0
     for kind in ("step", "page"):
         assert (len(got[kind]["samples"]), got[kind]["missed"]) == (4, 0), kind
+
+
+def test_backlog_row_judges_every_run_and_its_note_gives_each_runs_stages(monkeypatch) -> None:
+    """The backlog row: each app against the `docker logs` run right before it; met only when every
+    run is at least 1.0x; the note gives each run's first/last line stored and on screen, and the
+    app's own start, which the row does not count."""
+    from pathlib import Path as P
+
+    import bench.bench_ingest as ingest
+
+    refs = iter([2.0, 2.0, 2.0])
+    runs = iter([{"seconds": 1.6, "first_stored": 0.05, "last_stored": 1.55, "started": 0.4},
+                 {"seconds": 2.5, "first_stored": 0.08, "last_stored": 2.4, "started": 0.5},
+                 {"seconds": 1.8, "first_stored": 0.04, "last_stored": 1.7, "started": 0.45}])
+    monkeypatch.setattr(ingest, "_docker_logs_once", lambda cid: next(refs))
+    monkeypatch.setattr(ingest, "run_child", lambda *a, **k: {**next(runs), "kind": "app", "rss_before": 0,
+                                                             "rss_after": 20e6})
+    row = ingest._backlog_pane_row(200_000, "flood 00200000", P("."), "cid")
+    assert row.value == 200_000 / 1.8 and row.reference == 200_000 / 2.0
+    assert row.met is False  # 2.0 / 2.5 = 0.8 in the second run
+    assert "per-run ratios 1.25, 0.80, 1.11; 2 of 3 >= 1.0" in row.note
+    assert "0.05/1.55/1.60 vs 2.00, 0.08/2.40/2.50 vs 2.00, 0.04/1.70/1.80 vs 2.00" in row.note
+    assert "process start to that table 0.45 s, not counted" in row.note

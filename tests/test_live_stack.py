@@ -52,3 +52,36 @@ def test_one_subscription_for_rows_and_lines_and_a_hold_until_release(demo_stack
     finally:
         live.stop()
     assert not any(t.is_alive() for t in live.watcher._threads)
+
+
+def test_the_screens_first_listing_starts_the_log_readers_before_the_watcher_lists():
+    """start(known): the containers the screen already drew are followed at once; the watcher's
+    own first listing (a request on its thread) no longer comes first."""
+    from stacktui.core.live.logs import LogHub
+    from stacktui.core.live.watcher import Snapshot
+
+    class Gone(Exception):
+        status_code = 404
+
+    class NoEngine:  # every follower finds its container gone at once: nothing is read
+        socket_path = None
+
+        def inspect_raw(self, container_id: str) -> dict:
+            raise Gone(container_id)
+
+    class IdleWatcher:
+        stopped = False
+        started = False
+
+        def start(self) -> None:
+            self.started = True
+
+    live = LiveStack(probe_interval=None)
+    live.hub = LogHub(NoEngine(), live.store)  # type: ignore[arg-type]
+    live.watcher = IdleWatcher()  # type: ignore[assignment]
+    known = Snapshot([ServiceStatus("vscode", "running", HEALTHY, container_id="c1"),
+                      ServiceStatus("mcp-server", "running", HEALTHY, container_id="c2"),
+                      ServiceStatus("backend", "exited", HEALTHY)], [])
+    assert live.start(known)
+    assert live.hub.followed() == {"vscode": "c1", "mcp-server": "c2"} and live.watcher.started
+    live.hub.stop(wait=1.0)

@@ -67,6 +67,18 @@ def test_frames_split_at_any_byte_decode_to_the_same_lines():
     assert decode_chunks([data[i:i + 3] for i in range(0, len(data), 3)]) == whole
 
 
+def test_the_fast_path_sanitizes_every_kind_of_character_sanitize_does():
+    """Lines on the parser's fast path are checked with str.isprintable before the search: each kind
+    of character sanitize changes (controls, C1, bidi and format marks, line separators) still is."""
+    from stacktui.core.sanitize import sanitize
+
+    texts = ["esc \x1b[31mred", "bidi \u202eevil\u202c", "sep \u2028 \u2029", "c1 \x85 \x9b", "del \x7f",
+             "nul \x00 bell \x07", "alm \u061c lrm \u200e iso \u2066", "tab\tstays", "plain é 漢 🙂"]
+    data = b"".join(frame(1, ts(i + 1) + b" " + t.encode() + b"\n") for i, t in enumerate(texts))
+    got = [line.text for line in decode_chunks([data])]
+    assert got == [sanitize(t.encode()) for t in texts]
+    assert got[-2:] == ["tab\tstays", "plain é 漢 🙂"] and all("\x1b" not in t and "\u202e" not in t for t in got)
+
 def test_a_line_the_engine_split_into_partial_entries_is_joined():
     data = frame(1, ts(1) + b" part one, ") + frame(2, ts(2) + b" other stream\n") + \
         frame(1, ts(3) + b" part two\n")

@@ -1,6 +1,7 @@
 """The log pane from fixed lines: timestamps, wrap, search highlights, follow/pause, pruning, markers."""
 from __future__ import annotations
 
+import asyncio
 import time
 
 from rich.style import Style
@@ -316,3 +317,39 @@ async def test_the_scrollbar_on_screen_is_always_the_one_a_full_repaint_draws():
         await pilot.resize_terminal(90, 30)
         await pilot.pause()
         await same_after_full_repaint()
+
+
+async def test_switching_service_mid_stream_shows_each_waiting_line_once():
+    """Lines stored but not yet flushed when the pane switches service are drawn by the switch
+    itself (from the store); the next flush must not add them a second time."""
+    app = app_with([LogLine("vscode", BASE_NS, "vscode up", 1)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.store.append("mcp-server", [mcp(i) for i in range(3)])  # waiting for the next flush
+        app.pane.show("mcp-server")
+        app.store.append("mcp-server", [mcp(3)])
+        app.flush_logs_now()
+        await pilot.pause()
+        assert list(app.pane.log_view.lines) == [f"line {i}" for i in range(4)]
+        assert app.pane.visible_lines()[:4] == [f"line {i}" for i in range(4)]
+
+
+async def test_during_a_flood_the_last_lines_are_drawn_once_they_stop_coming():
+    """A flood's flushes wait FLOOD_INTERVAL, but a backlog's last lines must not: the look that
+    finds no new line since the one before draws what waits; while lines still come, it waits on."""
+    from stacktui.ui.livefeed import FLOOD_INTERVAL
+
+    app = app_with([])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        app.store.append("mcp-server", [mcp(i) for i in range(3000)])  # flood-sized: flushes now wait longer
+        app.flush_logs_now()
+        assert app._flush_interval == FLOOD_INTERVAL
+        app._flush_scheduled = True  # what _schedule_flush does, without its timer
+        app._burst = (asyncio.get_running_loop().time() + FLOOD_INTERVAL, app.store.arrived)
+        app.store.append("mcp-server", [mcp(3000)])
+        app._flush_when_quiet()  # a line came since the last look and time is left: not yet
+        assert view.lines[-1] == "line 2999" and app._flush_scheduled
+        app._flush_when_quiet()  # nothing new since: drawn now
+        await pilot.pause()
+        assert view.lines[-1] == "line 3000" and not app._flush_scheduled
+        assert app.pane.visible_lines()[-1] == "line 3000"

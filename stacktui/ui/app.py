@@ -241,7 +241,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
         if self.project is None or self.engine is None or self.live_stack.stopped:
             return
         self.live_stack.attach(self.project, self.engine)  # the project as it is now (a reload may have come)
-        if self.live_stack.start():
+        if self.live_stack.start(self.snapshot):
             self.start_figures()
             if self.settings.heal:  # config.toml's `heal = true`: on from the start (H turns it off)
                 self.set_heal(True, quiet=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import time
 from datetime import datetime
 
@@ -24,6 +25,7 @@ FLUSH_INTERVAL = 0.05  # log lines reach the screen in batches at most this old
 # so frames, not lines, are what to save: batches of this size or more mean the next one waits longer.
 FLOOD_BATCH = 2000
 FLOOD_INTERVAL = 0.15
+BURST_LOOK = 0.025  # during a flood, how often the flush looks whether lines still come
 # During a flood every line is a LogLine held in the store, and the collector never untracks a
 # NamedTuple (only exact tuples): at the default threshold (700) a young collection ran every 700
 # lines, and a 300k-line flood spent 3.3 s of its 18 s in the collector (every thread stopped),
@@ -55,6 +57,8 @@ class ConnectionChanged(Message):
 
 class LiveFeed:
     """Mixed into StackApp: the subscriber of its LiveStack."""
+
+    _burst: tuple[float, int] = (0.0, 0)  # during a flood: when the flush is due, the store's count at the last look
 
     # -- from core threads (the watcher's and the log readers') ------------------------------------------
 
@@ -126,7 +130,25 @@ class LiveFeed:
             self._flush_scheduled = True
             # asyncio's call_later, not a Textual Timer: a Timer is a task of its own, and at idle
             # (a line a second per service) making one per batch cost more than drawing the line.
-            asyncio.get_running_loop().call_later(self._flush_interval, self._flush_logs)
+            loop = asyncio.get_running_loop()
+            if self._flush_interval > FLUSH_INTERVAL:
+                self._burst = (loop.time() + self._flush_interval, self.store.arrived)
+                loop.call_later(BURST_LOOK, self._flush_when_quiet)
+            else:
+                loop.call_later(self._flush_interval, self._flush_logs)
+
+    def _flush_when_quiet(self) -> None:
+        """During a flood: the flush waits FLOOD_INTERVAL, unless the lines stopped coming (a
+        backlog read to its end): then its last lines are drawn now, not up to 0.15 s later."""
+        due, seen = self._burst
+        arrived = self.store.arrived
+        loop = asyncio.get_running_loop()
+        left = due - loop.time()
+        if arrived == seen or left <= BURST_LOOK / 2:
+            self._flush_logs()
+        else:
+            self._burst = (due, arrived)
+            loop.call_later(min(BURST_LOOK, left), self._flush_when_quiet)
 
     def _flush_logs(self) -> None:
         self._flush_scheduled = False
@@ -215,18 +237,33 @@ _quiet_threshold: tuple[int, int, int] | None = None  # the collector's threshol
 _flood_seen = 0.0
 
 
+# During a flood the log reader parses without pause, and a thread waiting for the GIL gets it only
+# after the switch interval (5 ms by default): the UI thread waits that long every time it comes
+# back from select(), several times between a key and its frame. At 1 ms, keys under a 1M-line
+# flood measured p95 42/70/50 ms against 83/91/73 ms at 5 ms (alternating pairs, machine load 6-10;
+# one more pair under a load spike to 34 went the other way), the flood's time unchanged.
+FLOOD_SWITCH_INTERVAL = 0.001
+_quiet_switch: float | None = None  # the interpreter's switch interval before a flood lowered it
+
+
 def _collect_for(flooding: bool) -> None:
-    """Young collections every FLOOD_GC_THRESHOLD allocations during a flood, as before once it is over."""
-    global _quiet_threshold, _flood_seen
+    """During a flood: young collections every FLOOD_GC_THRESHOLD allocations and the GIL handed to
+    the UI thread within FLOOD_SWITCH_INTERVAL; as before once it is over."""
+    global _quiet_threshold, _flood_seen, _quiet_switch
     now = time.monotonic()
     if flooding:
         _flood_seen = now
         if _quiet_threshold is None:
             _quiet_threshold = gc.get_threshold()
             gc.set_threshold(max(FLOOD_GC_THRESHOLD, _quiet_threshold[0]), *_quiet_threshold[1:])
+            _quiet_switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(FLOOD_SWITCH_INTERVAL, _quiet_switch))
     elif _quiet_threshold is not None and now - _flood_seen >= FLOOD_GC_HOLD:
         gc.set_threshold(*_quiet_threshold)
         _quiet_threshold = None
+        if _quiet_switch is not None:
+            sys.setswitchinterval(_quiet_switch)
+            _quiet_switch = None
 
 
 def _verdicts(snapshot: Snapshot) -> list[tuple[str, str, str, bool]]:

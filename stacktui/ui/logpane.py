@@ -111,9 +111,14 @@ class LogPane(LogFilterMixin, Vertical):
         finally:
             self.wrap = wrap
 
-    def _view_lines(self) -> Sequence[LogLine]:
-        """The stored lines this view shows: one service or all merged, through the filter, at most the cap."""
-        lines = self.store.merged(self.services or None) if self.merged else self.store.lines(self.service or "")
+    def _view_lines(self, drain: bool = False) -> Sequence[LogLine]:
+        """The stored lines this view shows: one service or all merged, through the filter, at most the cap.
+
+        `drain`: the view is drawn anew from them, so the lines waiting for the next flush (among
+        them already) are dropped in the same look, or that flush would add them a second time."""
+        store = self.store
+        lines = (store.merged(self.services or None, drain=drain) if self.merged
+                 else store.lines(self.service or "", drain=drain))
         lines = self._filtered(lines)
         return lines[-self.view_lines:] if len(lines) > self.view_lines else lines
 
@@ -126,7 +131,7 @@ class LogPane(LogFilterMixin, Vertical):
         view = self.log_view
         if self.wrap:
             self._wrap_width = max(20, view.scrollable_content_region.width or view.size.width or 80)
-        texts, metas = self._format(self._view_lines())
+        texts, metas = self._format(self._view_lines(drain=True))
         view.reset(texts, metas)
         self.new_while_paused = 0
         if self._pattern is not None:

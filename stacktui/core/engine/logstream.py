@@ -306,7 +306,9 @@ def split_frames(data: bytes, decoder: EntryDecoder, out: list[LogLine]) -> byte
                     elif key == last:
                         same += 1
                     text = data[start + 31:end - 1].decode("utf-8", "replace")
-                    if suspect(text) is not None:
+                    # Every character sanitize looks for is one str.isprintable() refuses, and it is
+                    # 4x quicker than the search: only lines it refuses (tabs too) are searched.
+                    if not text.isprintable() and suspect(text) is not None:
                         text = sanitize(text)
                     append(new(LogLine, (service, key, text, STDERR if stream == 2 else STDOUT)))
                     continue

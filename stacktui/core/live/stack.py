@@ -83,10 +83,16 @@ class LiveStack:
         self.watcher = Watcher(project, engine, on_snapshot=self._snapshot, on_event=self._event,
                                on_connection=self._connection, probe_interval=self.probe_interval)
 
-    def start(self) -> bool:
-        """Follow the engine (threads); False when there is nothing to follow or it was stopped."""
+    def start(self, known: Snapshot | None = None) -> bool:
+        """Follow the engine (threads); False when there is nothing to follow or it was stopped.
+
+        `known`: a listing the screen already drew. Its containers' logs are followed at once
+        instead of after the watcher's own first listing (a request, 20-100 ms, more under load).
+        """
         if self._stopped or self.watcher is None or self.watcher.stopped:
             return False
+        if known is not None and self.hub is not None:
+            self.hub.sync(known.current_ids())
         self.watcher.start()
         return True
 

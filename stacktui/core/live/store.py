@@ -34,6 +34,7 @@ class LogStore:
         self._buffers: dict[str, deque[LogLine]] = {}
         self._pending: list[LogLine] = []
         self._overflowed = False
+        self.arrived = 0  # lines appended in all; a reader compares two looks to see whether lines still come
         self._lock = threading.Lock()
         self.on_pending: Callable[[], None] | None = None  # called when new lines wait and none did before
 
@@ -46,6 +47,7 @@ class LogStore:
                 buf = self._buffers[service] = deque(maxlen=self.max_lines)
             added = lines if isinstance(lines, list) else list(lines)
             buf.extend(added)
+            self.arrived += len(added)
             if added and not self._overflowed:  # once overflowed, the reader redraws from the buffers anyway
                 wake = not self._pending
                 if len(self._pending) + len(added) > self._pending_limit:
@@ -64,13 +66,19 @@ class LogStore:
             self._pending, self._overflowed = [], False
         return pending, overflowed
 
-    def lines(self, service: str) -> list[LogLine]:
+    def lines(self, service: str, *, drain: bool = False) -> list[LogLine]:
+        """One service's stored lines. `drain`: a reader drawing everything from them is told of no
+        line twice: what waits for `drain` is dropped in the same look (they are among these)."""
         with self._lock:
+            if drain:
+                self._pending, self._overflowed = [], False
             return list(self._buffers.get(service, ()))
 
-    def merged(self, services: Iterable[str] | None = None) -> list[LogLine]:
-        """Every service's lines interleaved by engine timestamp (arrival order breaks ties)."""
+    def merged(self, services: Iterable[str] | None = None, *, drain: bool = False) -> list[LogLine]:
+        """Every service's lines interleaved by engine timestamp (arrival order breaks ties); `drain` as in lines."""
         with self._lock:
+            if drain:
+                self._pending, self._overflowed = [], False
             names = list(self._buffers) if services is None else [s for s in services if s in self._buffers]
             parts = [list(self._buffers[name]) for name in names]
         # Each buffer is nearly sorted already (one container's clock); sort each, then merge. Both
