@@ -15,8 +15,6 @@ import sys
 import time
 from typing import Any
 
-import psutil
-
 from bench import appdriver as ad
 
 SIZE = (120, 40)
@@ -25,7 +23,7 @@ SIZE = (120, 40)
 async def measure(rows: int, presses: int) -> dict[str, Any]:
     from textual import events
 
-    started = psutil.Process().create_time()  # the process's own start, as a user's `stacktui` starts
+    started = ad.process_started()  # the process's own start, as a user's `stacktui` starts
     ctx, parsed = ad.build_context([])
     app = ad.build_app(ctx, parsed)
     clock = ad.FrameClock(app)

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 T0_WALL = time.time()
 
-from bench.appdriver import FrameClock  # noqa: E402  (after the clock: its imports are part of start-up)
+from bench.appdriver import FrameClock, process_started  # noqa: E402  (after the clock: its imports are part of start-up)
 
 
 async def main() -> None:
@@ -39,14 +39,12 @@ async def main() -> None:
         print(json.dumps(await _startup()))
         return
 
-    import psutil
-
     from stacktui.commands.context import Context
     from stacktui.commands.tui import build_switching_app
     from stacktui.core.engine.client import Engine
     from stacktui.core.engine.endpoint import resolve
 
-    created = psutil.Process().create_time()
+    created = process_started()
     app = build_switching_app(Context(), None)
     clock = FrameClock(app)
     screen = app.projects_screen
@@ -71,6 +69,8 @@ async def main() -> None:
             await asyncio.sleep(0.2)
         out["event_delays_s"] = delays
         await asyncio.sleep(2.0)
+        import psutil  # here, not before the first frame: the bench's own imports are not start-up
+
         proc = psutil.Process()
         c0 = sum(proc.cpu_times()[:2])
         l0 = screen.listings
@@ -113,12 +113,10 @@ async def _frame_after(clock: FrameClock, action: Callable[[], Any], shows: Call
 
 async def _startup() -> dict:
     """Process creation to the first frame of this folder's project with every service's row."""
-    import psutil
-
     from stacktui.commands.context import Context
     from stacktui.commands.tui import build_app
 
-    created = psutil.Process().create_time()
+    created = process_started()
     app = build_app(Context(), None)
     clock = FrameClock(app)
     out: dict = {}

@@ -14,7 +14,7 @@ from stacktui.commands import check, config, layout, projects, restart, shell, s
 from stacktui.commands.context import Context
 from stacktui.core.engine.client import lost_engine
 from stacktui.core import proc
-from stacktui.core.compose.source import deep_nesting
+from stacktui.core.compose.nesting import deep_nesting
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.settings import load_settings
 

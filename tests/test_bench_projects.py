@@ -2,6 +2,10 @@
 Nothing here times anything: the figures are fixed, or only compared with the frame they name."""
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import App
@@ -55,3 +59,15 @@ async def test_the_frame_after_a_change_is_the_first_one_showing_it():
         assert took is not None and took > 0
         assert clock.frames > frames
         assert seen and "1/2" in seen[-1]  # the frame judged is the one drawing the new count
+
+
+def test_the_process_start_is_when_the_process_was_made():
+    """"From the process's creation" starts when the parent made the process: psutil's create_time()
+    was 0.5 s early here (the boot time in whole seconds), and every start-up row carried it."""
+    before = time.time()
+    done = subprocess.run([sys.executable, "-c", "import time; from bench.appdriver import process_started; "
+                           "print(process_started(), time.time())"], capture_output=True, text=True, timeout=60,
+                          cwd=str(Path(__file__).resolve().parent.parent))
+    started, running = map(float, done.stdout.split())
+    tick = 0.02  # the kernel's start time and /proc/uptime both come in 10 ms steps
+    assert before - tick <= started <= running + tick

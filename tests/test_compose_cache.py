@@ -5,7 +5,10 @@ project loaded after it must show Compose's new answer, not the cached one.
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,3 +115,33 @@ def test_a_refused_config_is_not_cached(project: Path) -> None:
     with pytest.raises(Exception):
         _seen(project)
     assert not _cached(project)
+
+
+def test_a_cached_start_reads_no_file_and_keeps_every_line(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a cache hit the TUI's start imports no YAML library and parses no file (compose.known),
+    yet every file:line the project carries is the one a full read gives, and a question loading
+    did not ask (a check's finding) still reads the files and answers it."""
+    first = loader.load_project(resolve_target(cwd=project))  # Compose asked, the files read, both kept
+    assert _cached(project)
+    script = (
+        "import sys, json\n"
+        "import stacktui.cli, stacktui.commands.tui, stacktui.ui.app\n"
+        "from stacktui.core import loader\n"
+        "from pathlib import Path\n"
+        "from stacktui.core.compose.discovery import resolve_target\n"
+        f"p = loader.load_project(resolve_target(cwd=Path({str(project)!r})))\n"
+        "web = p.services['web']\n"
+        "out = {'yaml': sorted(m for m in sys.modules if m.startswith('ruamel')),\n"
+        "       'where': str(web.where), 'port': str(web.ports[0].where)}\n"
+        "out['image'] = str(p.source.locate('web', 'image'))  # not asked by loading: the files are read now\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["yaml"] == []
+    web = first.services["web"]
+    assert (seen["where"], seen["port"]) == (str(web.where), str(web.ports[0].where))
+    assert seen["where"].endswith("compose.yaml:2") and seen["port"].endswith("compose.yaml:6")
+    assert seen["image"] == str(first.source.locate("web", "image")) and seen["image"].endswith("compose.yaml:3")

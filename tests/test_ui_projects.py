@@ -56,6 +56,8 @@ async def test_projects_screen_lists_follows_events_opens_and_leaves_nothing_beh
     async with app.run_test(size=(140, 30)) as pilot:
         await until(pilot, lambda: row_text(screen, a.name) and row_text(screen, b.name), what="both projects listed")
         assert app.screen is screen
+        # Under it, no project's widgets yet: they are made when one is opened, not before this first frame.
+        assert not app.screen_stack[0].query("#services")
         assert row_text(screen, a.name)[1:] == [endpoint.label, "3", "3/3", "3", "0", ""]
         assert endpoint.label in str(screen.query_one("#projects-topbar").render())
 

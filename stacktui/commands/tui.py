@@ -134,9 +134,11 @@ def build_switching_app(ctx: Context, args: argparse.Namespace | None = None) ->
     """The projects screen, whose Enter opens a project in the same app (ui.switch); as `stacktui`
     builds it outside any project folder (the benchmarks drive this one too)."""
     from stacktui.core.engine.client import Engine
-    from stacktui.ui.switch import Opening, SwitchingApp
 
     options = _options(ctx, args)
+    early = {index: _early_listing(endpoint, Engine.connect) for index, endpoint in enumerate(ctx.endpoints)}
+
+    from stacktui.ui.switch import Opening, SwitchingApp  # Textual, while the engines answer
 
     def opener(choice: Any) -> Opening:
         # On the engine the projects screen connected: the app closes it with the others at the end.
@@ -144,7 +146,23 @@ def build_switching_app(ctx: Context, args: argparse.Namespace | None = None) ->
                       contexts=ctx.contexts, _endpoints=[choice.endpoint], _engine=choice.engine)
         return Opening(loader=_loader(one), reload=one.reload, engine_label=one.endpoint.label)
 
-    return SwitchingApp(ctx.endpoints, Engine.connect, opener, **options)
+    return SwitchingApp(ctx.endpoints, Engine.connect, opener, early=early, **options)
+
+
+def _early_listing(endpoint: Any, connect: Any) -> tuple[_Background, _Background]:
+    """An engine connected and its projects listed in threads from now on, while Textual is imported:
+    the projects screen's first frame then has its rows instead of waiting for them after it."""
+    engine = _Background(lambda: connect(endpoint))
+
+    def listing() -> Any:
+        try:
+            from stacktui.core.ops.projects import list_projects
+
+            return list_projects(engine.result(), endpoint.label)
+        except Exception:  # no engine, or the listing failed: the screen says so, listing as it always does
+            return None
+
+    return engine, _Background(listing)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:

@@ -8,19 +8,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from stacktui.core.compose import cache as configcache
 from stacktui.core.compose import cli as composecli
 from stacktui.core.compose.cli import ComposeTarget
+from stacktui.core.compose.known import KnownSource, RecordingSource
 from stacktui.core.errors import ConfigError, SourceRef
 from stacktui.core.compose.model import DependsOn, Extension, PortSpec, Project, ServiceSpec
-from stacktui.core.compose.aliases import may_hold_aliases
-from stacktui.core.compose.source import SourceIndex, deep_nesting, shape_problem
+from stacktui.core.compose.nesting import deep_nesting
 from stacktui.core.engine.client import FILES_LABEL, WORKDIR_LABEL
 
 if TYPE_CHECKING:
+    from stacktui.core.compose.source import SourceIndex
     from stacktui.core.engine.client import ContainerInfo, Engine
 
 ENV_FILE_LABEL = "com.docker.compose.project.environment_file"
@@ -30,8 +28,15 @@ def load_project(target: ComposeTarget) -> Project:
     """The project as Compose sees it. Raises ConfigError naming file and line."""
     if not target.files:
         raise ConfigError("no compose file given", hint="pass -f FILE, or attach with -p NAME")
-    cached, key = configcache.lookup(target)  # Compose's answer from a run whose inputs were the same
+    # Compose's answer from a run whose inputs were the same, and what the files told that run.
+    cached, key, known = configcache.lookup(target)
+    if cached is not None and known is not None:
+        # Neither Compose nor the files are read (nor ruamel.yaml imported) on the way to the first
+        # frame; a question the answers do not hold reads the files then (compose.known).
+        return _checked(project_from_config(cached, KnownSource(target.files, known), target))
     early = _start_compose_early(target) if cached is None else None
+    from stacktui.core.compose.source import SourceIndex
+
     try:
         source = SourceIndex.load(list(target.files))  # YAML errors with lines come first
     except BaseException:
@@ -42,8 +47,14 @@ def load_project(target: ComposeTarget) -> Project:
         config = cached
     else:
         config = effective_config(target, source, early.result() if early is not None else None)
-        configcache.store(target, key, config)
-    project = project_from_config(config, source, target)
+    recording = RecordingSource(source)
+    project = _checked(project_from_config(config, recording, target))
+    project.source = source
+    configcache.store(target, key, config, recording.answers)
+    return project
+
+
+def _checked(project: Project) -> Project:
     from stacktui.core.namespaces.graph import project_graph
 
     project_graph(project)  # a missing target or a cycle Compose let through still names its line
@@ -57,6 +68,8 @@ def _start_compose_early(target: ComposeTarget) -> "Future[tuple[subprocess.Comp
     nothing to count, and then the two reads overlap (Compose's 4 s and stacktui's own on a
     2,000-service file).
     """
+    from stacktui.core.compose.aliases import may_hold_aliases
+
     for f in target.files:
         try:
             text = Path(f).read_text(encoding="utf-8")
@@ -106,33 +119,15 @@ def compose_config(target: ComposeTarget, args: Sequence[str] = (), input: str |
         fmt = "yaml"
     if done.returncode != 0 or not done.stdout.strip():
         return done, None
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
     try:
         with deep_nesting():
             config = json.loads(done.stdout) if fmt == "json" else YAML(typ="safe").load(done.stdout)
     except (json.JSONDecodeError, YAMLError):
         return done, None
     return done, config if isinstance(config, dict) else None
-
-
-_WARNING = re.compile(r'level=warning msg="((?:[^"\\]|\\.)*)"')
-
-
-def _compose_message(stderr: str) -> str:
-    """Compose's error first, then its warnings once each (they often say why: an unset variable)."""
-    errors: list[str] = []
-    warnings: list[str] = []
-    for line in (ln.strip() for ln in stderr.splitlines()):
-        if not line:
-            continue
-        found = _WARNING.search(line)
-        if found:
-            text = found.group(1).replace('\\"', '"')
-            if text not in warnings:
-                warnings.append(text)
-        else:
-            errors.append(line)
-    message = "; ".join(errors) or "compose config failed"
-    return message + (f" (Compose also warned: {'; '.join(warnings)})" if warnings else "")
 
 
 _UNSET = re.compile(r'The \\?"(\w+)\\?" variable is not set')
@@ -176,13 +171,14 @@ def _port_entry(value: str, source: SourceIndex) -> tuple[str, SourceRef] | None
 
 def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
     """Compose's refusal, located in the source files when it is about the graph."""
+    from stacktui.core.compose.source import shape_problem
     from stacktui.core.namespaces.graph import source_graph
 
     shape = shape_problem(source.files)
     if shape is not None:
         return shape
     graph = source_graph(source)
-    message = _compose_message(stderr)
+    message = composecli.compose_message(stderr)
     hint = "run `docker compose config` to see it in full"
     missing = re.search(r'service "([^"]+)" depends on undefined service "([^"]+)"', stderr)
     if missing:
@@ -313,9 +309,7 @@ def _unescaped(value: Any) -> Any:
 
 def _declared_order(raw_services: dict[str, Any], source: SourceIndex | None) -> list[str]:
     """Services in the order the files declare them (Compose's JSON sorts them by name)."""
-    order: list[str] = []
-    for sf in source.files if source else []:
-        order += [n for n in sf.services() if n in raw_services and n not in order]
+    order = [n for n in source.service_order() if n in raw_services] if source else []
     return order + [n for n in raw_services if n not in order]
 
 

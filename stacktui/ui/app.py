@@ -173,9 +173,10 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
         self.apply_settings()
         self._loop_for_logs = asyncio.get_running_loop()
         self._context_for_logs = contextvars.copy_context()
-        self.table.focus()
-        self._draw_topbar()
-        self.pane.update_title()
+        if self._main.query("#services"):  # ui.switch's app starts with none: they come with a project
+            self.table.focus()
+            self._draw_topbar()
+            self.pane.update_title()
         if self.project is not None:
             self._attach(self.project, self.engine, self.target)
         else:

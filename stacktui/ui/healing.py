@@ -20,20 +20,20 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from stacktui.core.engine.loglines import EVENT, LogLine
-from stacktui.core.heal import events as ev
-from stacktui.core.heal.backoff import Backoff
-from stacktui.core.heal.events import HealEvent
-from stacktui.core.heal.markers import HealMarkers
 from stacktui.core.sanitize import printable
 
 if TYPE_CHECKING:
+    # Imported when heal is first turned on, not on the way to the first frame.
+    from stacktui.core.heal.backoff import Backoff
+    from stacktui.core.heal.events import HealEvent
     from stacktui.core.heal.healer import ProjectHealer
+    from stacktui.core.heal.markers import HealMarkers
 
 
 class HealSaid(Message):
     """One HealEvent, from the healer's threads to the app's."""
 
-    def __init__(self, event: HealEvent) -> None:
+    def __init__(self, event: "HealEvent") -> None:
         super().__init__()
         self.event = event
 
@@ -43,8 +43,8 @@ class HealToggle:
 
     heal_on: bool = False
     healer: "ProjectHealer | None" = None
-    _heal_backoff: Backoff | None = None
-    _heal_markers: HealMarkers | None = None
+    _heal_backoff: "Backoff | None" = None
+    _heal_markers: "HealMarkers | None" = None
 
     def action_heal(self) -> None:
         self.set_heal(not self.heal_on)
@@ -59,7 +59,9 @@ class HealToggle:
                 if not quiet:
                     app.notify("self-heal needs the project loaded and an engine", severity="warning", timeout=6)
                 return False
+            from stacktui.core.heal.backoff import Backoff
             from stacktui.core.heal.healer import ProjectHealer
+            from stacktui.core.heal.markers import HealMarkers
 
             if self._heal_backoff is None:
                 self._heal_backoff = Backoff(first=app.settings.heal_backoff)
@@ -96,7 +98,9 @@ class HealToggle:
 
     # -- from the healer's threads ------------------------------------------------------------------
 
-    def _heal_said(self, event: HealEvent) -> None:
+    def _heal_said(self, event: "HealEvent") -> None:
+        from stacktui.core.heal import events as ev
+
         app: Any = self
         markers = self._heal_markers
         marker = markers.feed(event) if markers is not None else None
@@ -107,6 +111,8 @@ class HealToggle:
             app.post_message(HealSaid(event))
 
     def on_heal_said(self, message: HealSaid) -> None:
+        from stacktui.core.heal import events as ev
+
         event = message.event
         if not self.heal_on:
             return

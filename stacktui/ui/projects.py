@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from stacktui.core.engine.endpoint import Endpoint
     from stacktui.core.ops.projects import ProjectSummary
 
+    Early = tuple[Callable[[], Engine], Callable[[], "list[ProjectSummary] | None"]]
+
 # What changes a row: a container appearing, going, starting, stopping, its health.
 STATE_ACTIONS = ["create", "start", "restart", "die", "stop", "kill", "destroy", "pause", "unpause",
                  "health_status"]
@@ -68,11 +70,14 @@ class ProjectsScreen(Screen[None]):
 
     def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"],
                  on_open: Callable[[Choice], None], *, engines: dict[int, "Engine"] | None = None,
-                 selected: str | None = None) -> None:
+                 selected: str | None = None, early: dict[int, "Early"] | None = None) -> None:
         super().__init__(id="projects-screen")
         self.endpoints = endpoints
         self._on_open = on_open
         self._connect = connect
+        # Per engine, its connection and first listing, begun by the command while Textual was importing
+        # (commands/tui.py): each call waits for its answer; the listing is None when it failed.
+        self._early = dict(early or {})
         self.engines: dict[int, "Engine"] = dict(engines or {})
         self.rows: dict[str, tuple[int, "ProjectSummary"]] = {}
         self.errors: dict[int, str] = {}
@@ -109,14 +114,20 @@ class ProjectsScreen(Screen[None]):
         from stacktui.core.ops.projects import list_projects, summarize
 
         endpoint = self.endpoints[index]
+        early = self._early.pop(index, None)
         try:
-            engine = self.engines.get(index) or self._connect(endpoint)
+            engine = self.engines.get(index) or (early[0]() if early is not None else self._connect(endpoint))
         except StackError as exc:
             self._post(self._engine_failed, index, str(exc))
             return
         self.engines[index] = engine
+        first = early[1]() if early is not None else None
+        if first is not None:
+            self._post(self._show, index, first)
         dirty = threading.Event()
-        everything = [True]  # the next round lists the whole engine (start, and after a broken stream)
+        # The next round lists the whole engine: at start, after a broken stream, and once the stream is
+        # open when the rows came from the early listing (a change between the two is then not missed).
+        everything = [True]
         touched: set[str] = set()  # else only the projects the events named
         lock = threading.Lock()
 
@@ -129,6 +140,8 @@ class ProjectsScreen(Screen[None]):
                     self._stop.wait(2.0)
                     continue
                 self._streams.append(stream)
+                if first is not None:
+                    dirty.set()  # the early listing is older than the stream: listed again, now
                 try:
                     for event in stream:
                         name = ((event.get("Actor") or {}).get("Attributes") or {}).get(PROJECT_LABEL)
@@ -144,7 +157,8 @@ class ProjectsScreen(Screen[None]):
                     self._stop.wait(1.0)
 
         threading.Thread(target=read_events, name=f"projects-events-{index}", daemon=True).start()
-        dirty.set()
+        if first is None:
+            dirty.set()
         while not self._stop.is_set():
             if not dirty.wait(0.5) or not self._shown.wait(0.5):
                 continue

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from textual.app import ComposeResult
 from textual.compose import compose
 
 from stacktui.core.errors import StackError
@@ -52,13 +53,20 @@ class SwitchingApp(StackApp):
     """StackApp with the projects screen in front until a project is opened, and again on `p`."""
 
     def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"],
-                 opener: Callable[[Choice], Opening], **kwargs: Any) -> None:
+                 opener: Callable[[Choice], Opening], early: dict[int, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(loader=_no_project, **kwargs)
         self.loader = None
         self._opener = opener
-        self.projects_screen = ProjectsScreen(endpoints, connect, self.open_project)
+        self.projects_screen = ProjectsScreen(endpoints, connect, self.open_project, early=early)
         self._frozen = False
         self._opening = False
+
+    def compose(self) -> ComposeResult:
+        """Nothing until a project is opened (_show_project composes its widgets then): the projects
+        screen in front is the first frame, and the main screen's widgets, unseen under it, would
+        only add their mounting to its cost."""
+        if self.loader is not None:
+            yield from super().compose()
 
     # -- the projects screen ----------------------------------------------------------------------
 

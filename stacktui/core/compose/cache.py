@@ -17,6 +17,10 @@ computed now:
   program: its path, size and mtime, and those of the docker CLI's compose plugins;
 - stacktui's version and this format's.
 
+Beside the config, each entry keeps the answers loading the project got from stacktui's own
+read of the files (compose.known): they depend on the files' bytes alone, so a hit reads
+neither Compose nor the files before the first frame.
+
 Files that make Compose read other files (`env_file`, `extends`, `include`, `label_file`) are
 never cached: their content is not in the key. One entry per project (named by its command
 line), written atomically in the user's cache folder (XDG_CACHE_HOME) and replaced when the key
@@ -35,7 +39,7 @@ from typing import Any
 from stacktui import __version__
 from stacktui.core.compose.cli import _PLUGIN_DIRS, ComposeTarget, compose_command
 
-FORMAT = 1
+FORMAT = 2  # 2: the source answers beside the config
 # A file that names one of these makes Compose read another file whose content the key cannot see.
 _READS_OTHER_FILES = re.compile(r"\b(?:env_file|extends|include|label_file)\b")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -114,29 +118,33 @@ def _entry(target: ComposeTarget) -> Path:
     return cache_dir() / f"{zlib.crc32(identity.encode()):08x}-{len(identity)}.json"  # a clash only misses
 
 
-def lookup(target: ComposeTarget) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(the cached config or None, the key now): pass the key to store() once Compose has answered."""
+def lookup(target: ComposeTarget) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
+    """(the cached config or None, the key now, the source answers kept with it or None): pass
+    the key to store() once Compose has answered."""
     try:
         key = config_key(target)
     except Exception:  # compose_command() raising: the Compose call says it properly
-        return None, None
+        return None, None, None
     if key is None:
-        return None, None
+        return None, None, None
     path = _entry(target)
     try:
         if path.stat().st_size > MAX_BYTES:
-            return None, key
+            return None, key, None
         data = json.loads(path.read_bytes())
     except (OSError, ValueError):
-        return None, key
+        return None, key, None
     if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("config"), dict):
         forget(target)  # stale: never read again
-        return None, key
-    return data["config"], key
+        return None, key, None
+    answers = data.get("source")
+    return data["config"], key, answers if isinstance(answers, dict) else None
 
 
-def store(target: ComposeTarget, key: dict[str, Any] | None, config: dict[str, Any]) -> None:
-    """Keep Compose's answer under the key computed before it was asked (atomically)."""
+def store(target: ComposeTarget, key: dict[str, Any] | None, config: dict[str, Any],
+          source: dict[str, Any] | None = None) -> None:
+    """Keep Compose's answer under the key computed before it was asked (atomically), with the
+    source answers loading got (compose.known) when they survive JSON unchanged."""
     if key is None:
         return
     path = _entry(target)
@@ -145,6 +153,9 @@ def store(target: ComposeTarget, key: dict[str, Any] | None, config: dict[str, A
         text = json.dumps({"key": key, "config": config}, separators=(",", ":"))
         if json.loads(text)["config"] != config:  # read from Compose's YAML (a value JSON cannot carry)
             return
+        answers = _answers_text(source)
+        if answers is not None:
+            text = text[:-1] + ',"source":' + answers + "}"
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp.write_text(text)
         os.replace(tmp, path)
@@ -152,6 +163,17 @@ def store(target: ComposeTarget, key: dict[str, Any] | None, config: dict[str, A
         tmp.unlink(missing_ok=True)
         return
     _prune(path.parent)
+
+
+def _answers_text(source: dict[str, Any] | None) -> str | None:
+    """The source answers as JSON, or None when JSON would change them (a hit then reads the files)."""
+    if source is None:
+        return None
+    try:
+        text = json.dumps(source, separators=(",", ":"))
+        return text if json.loads(text) == source else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _prune(folder: Path) -> None:

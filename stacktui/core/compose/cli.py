@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -225,3 +226,24 @@ class ComposeFailed(ConfigError):
         self.cmd = list(cmd)
         self.code = code
         self.stderr = stderr
+
+
+_WARNING = re.compile(r'level=warning msg="((?:[^"\\]|\\.)*)"')
+
+
+def compose_message(stderr: str) -> str:
+    """Compose's error first, then its warnings once each (they often say why: an unset variable)."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    for line in (ln.strip() for ln in stderr.splitlines()):
+        if not line:
+            continue
+        found = _WARNING.search(line)
+        if found:
+            text = found.group(1).replace('\\"', '"')
+            if text not in warnings:
+                warnings.append(text)
+        else:
+            errors.append(line)
+    message = "; ".join(errors) or "compose config failed"
+    return message + (f" (Compose also warned: {'; '.join(warnings)})" if warnings else "")

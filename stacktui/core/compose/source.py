@@ -1,10 +1,8 @@
 """The compose files as written: ruamel.yaml round-trip trees, for line numbers and edits."""
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from ruamel.yaml.scanner import Scanner
 
 from stacktui.core.compose import blockyaml
 from stacktui.core.compose.aliases import composer_for
+from stacktui.core.compose.nesting import NESTING_LIMIT, deep_nesting
 from stacktui.core.errors import ConfigError, SourceRef
 
 
@@ -67,25 +66,6 @@ def detect_indent(text: str) -> tuple[int, int, int]:
     mapping = maps.most_common(1)[0][0] if maps else 2
     offset = offsets.most_common(1)[0][0] if offsets else 2
     return mapping, offset + 2, offset
-
-
-# Compose reads a mapping nested thousands of levels deep; ruamel and json recurse once or a few
-# times per level, past Python's default limit of 1,000 frames. Measured with Python 3.11: 10,000
-# levels parse with the limit raised, 30,000 overflow the C stack. So: a limit of our own on the
-# nesting, well inside what the interpreter survives, and the frames it needs while reading.
-NESTING_LIMIT = 5_000
-_FRAMES_NEEDED = 8 * NESTING_LIMIT  # 5,000 levels took 25,000 frames to read, write and walk
-
-
-@contextlib.contextmanager
-def deep_nesting() -> Iterator[None]:
-    """Python's recursion limit raised for reading a file nested up to NESTING_LIMIT levels."""
-    before = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(before, _FRAMES_NEEDED))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(before)
 
 
 def parse_text(text: str, file: Path) -> Any:
@@ -261,6 +241,10 @@ class SourceIndex:
             if line is not None:
                 return SourceRef(sf.path, line + 1)
         return None
+
+    def service_order(self) -> list[Any]:
+        """Every service name in the order the files declare them (earlier files first)."""
+        return list(dict.fromkeys(n for sf in self.files for n in sf.services()))
 
     def extension(self, service: str, key: str = "x-stacktui") -> dict[str, Any]:
         """x-stacktui of a service: Compose's `config` drops service extensions, so read them here."""
