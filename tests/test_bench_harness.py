@@ -255,3 +255,20 @@ def test_the_big_table_row_waits_for_every_row_and_sees_each_key_move_the_cursor
     assert got["rows"] == 40 and got["startup"] > 0
     for kind in ("step", "page"):
         assert (len(got[kind]["samples"]), got[kind]["missed"]) == (4, 0), kind
+
+
+def test_an_early_done_needs_a_failed_poll_sent_after_the_exit() -> None:
+    """The working-again row's second count: a lie is proven only by a poll asked after stacktui's exit."""
+    from bench.bench_working import judge_exit
+
+    down, up = (False, True), (True, True)
+    polls = [(0.00, True), (0.02, False), (0.04, False), (0.06, True), (0.08, True)]
+    answers = [up, down, down, up, up]
+    # The exit after the stack answered again: in time.
+    assert judge_exit(polls, answers, 0.07) == (False, False, "")
+    # The exit between the last failed poll and the first answered one: not proven either way.
+    assert judge_exit(polls, answers, 0.05) == (False, True, "")
+    # The exit before a poll that still failed: early, and the note says which view failed and when.
+    early, within, said = judge_exit(polls, answers, 0.03)
+    assert (early, within) == (True, False)
+    assert said == "host port failing 10-10 ms after the exit (1 polls)"

@@ -15,6 +15,9 @@ Order of work, under the project's lock:
    host; every URL that was rewritten is reached from the container that uses it.
 If 4 or 5 fails: the previous text goes back and the same services are brought
 up from it the same way, so the stack is never left between two layouts.
+During each call of 4, the first old container Compose stops has the call's other old
+containers stopped with it (core/layout/stoptogether.py): Compose would stop a joiner, then
+its owner, one after the other, while the moved port answers nobody.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from stacktui.core.engine.client import Engine, lost_engine
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.layout.history import FileChanged, HistoryEntry, check_writable, read_bytes, revert, write_change
 from stacktui.core.layout.prepare import LayoutChange
+from stacktui.core.layout.stoptogether import StopTogether
 from stacktui.core.ports.host import host_port_conflicts
 from stacktui.core.layout.verify import ApplyEvent, Check, Emit, probe_gates, verify
 from stacktui.core.lock import project_lock
@@ -227,7 +231,8 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
         ok, why = True, ""
         for phase in up_phases(project, new, services):
             emit(ApplyEvent("up", f"compose up {' '.join(phase)} (owners first, waiting for health)"))
-            ok, why = _up(target, phase, max(1.0, deadline - time.monotonic()))
+            with StopTogether(engine, project.name, containers, phase):  # Compose stops them one level at a time
+                ok, why = _up(target, phase, max(1.0, deadline - time.monotonic()))
             if not ok:
                 break
         if not ok:
