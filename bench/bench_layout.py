@@ -9,7 +9,11 @@ the same stack: the edited file written (the texts stacktui writes, made beforeh
 Rounds alternate which goes first; medians of each round's longest window.
 
 The note breaks the last stacktui window down with the engine's own event times (kill, die,
-stop, destroy, create, start of each container) relative to the last answer before it.
+stop, destroy, create, start of each container) relative to the last answer before it, and
+gives the engine's floor for any switch that moves a published port from one container to
+another: two bare containers on the stack's network publishing the same host port, the holder
+stopped (its SIGTERM handled at once, as the demo's) and the other started right after, through
+the engine's API with no Compose in the loop, to the first answer on the port (_floor).
 """
 from __future__ import annotations
 
@@ -112,6 +116,55 @@ def _breakdown(project: str, window: dict) -> str:
     return ", ".join(f"{svc} {act} {at:+.2f}" for at, svc, act in inside) or "no container events in it"
 
 
+FLOOR_CMD = ["sh", "-c", "trap 'exit 0' TERM INT; mkdir -p /srv; echo ok > /srv/health; httpd -p 9001 -h /srv; "
+             "while :; do sleep 1 & wait $!; done"]
+
+
+def _floor(stack: BenchStack, samples: int) -> dict[str, float]:
+    """The engine alone moving a published host port between two containers: medians of stop, start, listen."""
+    from stacktui.core.engine.client import Engine
+
+    port = int(dict(ln.split("=", 1) for ln in (stack.dir / ".env").read_text().split())["DEMO_MCP_HTTP_PORT"]) + 7
+    image = os.environ.get("STACKTUI_DEMO_IMAGE", "stacktui-demo:0.1.0")
+    made = []
+    parts: dict[str, list[float]] = {"stop": [], "start": [], "listen": [], "total": []}
+    engine = Engine.from_env()
+    try:
+        for name in ("a", "b"):
+            done = subprocess.run(["docker", "create", "--name", f"{stack.name}-floor-{name}", "--network",
+                                   f"{stack.name}_default", "-p", f"127.0.0.1:{port}:9001",
+                                   "--label", "stacktui.bench=layout-floor", image, *FLOOR_CMD],
+                                  capture_output=True, text=True, timeout=60, check=True)
+            made.append(done.stdout.strip())
+        holder, other = made
+        engine.start(holder)
+        for _ in range(samples):
+            deadline = time.perf_counter() + 30
+            while not host_get_ok(port):
+                if time.perf_counter() > deadline:
+                    raise RuntimeError("the floor's holder never answered")
+                time.sleep(0.05)
+            time.sleep(0.5)
+            t0 = time.perf_counter()
+            engine.stop(holder, 10)
+            t1 = time.perf_counter()
+            engine.start(other)
+            t2 = time.perf_counter()
+            while not host_get_ok(port):
+                if time.perf_counter() > t2 + 30:
+                    raise RuntimeError("the floor's new holder never answered")
+                time.sleep(0.005)
+            t3 = time.perf_counter()
+            for key, value in (("stop", t1 - t0), ("start", t2 - t1), ("listen", t3 - t2), ("total", t3 - t0)):
+                parts[key].append(value)
+            holder, other = other, holder
+    finally:
+        if made:
+            subprocess.run(["docker", "rm", "-f", *made], capture_output=True, timeout=60)
+        engine.close()
+    return {k: statistics.median(v) for k, v in parts.items()}
+
+
 def run(quick: bool) -> list[Row]:
     rounds = 2 if quick else 4
     separate_text, shared_text = _texts()
@@ -137,6 +190,7 @@ def run(quick: bool) -> list[Row]:
                         last[way] = _breakdown(stack.name, window) + f" (window {window['gap']:.2f} s)"
                 samples[key].append(worst)
         _settle(stack, port)
+        floor = _floor(stack, 3 if quick else 5)
     med = {k: statistics.median(v) for k, v in samples.items()}
     ways = {k: statistics.median(v) for k, v in per_switch.items()}
     ratio = med["stacktui"] / med["compose"]
@@ -145,7 +199,11 @@ def run(quick: bool) -> list[Row]:
             f"{ways['stacktui separate']:.2f} s, shared {ways['stacktui shared']:.2f} s; compose up -d separate "
             f"{ways['compose separate']:.2f} s, shared {ways['compose shared']:.2f} s; polled every "
             f"{PERIOD * 1000:.0f} ms through the host port; the last stacktui windows, engine events from the "
-            f"last answer: separate: {last.get('separate', '-')}; shared: {last.get('shared', '-')}")
+            f"last answer: separate: {last.get('separate', '-')}; shared: {last.get('shared', '-')}; the engine's floor "
+            f"for moving a published port between two containers (API stop of the holder, then start of the "
+            f"other, to its first answer; medians): {floor['total']:.2f} s = stop {floor['stop']:.2f} + start "
+            f"{floor['start']:.2f} + listen {floor['listen']:.2f}, {floor['total'] / med['compose']:.2f}x the "
+            f"reference")
     return [Row("layout switch downtime: separate + shared mcp-server, longest window without /health", med["stacktui"],
                 "s", "file + compose up -d", med["compose"], "<= 0.5x and < 1.5 s",
                 ratio <= 0.5 and med["stacktui"] < 1.5, note)]

@@ -15,7 +15,8 @@ polls go on until both have answered for STABLE seconds after the command exited
 - reference: `docker compose restart vscode` (Compose restarts mcp-server too) and the same polls.
 
 Rounds alternate which goes first, each from a settled stack. Also counted: rounds in which
-stacktui exited (said done) before the stack answered (a poll failed after its exit).
+stacktui exited (said done) before the stack answered (a poll sent after its exit failed); the
+note counts apart the rounds whose exit fell between a failed poll and the next, answered one.
 """
 from __future__ import annotations
 
@@ -90,16 +91,30 @@ def _round(argv: list[str], stack: BenchStack, poller_probes: list, env: dict[st
     back = back_at(polls)
     if back is None:
         raise RuntimeError(f"{' '.join(argv[-3:])}: the stack never stopped answering, or never answered again")
-    # An early done: which condition was still failing after the exit, and until when.
-    late = [(t - exited, a) for (t, ok), a in zip(polls, poller.answers) if t > exited and not ok]
+    early, within_poll, said = judge_exit(polls, poller.answers, exited)
+    phases = {key: next((at for at, text in lines if pattern in text), float("nan"))
+              for key, pattern in PHASES.items()}
+    return {"seconds": back - t0, "exit": exited - t0, "early": early, "within_poll": within_poll, "late": said,
+            **phases}
+
+
+def judge_exit(polls: list[tuple[float, bool]], answers: list[tuple[bool, ...]],
+               exited: float) -> tuple[bool, bool, str]:
+    """(early, within a poll, what failed after the exit) for a round whose command exited at `exited`.
+
+    Early means a poll sent after the exit failed: the stack did not answer once stacktui had said
+    done. A failed poll sent before the exit, with the next one (after it) answered, proves nothing
+    either way (the stack may have answered from any moment between the two): "within a poll",
+    counted apart in the note, neither a lie nor hidden.
+    """
+    late = [(t - exited, a) for (t, ok), a in zip(polls, answers) if t > exited and not ok]
     said = ""
     if late:
         which = sorted({("host port", "backend's view")[i] for _, a in late for i, ok in enumerate(a) if not ok})
         said = (f"{' and '.join(which)} failing {late[0][0] * 1000:.0f}-{late[-1][0] * 1000:.0f} ms after the "
                 f"exit ({len(late)} polls)")
-    phases = {key: next((at for at, text in lines if pattern in text), float("nan"))
-              for key, pattern in PHASES.items()}
-    return {"seconds": back - t0, "exit": exited - t0, "early": exited < back, "late": said, **phases}
+    back = back_at(polls)
+    return bool(late), back is not None and exited < back and not late, said
 
 
 def _probe_costs(ns: NamespaceProbe, port: int, backend: str) -> str:
@@ -159,6 +174,8 @@ def run(quick: bool) -> list[Row]:
             med["stacktui"], "s", "compose restart + polls", med["compose"], "ratio <= 1.0", ratio <= 1.0, note),
         Row("working again: rounds where stacktui said done before the stack answered", early, "rounds",
             "rounds", rounds, "0", early == 0,
-            "a poll failed after stacktui's restart exited 0 (a done that comes early is a lie)"
-            + "".join(f"; {s['late']}" for s in samples["stacktui"] if s["early"])),
+            "a poll sent after stacktui's restart exited 0 failed (a done that comes early is a lie)"
+            + "".join(f"; {s['late']}" for s in samples["stacktui"] if s["early"])
+            + f"; rounds whose exit fell between a failed poll and the next, answered one: "
+              f"{sum(s['within_poll'] for s in samples['stacktui'])}"),
     ]

@@ -278,3 +278,20 @@ def test_backlog_row_judges_every_run_and_its_note_gives_each_runs_stages(monkey
     assert "per-run ratios 1.25, 0.80, 1.11; 2 of 3 >= 1.0" in row.note
     assert "0.05/1.55/1.60 vs 2.00, 0.08/2.40/2.50 vs 2.00, 0.04/1.70/1.80 vs 2.00" in row.note
     assert "process start to that table 0.45 s, not counted" in row.note
+
+
+def test_an_early_done_needs_a_failed_poll_sent_after_the_exit() -> None:
+    """The working-again row's second count: a lie is proven only by a poll asked after stacktui's exit."""
+    from bench.bench_working import judge_exit
+
+    down, up = (False, True), (True, True)
+    polls = [(0.00, True), (0.02, False), (0.04, False), (0.06, True), (0.08, True)]
+    answers = [up, down, down, up, up]
+    # The exit after the stack answered again: in time.
+    assert judge_exit(polls, answers, 0.07) == (False, False, "")
+    # The exit between the last failed poll and the first answered one: not proven either way.
+    assert judge_exit(polls, answers, 0.05) == (False, True, "")
+    # The exit before a poll that still failed: early, and the note says which view failed and when.
+    early, within, said = judge_exit(polls, answers, 0.03)
+    assert (early, within) == (True, False)
+    assert said == "host port failing 10-10 ms after the exit (1 polls)"

@@ -213,3 +213,40 @@ def test_a_command_in_a_container_that_outlasts_its_limit_is_stopped_with_its_ch
         assert (code, sorted(out.splitlines())) == (3, ["err", "out"])  # both streams; their order is the pipes'
     finally:
         c.remove(force=True)
+
+
+def test_start_stop_restart_and_exec_on_a_local_engine_go_over_the_socket(engine: Engine, demo_image: str,
+                                                                           docker_host: str) -> None:
+    """Issue 19: `stacktui restart` changes containers without waiting for docker-py's import."""
+    c = engine.client.containers.run(demo_image, ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done"],
+                                     detach=True, network_mode="none", labels={"stacktui.test": "raw-writes"})
+    code = (
+        "import sys\n"
+        "from stacktui.core.engine.client import Engine\n"
+        "e = Engine.from_env()\n"
+        f"cid = {c.id!r}\n"
+        "state = lambda: e.inspect_raw(cid)['State']\n"
+        "before = state()['StartedAt']\n"
+        "e.restart(cid, 5)\n"
+        "print('restarted', state()['Running'], state()['StartedAt'] != before)\n"
+        "e.stop(cid, 5)\n"
+        "print('stopped', state()['Status'])\n"
+        "e.stop(cid, 5)\n"  # already stopped: the engine's 304, no error (as docker-py)
+        "e.start(cid)\n"
+        "e.start(cid)\n"
+        "print('started', state()['Running'])\n"
+        "print('exec', *[str(x).strip() for x in e.exec(cid, ['sh', '-c', 'echo out; exit 4'])])\n"
+        "try:\n"
+        "    e.start('no-such-container-stacktui')\n"
+        "except Exception as exc:\n"
+        "    print('refused', exc.status_code, 'no-such-container-stacktui' in str(exc))\n"
+        "print('docker imported', 'docker' in sys.modules)\n"
+    )
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "DOCKER_HOST": docker_host, "PYTHONPATH": str(ROOT)})
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines() == ["restarted True True", "stopped exited", "started True", "exec 4 out",
+                                           "refused 404 True", "docker imported False"]
+    finally:
+        c.remove(force=True)

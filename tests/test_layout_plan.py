@@ -15,7 +15,7 @@ from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.errors import ConfigError
 from stacktui.core.layout.prepare import prepare_separate
-from stacktui.core.layout.apply import project_for_text, services_to_recreate, up_phases
+from stacktui.core.layout.apply import project_for_text, services_to_recreate, stops_in_order, up_phases
 from stacktui.core.ports.host import host_port_conflicts, port_answers
 from stacktui.core.layout.verify import moved_ports, rewritten_urls
 from stacktui.core.loader import load_project
@@ -85,6 +85,9 @@ def test_a_service_changed_only_along_comes_up_after_the_port_holders(tmp_path: 
     for a, b in ((old, new), (new, old)):
         assert services_to_recreate(a, b) == ["vscode", "mcp-server", "backend"]
         assert up_phases(a, b, services_to_recreate(a, b)) == [["vscode", "mcp-server"], ["backend"]]
+    # Back to shared, Compose would stop mcp-server, then vscode: stacktui stops them together.
+    # Separate, Compose stops both at once itself.
+    assert stops_in_order(old, ["vscode", "mcp-server"]) and not stops_in_order(new, ["vscode", "mcp-server"])
 
 
 def test_what_is_verified_after_up(agentdb9):

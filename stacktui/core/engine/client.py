@@ -176,8 +176,9 @@ class Engine:
     """A docker-py client with the calls stacktui needs, each bounded in time.
 
     For a local engine (a unix socket) the reads (ping, list, inspect, version, events, log
-    tails) go over the socket directly (core.rawhttp) and the docker-py client is made on first
-    use by what changes containers: a command or the TUI's first frame never waits for its import.
+    tails) and start, stop, restart and exec go over the socket directly (core.rawhttp); the
+    docker-py client is made on first use by the rest: a command or the TUI's first frame never
+    waits for its import.
     """
 
     def __init__(self, client: Any = None, host: str | None = None, *, timeout: int = API_TIMEOUT) -> None:
@@ -342,14 +343,34 @@ class Engine:
             raise EngineAPIError(status, message or f"HTTP {status} from the engine for GET {path.split('?')[0]}")
         return data
 
+    def _post(self, path: str, body: Any = None, *, wait: float = 0.0) -> Any:
+        """A POST over the socket; an error status raises EngineAPIError with the engine's words, as
+        docker-py does (304, already started or stopped, is no error there either)."""
+        assert self._raw is not None
+        status, data = rawhttp.post(self._raw, path, body, timeout=self._timeout + wait)
+        if status >= 400:
+            message = data.get("message") if isinstance(data, dict) else None
+            raise EngineAPIError(status, message or f"HTTP {status} from the engine for POST {path.split('?')[0]}")
+        return data
+
+    # Over the socket for a local engine: `stacktui restart` must not wait for docker-py's import.
     def restart(self, container_id: str, timeout: int = 10) -> None:
-        self.api.restart(container_id, timeout=timeout)
+        if self._raw:
+            self._post(f"/containers/{quote(container_id, safe='')}/restart?t={int(timeout)}", wait=timeout)
+        else:
+            self.api.restart(container_id, timeout=timeout)
 
     def start(self, container_id: str) -> None:
-        self.api.start(container_id)
+        if self._raw:
+            self._post(f"/containers/{quote(container_id, safe='')}/start")
+        else:
+            self.api.start(container_id)
 
     def stop(self, container_id: str, timeout: int = 10) -> None:
-        self.api.stop(container_id, timeout=timeout)
+        if self._raw:
+            self._post(f"/containers/{quote(container_id, safe='')}/stop?t={int(timeout)}", wait=timeout)
+        else:
+            self.api.stop(container_id, timeout=timeout)
 
     def kill(self, container_id: str, signal: str = "KILL") -> None:
         self.api.kill(container_id, signal=signal)
@@ -361,13 +382,19 @@ class Engine:
         command and its children are killed first (by their host pids), on a remote one the
         engine offers no way to, and the message says it may still run.
         """
-        exec_id = self.api.exec_create(container_id, cmd, stdout=True, stderr=True)["Id"]
+        raw = self._raw
+        if raw:
+            exec_id = self._post(f"/containers/{quote(container_id, safe='')}/exec",
+                                 {"AttachStdout": True, "AttachStderr": True, "Tty": False, "Cmd": list(cmd)})["Id"]
+        else:
+            exec_id = self.api.exec_create(container_id, cmd, stdout=True, stderr=True)["Id"]
         deadline = time.monotonic() + timeout
-        sock = self.api.exec_start(exec_id, socket=True)
+        sock, first = execread.start(raw, exec_id, self._timeout) if raw else (
+            self.api.exec_start(exec_id, socket=True), b"")
         try:
-            output = execread.read_until(sock, deadline)
+            output = execread.read_until(sock, deadline, first)
         except TimeoutError:
-            pid = int(self.api.exec_inspect(exec_id).get("Pid") or 0)
+            pid = int(self._exec_inspect(exec_id).get("Pid") or 0)
             stopped = self.is_local() and pid > 0 and execread.stop_exec_process(pid)
             raise execread.ExecTimedOut(
                 f"`{' '.join(cmd)}` did not finish within {timeout:g} s in container {container_id[:12]}",
@@ -375,8 +402,12 @@ class Engine:
             ) from None
         finally:
             sock.close()
-        code = self.api.exec_inspect(exec_id).get("ExitCode")
+        code = self._exec_inspect(exec_id).get("ExitCode")
         return (int(code) if code is not None else -1), output.decode("utf-8", "replace")
+
+    def _exec_inspect(self, exec_id: str) -> dict[str, Any]:
+        raw = self._raw
+        return self._get(raw, f"/exec/{exec_id}/json") if raw else self.api.exec_inspect(exec_id)
 
     def stats_once(self, container_id: str) -> dict[str, Any]:
         """The engine's counters of one container now (API 1.41 one-shot: no stream, no second sample)."""

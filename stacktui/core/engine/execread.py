@@ -18,14 +18,29 @@ class ExecTimedOut(StackError):
     """A command run in a container did not finish within its time limit."""
 
 
-def read_until(sock: Any, deadline: float) -> bytes:
+def start(socket_path: str, exec_id: str, timeout: float) -> tuple[socket.socket, bytes]:
+    """Start a made exec over the engine's socket (local engines): the connection its output comes on,
+    and what came with the answer's headers. The engine sends the output framed, then closes."""
+    from stacktui.core.engine import rawhttp
+
+    try:
+        sock, response = rawhttp.request(socket_path, f"/exec/{exec_id}/start", timeout=timeout, method="POST",
+                                         body={"Detach": False, "Tty": False})
+    except TimeoutError as exc:
+        raise rawhttp.EngineGone(f"the engine did not start exec {exec_id[:12]} within {timeout:g} s") from exc
+    rawhttp.expect_ok(sock, response, f"exec {exec_id[:12]}")
+    return sock, response.body
+
+
+def read_until(sock: Any, deadline: float, first: bytes = b"") -> bytes:
     """The whole multiplexed output of a hijacked exec socket (stdout and stderr, in order).
 
     Raises TimeoutError at the deadline. `sock` is what docker-py's exec_start(socket=True)
-    returns: a SocketIO over the connection, or the (TLS) socket itself.
+    returns (a SocketIO over the connection, or the (TLS) socket itself) or start()'s socket,
+    with `first`, the output that came with the headers.
     """
     raw = getattr(sock, "_sock", sock)
-    data = bytearray()
+    data = bytearray(first)
     while True:
         left = deadline - time.monotonic()
         if left <= 0:

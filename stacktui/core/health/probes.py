@@ -8,19 +8,21 @@ engine, and says which it used.
 from __future__ import annotations
 
 import functools
-import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.compose.model import Project
 from stacktui.core.namespaces.groups import namespace_root
 from stacktui.core.health.status import ProbeResult
+
+if TYPE_CHECKING:  # ssl (~10 ms to import) only when an https probe needs a context: not on a restart's path
+    import ssl
 
 DEFAULT_TIMEOUT = 3.0
 DEFAULT_INTERVAL = 5.0
@@ -90,6 +92,8 @@ def _unrouted(service: str, url: str, exc: LookupError) -> ProbeResult:
 @functools.cache
 def _tls() -> ssl.SSLContext:
     # Made once: httpx builds a fresh one per client otherwise, ~40 ms each time.
+    import ssl
+
     return ssl.create_default_context()
 
 

@@ -15,6 +15,9 @@ Order of work, under the project's lock:
    host; every URL that was rewritten is reached from the container that uses it.
 If 4 or 5 fails: the previous text goes back and the same services are brought
 up from it the same way, so the stack is never left between two layouts.
+During a call of 4 where Compose would stop a joiner, then its owner, one after the other
+(stops_in_order), the first old container Compose stops has the call's other old containers
+stopped with it (core/layout/stoptogether.py): the moved port answers nobody meanwhile.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from stacktui.core.engine.client import Engine, lost_engine
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.layout.history import FileChanged, HistoryEntry, check_writable, read_bytes, revert, write_change
 from stacktui.core.layout.prepare import LayoutChange
+from stacktui.core.layout.stoptogether import StopTogether
 from stacktui.core.ports.host import host_port_conflicts
 from stacktui.core.layout.verify import ApplyEvent, Check, Emit, probe_gates, verify
 from stacktui.core.lock import project_lock
@@ -159,6 +163,13 @@ def up_phases(old: Project, new: Project, services: list[str]) -> list[list[str]
     return [first, rest] if first and rest else [services]
 
 
+def stops_in_order(new: Project, phase: list[str]) -> bool:
+    """Whether Compose stops this call's containers one after another: a service of the call joins
+    or depends on another one of it in the new layout (Compose stops the dependant first, then
+    recreates what it depends on). Otherwise Compose stops them all at once already."""
+    return any((_joins(new, s) | set(new.services[s].depends_on)) & (set(phase) - {s}) for s in phase)
+
+
 def _up(target: ComposeTarget, services: list[str], timeout: float) -> tuple[bool, str]:
     args = ["up", "-d", "--wait", "--wait-timeout", str(max(1, int(timeout))), "--no-deps", "--force-recreate",
             *services]
@@ -227,7 +238,10 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
         ok, why = True, ""
         for phase in up_phases(project, new, services):
             emit(ApplyEvent("up", f"compose up {' '.join(phase)} (owners first, waiting for health)"))
-            ok, why = _up(target, phase, max(1.0, deadline - time.monotonic()))
+            # Only where Compose would stop them one level at a time; otherwise it stops them together itself.
+            together = phase if stops_in_order(new, phase) else []
+            with StopTogether(engine, project.name, containers, together):
+                ok, why = _up(target, phase, max(1.0, deadline - time.monotonic()))
             if not ok:
                 break
         if not ok:
