@@ -280,3 +280,14 @@ async def test_keys_can_be_remapped_by_binding_id_and_help_shows_them(core):
         await pilot.press("x")
         await settle(pilot, app)
         assert isinstance(app.screen, PlanModal)
+
+
+async def test_a_check_that_ends_after_the_app_closed_changes_nothing(core):
+    """A check runs in a thread: its findings can arrive once the screen is gone (seen in a bench
+    child as NoMatches on the findings panel). They are kept and not shown, with no error."""
+    app = make_app(core)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await select(pilot, app, "backend")
+    late = [FindingView("error", "stale", "mcp-server", "stale namespace", fix="restart:mcp-server")]
+    app.show_findings(late)
+    assert app.findings == late

@@ -228,7 +228,11 @@ class LiveFeed:
         if held:  # a check that began before the change: what it says of the changed services waits
             findings = [f for f in self.findings if f.service in held] + [f for f in findings if f.service not in held]
         self.findings = list(findings)
-        self.findings_panel.show(self.findings, at or self.clock())
+        try:
+            panel = self.findings_panel
+        except NoMatches:  # a check that ends while the app closes (or between two projects' widgets)
+            return
+        panel.show(self.findings, at or self.clock())
 
 
 FLOOD_GC_HOLD = 2.0  # seconds without a flood-sized batch before the thresholds go back (a starved
