@@ -316,3 +316,28 @@ async def test_the_scrollbar_on_screen_is_always_the_one_a_full_repaint_draws():
         await pilot.resize_terminal(90, 30)
         await pilot.pause()
         await same_after_full_repaint()
+
+
+async def test_a_line_that_leaves_the_thumb_where_it_was_does_not_repaint_the_scrollbar(monkeypatch):
+    """A long log followed at a line a second: the thumb moves by a fraction of its glyphs per
+    line; the bar is drawn again only when what it shows changes (its 41 rows cost as much as
+    the line), not for the moment between the log growing and its scroll to the end."""
+    from stacktui.ui.scrollbar import QuietScrollBar
+
+    app = app_with([mcp(i) for i in range(3000)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        await pilot.pause()
+        drawn = []
+        real = QuietScrollBar.render
+        monkeypatch.setattr(QuietScrollBar, "render", lambda bar: drawn.append(bar.position) or real(bar))
+        for i in range(3000, 3010):
+            app.store.append("mcp-server", [mcp(i)])
+            app.flush_logs_now()
+            await pilot.pause()
+        assert screen_log_lines(app)[-1] == "line 3009"
+        assert len(drawn) <= 2, drawn  # 10 lines moved the thumb by under a glyph's eighth each
+        shown = screen_scrollbar(app)
+        view.vertical_scrollbar.refresh()
+        await pilot.pause()
+        assert screen_scrollbar(app) == shown

@@ -37,18 +37,18 @@ class QuietScrollBar(ScrollBar):
         self._last = (inputs, bar)
         return bar
 
-    def _repaint_if_moved(self) -> None:
+    def repaint_if_moved(self) -> None:
         if self._drawn is None or self._bar() != self._drawn:
             self.refresh()
 
     def watch_window_virtual_size(self) -> None:
-        self._repaint_if_moved()
+        self.repaint_if_moved()
 
     def watch_window_size(self) -> None:
-        self._repaint_if_moved()
+        self.repaint_if_moved()
 
     def watch_position(self) -> None:
-        self._repaint_if_moved()
+        self.repaint_if_moved()
 
     def render(self) -> RenderableType:
         self._drawn = self._bar()
