@@ -341,3 +341,28 @@ async def test_a_line_that_leaves_the_thumb_where_it_was_does_not_repaint_the_sc
         view.vertical_scrollbar.refresh()
         await pilot.pause()
         assert screen_scrollbar(app) == shown
+
+
+async def test_a_thumb_moving_by_a_glyph_repaints_only_the_rows_it_changes(monkeypatch):
+    """On a short log the thumb's ends move by eighths of a cell with each line: one or two of
+    the bar's rows change, and only those are repainted (and the screen matches a full repaint)."""
+    from stacktui.ui.scrollbar import QuietScrollBar
+
+    app = app_with([mcp(i) for i in range(40)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        await pilot.pause()
+        asked: list[tuple] = []
+        real = QuietScrollBar.refresh
+        monkeypatch.setattr(QuietScrollBar, "refresh", lambda bar, *regions, **kw: asked.append(regions) or
+                            real(bar, *regions, **kw))
+        for i in range(40, 50):
+            app.store.append("mcp-server", [mcp(i)])
+            app.flush_logs_now()
+            await pilot.pause()
+            shown = screen_scrollbar(app)
+            real(view.vertical_scrollbar)
+            await pilot.pause()
+            assert screen_scrollbar(app) == shown
+        assert len(asked) >= 5  # the thumb moved
+        assert all(regions and len(regions) <= 2 and all(r.height == 1 for r in regions) for regions in asked), asked
