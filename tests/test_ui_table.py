@@ -245,3 +245,22 @@ def test_uptime_changes_at_the_next_boundary_of_what_it_reads():
         assert at == start + timedelta(seconds=after), seconds
         assert uptime(start, at) != uptime(start, at - timedelta(seconds=1))
     assert services_changes_at(None, NOW) is None
+
+
+async def test_the_first_cpu_figure_fits_its_column_without_a_layout():
+    """The first reading has no CPU figure yet (…); the second's "2.2%" fits the column as it is:
+    a wider cell re-measures the columns, a layout of the whole screen in the idle window."""
+    from stacktui.core.resources.figures import Figures
+
+    app = fixed_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.show_snapshot(Snapshot(rows(), []))
+        table = app.query_one(ServicesTable)
+        table.start_figures()
+        table.show_figures({"vscode": Figures("vscode", "c1", None, 182 << 20, 2 << 30, 0, 0)})
+        await pilot.pause()
+        generation = table._update_count
+        table.show_figures({"vscode": Figures("vscode", "c1", 2.2, 182 << 20, 2 << 30, 0, 0)})
+        await pilot.pause()
+        assert table._update_count == generation
+        assert " 2.2% " in _screen_row(app, "vscode")

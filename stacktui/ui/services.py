@@ -31,7 +31,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("up", "up "),  # three wide from the start: "9s" -> "10s" would widen it, a layout of the whole screen
     ("restarts", "\u21bb"),  # ↻
     ("badge", ""),
-    ("cpu", "cpu"),
+    ("cpu", "cpu "),  # as wide as "2.2%": the second reading (the first CPU figure) would lay the screen out again
     ("mem", "mem"),
     ("net", "net \u2193\u2191"),  # ↓↑
     ("ports", "ports"),
