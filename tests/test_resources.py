@@ -183,6 +183,38 @@ def test_cgroup_v2_leaves_out_inactive_file_and_reads_max_as_the_machine(tmp_pat
     assert read_cgroup("other" * 12, 42, root=root, proc=proc) is None
 
 
+def test_a_containers_files_are_found_once_and_forgotten_when_its_cgroup_goes(tmp_path):
+    """The TUI reads every 2 s: where the files are (/proc/PID/cgroup) and the machine's memory
+    are read once, the counters each time; a container whose cgroup went reads as None."""
+    cid = "c0ffee" * 10
+    proc, root = tmp_path / "proc", tmp_path / "cgroup"
+    (proc / "43" / "net").mkdir(parents=True)
+    (proc / "43" / "cgroup").write_text(f"9:memory:/docker/{cid}\n8:cpu,cpuacct:/docker/{cid}\n")
+    (proc / "43" / "net" / "dev").write_text("Inter-|\n face |\n  eth0: 10 3 0 0 0 0 0 0 20 4 0 0 0 0 0 0\n")
+    (proc / "meminfo").write_text("MemTotal:       1000 kB\n")
+    mem, cpu = root / "memory" / "docker" / cid, root / "cpu,cpuacct" / "docker" / cid
+    mem.mkdir(parents=True)
+    cpu.mkdir(parents=True)
+    (cpu / "cpuacct.usage").write_text("5000\n")
+    (mem / "memory.usage_in_bytes").write_text("700000\n")
+    (mem / "memory.stat").write_text("cache 100000\nrss 600000\ntotal_cache 200000\n")
+    (mem / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    first = read_cgroup(cid, 43, root=root, proc=proc)
+    assert first is not None and (first.cpu_ns, first.mem_bytes, first.mem_limit_bytes, first.rx_bytes) == \
+        (5000, 500000, 1_024_000, 10)
+    (proc / "43" / "cgroup").unlink()  # found already: not read again
+    (proc / "meminfo").write_text("MemTotal:       2000 kB\n")
+    (cpu / "cpuacct.usage").write_text("9000\n")
+    (mem / "memory.limit_in_bytes").write_text("512000\n")  # `docker update -m`: read every time
+    again = read_cgroup(cid, 43, root=root, proc=proc)
+    assert again is not None and (again.cpu_ns, again.mem_limit_bytes) == (9000, 512000)
+    for path in mem.iterdir():  # the container stopped: its cgroup is gone
+        path.unlink()
+    mem.rmdir()
+    assert read_cgroup(cid, 43, root=root, proc=proc) is None
+    assert read_cgroup(cid, 43, root=root, proc=proc) is None  # looked for again: /proc/43/cgroup is gone
+
+
 def test_engine_stats_of_cgroup_v2_leave_out_inactive_file_and_v1_the_cache():
     v2 = {"cpu_stats": {"cpu_usage": {"total_usage": 10}, "system_cpu_usage": 100, "online_cpus": 2},
           "memory_stats": {"usage": 5000, "limit": 8000, "stats": {"inactive_file": 1200, "active_file": 7}},

@@ -353,3 +353,53 @@ async def test_during_a_flood_the_last_lines_are_drawn_once_they_stop_coming():
         await pilot.pause()
         assert view.lines[-1] == "line 3000" and not app._flush_scheduled
         assert app.pane.visible_lines()[-1] == "line 3000"
+
+
+async def test_a_line_that_leaves_the_thumb_where_it_was_does_not_repaint_the_scrollbar(monkeypatch):
+    """A long log followed at a line a second: the thumb moves by a fraction of its glyphs per
+    line; the bar is drawn again only when what it shows changes (its 41 rows cost as much as
+    the line), not for the moment between the log growing and its scroll to the end."""
+    from stacktui.ui.scrollbar import QuietScrollBar
+
+    app = app_with([mcp(i) for i in range(3000)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        await pilot.pause()
+        drawn = []
+        real = QuietScrollBar.render
+        monkeypatch.setattr(QuietScrollBar, "render", lambda bar: drawn.append(bar.position) or real(bar))
+        for i in range(3000, 3010):
+            app.store.append("mcp-server", [mcp(i)])
+            app.flush_logs_now()
+            await pilot.pause()
+        assert screen_log_lines(app)[-1] == "line 3009"
+        assert len(drawn) <= 2, drawn  # 10 lines moved the thumb by under a glyph's eighth each
+        shown = screen_scrollbar(app)
+        view.vertical_scrollbar.refresh()
+        await pilot.pause()
+        assert screen_scrollbar(app) == shown
+
+
+async def test_a_thumb_moving_by_a_glyph_repaints_only_the_rows_it_changes(monkeypatch):
+    """On a short log the thumb's ends move by eighths of a cell with each line: one or two of
+    the bar's rows change, and only those are repainted (and the screen matches a full repaint)."""
+    from stacktui.ui.scrollbar import QuietScrollBar
+
+    app = app_with([mcp(i) for i in range(40)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        await pilot.pause()
+        asked: list[tuple] = []
+        real = QuietScrollBar.refresh
+        monkeypatch.setattr(QuietScrollBar, "refresh", lambda bar, *regions, **kw: asked.append(regions) or
+                            real(bar, *regions, **kw))
+        for i in range(40, 50):
+            app.store.append("mcp-server", [mcp(i)])
+            app.flush_logs_now()
+            await pilot.pause()
+            shown = screen_scrollbar(app)
+            real(view.vertical_scrollbar)
+            await pilot.pause()
+            assert screen_scrollbar(app) == shown
+        assert len(asked) >= 5  # the thumb moved
+        assert all(regions and len(regions) <= 2 and all(r.height == 1 for r in regions) for regions in asked), asked

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from stacktui.core.live.watcher import Snapshot
 from stacktui.ui.services import HEALTH_LOOK, ServicesTable, short_port, uptime
+from stacktui.ui.services import uptime_changes_at as services_changes_at
 from tests.test_ui_snapshots import NOW, fixed_app, rows
 
 
@@ -149,3 +150,117 @@ async def test_figures_of_a_service_left_out_of_a_round_stay_and_the_rows_on_scr
         table.show_figures({"vscode": Figures("vscode", "other", 99.0, 1, 1 << 30, 0, 0)})  # recreated since
         await pilot.pause()
         assert "99" not in table.cell_text("vscode", "cpu")
+
+
+async def test_a_figures_round_writes_only_cells_whose_text_changed_and_repaints_only_them():
+    """Every 2 s the figures come: a round that reads the same writes no cell, and a changed
+    figure is written in place without invalidating every cached render of the table (what
+    DataTable.update_cell does: each round then rendered every cell of every row on screen)."""
+    from stacktui.core.resources.figures import Figures
+
+    app = fixed_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.show_snapshot(Snapshot(rows(), []))
+        table = app.query_one(ServicesTable)
+        table.start_figures()
+        round1 = {"vscode": Figures("vscode", "c1", 3.42, 182 << 20, 2 << 30, 48_200_000, 9_100_000),
+                  "mcp-server": Figures("mcp-server", "c2", 12.5, 61 << 20, 2 << 30, None, None, "vscode")}
+        table.show_figures(round1)
+        await pilot.pause()
+        before, generation = table.updates, table._update_count
+        cached = len(table._cell_render_cache)
+        # The same readings again, as new objects (each round's are): 3.42 and 3.44 both read 3.4%.
+        same = {**round1, "vscode": Figures("vscode", "c1", 3.44, 182 << 20, 2 << 30, 48_200_000, 9_100_000)}
+        table.show_figures(same)
+        await pilot.pause()
+        assert table.updates == before
+        assert "3.4%" in _screen_row(app, "vscode")
+        table.show_figures({**same, "mcp-server": Figures("mcp-server", "c2", 55.0, 61 << 20, 2 << 30, None, None,
+                                                          "vscode")})
+        await pilot.pause()
+        assert table.updates == before + 1  # the cpu cell of mcp-server, nothing else
+        assert " 55% " in _screen_row(app, "mcp-server") and "3.4%" in _screen_row(app, "vscode")
+        assert table._update_count == generation  # the table's other cached renders are kept
+        assert len(table._cell_render_cache) >= cached - 2  # the changed cell's renders went, not all
+
+
+async def test_many_changed_cells_at_once_keep_the_cached_renders_and_reach_the_screen():
+    """A snapshot changing every row (100 rows, 300 cells) is one pass, not a repaint of the table."""
+    from stacktui.core.health.status import ServiceStatus
+
+    def many(health: str, restarts: int = 0) -> list[ServiceStatus]:
+        return [ServiceStatus(f"svc{i:03d}", "running", health, container_id=f"c{i}", restart_count=restarts,
+                              started_at=NOW - timedelta(minutes=5)) for i in range(100)]
+
+    app = fixed_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.show_snapshot(Snapshot(many("healthy"), []))
+        await pilot.pause()
+        table = app.query_one(ServicesTable)
+        generation = table._update_count
+        app.show_snapshot(Snapshot(many("stale", restarts=1), []))  # as wide as before: no column grows
+        await pilot.pause()
+        assert table._update_count == generation
+        assert "\u26a0 stale" in _screen_row(app, "svc003")
+        assert table.cell_text("svc099", "health") == "\u26a0 stale"
+        table.move_cursor(row=99)  # a row that was off screen is drawn from its data when scrolled to
+        await pilot.pause()
+        assert "\u26a0 stale" in _screen_row(app, "svc099")
+        # Wider than its column: the column grows once (a layout), and every row says so.
+        app.show_snapshot(Snapshot(many("unhealthy"), []))
+        await pilot.pause()
+        assert table._update_count == generation + 1
+        assert "\u2718 unhealthy" in _screen_row(app, "svc099")
+        table.move_cursor(row=0)
+        await pilot.pause()
+        assert "\u2718 unhealthy" in _screen_row(app, "svc001")
+
+
+async def test_a_tick_looks_at_no_row_until_an_uptime_would_read_differently(monkeypatch):
+    """Past its first minute an uptime reads the same for a minute: the ticks in between cost nothing."""
+    from stacktui.ui import services
+
+    app = fixed_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.show_snapshot(Snapshot(rows(), []))  # vscode up 42m05s, mcp-server 3h07m
+        await pilot.pause()
+        table = app.query_one(ServicesTable)
+        table.tick(NOW)
+        asked = []
+        real = services.uptime
+        monkeypatch.setattr(services, "uptime", lambda started, now: asked.append(now) or real(started, now))
+        for seconds in range(1, 55):  # 42m06s .. 42m59s
+            table.tick(NOW + timedelta(seconds=seconds))
+        assert asked == []
+        table.tick(NOW + timedelta(seconds=55))  # vscode's 43rd minute
+        await pilot.pause()
+        assert asked and table.cell_text("vscode", "up") == "43m"
+        assert " 43m " in _screen_row(app, "vscode")
+
+
+def test_uptime_changes_at_the_next_boundary_of_what_it_reads():
+    start = NOW
+    for seconds, after in ((3, 4), (10, 20), (59, 60), (61, 120), (3600 + 61, 3600 + 120), (90000, 93600)):
+        at = services_changes_at(start, start + timedelta(seconds=seconds))
+        assert at == start + timedelta(seconds=after), seconds
+        assert uptime(start, at) != uptime(start, at - timedelta(seconds=1))
+    assert services_changes_at(None, NOW) is None
+
+
+async def test_the_first_cpu_figure_fits_its_column_without_a_layout():
+    """The first reading has no CPU figure yet (…); the second's "2.2%" fits the column as it is:
+    a wider cell re-measures the columns, a layout of the whole screen in the idle window."""
+    from stacktui.core.resources.figures import Figures
+
+    app = fixed_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.show_snapshot(Snapshot(rows(), []))
+        table = app.query_one(ServicesTable)
+        table.start_figures()
+        table.show_figures({"vscode": Figures("vscode", "c1", None, 182 << 20, 2 << 30, 0, 0)})
+        await pilot.pause()
+        generation = table._update_count
+        table.show_figures({"vscode": Figures("vscode", "c1", 2.2, 182 << 20, 2 << 30, 0, 0)})
+        await pilot.pause()
+        assert table._update_count == generation
+        assert " 2.2% " in _screen_row(app, "vscode")

@@ -32,7 +32,7 @@ from stacktui.core.live.watcher import Connection, Snapshot
 from stacktui.core.settings import Settings
 from stacktui.ui.everyday import EverydayMixin
 from stacktui.ui.operations import FindingView, StackOperations
-from stacktui.ui.filewatch import FILES_INTERVAL, FileWatch, reader
+from stacktui.ui.filewatch import FileWatch, reader
 from stacktui.ui.findings import FindingsPanel
 from stacktui.ui.flows import ChangeFlows
 from stacktui.ui.healing import HealToggle
@@ -181,8 +181,12 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
             self._attach(self.project, self.engine, self.target)
         else:
             self._begin_loading()
-        self.set_interval(TICK_INTERVAL, self._tick)
-        self.set_interval(FILES_INTERVAL, self._check_files)
+        # One timer for both once-a-second jobs: each Timer is a task of its own waking the loop.
+        self.set_interval(TICK_INTERVAL, self._each_second)
+
+    def _each_second(self) -> None:
+        self._tick()
+        self._check_files()
 
     def _begin_loading(self) -> None:
         """The loader's result now if it is ready, else from a thread worker (ui.switch opens a

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from stacktui.core.compose.cli import ComposeTarget
     from stacktui.core.compose.model import Project
 
-FILES_INTERVAL = 1.0  # how often the compose files' stat is compared with the loaded model's
 
 
 def reader(target: "ComposeTarget | None") -> Callable[[], "Project"] | None:
@@ -36,7 +35,8 @@ class FileWatch:
 
     def _check_files(self) -> None:
         """Someone edited a compose file: load the project again. During a restart or a layout
-        change this waits; a change prepared on the old text is refused by core when applied."""
+        change this waits; a change prepared on the old text is refused by core when applied.
+        Once a second, with the uptime tick (ui.app)."""
         project, actions = self.project, self.actions
         if project is None or actions is None or project.read_only or self.busy is not None:
             return

@@ -196,6 +196,9 @@ class LogView(Log):
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         elif removed:  # paused: the lines the reader looks at moved up by what went, and so does the view
             self.scroll_to(y=max(0, self.scroll_offset.y - removed), animate=False, immediate=True)
+        bar = self._vertical_scrollbar
+        if isinstance(bar, QuietScrollBar) and self.show_vertical_scrollbar:
+            bar.repaint_if_moved()  # length and position both current now (_resize_virtual)
         return removed
 
     def _resize_virtual(self, size: Size) -> None:
@@ -218,7 +221,10 @@ class LogView(Log):
             if self.show_vertical_scrollbar:
                 bar = self.vertical_scrollbar
                 if max(old.height, size.height) > bar.window_size:
-                    bar.window_virtual_size = size.height
+                    # Quietly: with the log one line longer but not yet scrolled to its end, the
+                    # thumb sits a step above where it will be, and comparing then repainted the
+                    # whole bar for every line; add() has it compare once the scroll is done.
+                    bar.set_reactive(QuietScrollBar.window_virtual_size, size.height)
         else:
             self.virtual_size = size
 

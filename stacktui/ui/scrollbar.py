@@ -4,6 +4,7 @@ from __future__ import annotations
 from math import ceil
 
 from rich.console import RenderableType
+from textual.geometry import Region
 from textual.reactive import Reactive
 from textual.scrollbar import ScrollBar
 
@@ -12,7 +13,8 @@ class QuietScrollBar(ScrollBar):
     """Following a long log moves the thumb by a fraction of a cell per line, and Textual's
     ScrollBar repaints its whole height on every change of position or length: at idle (a line
     a second) that cost about as much as drawing the line. Here those changes repaint only when
-    the thumb lands elsewhere; hover, grab, resize and styles repaint as before.
+    the thumb lands elsewhere, and then only the rows it changed; hover, grab, resize and styles
+    repaint as before.
     """
 
     window_virtual_size: Reactive[int] = Reactive(100, repaint=False)
@@ -37,18 +39,27 @@ class QuietScrollBar(ScrollBar):
         self._last = (inputs, bar)
         return bar
 
-    def _repaint_if_moved(self) -> None:
-        if self._drawn is None or self._bar() != self._drawn:
-            self.refresh()
+    def repaint_if_moved(self) -> None:
+        bar, drawn = self._bar(), self._drawn
+        if drawn is None or not self.vertical or len(bar) != len(drawn) or bar[0] != drawn[0]:
+            if bar != drawn:
+                self.refresh()
+            return
+        # A thumb moving by an eighth of a cell changes one or two rows: only those are composed
+        # and sent to the terminal again, not the bar's every row (each a line of the log's height).
+        rows = [y for y, (new, old) in enumerate(zip(bar[1:], drawn[1:])) if new != old]
+        if rows:
+            width = self.size.width
+            self.refresh(*(Region(0, y, width, 1) for y in rows))
 
     def watch_window_virtual_size(self) -> None:
-        self._repaint_if_moved()
+        self.repaint_if_moved()
 
     def watch_window_size(self) -> None:
-        self._repaint_if_moved()
+        self.repaint_if_moved()
 
     def watch_position(self) -> None:
-        self._repaint_if_moved()
+        self.repaint_if_moved()
 
     def render(self) -> RenderableType:
         self._drawn = self._bar()
