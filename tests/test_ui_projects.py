@@ -134,19 +134,15 @@ def test_the_command_outside_any_project_lists_opens_and_comes_back(first_two, t
             "echo STACKTUI-EXIT=$?; exec sleep 120")
     tmux.run("-f", "/dev/null", "new-session", "-d", "-s", tmux.session, "-x", "150", "-y", "50", "sh", "-c", line)
     try:
-        tmux.wait_for(b.name)
-        screen = tmux.wait_for(a.name)  # rows arrive as each project is listed: wait for both
-        assert "projects on" in screen
+        # The rows can come in the first frame or a row per project a moment later: wait for both.
+        screen = tmux.wait_for("projects on", a.name, b.name)
         rows = [m.group(1) for ln in screen.splitlines() if (m := re.match(r"\s*(\S+)\s+unix://", ln))]
         assert rows[:2] == [a.name, b.name]  # sorted by name: the cursor starts on A
         tmux.keys("Enter")
-        screen = tmux.wait_for(f"project {a.name}")
-        assert "engine unix://" in screen
+        tmux.wait_for(f"project {a.name}", "engine unix://")
         tmux.wait_for("shares vscode")  # A's own table
         tmux.keys("p")
-        tmux.wait_for("projects on")
-        tmux.wait_for(b.name)  # the listing comes a moment after the screen, a row per project
-        tmux.wait_for(a.name)
+        tmux.wait_for("projects on", a.name, b.name)
         tmux.keys("q")
         screen = tmux.wait_for("STACKTUI-EXIT=", timeout=20)
         assert "STACKTUI-EXIT=0" in screen and "Traceback" not in screen
