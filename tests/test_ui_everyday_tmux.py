@@ -28,12 +28,11 @@ def test_e_runs_a_shell_in_the_selected_container_and_returns_to_the_table(modul
     tmux.wait_for("shared with vscode")  # the resource columns, the joiner's network
     tmux.keys("Down")  # mcp-server, which lives in vscode's namespaces
     tmux.keys("e")
-    screen = tmux.wait_for("`exit` returns to stacktui")
-    assert "stacktui: sh in mcp-server" in screen and "in vscode's network and IPC namespaces" in screen
+    tmux.wait_for("`exit` returns to stacktui", "stacktui: sh in mcp-server", "in vscode's network and IPC namespaces")
     tmux.keys("-l", "echo marker-$((6*7)); cat /proc/1/cmdline | tr '\\0' ' '; echo")
     tmux.keys("Enter")
-    screen = tmux.wait_for("marker-42")
-    assert "/scripts/mcp-server.sh" in screen  # PID 1 of the container the shell is in
+    # PID 1 of the container the shell is in; cat's line can come a capture after the echo's
+    tmux.wait_for("marker-42", "/scripts/mcp-server.sh")
     tmux.keys("-l", "exit")
     tmux.keys("Enter")
     screen = tmux.wait_for("shares vscode")  # the table again, as it was
