@@ -314,9 +314,6 @@ class ServicesTable(DataTable):
         self._tick_from, self._tick_due = now, due
         self._write_cells(changed)
 
-    def _write(self, service: str, column: str, cell: Text) -> None:
-        self._write_cells([(service, column, cell)])
-
     def _write_cells(self, changed: list[tuple[str, str, Text]]) -> None:
         """Write cells in place: one repaint of the cells that changed, however many (_repaint_cells).
 

@@ -36,6 +36,14 @@ class EngineAPIError(Exception):
         self.status_code = status_code
 
 
+def _answer(method: str, path: str, status: int, data: Any, *, ok: bool) -> Any:
+    """The decoded answer of a raw call, or EngineAPIError with the engine's own words."""
+    if ok:
+        return data
+    message = data.get("message") if isinstance(data, dict) else None
+    raise EngineAPIError(status, message or f"HTTP {status} from the engine for {method} {path.split('?')[0]}")
+
+
 def parse_time(value: str | None) -> datetime | None:
     """Docker's RFC 3339 UTC timestamps (nanoseconds, trailing Z); the zero time means never."""
     if not value or value.startswith("0001-01-01"):
@@ -338,20 +346,14 @@ class Engine:
 
     def _get(self, sock: str, path: str) -> Any:
         status, data = rawhttp.get_json(sock, path, timeout=self._timeout)
-        if status != 200:
-            message = data.get("message") if isinstance(data, dict) else None
-            raise EngineAPIError(status, message or f"HTTP {status} from the engine for GET {path.split('?')[0]}")
-        return data
+        return _answer("GET", path, status, data, ok=status == 200)
 
     def _post(self, path: str, body: Any = None, *, wait: float = 0.0) -> Any:
         """A POST over the socket; an error status raises EngineAPIError with the engine's words, as
         docker-py does (304, already started or stopped, is no error there either)."""
         assert self._raw is not None
         status, data = rawhttp.post(self._raw, path, body, timeout=self._timeout + wait)
-        if status >= 400:
-            message = data.get("message") if isinstance(data, dict) else None
-            raise EngineAPIError(status, message or f"HTTP {status} from the engine for POST {path.split('?')[0]}")
-        return data
+        return _answer("POST", path, status, data, ok=status < 400)
 
     # Over the socket for a local engine: `stacktui restart` must not wait for docker-py's import.
     def restart(self, container_id: str, timeout: int = 10) -> None:

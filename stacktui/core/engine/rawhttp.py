@@ -97,9 +97,10 @@ def expect_ok(sock: socket.socket, response: Response, what: str) -> None:
     raise EngineGone(f"{what}: HTTP {response.status}: {rest[:300].decode('utf-8', 'replace')}")
 
 
-def get(socket_path: str, path: str, *, timeout: float = CONNECT_TIMEOUT) -> tuple[int, bytes]:
-    """One whole request: status and body."""
-    sock, response = request(socket_path, path, timeout=timeout)
+def get(socket_path: str, path: str, *, timeout: float = CONNECT_TIMEOUT, method: str = "GET",
+        body: Any = None) -> tuple[int, bytes]:
+    """One whole request (a GET unless told): status and body."""
+    sock, response = request(socket_path, path, timeout=timeout, method=method, body=body)
     try:
         return response.status, response.body + read_rest(sock, strict=True)
     finally:
@@ -113,17 +114,13 @@ def post(socket_path: str, path: str, body: Any = None, *, timeout: float = CONN
     """
     try:
         # No body at all for start/stop/restart: the engine refuses one on start since API 1.24.
-        sock, response = request(socket_path, path, timeout=timeout, method="POST", body=body)
-        try:
-            data = response.body + read_rest(sock, strict=True)
-        finally:
-            sock.close()
+        status, data = get(socket_path, path, timeout=timeout, method="POST", body=body)
     except TimeoutError as exc:
         raise EngineGone(f"POST {path.split('?')[0]}: no answer from the engine within {timeout:g} s") from exc
     try:
-        return response.status, json.loads(data) if data.strip() else None
+        return status, json.loads(data) if data.strip() else None
     except ValueError:
-        return response.status, None
+        return status, None
 
 
 def get_json(socket_path: str, path: str, *, timeout: float = CONNECT_TIMEOUT) -> tuple[int, Any]:
