@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from stacktui.core.compose.model import Project
 
 
-
 def reader(target: "ComposeTarget | None") -> Callable[[], "Project"] | None:
     """After a layout change the files are the truth: read them again the way they were found."""
     if target is None or not target.files:
