@@ -178,7 +178,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
             self._draw_topbar()
             self.pane.update_title()
         if self.project is not None:
-            self._attach(self.project, self.engine, self.target)
+            self._attach_project(self.project, self.engine, self.target)
         else:
             self._begin_loading()
         # One timer for both once-a-second jobs: each Timer is a task of its own waking the loop.
@@ -200,7 +200,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
 
     def _load(self) -> None:
         assert self.loader is not None
-        self.call_from_thread(self._attach, *self.loader())
+        self.call_from_thread(self._attach_project, *self.loader())
 
     def _load_now(self) -> None:
         assert self.loader is not None
@@ -209,14 +209,14 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
         except Exception as error:  # as the load worker's failure
             self._load_failed(error)
             return
-        self._attach(*loaded)
+        self._attach_project(*loaded)
 
     def _load_failed(self, error: BaseException | None) -> None:
         """No project or no engine: the message is printed once the screen is restored."""
         self.load_error = error if isinstance(error, StackError) else StackError(str(error))
         self.exit(self.load_error.exit_code)
 
-    def _attach(self, project: "Project", engine: "Engine | None", target: "ComposeTarget | None",
+    def _attach_project(self, project: "Project", engine: "Engine | None", target: "ComposeTarget | None",
                 containers: "list[ContainerInfo] | None" = None) -> None:
         """Project and engine are known: draw what is known and start following the engine."""
         self.project, self.engine, self.target = project, engine, target

@@ -55,7 +55,7 @@ class EverydayMixin:
                        timeout=15)
 
     def get_system_commands(self, screen: "Screen") -> Iterable["SystemCommand"]:
-        yield from binding_commands(self)  # type: ignore[arg-type]
+        yield from binding_commands(self, self.settings.keys)  # type: ignore[arg-type]
         yield from super().get_system_commands(screen)  # type: ignore[misc]  # Theme, Keys, Screenshot
 
     # -- resource figures ---------------------------------------------------------------------------
