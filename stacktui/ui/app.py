@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from stacktui.core.errors import PortsUnknown, StackError
@@ -39,6 +39,7 @@ from stacktui.ui.healing import HealToggle
 from stacktui.ui.keys import BINDINGS, help_rows
 from stacktui.ui.livefeed import FLUSH_INTERVAL, TICK_INTERVAL, LiveFeed
 from stacktui.ui.logpane import DEFAULT_VIEW_LINES, LogPane
+from stacktui.ui.rowtable import RowTable
 from stacktui.ui.services import ServicesTable, utcnow
 
 if TYPE_CHECKING:
@@ -312,9 +313,9 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
 
     # -- keys: logs -------------------------------------------------------------------------------------
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "services" and event.row_key.value is not None:
-            self.pane.show(str(event.row_key.value))
+    def on_row_table_row_selected(self, event: RowTable.RowSelected) -> None:
+        if event.table.id == "services":
+            self.pane.show(event.row_key)
 
     def action_logs_selected(self) -> None:
         service = self.table.selected_service
