@@ -12,7 +12,6 @@ bindings, and the help built from them).
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextvars
 import time
 from datetime import datetime
@@ -41,6 +40,7 @@ from stacktui.ui.livefeed import FLUSH_INTERVAL, TICK_INTERVAL, LiveFeed
 from stacktui.ui.logpane import DEFAULT_VIEW_LINES, LogPane
 from stacktui.ui.rowtable import RowTable
 from stacktui.ui.services import ServicesTable, utcnow
+from stacktui.ui.tuning import ProcessTuning
 
 if TYPE_CHECKING:
     from stacktui.core.compose.cli import ComposeTarget
@@ -63,15 +63,6 @@ def _css_path() -> str:
 CSS_PATH = _css_path()
 # A loader returns (project, engine, target), optionally with a first listing of the containers.
 Loaded = tuple[Any, ...]
-
-
-def _started() -> None:
-    """The first full frame is drawn: what exists now (Textual, the widgets, the model) lives as long
-    as the app. Frozen, the collector no longer walks it: during a log flood a full collection
-    otherwise took 45-125 ms, a stall of every thread and of the keys (measured headless)."""
-    gc.freeze()
-    if not gc.isenabled():  # `stacktui tui` runs start-up without it
-        gc.enable()
 
 
 def default_log_service(project: "Project") -> str | None:
@@ -110,6 +101,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
                                     probe_interval=probe_interval, since=log_since)
         self.live = live
         self.clock = clock or utcnow
+        self.tuning = ProcessTuning()  # undone in on_unmount
         self.view_lines = view_lines
         self.engine_label = engine_label
         self.reload = reload
@@ -236,7 +228,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
             from stacktui.core.health.status import collect
 
             self.show_snapshot(Snapshot(collect(project, containers), containers))
-        self.call_after_refresh(_started)
+        self.call_after_refresh(self.tuning.started)
         if self.live and engine is not None:
             # Once this frame is drawn: the watcher's listing and the log readers' history (1000
             # lines a container) are threads, and the GIL they take would come out of the first frame;
@@ -367,6 +359,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
 
     def on_unmount(self) -> None:
         self.stop_core()
+        self.tuning.restore()
 
 
 def short_host(host: str, room: int = 32) -> str:

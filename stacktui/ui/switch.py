@@ -21,7 +21,7 @@ from textual.compose import compose
 from stacktui.core.errors import StackError
 from stacktui.core.live.stack import LiveStack
 from stacktui.core.live.store import LogStore
-from stacktui.ui.app import Loaded, StackApp, _started
+from stacktui.ui.app import Loaded, StackApp
 from stacktui.ui.projects import Choice, ProjectsScreen
 
 if TYPE_CHECKING:
@@ -58,7 +58,6 @@ class SwitchingApp(StackApp):
         self.loader = None
         self._opener = opener
         self.projects_screen = ProjectsScreen(endpoints, connect, self.open_project, early=early)
-        self._frozen = False
         self._opening = False
 
     def compose(self) -> ComposeResult:
@@ -76,23 +75,13 @@ class SwitchingApp(StackApp):
             return
         self.install_screen(self.projects_screen, name="projects")
         self.push_screen("projects")
-        self.call_after_refresh(_started)  # the collector back on (`stacktui` starts without it)
+        self.call_after_refresh(self.tuning.started)  # the collector back on (`stacktui` starts without it)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The project's keys do nothing while the projects screen is in front (it has its own)."""
         if self.screen is self.projects_screen and action != "quit":
             return False
         return True
-
-    def call_after_refresh(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
-        """`gc.freeze()` once, after the first frame (of the projects screen): what exists then lives as
-        long as the app. Frozen again at each project's first frame, the objects of the project left
-        that are garbage but not yet collected would be frozen too, and never freed."""
-        if callback is _started:
-            if self._frozen:
-                return True
-            self._frozen = True
-        return super().call_after_refresh(callback, *args, **kwargs)
 
     def action_projects(self) -> None:
         if self.busy is not None:
