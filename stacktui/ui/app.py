@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Callable
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
-from stacktui.core.errors import PortsUnknown, StackError
+from stacktui.core.errors import StackError
 from stacktui.core.compose.filestamp import files_stamp
 from stacktui.core.live.stack import LiveStack
 from stacktui.core.live.store import LogStore
@@ -41,6 +41,7 @@ from stacktui.ui.logpane import DEFAULT_VIEW_LINES, LogPane
 from stacktui.ui.rowtable import RowTable
 from stacktui.ui.services import ServicesTable, utcnow
 from stacktui.ui.tuning import ProcessTuning
+from stacktui.ui.background import Jobs, job
 
 if TYPE_CHECKING:
     from stacktui.core.compose.cli import ComposeTarget
@@ -63,6 +64,11 @@ def _css_path() -> str:
 CSS_PATH = _css_path()
 # A loader returns (project, engine, target), optionally with a first listing of the containers.
 Loaded = tuple[Any, ...]
+
+
+def _load_failed(app: "StackApp", error: BaseException) -> bool:
+    app._load_failed(error)
+    return True  # said by _load_failed, as the app needs it
 
 
 def default_log_service(project: "Project") -> str | None:
@@ -102,6 +108,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
         self.live = live
         self.clock = clock or utcnow
         self.tuning = ProcessTuning()  # undone in on_unmount
+        self.jobs = Jobs(self)  # the workers of the methods decorated with @job
         self.view_lines = view_lines
         self.engine_label = engine_label
         self.reload = reload
@@ -189,8 +196,9 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
             # full one, instead of an empty table laid out and drawn, then everything again.
             self._load_now()
         else:
-            self.run_worker(self._load, thread=True, exit_on_error=False, group="load", name="load")
+            self._load()
 
+    @job("could not open the project", undo=_load_failed)
     def _load(self) -> None:
         assert self.loader is not None
         self.call_from_thread(self._attach_project, *self.loader())
@@ -243,8 +251,9 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
             self.start_figures()
             if self.settings.heal:  # config.toml's `heal = true`: on from the start (H turns it off)
                 self.set_heal(True, quiet=True)
-            self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")
+            self._engine_version()
 
+    @job("engine")
     def _engine_version(self) -> None:
         assert self.engine is not None
         version = str(self.engine.version().get("Version", ""))
@@ -282,26 +291,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
     # -- workers' failures become notifications ---------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if worker.group == "plan":
-            return  # the plan modal shows its own outcome
-        if event.state == WorkerState.ERROR:
-            error = worker.error
-            if worker.group == "load":
-                self._load_failed(error)
-                return
-            if worker.group == "prepare" and isinstance(error, PortsUnknown):
-                return  # handled where the ports are asked for
-            if worker.group == "check":
-                self.findings_panel.set_checking(False)
-            if worker.group in ("prepare", "reload"):
-                self.busy = None
-            if worker.group == "files":
-                self._files_not_reloaded()
-            self.notify(str(error) or type(error).__name__, title=_title_of(worker.group), severity="error",
-                        timeout=10)
-        elif event.state == WorkerState.CANCELLED and worker.group == "check":
-            self.findings_panel.set_checking(False)
+        self.jobs.state_changed(event)
 
     # -- keys: logs -------------------------------------------------------------------------------------
 
@@ -371,8 +361,3 @@ def short_host(host: str, room: int = 32) -> str:
         return "\u2026" + host[-(room - 1):]
     keep = max(8, room - len(scheme) - 4)
     return f"{scheme}://\u2026{rest[-keep:]}"
-
-
-def _title_of(group: str) -> str:
-    return {"prepare": "could not prepare", "check": "check failed", "reload": "reload failed",
-            "info": "engine", "files": "compose files changed: not reloaded"}.get(group, "error")

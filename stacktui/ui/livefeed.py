@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from stacktui.core.live.watcher import Connection, Snapshot
+from stacktui.ui.background import job
 from stacktui.ui.operations import FindingView
 from stacktui.ui.tuning import ProcessTuning
 
@@ -205,9 +206,13 @@ class LiveFeed:
         except NoMatches:  # the timer fired while the app closes: its screen is gone
             return
         panel.set_checking(True)
-        self.run_worker(lambda: self._check(refresh), thread=True, exit_on_error=False, group="check",
-                        name="check", exclusive=True)
+        self._check(refresh)
 
+    def _check_ended(self, error: BaseException | None = None) -> bool:
+        self.findings_panel.set_checking(False)
+        return False
+
+    @job("check failed", undo=_check_ended, on_cancel=_check_ended, exclusive=True)
     def _check(self, refresh: bool) -> None:
         assert self.actions is not None
         snapshot = self.snapshot

@@ -22,6 +22,7 @@ from stacktui.core.errors import StackError
 from stacktui.core.live.stack import LiveStack
 from stacktui.core.live.store import LogStore
 from stacktui.ui.app import Loaded, StackApp
+from stacktui.ui.background import job
 from stacktui.ui.projects import Choice, ProjectsScreen
 
 if TYPE_CHECKING:
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
     from stacktui.core.engine.endpoint import Endpoint
 
-# Workers of a project that must not outlive it (a thread worker cannot be killed; cancelled, its
-# result is dropped by Textual).
-PROJECT_GROUPS = ("load", "check", "info", "files", "prepare", "reload")
 
 
 @dataclass
@@ -61,7 +59,7 @@ class SwitchingApp(StackApp):
         self._opening = False
 
     def compose(self) -> ComposeResult:
-        """Nothing until a project is opened (_show_project composes its widgets then): the projects
+        """Nothing until a project is opened (_open_chosen_project composes its widgets then): the projects
         screen in front is the first frame, and the main screen's widgets, unseen under it, would
         only add their mounting to its cost."""
         if self.loader is not None:
@@ -104,9 +102,10 @@ class SwitchingApp(StackApp):
             return
         self._opening = True
         self.loader, self.reload, self.engine_label = opening.loader, opening.reload, opening.engine_label
-        self.run_worker(self._show_project(), group="switch", name="open the project", exit_on_error=False)
+        self._open_chosen_project()
 
-    async def _show_project(self) -> None:
+    @job("could not open the project", project=False, thread=False)
+    async def _open_chosen_project(self) -> None:
         try:
             main = self._main
             with self.batch_update():
@@ -133,8 +132,7 @@ class SwitchingApp(StackApp):
 
     def _leave_project(self) -> None:
         """Stop everything the project runs (threads end on their own, streams closed now) and forget it."""
-        for group in PROJECT_GROUPS:
-            self.workers.cancel_group(self, group)
+        self.jobs.cancel_project()
         old = self.live_stack
         old.subscribe()  # a snapshot its watcher publishes while ending reaches no screen
         old.stop(wait=0)  # not waited for on the event loop: the threads end on their own, soon
