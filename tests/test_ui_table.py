@@ -74,6 +74,9 @@ async def test_the_uptime_ticks_on_screen_in_every_row_and_changes_nothing_else(
         before = {s: _screen_row(app, s) for s in ("vscode", "mcp-server", "backend")}
         assert " 8s " in before["vscode"] and " 8s " in before["mcp-server"]
         for seconds, shown in ((1, "9s"), (2, "10s"), (62, "1m"), (63, "1m")):
+            # The app's own tick (once a second) reads the same time: a tick of its between two of
+            # the test's on a loaded machine would otherwise draw NOW's uptime again.
+            app.clock = lambda at=NOW + timedelta(seconds=seconds): at
             table.tick(NOW + timedelta(seconds=seconds))
             await pilot.pause()
             for service in ("vscode", "mcp-server"):
