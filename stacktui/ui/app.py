@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -118,7 +117,6 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
         self.findings: list[FindingView] = []
         self.busy: str | None = None  # the change flow in progress; one at a time
         self.load_error: StackError | None = None
-        self.created_at = time.perf_counter()
         self.first_rows_at: float | None = None
         self._flush_scheduled = False
         self._flush_interval = FLUSH_INTERVAL

@@ -9,6 +9,7 @@ the plan, after a fresh listing and probe, followed by a check.
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Callable
 
 from textual.message import Message
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from stacktui.core.compose.model import Project
+
+log = logging.getLogger(__name__)
 
 # Progress that means the compose file on disk changed under the running plan.
 FILE_EVENTS = ("write", "rollback")
@@ -103,7 +106,8 @@ class ChangeFlows:
         stamp = files_stamp(project.files)  # before reading them: a later edit is seen as one
         try:
             new = actions.reload_project()
-        except Exception:  # the flow's end reloads again and says what is wrong
+        except Exception as exc:  # the flow's end reloads again and says what is wrong
+            log.debug("the model is not switched mid-change: %s", exc)
             return
         self.live_stack.set_project(new)
         self.post_message(ModelSwitched(new, stamp))

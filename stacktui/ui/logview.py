@@ -81,7 +81,7 @@ class LogView(ScrollView, can_focus=True):
         """Service prefixes and engine lines in the shades the theme can show."""
         try:
             light = not self.app.current_theme.dark
-        except Exception:  # no app theme (a bare view): the dark shades
+        except RuntimeError:  # NoActiveAppError (a bare view in a test): the dark shades
             light = False
         if light != self.highlighter.light:
             self.highlighter.light = light

@@ -194,7 +194,7 @@ class ServicesTable(RowTable):
     def light(self) -> bool:
         try:
             return not self.app.current_theme.dark
-        except Exception:  # no app (a bare table in a test): the dark shades
+        except RuntimeError:  # NoActiveAppError (a bare table in a test): the dark shades
             return False
 
     def _retone(self, _theme: object) -> None:
