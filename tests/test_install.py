@@ -108,6 +108,10 @@ def test_the_wheel_in_a_fresh_venv_runs_status_through_the_docker_compose_plugin
                          cwd=user_stack.dir, env=env, capture_output=True, text=True, timeout=60, check=True)
     path = Path(css.stdout.strip())
     assert path.is_file() and path.is_relative_to(installed.parent), path
+    # The browser front is an extra: without it, serve says how to add it.
+    serve = run(installed, ["serve", "--port", "1"], user_stack.dir, env)
+    assert serve.returncode == 2, serve
+    assert serve.stderr.strip().endswith("(pip install 'stacktui[serve]', or `pipx inject stacktui textual-serve`)")
 
 
 def test_the_wheel_in_a_fresh_venv_runs_status_through_a_standalone_docker_compose(installed, user_stack, tmp_path,
