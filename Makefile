@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 ENGINE  := $(PY) scripts/devengine.py
 ARGS    ?=
 
-.PHONY: setup test test-fast demo demo-down bench chaos lint clean
+.PHONY: setup test test-fast demo demo-down bench chaos lint clean screenshots
 
 setup: $(VENV)/.installed
 
@@ -44,6 +44,11 @@ bench: setup
 # Writes docs/chaos.md. The flock keeps it off the fault tests' bridge.
 chaos: setup
 	flock /tmp/stacktui-faults.lock $(BIN)/python bench/chaos.py $(ARGS)
+
+# The README's SVG screenshots, saved by Textual from the demo stack on the engine `make test` uses;
+# written to docs/screenshots/ (look at them before committing).
+screenshots: setup
+	$(ENGINE) run -- $(BIN)/python scripts/screenshots.py $(ARGS)
 
 lint: setup
 	$(BIN)/lint-imports
