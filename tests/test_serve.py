@@ -50,6 +50,11 @@ class Served:
     def text(self) -> str:
         return "".join(self.output)
 
+    def wait_listening(self, port: int) -> None:
+        until(lambda: f"open http://127.0.0.1:{port}/" in self.text() or self.proc.poll() is not None, 60,
+              "serve to listen")
+        assert self.proc.poll() is None, self.text()
+
     def finish(self) -> int:
         """Wait for serve to end by itself (a refusal), and for the last of its output."""
         code = self.proc.wait(timeout=60)
@@ -149,9 +154,7 @@ def test_the_page_shows_the_services_and_a_typed_key_restarts_one(demo_stack, en
     port = free_port()
     served = Served(demo_stack.dir, "--port", str(port))
     try:
-        until(lambda: f"open http://127.0.0.1:{port}/" in served.text() or served.proc.poll() is not None, 60,
-              "serve to listen")
-        assert served.proc.poll() is None, served.text()
+        served.wait_listening(port)
         page = page_factory(f"http://127.0.0.1:{port}/")
         screen = page.wait_for(f"project {demo_stack.name}", "vscode", "mcp-server", "backend", "\u2714 healthy")
         rows = {line.split()[0]: line for line in screen.splitlines() if line.split()}
@@ -204,3 +207,25 @@ def test_an_address_other_than_loopback_is_warned_about_with_the_ssh_tunnel(tmp_
     assert lines[0].startswith(f"stacktui serve: WARNING: listening on 0.0.0.0:{port}. The page has no login"), lines
     assert f"ssh -L {port}:127.0.0.1:{port}" in lines[0]
     assert code == 2 and "is in use by" in lines[-1]
+
+
+@pytest.mark.xdist_group(name="browser")
+def test_a_killed_serve_takes_its_sessions_along(tmp_path, docker_host, page_factory):
+    port = free_port()
+    served = Served(tmp_path, "--port", str(port))  # outside any project: the session shows the projects screen
+    sessions: list[psutil.Process] = []
+    try:
+        served.wait_listening(port)
+        page = page_factory(f"http://127.0.0.1:{port}/")
+        page.wait_for("projects on")
+        sessions += [p for p in psutil.Process(served.proc.pid).children(recursive=True) if "tui" in p.cmdline()]
+        assert sessions
+        served.proc.kill()  # no chance to end them itself
+        served.proc.wait(timeout=30)
+        until(lambda: not [p for p in sessions if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], 30,
+              "the session to end after its server was killed")
+    finally:
+        served.stop()
+        for proc in sessions:  # left behind only when this test fails
+            if proc.is_running():
+                proc.kill()

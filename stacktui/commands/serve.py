@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import shlex
+import shutil
 import sys
 
 from stacktui.commands.context import Context
@@ -72,7 +73,11 @@ def app_command(ctx: Context) -> str:
     for profile in ctx.profiles:
         argv += ["--profile", profile]
     # exec: the shell textual-serve starts becomes the app, so the process it signals is the app itself.
-    return "exec " + shlex.join([*argv, "tui"])
+    # setpriv (util-linux) gives it the parent-death signal: a serve that is killed outright takes its
+    # sessions along (SIGTERM: each quits as on Ctrl-C, with its own children) instead of orphaning them.
+    setpriv = shutil.which("setpriv")
+    prefix = [setpriv, "--pdeathsig", "TERM"] if setpriv and sys.platform == "linux" else []
+    return "exec " + shlex.join([*prefix, *argv, "tui"])
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
