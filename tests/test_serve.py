@@ -229,3 +229,10 @@ def test_a_killed_serve_takes_its_sessions_along(tmp_path, docker_host, page_fac
         for proc in sessions:  # left behind only when this test fails
             if proc.is_running():
                 proc.kill()
+
+
+def test_a_compose_file_that_does_not_load_is_said_once_before_serving(tmp_path):
+    (tmp_path / "compose.yaml").write_text("services:\n  a:\n    image: x\n   bad: [\n")
+    served = Served(tmp_path, "--port", str(free_port()))
+    assert served.finish() == 2
+    assert served.text().strip().startswith(f"stacktui: {tmp_path / 'compose.yaml'}:4: invalid YAML"), served.text()

@@ -87,6 +87,14 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         raise ConfigError(f"`stacktui serve` needs textual-serve, which is not installed ({exc.name} is missing)",
                           hint="pip install 'stacktui[serve]', or `pipx inject stacktui textual-serve`") from None
     from stacktui.core.ports.host import bind_test, holder_of
+    from stacktui.core.compose.discovery import NoProject
+
+    try:
+        files = ctx.target.files
+    except NoProject:
+        files = []  # no project here: each page opens the projects screen
+    if files:
+        ctx.project  # a compose file that does not load is said once here, not on every page opened
 
     if not is_loopback(args.host):
         print(exposure_warning(args.host, args.port), file=sys.stderr, flush=True)
