@@ -178,13 +178,18 @@ async def projects_screen(shown: frozenset[str], engine: Engine) -> None:
 def run() -> int:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     engine = Engine.connect(resolve())
-    taken = {c.get("Labels", {}).get(PROJECT_LABEL) for c in engine.containers(all=True)} & set(PORTS)
+    taken = {(c.get("Labels") or {}).get(PROJECT_LABEL) for c in engine.containers(all=True)} & set(PORTS)
     if taken:
         raise SystemExit(f"screenshots: project(s) {', '.join(sorted(taken))} already on the engine "
                          "(`make demo-down` stops the demo); the pictures need their own")
     OUT.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="stacktui-shots-") as base:
-        stacks = [Stack(Path(base), name) for name in PORTS]
+    # One fixed folder, made afresh: the findings and the diff name the compose file's path, and a
+    # random one would change every picture on every run.
+    base = Path(tempfile.gettempdir()) / "stacktui-screenshots"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(mode=0o700)
+    try:
+        stacks = [Stack(base, name) for name in PORTS]
         try:
             for stack in stacks:
                 stack.compose("up", "-d", "--wait", "--wait-timeout", "90")
@@ -194,6 +199,8 @@ def run() -> int:
             for stack in stacks:
                 stack.down()
             engine.close()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
     return 0
 
 
