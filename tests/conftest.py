@@ -195,14 +195,88 @@ def module_demo_stack(tmp_path_factory: pytest.TempPathFactory, demo_image: str)
         stack.down()
 
 
+# Fixtures that start a private daemon: every test that reaches one runs on the same xdist worker,
+# so each daemon is started once per run. The fault engine and the TLS engine share one bridge
+# (stktest0) and devengine's folder, so they are one group.
+DAEMON_GROUPS = {
+    "fault_engine": "faults",
+    "tls_engine": "faults",
+    "podman": "podman",
+    "ssh_env": "ssh",
+}
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+def _parallel(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and getattr(config.option, "dist", "no") != "no"
+
+
+_RUN_STATE: dict[str, object] = {}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "engine: needs the real Docker engine (set on every test that reaches "
                                        "the docker_host fixture); `make test-fast` runs the others")
     config.addinivalue_line("markers", "slow: needs no engine but takes tens of seconds; left out of `make test-fast`")
+    if not _is_controller(config):
+        return
+    # One set of user folders per run: a developer's own config.toml, compose cache or history
+    # never reaches a test, and parallel workers share them only within this run.
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="stacktui-run-"))
+    _RUN_STATE["base"] = base
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"), ("XDG_STATE_HOME", "state")):
+        (base / sub).mkdir()
+        os.environ[var] = str(base / sub)
+    # Under xdist the controller starts the shared engine once, before any worker exists (workers
+    # inherit DOCKER_HOST), and stops it once at the end; a worker never starts or stops it.
+    if _parallel(config) and "not engine" not in (config.option.markexpr or ""):
+        try:
+            eng = devengine.ensure()
+        except devengine.EngineError as exc:
+            pytest.exit(f"no Docker engine for the tests: {exc}", returncode=3)
+        os.environ["DOCKER_HOST"] = eng.host
+        os.environ["STACKTUI_DEMO_IMAGE"] = devengine.image(eng.host)
+        _RUN_STATE["engine"] = eng
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not _is_controller(config):
+        return
+    eng = _RUN_STATE.pop("engine", None)
+    if eng is not None and getattr(eng, "started_here", False):
+        devengine.stop()
+    base = _RUN_STATE.pop("base", None)
+    if isinstance(base, Path):
+        import shutil
+
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    """True when the test uses a fixture set up once per module: its module then runs on one worker,
+    so the module's stack is made once, not once per worker."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Marked from the fixture closure, so a new test that needs the engine cannot be left out of it.
+    # Marked from the fixture closure, so a new test that needs the engine (or a private daemon)
+    # cannot be left out of its marker or its group.
     for item in items:
-        if "docker_host" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "docker_host" in names:
             item.add_marker(pytest.mark.engine)
+        if item.get_closest_marker("xdist_group"):
+            continue
+        group = next((g for fixture, g in DAEMON_GROUPS.items() if fixture in names), None)
+        if group is None and _module_scoped(item):
+            group = item.module.__name__ if getattr(item, "module", None) else None
+        if group:
+            item.add_marker(pytest.mark.xdist_group(name=group))
