@@ -90,6 +90,9 @@ class FaultStack(Stack):
     def env(self) -> dict[str, str]:
         return {**os.environ, "DOCKER_HOST": self.host, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **self.extra_env}
 
+    def engine_host(self) -> str:
+        return self.host
+
     def compose(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*compose_cmd(), "-f", str(self.file), *args], cwd=self.dir, check=check,
                               capture_output=True, text=True, timeout=timeout, env=self.env())
