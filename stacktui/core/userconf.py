@@ -63,7 +63,7 @@ class UserCommand:
     key: str | None = None
     services: tuple[str, ...] = ()  # empty: every service
     timeout: float = COMMAND_TIMEOUT
-    line: int = 0  # of its [[commands]] header
+    line: int = field(default=0, compare=False)  # of its [[commands]] header
 
     @property
     def template(self) -> str:
@@ -91,7 +91,7 @@ class Hook:
     on: tuple[str, ...] = HOOK_EVENTS
     name: str = ""
     timeout: float = HOOK_TIMEOUT
-    line: int = 0
+    line: int = field(default=0, compare=False)  # of its [[hooks]] header
 
     @property
     def label(self) -> str:

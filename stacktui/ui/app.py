@@ -36,6 +36,7 @@ from stacktui.ui.filewatch import FileWatch, reader
 from stacktui.ui.findings import FindingsPanel
 from stacktui.ui.flows import ChangeFlows
 from stacktui.ui.healing import HealToggle
+from stacktui.ui.usercommands import UserCommandsMixin
 from stacktui.ui.keys import BINDINGS, help_rows
 from stacktui.ui.livefeed import FLUSH_INTERVAL, TICK_INTERVAL, LiveFeed
 from stacktui.ui.logpane import DEFAULT_VIEW_LINES, LogPane
@@ -81,7 +82,7 @@ def default_log_service(project: "Project") -> str | None:
     return next(iter(project.services), None)
 
 
-class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[int]):
+class StackApp(EverydayMixin, UserCommandsMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[int]):
     CSS_PATH = CSS_PATH
     TITLE = "stacktui"
     # Ctrl+P: every action with its current key (ui.palette), the themes, a screenshot.
@@ -348,7 +349,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
     def action_help(self) -> None:
         from stacktui.ui.modals import HelpScreen
 
-        self.push_screen(HelpScreen(help_rows(self)))
+        self.push_screen(HelpScreen(help_rows(self) + self.user_command_rows()))
 
     def action_projects(self) -> None:
         """Started in a project folder; outside one the app is ui.switch's, whose `p` goes back."""
