@@ -251,6 +251,8 @@ class StackApp(EverydayMixin, UserCommandsMixin, LiveFeed, ChangeFlows, FileWatc
             self.start_figures()
             if self.settings.heal:  # config.toml's `heal = true`: on from the start (H turns it off)
                 self.set_heal(True, quiet=True)
+            else:
+                self.start_hooks()
             self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")
 
     def _engine_version(self) -> None:

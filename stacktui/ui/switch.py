@@ -146,6 +146,9 @@ class SwitchingApp(StackApp):
         """Stop everything the project runs (threads end on their own, streams closed now) and forget it."""
         for group in PROJECT_GROUPS:
             self.workers.cancel_group(self, group)
+        # Self-heal (or the healer that only reports, for the hooks) follows this project: it stops with it.
+        self._stop_healer()
+        self.heal_on = False
         old = self.live_stack
         old.subscribe()  # a snapshot its watcher publishes while ending reaches no screen
         old.stop(wait=0)  # not waited for on the event loop: the threads end on their own, soon
