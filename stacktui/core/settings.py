@@ -56,7 +56,7 @@ KEY_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("details", "d", "CPU and memory of the selected service over the last minutes"),
     KeyAction("filter", "ampersand", "show only the log lines that match (text, or /regex/)"),
     KeyAction("save", "ctrl+s", "save the log pane (or the filtered lines) to a file"),
-    KeyAction("projects", "p", "back to the projects screen (when stacktui started outside a project folder)"),
+    KeyAction("projects", "p", "the projects screen: every project on the engine, this one selected"),
     KeyAction("heal", "H", "self-heal on or off for this project: stranded joiners are restarted in order as soon "
                            "as their owner is back"),
     KeyAction("help", "question_mark", "this help"),

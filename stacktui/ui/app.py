@@ -354,9 +354,10 @@ class StackApp(EverydayMixin, UserCommandsMixin, LiveFeed, ChangeFlows, FileWatc
         self.push_screen(HelpScreen(help_rows(self) + self.user_command_rows()))
 
     def action_projects(self) -> None:
-        """Started in a project folder; outside one the app is ui.switch's, whose `p` goes back."""
-        self.notify("stacktui started in a project folder; run it where there is no compose file "
-                    "(or `stacktui projects`) to see every project", severity="information", timeout=6)
+        """A project's app alone (tests, the benchmarks) has no projects screen; `stacktui` builds
+        ui.switch's app, whose `p` shows it."""
+        self.notify("no projects screen in this app: `stacktui projects` lists every project",
+                    severity="information", timeout=6)
 
     async def action_quit(self) -> None:
         self.stop_core()
