@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 
 from stacktui.core.settings import parse_settings
-from stacktui.ui.usercommands import OutputScreen
+from stacktui.ui.outputdialog import OutputScreen
 from tests.test_ui_everyday import live_app
 from tests.waiting import until, until_app
 
@@ -125,3 +125,21 @@ timeout = 1
     done = cli(module_demo_stack, home, "run", "port")
     assert done.returncode == 2
     assert done.stderr == "stacktui: the command 'port' needs a service (name one: stacktui run port SERVICE)\n"
+
+
+async def test_a_bad_entry_is_a_notification_and_left_out_the_good_ones_work(module_demo_stack, engine, tmp_path):
+    path = tmp_path / "config.toml"
+    settings = parse_settings("[[commands]]\nname = 'typo'\nkey = 'T'\nhost = 'echo {servise}'\n\n"
+                              "[[commands]]\nname = 'fine'\nkey = 'F'\nhost = 'echo fine {project}'\n", path)
+    app = live_app(module_demo_stack, engine, settings)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until_app(pilot, lambda: app.table.status_of("vscode"), what="the table")
+        shown = [n.message for n in app._notifications]
+        assert shown == [f"{path}:4: unknown placeholder {{servise}} in the command 'typo' (the placeholders are "
+                         "{service}, {container}, {project}, {port}, {owner}; they are filled in quoted, so write "
+                         "them without quotes; {{ and }} are literal braces); that entry is left out"]
+        await pilot.press("T")  # left out: its key is not bound
+        await pilot.press("F")
+        await until_app(pilot, lambda: isinstance(app.screen, OutputScreen) and app.screen.ended, what="the output")
+        assert app.screen.lines == [f"fine {module_demo_stack.name}"]
+        assert app.theme == "textual-dark" and settings.commands[0].name == "fine"

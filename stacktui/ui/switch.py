@@ -23,9 +23,9 @@ from stacktui.core.errors import StackError
 from stacktui.core.live.stack import LiveStack
 from stacktui.core.live.store import LogStore
 from stacktui.ui.app import Loaded, StackApp, _started
-from stacktui.ui.projects import Choice, ProjectsScreen
 
 if TYPE_CHECKING:
+    from stacktui.ui.projects import Choice, ProjectsScreen
     from stacktui.core.compose.model import Project
     from stacktui.core.engine.client import Engine
     from stacktui.core.engine.endpoint import Endpoint
@@ -54,14 +54,15 @@ class SwitchingApp(StackApp):
     """StackApp with the projects screen in front until a project is opened, and again on `p`."""
 
     def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"],
-                 opener: Callable[[Choice], Opening], early: dict[int, Any] | None = None,
+                 opener: Callable[["Choice"], Opening], early: dict[int, Any] | None = None,
                  first: Callable[[], Loaded] | None = None, **kwargs: Any) -> None:
         """`first`: the loader of the project of the folder stacktui started in, shown first; without it
         the projects screen is."""
         super().__init__(loader=first or _no_project, **kwargs)
         self.loader = first
         self._opener = opener
-        self.projects_screen = ProjectsScreen(endpoints, connect, self.open_project, early=early)
+        self._screen_args = (endpoints, connect, early)
+        self._projects_screen: "ProjectsScreen | None" = None
         self._frozen = False
         self._opening = False
         # Started in a project folder and not left yet: a failure to load it ends the app, as a
@@ -77,6 +78,16 @@ class SwitchingApp(StackApp):
 
     # -- the projects screen ----------------------------------------------------------------------
 
+    @property
+    def projects_screen(self) -> "ProjectsScreen":
+        """Made when first shown: in a project folder, maybe never (its module is not imported then)."""
+        if self._projects_screen is None:
+            from stacktui.ui.projects import ProjectsScreen
+
+            endpoints, connect, early = self._screen_args
+            self._projects_screen = ProjectsScreen(endpoints, connect, self.open_project, early=early)
+        return self._projects_screen
+
     def _begin_loading(self) -> None:
         if self.loader is not None:
             super()._begin_loading()
@@ -91,7 +102,7 @@ class SwitchingApp(StackApp):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The project's keys do nothing while the projects screen is in front (it has its own)."""
-        if self.screen is self.projects_screen and action != "quit":
+        if self._projects_screen is not None and self.screen is self._projects_screen and action != "quit":
             return False
         return True
 
@@ -117,7 +128,7 @@ class SwitchingApp(StackApp):
 
     # -- opening and leaving a project ----------------------------------------------------------------
 
-    def open_project(self, choice: Choice) -> None:
+    def open_project(self, choice: "Choice") -> None:
         if self._opening:
             return
         try:
@@ -188,5 +199,6 @@ class SwitchingApp(StackApp):
         self._files_stamp = self._files_pending = None
 
     def on_unmount(self) -> None:
-        self.projects_screen.stop()
-        self.projects_screen.close_engines()
+        if self._projects_screen is not None:
+            self._projects_screen.stop()
+            self._projects_screen.close_engines()
