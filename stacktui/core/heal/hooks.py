@@ -30,7 +30,7 @@ STDERR_SHOWN = 200  # characters of a failing hook's last stderr line in the mes
 
 def command_line_hook(command: str) -> Hook:
     """`watch --hook CMD`: on every event a hook may take."""
-    return Hook(run=command, on=HOOK_EVENTS, name="--hook", timeout=HOOK_TIMEOUT)
+    return Hook(run=command, on=HOOK_EVENTS, timeout=HOOK_TIMEOUT)
 
 
 class _HookState:
