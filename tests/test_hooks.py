@@ -18,9 +18,11 @@ from stacktui.core.userconf import Hook
 from tests.test_heal import docker, events, spawn_watch, stop_watch, wait_event
 from tests.waiting import until, until_app
 
-# Writes what it got: the JSON from stdin and its environment, one file per event and service.
-RECORD = ('f="{d}/$STACKTUI_EVENT-$STACKTUI_SERVICE"; cat > "$f.json"; '
-          'printf "%s %s %s" "$STACKTUI_EVENT" "$STACKTUI_SERVICE" "$STACKTUI_MISSED" > "$f.env"')
+# Writes what it got: its environment, and the JSON from stdin (renamed into place last, so a file seen
+# is whole), one file per event and service.
+RECORD = ('f="{d}/$STACKTUI_EVENT-$STACKTUI_SERVICE"; '
+          'printf "%s %s %s" "$STACKTUI_EVENT" "$STACKTUI_SERVICE" "$STACKTUI_MISSED" > "$f.env"; '
+          'cat > "$f.part" && mv "$f.part" "$f.json"')
 
 
 def read_json(path: Path) -> dict:
