@@ -1,0 +1,91 @@
+"""`stacktui latency [SERVICE...] [--json] [--count N] [--timeout S]`: measured round trips per path.
+
+For each listening port of the services (all by default): from the service's own network
+namespace to localhost, from each dependant's namespace across the bridge (the name it writes,
+through the engine's DNS), and from the host to the published port. TCP connect and, where the
+service has a health URL on that port, a whole HTTP request: p50, p95, p99 and max over N asks.
+Exit 0 when every ask answered, 1 when one failed or a service is not running.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from stacktui.commands.context import Context, emit_json
+from stacktui.core.sanitize import printable
+
+if TYPE_CHECKING:
+    from stacktui.core.latency.figures import LatencyReport
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"the count must be 1-100000, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError(f"the time limit must be more than 0 and at most 600 s, not {text}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("latency", help="measure request round trips along each path the stack uses",
+                       description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("services", nargs="*", metavar="SERVICE", help="the services to measure (default: all that listen)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--count", type=_count, default=200, metavar="N", help="asks per path (default 200)")
+    p.add_argument("--timeout", type=_seconds, default=10.0, metavar="S",
+                   help="the whole measurement stops after S seconds; asks left are reported as not run (default 10)")
+    p.set_defaults(run=run)
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    from stacktui.core.ops.latency import measure
+
+    project = ctx.project
+    report = measure(project, ctx.engine, args.services, count=args.count, timeout=args.timeout)
+    if args.json:
+        emit_json(report.to_json())
+        return 0 if report.ok else 1
+    print(f"project {project.name}: {report.count} asks per path, measured in {report.elapsed_s:.1f} s")
+    for line in report_lines(report):
+        print(line)
+    return 0 if report.ok else 1
+
+
+def report_lines(report: "LatencyReport") -> list[str]:
+    """The report in words, one path after another, grouped by service and port."""
+    from stacktui.core.latency.figures import KIND_WORDS
+
+    out: list[str] = []
+    current: tuple[str, int] | None = None
+    for p in report.paths:
+        if (p.service, p.port) != current:
+            current = (p.service, p.port)
+            out.append(f"{p.service}:{p.port}" + (f" (health {p.http_path})" if p.http_path else ""))
+        callers = f"  (used by {', '.join(p.callers)})" if p.callers and p.kind != "host" else ""
+        resolved = f" = {p.address}" if p.kind == "bridge" and p.address else ""
+        out.append(f"  {KIND_WORDS[p.kind]:<10} from {p.source} -> {p.destination}{resolved}{callers}")
+        if p.not_measured:
+            out.append(f"    {printable(p.not_measured)}")
+        for f in (p.connect, p.http, p.lookup):
+            if f is not None and (f.asked or f.failed):
+                label = "dns" if f.what == "lookup" else f.what
+                out.append(f"    {label:<8} {printable(f.words())}")
+    for service, why in report.not_running.items():
+        out.append(f"{service}: {printable(why)}")
+    for service in report.quiet:
+        out.append(f"{service}: no port known to listen (x-stacktui.listens, a health URL or a published port)")
+    for s in report.skipped:
+        out.append(printable(s.words()))
+    return out
