@@ -9,13 +9,9 @@ Exit 0 when every ask answered, 1 when one failed or a service is not running.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from stacktui.commands.context import Context, emit_json
 from stacktui.core.sanitize import printable
-
-if TYPE_CHECKING:
-    from stacktui.core.latency.figures import LatencyReport
 
 
 def _count(text: str) -> int:
@@ -58,34 +54,6 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         emit_json(report.to_json())
         return 0 if report.ok else 1
     print(f"project {project.name}: {report.count} asks per path, measured in {report.elapsed_s:.1f} s")
-    for line in report_lines(report):
-        print(line)
+    for line in report.lines():
+        print(printable(line))
     return 0 if report.ok else 1
-
-
-def report_lines(report: "LatencyReport") -> list[str]:
-    """The report in words, one path after another, grouped by service and port."""
-    from stacktui.core.latency.figures import KIND_WORDS
-
-    out: list[str] = []
-    current: tuple[str, int] | None = None
-    for p in report.paths:
-        if (p.service, p.port) != current:
-            current = (p.service, p.port)
-            out.append(f"{p.service}:{p.port}" + (f" (health {p.http_path})" if p.http_path else ""))
-        callers = f"  (used by {', '.join(p.callers)})" if p.callers and p.kind != "host" else ""
-        resolved = f" = {p.address}" if p.kind == "bridge" and p.address else ""
-        out.append(f"  {KIND_WORDS[p.kind]:<10} from {p.source} -> {p.destination}{resolved}{callers}")
-        if p.not_measured:
-            out.append(f"    {printable(p.not_measured)}")
-        for f in (p.connect, p.http, p.lookup):
-            if f is not None and (f.asked or f.failed):
-                label = "dns" if f.what == "lookup" else f.what
-                out.append(f"    {label:<8} {printable(f.words())}")
-    for service, why in report.not_running.items():
-        out.append(f"{service}: {printable(why)}")
-    for service in report.quiet:
-        out.append(f"{service}: no port known to listen (x-stacktui.listens, a health URL or a published port)")
-    for s in report.skipped:
-        out.append(printable(s.words()))
-    return out

@@ -124,6 +124,28 @@ class LatencyReport:
     def ok(self) -> bool:
         return not self.not_running and not any(p.failed for p in self.paths)
 
+    def lines(self) -> list[str]:
+        """The report in words, path after path, grouped by service and port. Not sanitized: the faces do."""
+        out: list[str] = []
+        current: tuple[str, int] | None = None
+        for p in self.paths:
+            if (p.service, p.port) != current:
+                current = (p.service, p.port)
+                out.append(f"{p.service}:{p.port}" + (f" (health {p.http_path})" if p.http_path else ""))
+            callers = f"  (used by {', '.join(p.callers)})" if p.callers and p.kind != HOST else ""
+            resolved = f" = {p.address}" if p.kind == BRIDGE and p.address else ""
+            out.append(f"  {KIND_WORDS[p.kind]:<10} from {p.source} -> {p.destination}{resolved}{callers}")
+            if p.not_measured:
+                out.append(f"    {p.not_measured}")
+            for f in (p.connect, p.http, p.lookup):
+                if f is not None and (f.asked or f.failed):
+                    out.append(f"    {'dns' if f.what == 'lookup' else f.what:<8} {f.words()}")
+        out += [f"{service}: {why}" for service, why in self.not_running.items()]
+        out += [f"{service}: no port known to listen (x-stacktui.listens, a health URL or a published port)"
+                for service in self.quiet]
+        out += [s.words() for s in self.skipped]
+        return out
+
     def to_json(self) -> dict[str, Any]:
         return {"project": self.project, "count": self.count, "elapsed_s": round(self.elapsed_s, 3),
                 "paths": [p.to_json() for p in self.paths], "not_running": self.not_running,
