@@ -53,7 +53,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         emit_json(report.to_json())
         return 0 if report.ok else 1
-    print(f"project {project.name}: {report.count} asks per path, measured in {report.elapsed_s:.1f} s")
+    if report.paths:
+        print(f"project {project.name}: {report.count} asks per path, measured in {report.elapsed_s:.1f} s")
     for line in report.lines():
         print(printable(line))
     return 0 if report.ok else 1

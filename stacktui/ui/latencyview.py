@@ -48,5 +48,7 @@ class LatencyLines(Static):
 
     def _show(self, lines: list[str]) -> None:
         self.measuring = False
+        if not self.is_attached:
+            return  # the dialog closed while the measurement ran
         self.lines = lines
         self.update(Text("\n".join(sanitize(line) for line in lines)))

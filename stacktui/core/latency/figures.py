@@ -140,7 +140,7 @@ class LatencyReport:
             for f in (p.connect, p.http, p.lookup):
                 if f is not None and (f.asked or f.failed):
                     out.append(f"    {'dns' if f.what == 'lookup' else f.what:<8} {f.words()}")
-        out += [f"{service}: {why}" for service, why in self.not_running.items()]
+        out += list(self.not_running.values())  # each names its service
         out += [f"{service}: no port known to listen (x-stacktui.listens, a health URL or a published port)"
                 for service in self.quiet]
         out += [s.words() for s in self.skipped]
