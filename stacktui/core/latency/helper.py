@@ -176,7 +176,9 @@ class Path:
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
-    """Every path of the job, `count` asks each, spread over `spread` seconds, within `deadline` seconds."""
+    """Every path of the job, `count` asks each, spread over `spread` seconds, within `deadline` seconds
+    (or until `until`, a wall-clock time, when the caller's own limit is nearer: its clock ran
+    while this process started)."""
     started = time.monotonic()
     netns = job.get("netns")
     if netns:
@@ -187,6 +189,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     count = max(int(job.get("count", 200)), 1)
     spread = max(float(job.get("spread", 2.0)), 0.0)
     stop_at = started + float(job.get("deadline", 10.0))
+    if job.get("until") is not None:
+        stop_at = min(stop_at, started + float(job["until"]) - time.time())
     paths = [Path(p, float(job.get("request_timeout", 1.0))) for p in job["paths"]]
     step = spread / count
     for i in range(count):

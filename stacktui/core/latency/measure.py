@@ -34,6 +34,7 @@ DEFAULT_COUNT = 200
 DEFAULT_SPREAD = 2.0  # seconds the asks of one path are spread over
 DEFAULT_TIMEOUT = 10.0  # seconds the whole measurement may take
 REQUEST_TIMEOUT = 1.0
+RESULTS_MARGIN = 0.2  # seconds of the limit kept for the helpers to answer and exit
 REMOTE = "not measured: needs the engine's own machine"
 ROOT = str(Path(__file__).resolve().parents[3])  # the folder stacktui/ is in, for the helper's sys.path
 
@@ -41,6 +42,7 @@ ROOT = str(Path(__file__).resolve().parents[3])  # the folder stacktui/ is in, f
 @dataclass
 class _Job:
     netns: str | None
+    until: float | None = None  # time.time() by which its asks stop: the measurement's own limit
     specs: list[dict[str, Any]] = field(default_factory=list)
     results: list[PathResult] = field(default_factory=list)
 
@@ -140,6 +142,9 @@ class Plan:
 
     def run(self, count: int, spread: float, timeout: float) -> list[PathResult]:
         """Every job at once, each in a helper of its own; the paths measured, then those not measured."""
+        until = time.time() + timeout - RESULTS_MARGIN
+        for job in self.jobs.values():
+            job.until = until
         threads = [threading.Thread(target=_run_job, args=(job, count, spread, timeout), daemon=True,
                                     name="stacktui-latency") for job in self.jobs.values()]
         for t in threads:
@@ -157,6 +162,7 @@ def _figure(what: str, data: dict[str, Any] | None, asked: int, not_run: int) ->
 
 def _run_job(job: _Job, count: int, spread: float, timeout: float) -> None:
     request = {"netns": job.netns, "count": count, "spread": spread, "deadline": timeout,
+               "until": job.until,
                "request_timeout": min(REQUEST_TIMEOUT, timeout), "paths": job.specs}
     try:
         done = proc.run([sys.executable, "-I", "-S", "-c", BOOT, ROOT], proc.Limits(timeout + 5.0),
