@@ -129,3 +129,46 @@ def test_the_helper_stops_at_its_deadline_and_says_what_was_not_run():
     path = out["paths"][0]
     assert path["not_run"] > 0
     assert len(path["connect"]["ms"]) + path["connect"]["failed"] + path["not_run"] == 50
+
+
+class RemoteEngine:
+    """An engine on another machine: its containers are listed, its namespaces are out of reach."""
+
+    def __init__(self, containers: list) -> None:
+        self.containers = containers
+
+    def is_local(self) -> bool:
+        return False
+
+    def project_containers(self, project: str) -> list:
+        return self.containers
+
+
+def container(service: str, state: str = "running", exit_code: int = 0):
+    from stacktui.core.engine.client import ContainerInfo
+
+    return ContainerInfo.from_inspect({
+        "Id": f"id-{service}", "Name": f"/demo-{service}-1",
+        "Config": {"Labels": {"com.docker.compose.project": "demo", "com.docker.compose.service": service}},
+        "State": {"Status": state, "Pid": 4242 if state == "running" else 0, "ExitCode": exit_code},
+        "NetworkSettings": {"Networks": {"demo_default": {"IPAddress": f"172.30.0.{len(service)}"}}}})
+
+
+def test_on_a_remote_engine_every_path_says_it_needs_the_engines_machine():
+    from stacktui.core.latency.measure import measure
+
+    report = measure(demo(), RemoteEngine([container(s) for s in ("vscode", "mcp-server", "backend")]),
+                     ["mcp-server"])
+    assert [(p.port, p.kind) for p in report.paths] == [(9001, "namespace"), (9001, "bridge"), (9002, "namespace")]
+    assert {p.not_measured for p in report.paths} == {"not measured: needs the engine's own machine"}
+    assert all(p.connect is None for p in report.paths) and report.ok
+
+
+def test_a_stopped_service_or_owner_is_said_and_nothing_is_measured():
+    from stacktui.core.latency.measure import measure
+
+    report = measure(demo(), RemoteEngine([container("vscode", "exited", 137), container("mcp-server"),
+                                           container("backend")]), ["mcp-server"])
+    assert report.paths == [] and not report.ok
+    assert report.lines()[0:1] == ["vscode, whose network namespace mcp-server lives in, is exited (exit code 137): "
+                              "nothing to measure (start it: `stacktui restart vscode`)"]
