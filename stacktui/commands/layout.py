@@ -213,10 +213,10 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange",
     from stacktui.core.ops.layout import ApplyEvent, apply_change
 
     print(change.diff, end="" if change.diff.endswith("\n") else "\n")
+    if args.dry_run and latency is not None:
+        print(latency())  # beside the diff; the notes and the verdict stay last
     for note in change.notes:
         print(f"note: {note}")
-    if args.dry_run and latency is not None:
-        print(latency())
     if args.dry_run:
         print(f"dry run: {change.reason}; nothing written")
         return 0
