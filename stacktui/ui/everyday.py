@@ -122,7 +122,10 @@ class EverydayMixin:
             app.notify("resource figures are off (resource_refresh = 0 in config.toml)", severity="warning")
             return
         minutes = self.monitor.history.points * self.monitor.interval / 60
-        app.push_screen(DetailScreen(service, self.monitor.history, lambda: app.table.figures_of(service), minutes))
+        actions = app.actions
+        latency = (lambda: actions.latency_lines(service)) if actions is not None else None
+        app.push_screen(DetailScreen(service, self.monitor.history, lambda: app.table.figures_of(service), minutes,
+                                     latency))
 
     def action_shell(self) -> None:
         app: Any = self
