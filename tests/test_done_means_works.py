@@ -1,0 +1,149 @@
+""""Done" means the stack works: on a chain of three (compose/chain: worker joins api joins gateway),
+stranded by a raw `docker restart` of the top owner, every fix stacktui gives leaves nothing stale,
+a restart that cannot be true says so, and a watcher started on the broken stack heals it.
+
+One chain stack serves the whole module; each test starts from it healthy (reset below) and breaks it
+the way the field does.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from typing import Any, Iterator
+
+import pytest
+
+from stacktui.core.compose.discovery import resolve_target
+from stacktui.core.health.stale import find_stale
+from stacktui.core.loader import load_project
+from tests.conftest import CHAIN_PORTS, ROOT, Stack, make_stack
+from tests.faults_support import Running
+from tests.waiting import until
+
+FIX = re.compile(r"\((stacktui restart [^)]+)\)")
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory, demo_image: str) -> Iterator[Stack]:
+    stack = make_stack(tmp_path_factory.mktemp("chain"), "chain", CHAIN_PORTS)
+    try:
+        stack.up()
+        yield stack
+    finally:
+        stack.down()
+
+
+def stale(stack: Stack, engine) -> dict[str, Any]:
+    """What the engine holds: the services living in a dead namespace, judged from the containers."""
+    project = load_project(resolve_target([str(stack.file)], None, stack.dir))
+    return find_stale(project, engine.project_containers(stack.name))
+
+
+@pytest.fixture
+def healthy_chain(chain: Stack, engine) -> Stack:
+    """The shared chain, every service running and none stale (recreated only when a test left it otherwise)."""
+    states = {c.service: c.state for c in engine.project_containers(chain.name)}
+    if stale(chain, engine) or set(states.values()) != {"running"} or len(states) != 4:
+        chain.up()
+        chain.compose("up", "-d", "--wait", "--force-recreate", "--wait-timeout", "60")
+    until(lambda: not stale(chain, engine), 20, "the chain to be whole")
+    return chain
+
+
+def raw_restart(stack: Stack, engine, service: str) -> None:
+    subprocess.run(["docker", "restart", "-t", "1", stack.container(engine, service).id], check=True,
+                   capture_output=True, timeout=60)
+
+
+def printed_fixes(stack: Stack) -> dict[str, str]:
+    """service -> the command `check` prints for it, from the readable output a user reads."""
+    done = stack.stacktui("check")
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = {}
+    for line in done.stdout.splitlines():
+        if "stale-namespace" in line:
+            service = line.split("stale-namespace", 1)[1].split()[0].rstrip(":")
+            found = FIX.search(line)
+            assert found, f"no command in the stale finding: {line}"
+            out[service] = found.group(1)
+    return out
+
+
+def stale_in_check_and_status(stack: Stack) -> tuple[list[str], list[str]]:
+    check = json.loads(stack.stacktui("check", "--json").stdout)
+    status = json.loads(stack.stacktui("status", "--json").stdout)
+    return ([f["service"] for f in check["findings"] if f["kind"] == "stale-namespace"],
+            [s["service"] for s in status["services"] if s["stale"]])
+
+
+@pytest.mark.parametrize("hinted", ["api", "worker"])
+def test_each_fix_check_prints_run_alone_leaves_nothing_stale(healthy_chain: Stack, engine, hinted: str) -> None:
+    stack = healthy_chain
+    raw_restart(stack, engine, "gateway")
+    fixes = printed_fixes(stack)
+    assert set(fixes) == {"api", "worker"}, fixes
+    # Both stale services point at the highest stale link: restarting worker alone would rejoin api's dead one.
+    assert fixes[hinted] == "stacktui restart api"
+    command = fixes[hinted].split()[1:]
+    done = stack.stacktui(*command)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert stale_in_check_and_status(stack) == ([], [])
+    assert stale(stack, engine) == {}
+
+
+def test_restart_of_a_joiner_under_a_stale_owner_says_it_is_not_done(healthy_chain: Stack, engine) -> None:
+    stack = healthy_chain
+    raw_restart(stack, engine, "gateway")
+    done = stack.stacktui("restart", "worker")
+    assert done.returncode != 0, done.stdout
+    said = done.stdout + done.stderr
+    assert "done:" not in said
+    assert "stale" in said and "stacktui restart api" in said
+    # and the command it names repairs it
+    again = stack.stacktui("restart", "api")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert stale(stack, engine) == {}
+
+
+def spawn_watch(stack: Stack, *args: str) -> Running:
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    return Running.start([sys.executable, "-m", "stacktui", "watch", *args], cwd=stack.dir, env=env)
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_watch_heal_started_on_a_stale_chain_heals_it_and_says_so(healthy_chain: Stack, engine,
+                                                                   output: str) -> None:
+    stack = healthy_chain
+    raw_restart(stack, engine, "gateway")
+    until(lambda: set(stale(stack, engine)) == {"api", "worker"}, 20, "api and worker stale")
+    run = spawn_watch(stack, "--heal", *(["--json"] if output == "json" else []))
+    try:
+        until(lambda: not stale(stack, engine) and "worker" in _done(run, output), 60,
+              f"the heal to finish\n{run.stdout}\n{run.stderr}")
+    finally:
+        if run.proc.poll() is None:
+            run.signal(2)
+        run.finish(timeout=90)
+    said = run.stdout
+    assert "heal_failed" not in said and "heal failed" not in said.lower(), said
+    assert "backoff" not in said, said
+    assert "partially initialized" not in said + run.stderr
+    assert {"api", "worker"} <= _done(run, output), said
+    assert stale_in_check_and_status(stack) == ([], [])
+
+
+def _done(run: Running, output: str) -> set[str]:
+    """The services the watcher said it healed."""
+    out = set()
+    for line in run.stdout.splitlines():
+        if output == "json":
+            if line.startswith("{"):
+                event = json.loads(line)
+                if event["event"] == "heal_done":
+                    out.add(event["service"])
+        elif (found := re.search(r" heal_done +[^/ ]+/(\S+) ", line)):
+            out.add(found.group(1))
+    return out
