@@ -147,3 +147,51 @@ def _done(run: Running, output: str) -> set[str]:
         elif (found := re.search(r" heal_done +[^/ ]+/(\S+) ", line)):
             out.add(found.group(1))
     return out
+
+
+LOOP = "trap 'exit 0' TERM INT; while true; do sleep 1 & wait $!; done"
+SICK_CHAIN = f"""
+services:
+  top:
+    image: ${{STACKTUI_DEMO_IMAGE}}
+    command: ["sh", "-c", "{LOOP}"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/never"]
+      interval: 1s
+      timeout: 2s
+      retries: 1
+  mid:
+    image: ${{STACKTUI_DEMO_IMAGE}}
+    command: ["sh", "-c", "{LOOP}"]
+    network_mode: "service:top"
+  low:
+    image: ${{STACKTUI_DEMO_IMAGE}}
+    command: ["sh", "-c", "{LOOP}"]
+    network_mode: "service:mid"
+"""
+
+
+def test_heal_unhealthy_of_a_chain_owner_leaves_its_joiners_running(text_stack, engine) -> None:
+    stack = text_stack(SICK_CHAIN)
+    stack.compose("up", "-d")
+    until(lambda: {c.service: c.health for c in engine.project_containers(stack.name)}.get("top") == "unhealthy",
+          30, "top unhealthy")
+    run = spawn_watch(stack, "--json", "--heal", "--heal-unhealthy", "--unhealthy-checks", "1",
+                      "--check-interval", "0.5", "--timeout", "3")
+    try:
+        def failed_once() -> bool:
+            return any(json.loads(line).get("event") == "heal_failed" and json.loads(line).get("service") == "top"
+                       for line in run.stdout.splitlines() if line.startswith("{"))
+
+        until(failed_once, 60, f"a failed restart of top\n{run.stdout}\n{run.stderr}")
+        # The restart of the unhealthy owner failed (it stays unhealthy); its joiners, stopped with it,
+        # run again in its namespace.
+        def joiners_back() -> bool:
+            states = {c.service: c.state for c in engine.project_containers(stack.name)}
+            return states.get("mid") == "running" and states.get("low") == "running" and not stale(stack, engine)
+
+        until(joiners_back, 30, f"mid and low running again\n{run.stdout}")
+    finally:
+        if run.proc.poll() is None:
+            run.signal(2)
+        run.finish(timeout=90)

@@ -29,8 +29,9 @@ from stacktui.core.heal.backoff import Backoff
 from stacktui.core.heal.events import HealEvent
 from stacktui.core.heal.files import FILES_POLL, WatchedFiles, refused
 from stacktui.core.heal.unhealthy import DEFAULT_CHECKS, DEFAULT_INTERVAL, UnhealthyCount
-from stacktui.core.heal.strand import (Stranded, find_stranded, foreign_probes, joiners, owners,
+from stacktui.core.heal.strand import (STALE, Stranded, find_stranded, foreign_probes, joiners, owners,
                                        without_foreign_probes)
+from stacktui.core.health.stale import StaleVerdict, stale_fix
 from stacktui.core.live.watcher import Connection, EngineEvent, Watcher
 from stacktui.core.lock import project_lock
 from stacktui.core.restart.plan import PlanEvent, build_plan, execute
@@ -308,7 +309,10 @@ class ProjectHealer:
     def _heal(self, stranded: list[Stranded], containers: list[ContainerInfo]) -> None:
         project = self.heal_project
         names = [s.service for s in stranded]
-        plan = build_plan(project, names, containers)
+        # The plan starts where `check`'s fix starts (the highest stale link); its joiners follow in order.
+        verdicts = {s.service: StaleVerdict(s.service, s.owner, s.reason) for s in stranded if s.how == STALE}
+        roots = sorted({stale_fix(verdicts, s.service).restart if s.how == STALE else s.service for s in stranded})
+        plan = build_plan(project, roots, containers)
         running = {c.service for c in containers if c.state == "running"}
         # A dependant the plan would add, but that is neither stranded nor running, was stopped on purpose.
         plan.steps = [s for s in plan.steps if s.service in names or s.service in running]
@@ -410,7 +414,9 @@ class ProjectHealer:
     def _restart_unhealthy(self, service: str, why: str, containers: list[ContainerInfo]) -> None:
         plan = build_plan(self.heal_project, [service], containers)
         running = {c.service for c in containers if c.state == "running"}
-        plan.steps = [s for s in plan.steps if s.service == service or s.service in running]
+        # A joiner an earlier failed attempt left stopped with this owner belongs to the chain all the same.
+        owed = {c.service for c in containers if c.id in self._owed}
+        plan.steps = [s for s in plan.steps if s.service == service or s.service in running | owed]
 
         def on_plan(e: PlanEvent) -> None:
             if e.kind == "step_started":
@@ -433,6 +439,35 @@ class ProjectHealer:
         self.heals += 1
         self.unhealthy.restarted(service)
         self.unhealthy.backoff.record(service, time.time(), result.ok)
+        if result.stopped_not_run:
+            self._restore_riders(result.stopped_not_run, containers)
+
+    def _restore_riders(self, riders: list[str], containers: list[ContainerInfo]) -> None:
+        """Joiners stopped with an owner whose restart then failed: they ran before it, so they run after it,
+        in order, in the owner's namespace as it is now (the owner runs, if unhealthy). Until then they are owed."""
+        self._owed |= {c.id for c in containers if c.service in riders}
+        plan = build_plan(self.heal_project, riders, containers)
+        plan.steps = [s for s in plan.steps if s.service in riders]
+
+        def on_plan(e: PlanEvent) -> None:
+            if e.kind == "step_started":
+                self._say(ev.HEAL_STARTED, e.service, None, f"{e.message}; because it was stopped with its owner, "
+                                                            "whose restart failed")
+            elif e.kind == "step_done":
+                self._say(ev.HEAL_DONE, e.service, None, e.message)
+            elif e.kind == "step_failed":
+                self._say(ev.HEAL_FAILED, e.service, None, e.message)
+
+        self.busy.set()
+        try:
+            result = execute(plan, self.heal_project, self.engine, self.target, on_event=on_plan,
+                             cancel=self.stop_event, timeout=self.gate_timeout, lock_wait=0.0)
+        except Busy:
+            return  # the stranded heal finds them (they are owed) once that plan is done
+        finally:
+            self.busy.clear()
+        if result.ok:
+            self._owed -= {c.id for c in containers if c.service in riders}
 
     def _start_errors(self, containers: list[ContainerInfo]) -> dict[str, str]:
         """State.Error of joiners that are not running: the engine's reason for refusing their start."""

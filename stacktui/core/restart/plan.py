@@ -32,6 +32,7 @@ from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.engine.client import ContainerInfo, Engine, lost_engine
 from stacktui.core.errors import ConfigError
 from stacktui.core.health.gates import GateResult, gate_names, wait_for_gates
+from stacktui.core.health.verdict import stack_verdict
 from stacktui.core.namespaces.graph import NAMESPACE_KEYS, Graph, project_graph
 from stacktui.core.lock import project_lock
 from stacktui.core.compose.model import Project
@@ -99,10 +100,12 @@ class PlanResult:
     cancelled: bool = False
     stopped_not_run: list[str] = field(default_factory=list)  # not-run services left stopped with their owner
     elapsed: float = 0.0
+    verified: str = ""  # the final verdict over every service the plan touched
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "verified": self.verified,
             "cancelled": self.cancelled,
             "steps_run": [asdict(s) for s in self.steps_run],
             "failed_step": self.failed_step.to_json() if self.failed_step else None,
@@ -357,6 +360,8 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
             result.steps_run.append(StepOutcome(number, step.service, action, True, gate.container_ids,
                                                 gate.passed, round(elapsed, 3)))
             emit("step_done", number, step.service, f"{step.service} back in {elapsed:.2f} s")
+        if result.ok:
+            _final_verdict(result, plan, project, engine)
         if result.not_run:
             result.stopped_not_run = [s.service for s in result.not_run if s.service in stopped_early]
         result.elapsed = time.monotonic() - started
@@ -374,6 +379,16 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
         if client is not None:
             client.close()
         pool.shutdown(wait=False)
+
+
+def _final_verdict(result: PlanResult, plan: RestartPlan, project: Project, engine: Engine) -> None:
+    """Every step passed its gates; the plan is done only when every service it touched still works."""
+    verdict = stack_verdict(project, engine.project_containers(project.name), [s.service for s in plan.steps],
+                            proc="/proc" if engine.is_local() else None)
+    result.verified = verdict.text()
+    if not verdict.ok:
+        result.ok = False
+        result.reason = verdict.text()
 
 
 def plan_services(plan: RestartPlan) -> set[str]:
