@@ -195,3 +195,32 @@ def test_heal_unhealthy_of_a_chain_owner_leaves_its_joiners_running(text_stack, 
         if run.proc.poll() is None:
             run.signal(2)
         run.finish(timeout=90)
+
+
+PUBLISHER = f"""
+services:
+  web:
+    image: ${{STACKTUI_DEMO_IMAGE}}
+    command: ["sh", "-c", "{LOOP}"]
+    ports:
+      - "127.0.0.1:${{WEB_PORT}}:80"
+"""
+
+
+def test_restart_blocked_by_a_host_port_fails_at_once_naming_port_and_holder(text_stack, engine) -> None:
+    import socket
+
+    stack = text_stack(PUBLISHER, ("WEB_PORT",))
+    port = stack.ports["WEB_PORT"]
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        done = stack.stacktui("restart", "web", "--timeout", "60")
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, said
+    assert f"127.0.0.1:{port}" in said and f"pid {os.getpid()}" in said, said
+    assert "not passed within" not in said, said
+    assert "done:" not in said
+    # nothing was started behind the user's back
+    assert [c.state for c in engine.project_containers(stack.name) if c.state == "running"] == []

@@ -317,6 +317,9 @@ class _GateWait:
             raise _Pending(RUNNING, f"{service} has no container")
         down = [c for c in mine if c.state != "running"]
         for c in down:
+            refused = self.start_error(c)
+            if refused:
+                raise _Failed(RUNNING, f"the engine could not start {c.name}: {refused}")
             if c.state in ("exited", "dead") and self.restart_policy in NO_RESTART_POLICIES:
                 code = f" with code {c.exit_code}" + (", OOM-killed" if c.oom_killed else "")
                 raise _Failed(RUNNING, f"running gate failed: {c.name} {c.state}{code}")
@@ -325,6 +328,13 @@ class _GateWait:
         self.passed(RUNNING, ", ".join(c.name for c in mine) + " running")
         if HEALTHY not in self.names and any(health_command(self.watch.raw_of(c.id)) for c in mine):
             self.names.insert(1, HEALTHY)  # the image brings a healthcheck the files do not mention
+
+    def start_error(self, c: ContainerInfo) -> str:
+        """The engine's own words for a start it refused (a port already allocated, a namespace gone): kept in
+        State.Error of a container that is not running, and cleared by its next good start."""
+        if c.state not in ("created", "exited", "dead"):
+            return ""
+        return " ".join(str((self.watch.raw_of(c.id).get("State") or {}).get("Error") or "").split())
 
     def check_namespaces(self, seen: list[ContainerInfo]) -> None:
         """A joiner counts as back only in its owner's current namespaces: running in a dead one is not back.

@@ -33,6 +33,8 @@ from stacktui.core.engine.client import ContainerInfo, Engine, lost_engine
 from stacktui.core.errors import ConfigError
 from stacktui.core.health.gates import GateResult, gate_names, wait_for_gates
 from stacktui.core.health.verdict import stack_verdict
+from stacktui.core.findings import ERROR
+from stacktui.core.ports.host import host_findings
 from stacktui.core.namespaces.graph import NAMESPACE_KEYS, Graph, project_graph
 from stacktui.core.lock import project_lock
 from stacktui.core.compose.model import Project
@@ -302,6 +304,12 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
             if rider_ids:
                 note += f"; stopping {', '.join(riders)} with it"
             emit("step_started", number, step.service, f"{action} {step.service}{note}")
+            held = ports_held(project, engine, containers, step.service)
+            if held:
+                _fail(result, plan, index, engine, project,
+                      f"{action} of {step.service} not started: {held}", None, mine)
+                emit("step_failed", number, step.service, result.reason or "")
+                break
             try:
                 futures = [pool.submit(engine.stop, cid, grace_seconds(project, _service_of(containers, cid)))
                            for cid in rider_ids]
@@ -389,6 +397,15 @@ def _final_verdict(result: PlanResult, plan: RestartPlan, project: Project, engi
     if not verdict.ok:
         result.ok = False
         result.reason = verdict.text()
+
+
+def ports_held(project: Project, engine: Engine, containers: list[ContainerInfo], service: str) -> str:
+    """The host ports `service` publishes that someone else holds, and who: said before its start, since the
+    engine's refusal otherwise shows only as a container that never runs."""
+    if not project.services[service].ports:
+        return ""
+    found = [f for f in host_findings(project, engine, containers, services=[service]) if f.severity == ERROR]
+    return "; ".join(f"{f.message} ({f.hint})" if f.hint else f.message for f in found)
 
 
 def plan_services(plan: RestartPlan) -> set[str]:
