@@ -224,3 +224,45 @@ def test_restart_blocked_by_a_host_port_fails_at_once_naming_port_and_holder(tex
     assert "done:" not in said
     # nothing was started behind the user's back
     assert [c.state for c in engine.project_containers(stack.name) if c.state == "running"] == []
+
+
+def test_a_rollback_that_put_everything_back_says_so_and_what_it_verified(tmp_path, demo_image, engine) -> None:
+    from tests.conftest import DEMO_PORTS
+
+    stack = make_stack(tmp_path, "demo", DEMO_PORTS)
+    # mcp-server's probe answers 404 before any change: the stack's state, which a rollback restores as it was.
+    text = stack.file.read_text().replace("health: http://vscode:9001/health", "health: http://vscode:9001/missing")
+    stack.file.write_text(text)
+    try:
+        stack.up()
+        original = stack.file.read_bytes()
+        vscode_before = stack.container(engine, "vscode")
+        done = stack.stacktui("layout", "separate", "mcp-server", "--ports", "9001,9002", "--yes", "--timeout", "5")
+        said = done.stdout + done.stderr
+        assert done.returncode == 1, said
+        assert "layout change failed" in done.stderr  # the new layout's gate fails, as it should
+        assert "INCOMPLETE" not in said, said
+        assert "stacktui: rolled back:" in done.stderr
+        assert "verified: compose.yaml byte-identical to before" in done.stderr
+        assert "verified: running, in their owners' current namespaces as before: vscode, mcp-server" in done.stderr
+        assert "probe of mcp-server failing before the change too" in done.stderr
+        assert re.findall(r"within (\d+\.\d+) s", said) == [] or all(
+            len(n.split(".")[1]) == 2 for n in re.findall(r"within (\d+\.\d+) s", said)), said
+        # what the engine holds: the file byte for byte, mcp-server back in vscode's namespace
+        assert stack.file.read_bytes() == original
+        vscode, mcp = stack.container(engine, "vscode"), stack.container(engine, "mcp-server")
+        assert mcp.state == "running" and mcp.network_mode == f"container:{vscode.id}"
+        assert stale(stack, engine) == {}
+        assert vscode.name == vscode_before.name
+
+        # history and undo agree: the history lists the change and its rollback; undo has nothing live to
+        # revert and says why, naming them, rather than calling the history empty.
+        history = stack.stacktui("layout", "history").stdout
+        assert "(rolled back: the apply failed)" in history and "rollback of #1" in history
+        undo = stack.stacktui("layout", "undo", "--yes")
+        assert undo.returncode != 0
+        assert "empty" not in undo.stderr, undo.stderr
+        assert "#1" in undo.stderr and "rolled back" in undo.stderr, undo.stderr
+        assert stack.file.read_bytes() == original
+    finally:
+        stack.down()

@@ -35,6 +35,7 @@ from stacktui.core.health.stale import StaleVerdict, stale_fix
 from stacktui.core.live.watcher import Connection, EngineEvent, Watcher
 from stacktui.core.lock import project_lock
 from stacktui.core.restart.plan import PlanEvent, build_plan, execute
+from stacktui.core.durations import seconds
 
 GATE_TIMEOUT = 60.0
 LOG_LINES = 5
@@ -145,7 +146,7 @@ class ProjectHealer:
         else:
             if self._connected and not self._lost:
                 self._lost = True
-                self._say(ev.ENGINE_LOST, reason=f"{conn.message}; retrying in {conn.retry_in or 0:g} s, "
+                self._say(ev.ENGINE_LOST, reason=f"{conn.message}; retrying in {seconds(conn.retry_in or 0)}, "
                                                  "with backoff")
             self._connected = False
 
@@ -293,10 +294,10 @@ class ProjectHealer:
         self._backoff_said.add(key)
         if due is None:
             reason = (f"{root} keeps dying: gave up after {attempts} heal attempts in a row; healing again once "
-                      f"it has run {self.backoff.settle:g} s")
+                      f"it has run {seconds(self.backoff.settle)}")
         else:
             reason = (f"{root} keeps dying ({attempts} heal attempt(s) in a row): the next heal of "
-                      f"{', '.join(s.service for s in mine)} waits {self.backoff.delay(attempts):g} s after the last")
+                      f"{', '.join(s.service for s in mine)} waits {seconds(self.backoff.delay(attempts))} after the last")
         logs: list[str] = []
         root_c = next((c for c in containers if c.service == root), None)
         if root_c is not None:
@@ -405,10 +406,10 @@ class ProjectHealer:
         self._backoff_said.add(key)
         if due is None:
             reason = (f"{service} stays unhealthy: gave up after {attempts} restarts in a row; restarting it again "
-                      f"once it has been healthy {self.unhealthy.backoff.settle:g} s")
+                      f"once it has been healthy {seconds(self.unhealthy.backoff.settle)}")
         else:
             reason = (f"{service} stays unhealthy ({attempts} restart(s) in a row): the next restart waits "
-                      f"{self.unhealthy.backoff.delay(attempts):g} s after the last")
+                      f"{seconds(self.unhealthy.backoff.delay(attempts))} after the last")
         self._say(ev.BACKOFF, service, None, reason)
 
     def _restart_unhealthy(self, service: str, why: str, containers: list[ContainerInfo]) -> None:

@@ -32,6 +32,7 @@ from stacktui.core.namespaces.groups import chain, namespace_root
 from stacktui.core.health.httplib import load_httpx
 from stacktui.core.health.stale import find_stale, running_services, stale_fix
 from stacktui.core.health.status import ProbeResult
+from stacktui.core.durations import seconds
 
 RUNNING, HEALTHY = "running", "healthy"
 FIRST_POLL, MAX_POLL = 0.02, 0.25
@@ -115,7 +116,7 @@ class _HealthRunner:
             return None
         if not self.future.done():
             if time.monotonic() - self.started > self.timeout:
-                self.last_output = f"healthcheck did not finish within {self.timeout:.0f} s"
+                self.last_output = f"healthcheck did not finish within {seconds(self.timeout)}"
             return None
         fut, self.future = self.future, None
         try:
@@ -247,7 +248,7 @@ class _GateWait:
                     return self.fail(_Failed(pending.gate, f"cancelled while waiting for {pending.gate}: {pending.why}"))
                 if time.monotonic() >= self.deadline:
                     return self.fail(_Failed(pending.gate, f"{pending.gate} gate not passed within "
-                                                           f"{self.timeout:g} s: {pending.why}", say_when=False))
+                                                           f"{seconds(self.timeout)}: {pending.why}", say_when=False))
                 wait = min(pause, max(0.0, self.deadline - time.monotonic()))
                 if self.cancel is not None:
                     self.cancel.wait(wait)

@@ -20,10 +20,15 @@ from stacktui.core.health.stale import find_stale, running_services, stale_fix
 class Verdict:
     checked: list[str]
     problems: list[str] = field(default_factory=list)
+    failing: list[str] = field(default_factory=list)  # the services the problems are about
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def fail(self, service: str, problem: str) -> None:
+        self.failing.append(service)
+        self.problems.append(problem)
 
     def text(self) -> str:
         if self.ok:
@@ -41,10 +46,10 @@ def stack_verdict(project: Project, containers: list[ContainerInfo], services: I
         mine = [c for c in containers if c.service == service]
         if service not in running:
             state = mine[0].state if mine else "missing"
-            verdict.problems.append(f"{service} is {state}")
+            verdict.fail(service, f"{service} is {state}")
         elif service in verdicts:
             fix = stale_fix(verdicts, service, running)
-            verdict.problems.append(f"{service} is stale ({verdicts[service].reason}): {fix.text()}")
+            verdict.fail(service, f"{service} is stale ({verdicts[service].reason}): {fix.text()}")
         elif any(c.health == "unhealthy" for c in mine):
-            verdict.problems.append(f"Docker reports {service} unhealthy")
+            verdict.fail(service, f"Docker reports {service} unhealthy")
     return verdict

@@ -38,6 +38,7 @@ from stacktui.core.ports.host import host_findings
 from stacktui.core.namespaces.graph import NAMESPACE_KEYS, Graph, project_graph
 from stacktui.core.lock import project_lock
 from stacktui.core.compose.model import Project
+from stacktui.core.durations import seconds
 
 RESTART, RECREATE = "restart", "recreate"
 EVENT_KINDS = ("lock_waiting", "step_started", "gate_waiting", "gate_passed", "step_done", "step_failed",
@@ -252,7 +253,7 @@ def execute(
         except Busy as busy:
             if lock_wait <= 0:
                 raise
-            emit("lock_waiting", 0, "", f"{busy.message}; waiting up to {lock_wait:g} s")
+            emit("lock_waiting", 0, "", f"{busy.message}; waiting up to {seconds(lock_wait)}")
             held.enter_context(project_lock(project.name, what, wait=lock_wait))
             containers = None  # the other plan changed them
         return _run(plan, project, engine, target, emit, cancel, abort, timeout, containers)
