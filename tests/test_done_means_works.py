@@ -266,3 +266,32 @@ def test_a_rollback_that_put_everything_back_says_so_and_what_it_verified(tmp_pa
         assert stack.file.read_bytes() == original
     finally:
         stack.down()
+
+
+SLOW_FIRST_CHECK = f"""
+services:
+  app:
+    image: ${{STACKTUI_DEMO_IMAGE}}
+    command: ["sh", "-c", "{LOOP}"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 60s
+  side:
+    image: ${{STACKTUI_DEMO_IMAGE}}
+    command: ["sh", "-c", "{LOOP}"]
+    network_mode: "service:app"
+"""
+
+
+def test_status_right_after_a_successful_restart_exits_0(text_stack, engine) -> None:
+    stack = text_stack(SLOW_FIRST_CHECK)
+    stack.compose("up", "-d")
+    done = stack.stacktui("restart", "app")
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Docker's own first check is a minute away: it still says `starting`
+    assert stack.container(engine, "app").health == "starting"
+    status = stack.stacktui("status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    rows = {r["service"]: r for r in json.loads(stack.stacktui("status", "--json").stdout)["services"]}
+    assert rows["app"]["health"] == "healthy" and "run by stacktui" in rows["app"]["health_output"]
+    assert not rows["side"]["stale"] and rows["side"]["state"] == "running"
