@@ -291,3 +291,17 @@ def test_status_right_after_a_successful_restart_exits_0(text_stack, engine) -> 
     rows = {r["service"]: r for r in json.loads(stack.stacktui("status", "--json").stdout)["services"]}
     assert rows["app"]["health"] == "healthy" and "run by stacktui" in rows["app"]["health_output"]
     assert not rows["side"]["stale"] and rows["side"]["state"] == "running"
+
+
+def test_restart_blocked_by_another_projects_container_names_that_container(text_stack, engine) -> None:
+    holder = text_stack(PUBLISHER, ("WEB_PORT",))
+    holder.compose("up", "-d")
+    port = holder.ports["WEB_PORT"]
+    stack = text_stack(PUBLISHER)
+    (stack.dir / ".env").write_text((stack.dir / ".env").read_text() + f"WEB_PORT={port}\n")
+    done = stack.stacktui("restart", "web", "--timeout", "60")
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, said
+    assert f"127.0.0.1:{port}" in said and f"of project {holder.name}" in said, said
+    assert "not passed within" not in said and not DONE.search(said), said
+    assert [c for c in engine.project_containers(stack.name) if c.state == "running"] == []
