@@ -91,7 +91,7 @@ def test_a_hanging_hook_is_stopped_at_its_limit_and_said_once_per_failure_streak
     until(lambda: runner.states[0].runs == 1, what="the first run stopped")
     assert len(said) == 1, said
     assert said[0].startswith("hook 'echo $$ >> ")
-    assert said[0].endswith("(config.toml:7) did not finish within 0.5 s on stale and was stopped, with what it "
+    assert said[0].endswith("(config.toml:7) did not finish within 0.50 s on stale and was stopped, with what it "
                             "started; said once until it succeeds again")
     for pid in map(int, pids.read_text().split()):  # the shell and the sleep it left behind
         until(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE,

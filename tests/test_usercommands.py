@@ -118,7 +118,7 @@ timeout = 1
     assert done.stdout == f"port {module_demo_stack.ports['DEMO_VSCODE_PORT']}\n", done.stderr
     done = cli(module_demo_stack, home, "run", "hang", "backend")
     assert done.returncode == 1
-    assert "did not finish within 1 s" in done.stdout and "it was stopped" in done.stdout
+    assert "did not finish within 1.00 s" in done.stdout and "it was stopped" in done.stdout
     backend = module_demo_stack.container(engine, "backend")
     code, ps = engine.exec(backend.id, ["ps"])
     assert code == 0 and "sleep 321" not in ps  # the command in the container was killed too

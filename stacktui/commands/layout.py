@@ -244,6 +244,8 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange",
     elif result.rollback_ok:
         print(f"stacktui: rolled back: {relpath(change.file)} is as it was and the previous layout runs again",
               file=sys.stderr)
+        for item in result.rollback_verified:
+            print(f"stacktui:   verified: {printable(item)}", file=sys.stderr)
     else:
         print(f"stacktui: ROLLBACK INCOMPLETE: {printable(result.rollback_reason or '', keep=MULTILINE)}", file=sys.stderr)
     return 1

@@ -28,6 +28,7 @@ from textual.message import Message
 
 from stacktui.core.engine.loglines import EVENT, LogLine
 from stacktui.core.sanitize import printable
+from stacktui.core.durations import seconds
 
 if TYPE_CHECKING:
     # Imported when heal is first turned on, not on the way to the first frame.
@@ -161,7 +162,7 @@ class HealToggle:
         what = event.service or event.owner or event.project
         # Reasons quote the engine and containers: never markup.
         if event.event == ev.HEAL_DONE:
-            took = f" in {event.elapsed_s:.1f} s" if event.elapsed_s is not None else ""
+            took = f" in {seconds(event.elapsed_s)}" if event.elapsed_s is not None else ""
             app.notify(f"{what} is back{took}", title="self-heal", timeout=5, markup=False)
         elif event.event == ev.BACKOFF:
             app.notify(printable(event.reason), title="self-heal: backing off", severity="warning", timeout=8,

@@ -24,6 +24,7 @@ from stacktui.core import proc
 from stacktui.core.heal.events import HealEvent
 from stacktui.core.sanitize import printable
 from stacktui.core.userconf import HOOK_EVENTS, HOOK_TIMEOUT, Hook
+from stacktui.core.durations import seconds
 
 STDERR_SHOWN = 200  # characters of a failing hook's last stderr line in the message
 
@@ -102,7 +103,7 @@ class HookRunner:
                 last = f": {printable(lines[-1], limit=STDERR_SHOWN)}" if lines else ""
                 problem = f"ended with exit code {done.returncode} on {event.event}{last}"
         except proc.TimedOut:
-            problem = f"did not finish within {hook.timeout:g} s on {event.event} and was stopped, with what it started"
+            problem = f"did not finish within {seconds(hook.timeout)} on {event.event} and was stopped, with what it started"
         except OSError as exc:
             problem = f"could not start: {exc}"
         if problem is None:

@@ -24,6 +24,7 @@ from stacktui.core.errors import ConfigError, NotRunning, StackError
 from stacktui.core.namespaces.groups import namespace_root
 from stacktui.core.ops.shell import docker_cli, docker_env
 from stacktui.core.userconf import INTERACTIVE, UserCommand, fill, placeholders_in
+from stacktui.core.durations import seconds
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
@@ -132,7 +133,7 @@ def run_output(prepared: Prepared, engine: "Engine | None") -> Output:
     try:
         done = proc.run(prepared.argv, proc.Limits(command.timeout), env=prepared.env)
     except proc.TimedOut as exc:
-        return _output(exc.stdout + exc.stderr + f"\nstacktui: stopped at its time limit of {command.timeout:g} s "
+        return _output(exc.stdout + exc.stderr + f"\nstacktui: stopped at its time limit of {seconds(command.timeout)} "
                        "(timeout in config.toml), with the programs it started", None, timed_out=True)
     except OSError as exc:
         raise StackError(f"the command {command.name!r} could not start: {exc}") from exc
