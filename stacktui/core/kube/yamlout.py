@@ -1,0 +1,65 @@
+"""Kubernetes objects as YAML: block style, keys in the order built, a string quoted whenever it
+could read as anything else. Hand-written: a 2,000-service export is dumped in a fraction of what
+a general YAML emitter takes, and the output never changes with a library's version."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
+_WORDS = {"y", "yes", "n", "no", "true", "false", "on", "off", "null", "~"}
+
+
+def scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _WORDS:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _lines(value: Any, indent: int, out: list[str]) -> None:
+    pad = " " * indent
+    if isinstance(value, dict):
+        for key, item in value.items():
+            head = f"{pad}{scalar(key)}:"
+            if isinstance(item, (dict, list)) and item:
+                out.append(head)
+                _lines(item, indent + 2 if isinstance(item, dict) else indent, out)
+            else:
+                out.append(f"{head} {_empty(item)}")
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, (dict, list)) and item:
+                sub: list[str] = []
+                _lines(item, indent + 2, sub)
+                first = sub[0]
+                out.append(f"{pad}- {first[indent + 2:]}")
+                out.extend(sub[1:])
+            else:
+                out.append(f"{pad}- {_empty(item)}")
+
+
+def _empty(item: Any) -> str:
+    if isinstance(item, dict):
+        return "{}"
+    if isinstance(item, list):
+        return "[]"
+    return scalar(item)
+
+
+def dump(obj: dict[str, Any]) -> str:
+    out: list[str] = []
+    _lines(obj, 0, out)
+    return "\n".join(out) + "\n"
+
+
+def dump_all(objects: list[dict[str, Any]], comments: list[str] = ()) -> str:  # type: ignore[assignment]
+    head = "".join(f"# {line}\n" for line in comments)
+    return head + "".join(f"---\n{dump(obj)}" for obj in objects)
