@@ -455,12 +455,16 @@ class PodmanService:
                               timeout=timeout)
 
     def start(self, timeout: float = 30) -> str:
-        if not shutil.which("podman"):
+        # catatonit: a Pod's infra container (`podman kube play`) runs it; without it the pause image
+        # cannot be built ("finding pause binary: exec: \"catatonit\": executable file not found").
+        missing = [prog for prog in ("podman", "catatonit") if not shutil.which(prog)]
+        if missing:
             if platform.system() != "Linux" or os.geteuid() != 0 or not shutil.which("apt-get"):
-                raise EngineError("podman is missing: install it with your package manager")
+                raise EngineError(f"{' and '.join(missing)} missing: install with your package manager")
             env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
             subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "podman"], check=True, env=env, stdout=subprocess.DEVNULL)
+            subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env,
+                           stdout=subprocess.DEVNULL)
         self.cache.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.cache / "containers.conf").write_text(

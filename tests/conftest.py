@@ -5,6 +5,7 @@ and, when pytest is run alone, the session fixture starts it the same way.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import socket
@@ -60,6 +61,29 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def podman_session() -> Iterator["devengine.PodmanService"]:
+    """A private Podman (its own storage, config and API socket) for one module, cleaned up after."""
+    import psutil
+
+    service = devengine.PodmanService()
+    service.start()
+    try:
+        yield service
+    finally:
+        service.podman("pod", "rm", "-af", "-t", "0")
+        service.podman("rm", "-af", "-t", "0")
+        service.podman("network", "prune", "-f")
+        service.stop()
+        # Exec sessions (healthcheck commands, probes run from a test) leave a conmon waiting 300 s: ours, by pid.
+        conmons = [proc for proc in psutil.process_iter(["name", "cmdline"])
+                   if proc.info["name"] == "conmon" and str(service.cache) in " ".join(proc.info["cmdline"] or [])]
+        for proc in conmons:
+            proc.terminate()
+        psutil.wait_procs(conmons, timeout=10)
+        devengine._unmount_under(service.cache)  # podman's overlay mount, free once its conmons are gone
 
 
 def compose_cmd() -> list[str]:
@@ -198,6 +222,7 @@ def module_demo_stack(tmp_path_factory: pytest.TempPathFactory, demo_image: str)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "engine: needs the real Docker engine (set on every test that reaches "
                                        "the docker_host fixture); `make test-fast` runs the others")
+    config.addinivalue_line("markers", "xdist_group(name): tests that share a private daemon run in one worker")
     config.addinivalue_line("markers", "slow: needs no engine but takes tens of seconds; left out of `make test-fast`")
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from stacktui.core.compose.model import ServiceSpec
@@ -25,7 +26,7 @@ _PULL = {"always": "Always", "never": "Never", "missing": "IfNotPresent", "if_no
 
 
 def container(spec: ServiceSpec, image: str, pod: PodParts, notes: Notes, options: ExportOptions,
-              user: str | None, labels: dict[str, str], env_rewrites: dict[str, str]) -> dict[str, Any]:
+              user: str | None, labels: dict[str, str], env_rewrites: dict[str, str], base: Path) -> dict[str, Any]:
     raw = spec.raw
     c: dict[str, Any] = {"name": dns_label(spec.name), "image": image}
     policy = options.image_pull_policy or _PULL.get(str(raw.get("pull_policy") or ""))
@@ -46,7 +47,8 @@ def container(spec: ServiceSpec, image: str, pod: PodParts, notes: Notes, option
     resources = _resources(raw)
     if resources:
         c["resources"] = resources
-    volume_mounts = mounts(spec, pod, notes, allow_hostpath=options.allow_hostpath, user=user, labels=labels)
+    volume_mounts = mounts(spec, pod, notes, allow_hostpath=options.allow_hostpath, user=user, labels=labels,
+                           base=base)
     if volume_mounts:
         c["volumeMounts"] = volume_mounts
     if raw.get("tty"):

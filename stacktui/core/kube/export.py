@@ -137,7 +137,10 @@ def _said(project: Project, groups: list[Group], options: ExportOptions, publish
     ports = "; ".join(f"{name} {', '.join(map(str, p))}" for name, p in published.items())
     if ports and options.expose == "none":
         out.append(f"--expose none: ports Compose publishes on the host ({ports}) are reachable inside the "
-                   "cluster only, at SERVICE:PORT; --expose nodeport or loadbalancer publishes them")
+                   "cluster only, at SERVICE:PORT; --expose nodeport, loadbalancer or hostport publishes them")
+    elif ports and options.expose == "hostport":
+        out.append(f"--expose hostport: ports Compose publishes on the host ({ports}) keep their host port and "
+                   "address as hostPort on the node that runs the Pod (one such Pod per node)")
     elif ports:
         kind = "NodePort" if options.expose == "nodeport" else "LoadBalancer"
         out.append(f"--expose {options.expose}: Services with ports Compose publishes on the host ({ports}) "

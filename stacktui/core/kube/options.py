@@ -11,7 +11,7 @@ DEFAULT_K8S_VERSION = (1, 37)
 OLDEST_K8S_VERSION = (1, 19)
 # Native sidecars (init containers with restartPolicy: Always) are on by default from 1.29.
 SIDECARS_FROM = (1, 29)
-EXPOSE_CHOICES = ("none", "nodeport", "loadbalancer")
+EXPOSE_CHOICES = ("none", "nodeport", "loadbalancer", "hostport")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 

@@ -2,6 +2,7 @@
 tmpfs as memory-backed emptyDir. Members of one Pod that mount the same source share one Pod volume."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from stacktui.core.compose.model import ServiceSpec
@@ -13,7 +14,7 @@ CLAIM_SIZE = "1Gi"  # Compose gives no size; said once in the output
 
 
 def mounts(spec: ServiceSpec, pod: PodParts, notes: Notes, *, allow_hostpath: bool,
-           user: str | None, labels: dict[str, str]) -> list[dict[str, Any]]:
+           user: str | None, labels: dict[str, str], base: Path) -> list[dict[str, Any]]:
     """volumeMounts of the service's container; Pod volumes and claims are added to `pod`."""
     out: list[dict[str, Any]] = []
     entries = list(spec.raw.get("volumes") or [])
@@ -24,7 +25,7 @@ def mounts(spec: ServiceSpec, pod: PodParts, notes: Notes, *, allow_hostpath: bo
             continue
         kind = vol.get("type") or "volume"
         source = str(vol.get("source") or "")
-        name = _pod_volume(kind, source, target, i, spec, pod, notes, allow_hostpath, user, labels)
+        name = _pod_volume(kind, source, target, i, spec, pod, notes, allow_hostpath, user, labels, base)
         if name is None:
             continue
         mount: dict[str, Any] = {"name": name, "mountPath": target}
@@ -44,7 +45,7 @@ def _tmpfs_list(value: Any) -> list[str]:
 
 
 def _pod_volume(kind: str, source: str, target: str, index: int, spec: ServiceSpec, pod: PodParts, notes: Notes,
-                allow_hostpath: bool, user: str | None, labels: dict[str, str]) -> str | None:
+                allow_hostpath: bool, user: str | None, labels: dict[str, str], base: Path) -> str | None:
     where = ("volumes", index)
     if kind == "volume" and source:
         claim = dns_label(source if user is None else f"{source}-{user}")
@@ -61,7 +62,7 @@ def _pod_volume(kind: str, source: str, target: str, index: int, spec: ServiceSp
         pod.volumes.setdefault(name, {"name": name, "emptyDir": {"medium": "Memory"}})
         return name
     if kind == "bind":
-        key = _source_key(source)
+        key = _source_key(source, base)
         if allow_hostpath:
             name = f"host-{key}"
             pod.volumes.setdefault(name, {"name": name, "hostPath": {"path": source}})
@@ -76,11 +77,16 @@ def _pod_volume(kind: str, source: str, target: str, index: int, spec: ServiceSp
     return None
 
 
-def _source_key(source: str) -> str:
-    """A stable volume name for a host path: the last parts of the path, with a hash of all of it."""
+def _source_key(source: str, base: Path) -> str:
+    """A stable volume name for a host path: its last part and a hash of the path as written relative to
+    the project (`./scripts`), so the same export from another checkout names it the same."""
+    import os
     import zlib
 
-    return dns_label(f"{source.rstrip('/').rsplit('/', 1)[-1]}-{zlib.crc32(source.encode()):08x}", 50)
+    rel = os.path.relpath(source, base) if os.path.isabs(source) else source
+    if rel.startswith(".."):
+        rel = source
+    return dns_label(f"{source.rstrip('/').rsplit('/', 1)[-1]}-{zlib.crc32(rel.encode()):08x}", 50)
 
 
 def _claim(name: str, labels: dict[str, str]) -> dict[str, Any]:

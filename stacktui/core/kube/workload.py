@@ -61,10 +61,11 @@ def build_workload(project: Project, group: Group, options: ExportOptions, notes
     liveness = False
     for name in group.members:
         spec = project.services[name]
-        c = container(spec, images[name], pod, notes, options, group.user, meta_labels, rewrites)
+        c = container(spec, images[name], pod, notes, options, group.user, meta_labels, rewrites, project.working_dir)
         liveness |= _probes(c, spec, group, notes)
         _group_notes(spec, group, notes)
         containers.append(c)
+    _container_ports(project, group, containers, options)
     pod_spec: dict[str, Any] = {}
     if options.sidecars and len(containers) > 1:
         # Each init container with restartPolicy Always is a sidecar: the kubelet starts the next
@@ -86,6 +87,32 @@ def build_workload(project: Project, group: Group, options: ExportOptions, notes
     }
     service, published = _service(project, group, options, meta_labels)
     return Workload(deployment, service, list(pod.claims.values()), published, liveness)
+
+
+def _container_ports(project: Project, group: Group, containers: list[dict[str, Any]],
+                     options: ExportOptions) -> None:
+    """Each port on the member that listens on it (x-stacktui.listens), else on the owner, where Compose
+    lists it; with --expose hostport, a published one keeps its host port and address."""
+    listener = {p: m for m in reversed(group.members) for p in project.services[m].x.listens}
+    by_member: dict[str, list[dict[str, Any]]] = {}
+    seen: set[tuple[int, str]] = set()
+    for name in group.members:
+        spec = project.services[name]
+        found = [(p.target, p.protocol.upper(), p) for p in spec.ports]
+        found += [(t, "TCP", None) for t in sorted(exposed_targets(project, name) | set(spec.x.listens))]
+        for target, proto, port in found:
+            if (target, proto) in seen:
+                continue
+            seen.add((target, proto))
+            entry: dict[str, Any] = {"name": f"{proto.lower()}-{target}", "containerPort": target, "protocol": proto}
+            if options.expose == "hostport" and port is not None and port.host_port is not None:
+                entry["hostPort"] = port.host_port
+                if port.host_ip:
+                    entry["hostIP"] = port.host_ip
+            by_member.setdefault(listener.get(target, group.owner), []).append(entry)
+    for name, c in zip(group.members, containers):
+        if by_member.get(name):
+            c["ports"] = sorted(by_member[name], key=lambda e: (e["containerPort"], e["protocol"]))
 
 
 def _probes(c: dict[str, Any], spec: ServiceSpec, group: Group, notes: Notes) -> bool:
