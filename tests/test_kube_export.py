@@ -46,7 +46,11 @@ def _pod_members(deployment: dict[str, Any]) -> list[dict[str, Any]]:
 def test_demo_group_is_one_pod_owner_first_and_one_service_on_container_ports(tmp_path):
     result = _demo(tmp_path)
     kinds = [(o["kind"], o["metadata"]["name"]) for o in result.objects]
-    assert kinds == [("Deployment", "vscode"), ("Service", "vscode"), ("Deployment", "backend")]
+    scripts = kinds[0][1]
+    assert kinds == [("ConfigMap", scripts), ("Deployment", "vscode"), ("Service", "vscode"), ("Deployment", "backend")]
+    # The read-only ./scripts is a ConfigMap of its files, mounted by every member that mounts it.
+    files = _of(result, "ConfigMap", scripts)["data"]
+    assert files == {p.name: p.read_text() for p in (tmp_path / "demo" / "scripts").iterdir()}
     vscode = _of(result, "Deployment", "vscode")
     assert vscode["spec"]["replicas"] == 1 and vscode["spec"]["strategy"] == {"type": "Recreate"}
     pod = vscode["spec"]["template"]["spec"]
@@ -85,8 +89,8 @@ def test_demo_probes_and_notes_with_file_and_line(tmp_path):
     dep = next(t for t in texts if "depends_on vscode" in t)
     where, line = dep.split(":")[0], int(dep.split(":")[1])
     assert where == str(compose) and lines[line - 1].strip() == "depends_on:"
-    binds = [t for t in texts if "bind mount" in t]
-    assert len(binds) == 5 and all("emptyDir" in t for t in binds)
+    binds = [t for t in texts if "bind mount" in t]  # ./workspace is writable: no ConfigMap for it
+    assert len(binds) == 2 and all("workspace -> /workspace" in t and "emptyDir" in t for t in binds)
 
 
 def test_chain_flattened_in_join_order_whatever_the_declared_order(tmp_path):
@@ -108,6 +112,7 @@ services:
 
 def test_service_keys_carried_over(tmp_path):
     result = _export(tmp_path, """
+name: proj
 services:
   app:
     image: busybox
@@ -148,8 +153,8 @@ volumes:
     assert app["startupProbe"] == {"exec": {"command": ["/bin/sh", "-c", "test -f /tmp/ok"]}, "periodSeconds": 2,
                                    "timeoutSeconds": 1, "failureThreshold": 9}
     assert app["livenessProbe"]["failureThreshold"] == 4
-    claim = _of(result, "PersistentVolumeClaim", "data")
-    assert pod["volumes"] == [{"name": "vol-data", "persistentVolumeClaim": {"claimName": "data"}}]
+    claim = _of(result, "PersistentVolumeClaim", "proj-data")
+    assert pod["volumes"] == [{"name": "vol-data", "persistentVolumeClaim": {"claimName": "proj-data"}}]
     assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
     notes = " | ".join(n.text() for n in result.notes)
     for said in ("cap_add: ['NET_ADMIN']", "restart: on-failure", "API_TOKEN looks like a secret"):
@@ -178,8 +183,8 @@ services:
 def test_users_copy_each_group_and_list_routes(tmp_path):
     result = _demo(tmp_path, users=parse_users("alice,bob"))
     names = [(o["kind"], o["metadata"]["name"]) for o in result.objects]
-    assert names == [("Deployment", "vscode-alice"), ("Service", "vscode-alice"), ("Deployment", "vscode-bob"),
-                     ("Service", "vscode-bob"), ("Deployment", "backend"), ("ConfigMap", "demo-users")]
+    assert names[1:] == [("Deployment", "vscode-alice"), ("Service", "vscode-alice"), ("Deployment", "vscode-bob"),
+                         ("Service", "vscode-bob"), ("Deployment", "backend"), ("ConfigMap", "demo-users")]
     bob = _of(result, "Deployment", "vscode-bob")
     assert bob["metadata"]["labels"]["stacktui.io/user"] == "bob"
     assert bob["spec"]["selector"]["matchLabels"] != _of(result, "Deployment", "vscode-alice")["spec"]["selector"]["matchLabels"]
@@ -228,14 +233,14 @@ def test_folder_written_whole_and_left_alone_when_an_export_fails(tmp_path):
     out = tmp_path / "out"
     written = kube.write(result, out)
     assert [p.name for p in written] == sorted(p.name for p in out.glob("*.yaml"))
-    assert written[0].name == "001-deployment-vscode-a.yaml"
+    assert written[1].name == "002-deployment-vscode-a.yaml"
     before = {p.name: p.read_text() for p in out.iterdir()}
     with pytest.raises(ExportRefused):
         _export(tmp_path / "demo", strict=True)  # refused before anything is written
     assert {p.name: p.read_text() for p in out.iterdir()} == before
     kube.write(_demo(tmp_path / "one"), out)  # fewer objects: the old files go
-    assert sorted(p.name for p in out.glob("*.yaml")) == ["001-deployment-vscode.yaml", "002-service-vscode.yaml",
-                                                          "003-deployment-backend.yaml"]
+    assert [p.name[:4] + p.name.split("-", 2)[1] for p in sorted(out.glob("*.yaml"))] == [
+        "001-configmap", "002-deployment", "003-service", "004-deployment"]
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
     with pytest.raises(ConfigError):

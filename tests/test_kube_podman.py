@@ -15,6 +15,7 @@ Measured here (Podman 4.3.1, Debian 12, root, no systemd):
 - Of the probes, only livenessProbe is used: it becomes the container's healthcheck (`podman healthcheck
   run` runs it). startupProbe and readinessProbe are ignored, and without systemd no healthcheck runs on
   its own ("unable to get systemd connection to add healthchecks").
+- ConfigMaps in the same file are honoured as volumes (the demo's scripts travel that way).
 - Services are not honoured: the backend's Pod cannot resolve `vscode` ("bad address"), and a NodePort
   Service publishes nothing. What publishes a port is a containerPort's hostPort (`--expose hostport`).
 """
@@ -77,7 +78,8 @@ def _answers(url: str) -> bool:
 
 def test_demo_plays_as_one_pod_that_survives_a_restart_of_vscode(podman, tmp_path):
     service, image = podman
-    manifest, ports = _export(tmp_path, image, "--k8s-version", "1.28", "--allow-hostpath", "--expose", "hostport")
+    # As a cluster would get it: the demo's read-only ./scripts travels as a ConfigMap, not a host path.
+    manifest, ports = _export(tmp_path, image, "--k8s-version", "1.28", "--expose", "hostport")
     played = service.podman("kube", "play", str(manifest), timeout=120)
     try:
         assert played.returncode == 0, played.stderr
@@ -120,7 +122,7 @@ def test_demo_plays_as_one_pod_that_survives_a_restart_of_vscode(podman, tmp_pat
 
 def test_native_sidecars_are_refused_by_podman_4_3(podman, tmp_path):
     service, image = podman
-    manifest, _ports = _export(tmp_path, image, "--allow-hostpath")  # the default: Kubernetes 1.37
+    manifest, _ports = _export(tmp_path, image)  # the default: Kubernetes 1.37
     assert "restartPolicy: Always\n      containers:" in manifest.read_text()
     try:
         played = service.podman("kube", "play", str(manifest), timeout=120)

@@ -31,7 +31,7 @@ async def test_k_shows_the_export_and_writes_it_only_on_confirmation(tmp_path):
         assert "kind: Deployment\nmetadata:\n  name: vscode" in body
         assert "value: \"[red]x[/red]\\u001b[2J\"" in body  # quoted YAML, shown as text
         summary = str(app.screen.query_one("#kube-summary").render())
-        assert f"3 objects; y writes one file each to {folder / 'k8s'}" in summary
+        assert f"4 objects; y writes one file each to {folder / 'k8s'}" in summary
         assert "depends_on vscode" in summary  # the notes, with their file and line
         await pilot.press("enter")  # Cancel is focused: a stray enter writes nothing
         await until_app(pilot, lambda: not isinstance(app.screen, ExportModal), what="the viewer closed")
@@ -45,5 +45,6 @@ async def test_k_shows_the_export_and_writes_it_only_on_confirmation(tmp_path):
         await pilot.press("y")
         await until_app(pilot, lambda: (folder / "k8s").is_dir(), what="the k8s folder")
         await app.workers.wait_for_complete()
-    assert sorted(p.name for p in (folder / "k8s").glob("*.yaml")) == [
-        "001-deployment-vscode.yaml", "002-service-vscode.yaml", "003-deployment-backend.yaml"]
+    written = sorted(p.name for p in (folder / "k8s").glob("*.yaml"))
+    assert written[1:] == ["002-deployment-vscode.yaml", "003-service-vscode.yaml", "004-deployment-backend.yaml"]
+    assert written[0].startswith("001-configmap-demo-files-scripts-")

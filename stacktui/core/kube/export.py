@@ -23,7 +23,7 @@ class Export:
 
 
 def export_project(project: Project, options: ExportOptions) -> Export:
-    """Every object, in a stable order: per workload its claims, Deployment and Service; then the
+    """Every object, in a stable order: per workload what its Pod mounts, its Deployment and Service; then the
     ConfigMap of per-user routes. Raises ExportRefused (exit 2) when a note is an error or --strict."""
     notes = Notes(locate=project.source.locate if project.source is not None else (lambda *a: None))
     groups = _groups(project, options)
@@ -33,16 +33,17 @@ def export_project(project: Project, options: ExportOptions) -> Export:
         raise ExportRefused(errors)
     per_user = {g.owner for g in groups if g.user is not None}
     objects: list[dict[str, Any]] = []
-    claims: dict[str, dict[str, Any]] = {}
+    needs: dict[tuple[str, str], dict[str, Any]] = {}
     published: dict[str, list[int]] = {}
     liveness = False
     for group in groups:
         rewrites = {group.owner: group.name} if group.user is not None else {}
         work = build_workload(project, group, options, notes, images, rewrites)
-        for claim in work.claims:
-            if claim["metadata"]["name"] not in claims:
-                claims[claim["metadata"]["name"]] = claim
-                objects.append(claim)
+        for need in work.needs:
+            key = (need["kind"], need["metadata"]["name"])
+            if key not in needs:
+                needs[key] = need
+                objects.append(need)
         objects.append(work.deployment)
         if work.service is not None:
             objects.append(work.service)
@@ -59,7 +60,8 @@ def export_project(project: Project, options: ExportOptions) -> Export:
         objects.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": options.namespace}})
     if options.strict and notes.items:
         raise ExportRefused(notes.items)
-    return Export(objects, notes.items, _said(project, groups, options, published, bool(claims), liveness, images))
+    return Export(objects, notes.items, _said(project, groups, options, published, {kind for kind, _ in needs}, liveness,
+                                            images))
 
 
 def _groups(project: Project, options: ExportOptions) -> list[Group]:
@@ -123,7 +125,7 @@ def _routes(project: Project, groups: list[Group], options: ExportOptions) -> di
 
 
 def _said(project: Project, groups: list[Group], options: ExportOptions, published: dict[str, list[int]],
-          claims: bool, liveness: bool, images: dict[str, str]) -> list[str]:
+          kinds: set[str], liveness: bool, images: dict[str, str]) -> list[str]:
     out = []
     pods = [g for g in groups if len(g.members) > 1]
     if pods and options.sidecars:
@@ -148,7 +150,10 @@ def _said(project: Project, groups: list[Group], options: ExportOptions, publish
     if liveness:
         out.append("healthchecks are liveness probes too: the kubelet restarts a container whose check fails "
                    "its retries in a row (Docker only marks it unhealthy)")
-    if claims:
+    if "ConfigMap" in kinds:
+        out.append("read-only bind mounts of small folders and files are ConfigMaps: a copy of the files as they "
+                   "are now (export again after changing them)")
+    if "PersistentVolumeClaim" in kinds:
         out.append(f"named volumes are PersistentVolumeClaims of {CLAIM_SIZE}, ReadWriteOnce (Compose gives no size)")
     built = sorted({images[s] for g in groups for s in g.members if project.services[s].raw.get("build")})
     if built:

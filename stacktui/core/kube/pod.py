@@ -1,4 +1,5 @@
-"""What a Pod's members add to the Pod as a whole: volumes, claims, host aliases, shared namespaces."""
+"""What a Pod's members add to the Pod as a whole: volumes, the objects they need (claims, ConfigMaps),
+host aliases, shared namespaces."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,7 +9,7 @@ from typing import Any
 @dataclass
 class PodParts:
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> Pod volume, first use first
-    claims: dict[str, dict[str, Any]] = field(default_factory=dict)  # PVC name -> PersistentVolumeClaim
+    needs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (kind, name) -> PVC or ConfigMap
     host_aliases: dict[str, list[str]] = field(default_factory=dict)  # ip -> hostnames
     share_process_namespace: bool = False
     host_network: bool = False

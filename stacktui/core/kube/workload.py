@@ -36,7 +36,7 @@ class Group:
 class Workload:
     deployment: dict[str, Any]
     service: dict[str, Any] | None
-    claims: list[dict[str, Any]] = field(default_factory=list)
+    needs: list[dict[str, Any]] = field(default_factory=list)  # claims and ConfigMaps its Pod mounts
     published: list[int] = field(default_factory=list)  # container ports Compose publishes on the host
     liveness: bool = False
 
@@ -86,7 +86,7 @@ def build_workload(project: Project, group: Group, options: ExportOptions, notes
                  "template": {"metadata": {"labels": meta_labels}, "spec": pod_spec}},
     }
     service, published = _service(project, group, options, meta_labels)
-    return Workload(deployment, service, list(pod.claims.values()), published, liveness)
+    return Workload(deployment, service, list(pod.needs.values()), published, liveness)
 
 
 def _container_ports(project: Project, group: Group, containers: list[dict[str, Any]],

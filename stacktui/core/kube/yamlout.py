@@ -24,19 +24,44 @@ def scalar(value: Any) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def _literal(text: str) -> str | None:
+    """`|` or `|-` when the text reads back exactly as a literal block (a file's lines, a script), else None."""
+    if "\n" not in text or _CONTROL.search(text) or text[:1] in (" ", "\t") or text.endswith("\n\n"):
+        return None
+    if any(line.strip() == "" and line for line in text.split("\n")):
+        return None  # a line of only blanks: the block's indentation would be guessed from it
+    return "|" if text.endswith("\n") else "|-"
+
+
+def _block(text: str, indent: int, out: list[str]) -> None:
+    pad = " " * indent
+    out.extend(f"{pad}{line}" if line else "" for line in text.removesuffix("\n").split("\n"))
+
+
 def _lines(value: Any, indent: int, out: list[str]) -> None:
     pad = " " * indent
     if isinstance(value, dict):
         for key, item in value.items():
             head = f"{pad}{scalar(key)}:"
-            if isinstance(item, (dict, list)) and item:
+            style = _literal(item) if isinstance(item, str) else None
+            if style:
+                out.append(f"{head} {style}")
+                _block(item, indent + 2, out)
+            elif isinstance(item, (dict, list)) and item:
                 out.append(head)
                 _lines(item, indent + 2 if isinstance(item, dict) else indent, out)
             else:
                 out.append(f"{head} {_empty(item)}")
     elif isinstance(value, list):
         for item in value:
-            if isinstance(item, (dict, list)) and item:
+            style = _literal(item) if isinstance(item, str) else None
+            if style:
+                out.append(f"{pad}- {style}")
+                _block(item, indent + 2, out)
+            elif isinstance(item, (dict, list)) and item:
                 sub: list[str] = []
                 _lines(item, indent + 2, sub)
                 first = sub[0]
