@@ -197,6 +197,6 @@ def _service(project: Project, group: Group, options: ExportOptions,
 
 
 def ordered_members(project: Project, owner: str, members: list[str]) -> list[str]:
-    """Owner first; a joiner after the service it joins (a chain flattened), else in declared order."""
-    declared = {name: i for i, name in enumerate(project.services)}
-    return sorted(members, key=lambda m: (len(chain(project, m)) - 1, declared[m]) if m != owner else (-1, 0))
+    """Owner first; a joiner after the service it joins (a chain flattened), else in declared order
+    (`members` comes in declared order: the sort is stable)."""
+    return sorted(members, key=lambda m: len(chain(project, m)) - 1 if m != owner else -1)

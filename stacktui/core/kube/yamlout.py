@@ -11,17 +11,29 @@ _PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
 _WORDS = {"y", "yes", "n", "no", "true", "false", "on", "off", "null", "~"}
 
 
+_MEMO: dict[str, str] = {}  # the same names and values recur in every object: each is judged once
+_MEMO_LIMIT = 200_000
+
+
+def _text(text: str) -> str:
+    found = _MEMO.get(text)
+    if found is None:
+        found = text if _PLAIN.match(text) and text.lower() not in _WORDS else json.dumps(text, ensure_ascii=False)
+        if len(_MEMO) < _MEMO_LIMIT:
+            _MEMO[text] = found
+    return found
+
+
 def scalar(value: Any) -> str:
+    if type(value) is str:
+        return _text(value)
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return json.dumps(value)
-    text = str(value)
-    if _PLAIN.match(text) and text.lower() not in _WORDS:
-        return text
-    return json.dumps(text, ensure_ascii=False)
+    return _text(str(value))
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
@@ -41,42 +53,41 @@ def _block(text: str, indent: int, out: list[str]) -> None:
     out.extend(f"{pad}{line}" if line else "" for line in text.removesuffix("\n").split("\n"))
 
 
-def _lines(value: Any, indent: int, out: list[str]) -> None:
-    pad = " " * indent
-    if isinstance(value, dict):
-        for key, item in value.items():
-            head = f"{pad}{scalar(key)}:"
-            style = _literal(item) if isinstance(item, str) else None
-            if style:
-                out.append(f"{head} {style}")
-                _block(item, indent + 2, out)
-            elif isinstance(item, (dict, list)) and item:
-                out.append(head)
-                _lines(item, indent + 2 if isinstance(item, dict) else indent, out)
-            else:
-                out.append(f"{head} {_empty(item)}")
-    elif isinstance(value, list):
-        for item in value:
-            style = _literal(item) if isinstance(item, str) else None
-            if style:
-                out.append(f"{pad}- {style}")
-                _block(item, indent + 2, out)
-            elif isinstance(item, (dict, list)) and item:
-                sub: list[str] = []
-                _lines(item, indent + 2, sub)
-                first = sub[0]
-                out.append(f"{pad}- {first[indent + 2:]}")
-                out.extend(sub[1:])
-            else:
-                out.append(f"{pad}- {_empty(item)}")
-
-
-def _empty(item: Any) -> str:
-    if isinstance(item, dict):
+def _inline(item: Any) -> str:
+    if type(item) is dict:
         return "{}"
-    if isinstance(item, list):
+    if type(item) is list:
         return "[]"
     return scalar(item)
+
+
+def _lines(value: Any, indent: int, out: list[str]) -> None:
+    pad = " " * indent
+    if type(value) is dict:
+        for key, item in value.items():
+            head = f"{pad}{_text(key) if type(key) is str else scalar(key)}:"
+            kind = type(item)
+            if kind is str and "\n" in item and (style := _literal(item)):
+                out.append(f"{head} {style}")
+                _block(item, indent + 2, out)
+            elif (kind is dict or kind is list) and item:
+                out.append(head)
+                _lines(item, indent + 2 if kind is dict else indent, out)
+            else:
+                out.append(f"{head} {_inline(item)}")
+        return
+    for item in value:
+        kind = type(item)
+        if kind is str and "\n" in item and (style := _literal(item)):
+            out.append(f"{pad}- {style}")
+            _block(item, indent + 2, out)
+        elif (kind is dict or kind is list) and item:
+            sub: list[str] = []
+            _lines(item, indent + 2, sub)
+            out.append(f"{pad}- {sub[0][indent + 2:]}")
+            out.extend(sub[1:])
+        else:
+            out.append(f"{pad}- {_inline(item)}")
 
 
 def dump(obj: dict[str, Any]) -> str:
