@@ -142,7 +142,8 @@ def _said(project: Project, groups: list[Group], options: ExportOptions, publish
                    "cluster only, at SERVICE:PORT; --expose nodeport, loadbalancer or hostport publishes them")
     elif ports and options.expose == "hostport":
         out.append(f"--expose hostport: ports Compose publishes on the host ({ports}) keep their host port and "
-                   "address as hostPort on the node that runs the Pod (one such Pod per node)")
+                   "address as hostPort on the node that runs the Pod (one such Pod per node"
+                   f"{': every user asks for the same ones' if options.users else ''})")
     elif ports:
         kind = "NodePort" if options.expose == "nodeport" else "LoadBalancer"
         out.append(f"--expose {options.expose}: Services with ports Compose publishes on the host ({ports}) "
