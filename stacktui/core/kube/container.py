@@ -9,7 +9,7 @@ from stacktui.core.compose.model import ServiceSpec
 from stacktui.core.kube.names import dns_label
 from stacktui.core.kube.notes import Notes
 from stacktui.core.kube.options import ExportOptions
-from stacktui.core.kube.pod import PodParts
+from stacktui.core.kube.pod import PodParts, only_set
 from stacktui.core.kube.probes import kubelet_safe, seconds, unescape, whole
 from stacktui.core.kube.volumes import mounts
 
@@ -129,32 +129,22 @@ def _resources(raw: dict[str, Any]) -> dict[str, Any]:
         requests["memory"] = str(raw["mem_reservation"])
     if raw.get("cpus"):
         limits["cpu"] = f"{int(float(raw['cpus']) * 1000)}m"
-    out: dict[str, Any] = {}
-    if limits:
-        out["limits"] = limits
-    if requests:
-        out["requests"] = requests
-    return out
+    return only_set(limits=limits, requests=requests)
 
 
 def _pod_level(spec: ServiceSpec, pod: PodParts, notes: Notes, options: ExportOptions) -> None:
     raw = spec.raw
     if raw.get("init"):
         pod.share_process_namespace = True  # the Pod's pause process is PID 1 and reaps, as docker-init does
-    pid = str(raw.get("pid") or "")
-    if pid.startswith(("service:", "container:")):
+    if str(raw.get("pid") or "").startswith(("service:", "container:")):
         pod.share_process_namespace = True
-    elif pid == "host":
+    for key, attr, field in (("pid", "host_pid", "hostPID"), ("ipc", "host_ipc", "hostIPC")):
+        if raw.get(key) != "host":
+            continue
         if options.allow_privileged:
-            pod.host_pid = True
+            setattr(pod, attr, True)
         else:
-            notes.add(spec.name, "pid: host", "not carried over (--allow-privileged sets hostPID)", "pid")
-    ipc = str(raw.get("ipc") or "")
-    if ipc == "host":
-        if options.allow_privileged:
-            pod.host_ipc = True
-        else:
-            notes.add(spec.name, "ipc: host", "not carried over (--allow-privileged sets hostIPC)", "ipc")
+            notes.add(spec.name, f"{key}: host", f"not carried over (--allow-privileged sets {field})", key)
     mode = str(raw.get("network_mode") or "")
     if mode == "host":
         pod.host_network = True

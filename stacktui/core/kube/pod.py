@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def only_set(**fields: Any) -> dict[str, Any]:
+    """The fields that hold something, in the order given: Kubernetes objects leave the rest out."""
+    return {k: v for k, v in fields.items() if v}
+
+
 @dataclass
 class PodParts:
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> Pod volume, first use first

@@ -10,7 +10,7 @@ from typing import Any
 from stacktui.core.compose.model import ServiceSpec
 from stacktui.core.kube.names import MANAGED_LABEL, PART_OF_LABEL, PROJECT_LABEL, USER_LABEL, dns_label
 from stacktui.core.kube.notes import Notes
-from stacktui.core.kube.pod import PodParts
+from stacktui.core.kube.pod import PodParts, only_set
 
 CLAIM_SIZE = "1Gi"  # Compose gives no size; said once in the output
 FILES_LIMIT = 900 * 1024  # a ConfigMap holds at most 1 MiB, its names and metadata included
@@ -145,9 +145,4 @@ def _files(source: str) -> dict[str, Any] | None:
                 binary[entry.name] = base64.b64encode(raw).decode("ascii")
     except OSError:
         return None
-    out: dict[str, Any] = {}
-    if data:
-        out["data"] = data
-    if binary:
-        out["binaryData"] = binary
-    return out
+    return only_set(data=data, binaryData=binary)
