@@ -66,24 +66,12 @@ def free_port() -> int:
 @contextlib.contextmanager
 def podman_session() -> Iterator["devengine.PodmanService"]:
     """A private Podman (its own storage, config and API socket) for one module, cleaned up after."""
-    import psutil
-
     service = devengine.PodmanService()
     service.start()
     try:
         yield service
     finally:
-        service.podman("pod", "rm", "-af", "-t", "0")
-        service.podman("rm", "-af", "-t", "0")
-        service.podman("network", "prune", "-f")
-        service.stop()
-        # Exec sessions (healthcheck commands, probes run from a test) leave a conmon waiting 300 s: ours, by pid.
-        conmons = [proc for proc in psutil.process_iter(["name", "cmdline"])
-                   if proc.info["name"] == "conmon" and str(service.cache) in " ".join(proc.info["cmdline"] or [])]
-        for proc in conmons:
-            proc.terminate()
-        psutil.wait_procs(conmons, timeout=10)
-        devengine._unmount_under(service.cache)  # podman's overlay mount, free once its conmons are gone
+        service.shutdown()
 
 
 def compose_cmd() -> list[str]:
