@@ -25,6 +25,9 @@ def dns_label(name: str, limit: int = 63) -> str:
 
 
 def workload_name(service: str, user: str | None = None) -> str:
-    """The Deployment and Service of a group: the owner's name, then the user (`vscode-alice`)."""
+    """The Deployment and Service of a group: the owner's name, then the user (`vscode-alice`). A Service
+    name must begin with a letter (DNS-1035): `1web` becomes `s-1web`."""
+    if not service[:1].isalpha():
+        service = f"s-{service}"
     base = dns_label(service, 63 if user is None else 62 - len(user))
     return base if user is None else f"{base}-{user}"
