@@ -29,7 +29,7 @@ def container(spec: ServiceSpec, image: str, pod: PodParts, notes: Notes, option
               user: str | None, labels: dict[str, str], env_rewrites: dict[str, str], base: Path) -> dict[str, Any]:
     raw = spec.raw
     c: dict[str, Any] = {"name": dns_label(spec.name), "image": image}
-    policy = options.image_pull_policy or _PULL.get(str(raw.get("pull_policy") or ""))
+    policy = _PULL.get(str(raw.get("pull_policy") or ""))  # else the cluster's default for the tag
     if policy:
         c["imagePullPolicy"] = policy
     if raw.get("entrypoint"):

@@ -60,8 +60,8 @@ def export_project(project: Project, options: ExportOptions) -> Export:
         objects.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": options.namespace}})
     if options.strict and notes.items:
         raise ExportRefused(notes.items)
-    return Export(objects, notes.items, _said(project, groups, options, published, {kind for kind, _ in needs}, liveness,
-                                            images))
+    kinds = {kind for kind, _ in needs}
+    return Export(objects, notes.items, _said(project, groups, options, published, kinds, liveness, images))
 
 
 def _groups(project: Project, options: ExportOptions) -> list[Group]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from stacktui.core.errors import ConfigError
 
@@ -25,8 +25,6 @@ class ExportOptions:
     expose: str = "none"
     allow_privileged: bool = False
     allow_hostpath: bool = False
-    image_pull_policy: str | None = None  # None: Compose's pull_policy, else the cluster's default
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def sidecars(self) -> bool:
