@@ -252,3 +252,27 @@ def test_version_and_option_parsing():
     assert parse_version("v1.29.3") == (1, 29) and parse_version("1.30") == (1, 30)
     with pytest.raises(ConfigError):
         parse_version("latest")
+
+
+def test_per_user_pod_names_its_own_owner_and_claims(tmp_path):
+    result = _export(tmp_path, """
+name: ws
+services:
+  ide: {image: busybox, volumes: ["home:/home"], ports: ["8080:8080"]}
+  agent:
+    image: busybox
+    network_mode: "service:ide"
+    environment: {IDE_URL: "http://ide:8080/", OTHER: "http://idea:1/"}
+  api: {image: busybox, environment: {AGENT: "http://ide:9001"}}
+volumes:
+  home:
+""", users=("ann",))
+    pod = _of(result, "Deployment", "ide-ann")["spec"]["template"]["spec"]
+    agent = next(c for c in pod["containers"] if c["name"] == "agent")
+    assert agent["env"] == [{"name": "IDE_URL", "value": "http://ide-ann:8080/"},  # the user's own Service
+                            {"name": "OTHER", "value": "http://idea:1/"}]
+    assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "ws-home-ann"
+    assert _of(result, "PersistentVolumeClaim", "ws-home-ann")["metadata"]["labels"]["stacktui.io/user"] == "ann"
+    api = _of(result, "Deployment", "api")["spec"]["template"]["spec"]["containers"][0]
+    assert api["env"] == [{"name": "AGENT", "value": "http://ide:9001"}]  # shared: left as written, and said
+    assert any(n.service == "api" and "AGENT names ide, which is one per user" in n.what for n in result.notes)
