@@ -5,6 +5,7 @@ and, when pytest is run alone, the session fixture starts it the same way.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import socket
@@ -60,6 +61,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def podman_session() -> Iterator["devengine.PodmanService"]:
+    """A private Podman (its own storage, config and API socket) for one module, cleaned up after."""
+    service = devengine.PodmanService()
+    service.start()
+    try:
+        yield service
+    finally:
+        service.shutdown()
 
 
 def compose_cmd() -> list[str]:
@@ -273,6 +285,7 @@ _RUN_STATE: dict[str, object] = {}
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "engine: needs the real Docker engine (set on every test that reaches "
                                        "the docker_host fixture); `make test-fast` runs the others")
+    config.addinivalue_line("markers", "xdist_group(name): tests that share a private daemon run in one worker")
     config.addinivalue_line("markers", "slow: needs no engine but takes tens of seconds; left out of `make test-fast`")
     if not _is_controller(config):
         # Project locks live in the runtime folder: a worker's own, so two workers' copies of one

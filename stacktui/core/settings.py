@@ -59,6 +59,8 @@ KEY_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("projects", "p", "the projects screen: every project on the engine, this one selected"),
     KeyAction("heal", "H", "self-heal on or off for this project: stranded joiners are restarted in order as soon "
                            "as their owner is back"),
+    KeyAction("kube_export", "K", "the project as Kubernetes objects (each namespace group one Pod): shown, "
+              "written to k8s/ on confirmation"),
     KeyAction("help", "question_mark", "this help"),
     KeyAction("quit", "q", "quit"),
 )

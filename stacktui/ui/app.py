@@ -38,6 +38,7 @@ from stacktui.ui.flows import ChangeFlows
 from stacktui.ui.healing import HealToggle
 from stacktui.ui.usercommands import UserCommandsMixin
 from stacktui.ui.keys import BINDINGS, help_rows
+from stacktui.ui.kubeview import KubeExportFlow
 from stacktui.ui.livefeed import FLUSH_INTERVAL, TICK_INTERVAL, LiveFeed
 from stacktui.ui.logpane import DEFAULT_VIEW_LINES, LogPane
 from stacktui.ui.services import ServicesTable, utcnow
@@ -82,7 +83,7 @@ def default_log_service(project: "Project") -> str | None:
     return next(iter(project.services), None)
 
 
-class StackApp(EverydayMixin, UserCommandsMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[int]):
+class StackApp(EverydayMixin, UserCommandsMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, KubeExportFlow, App[int]):
     CSS_PATH = CSS_PATH
     TITLE = "stacktui"
     # Ctrl+P: every action with its current key (ui.palette), the themes, a screenshot.
