@@ -49,6 +49,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         else:
             shutil.copy2(path, src / name)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # The run's private XDG_CACHE_HOME would hide pip's own cache: downloads are kept across runs.
+    env["PIP_CACHE_DIR"] = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
     wheels = base / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(src)],
                    check=True, env=env, capture_output=True, timeout=300)
