@@ -18,6 +18,7 @@ from textual.widgets import Static
 from stacktui.core.live.watcher import Connection, Snapshot
 from stacktui.ui.background import job
 from stacktui.ui.operations import FindingView
+from stacktui.core.durations import seconds
 from stacktui.ui.tuning import ProcessTuning
 
 FLUSH_INTERVAL = 0.05  # log lines reach the screen in batches at most this old
@@ -182,7 +183,7 @@ class LiveFeed:
             host = self.engine_label or getattr(self.engine, "host", "the engine")
             text = Text(f"\u26a0 {host}: {conn.message}.", style="bold")
             if conn.retry_in is not None:
-                text.append(f" Retrying in {conn.retry_in:.0f}s (attempt {conn.attempt}).")
+                text.append(f" Retrying in {seconds(conn.retry_in)} (attempt {conn.attempt}).")
             text.append(" The table shows the last known state.")
             banner.update(text)
             banner.display = True
