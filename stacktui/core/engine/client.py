@@ -11,12 +11,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import quote, urlencode
 
 from stacktui.core.engine import execread, rawhttp
 from stacktui.core.engine.endpoint import DEFAULT_HOST, Endpoint
 from stacktui.core.errors import EngineUnavailable
+
+if TYPE_CHECKING:
+    from stacktui.core.engine.follower import EventFollower
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -198,6 +201,7 @@ class Engine:
         self.host = host or getattr(client.api, "base_url", None)
         self.endpoint = Endpoint(self.host or DEFAULT_HOST)
         self._proxy: Any = None  # an SSHProxy for an ssh:// engine, closed with the engine
+        self._follower: Any = None  # the one EventFollower of this engine, made on first use
 
     @classmethod
     def from_env(cls, timeout: int = API_TIMEOUT, context: str | None = None) -> "Engine":
@@ -469,6 +473,15 @@ class Engine:
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
+
+    def follower(self) -> "EventFollower":
+        """The one follower of this engine's events that every listener subscribes to."""
+        with self._client_lock:
+            if self._follower is None:
+                from stacktui.core.engine.follower import EventFollower
+
+                self._follower = EventFollower(self)
+            return self._follower
 
     def close(self) -> None:
         if self._client is not None:

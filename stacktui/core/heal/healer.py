@@ -1,7 +1,8 @@
 """One project's healer: engine events in, stranded joiners found, the restart plan run on them.
 
 A Watcher (core.live.watcher) follows the project's events and reconnects on
-its own. An owner's start (or death), the first connection and every return
+its own: the healer's own, or one it is given and listens to (the TUI's, so `H`
+costs the engine no second stream and no second listing). An owner's start (or death), the first connection and every return
 of the engine ask for a look; one worker thread looks, one look at a time,
 requests arriving meanwhile folded into the next look. A look never starts
 while another plan holds the project's lock: it waits, then looks again,
@@ -33,6 +34,7 @@ from stacktui.core.heal.strand import (Stranded, find_stranded, foreign_probes, 
                                        without_foreign_probes)
 from stacktui.core.live.watcher import Connection, EngineEvent, Watcher
 from stacktui.core.lock import project_lock
+from stacktui.core.loop import Loop
 from stacktui.core.restart.plan import PlanEvent, build_plan, execute
 
 GATE_TIMEOUT = 60.0
@@ -54,7 +56,7 @@ class ProjectHealer:
                  watcher_backoff: tuple[float, float] = (0.5, 10.0),
                  model: Callable[[], Project] | None = None, heal_unhealthy: bool = False,
                  unhealthy_checks: int = DEFAULT_CHECKS, check_interval: float | None = DEFAULT_INTERVAL,
-                 files: WatchedFiles | None = None) -> None:
+                 files: WatchedFiles | None = None, watcher: Watcher | None = None) -> None:
         self.project = project
         self.model = model  # the model as its owner holds it now (the TUI's, after an edit on disk)
         self.files = files  # or the files it came from, read again here when they change (watch)
@@ -91,10 +93,11 @@ class ProjectHealer:
         self.unhealthy = UnhealthyCount(unhealthy_checks, Backoff(b.first, b.cap, b.settle, b.max_attempts))
         self._next_check = time.monotonic() + (check_interval or 0.0)
         # The healer's model leaves out probe URLs outside the stack: its watcher never requests them.
-        self.watcher = Watcher(self.heal_project, engine, on_snapshot=lambda _snap: None, on_event=self._on_event,
-                               on_connection=self._on_connection, probe_interval=check_interval,
-                               backoff=watcher_backoff)
-        self._thread = threading.Thread(target=self._loop, name=f"heal-{project.name}", daemon=True)
+        self._own_watcher = watcher is None
+        self.watcher = watcher or Watcher(self.heal_project, engine, on_snapshot=lambda _snap: None,
+                                          on_event=self._on_event, on_connection=self._on_connection,
+                                          probe_interval=check_interval, backoff=watcher_backoff)
+        self._worker = Loop(f"heal-{project.name}", self._loop, stop=self.stop_event)
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -102,8 +105,11 @@ class ProjectHealer:
         for service, url in foreign_probes(self.project).items():
             self._say(ev.FINDING, service, reason=f"x-stacktui.health {url} leads outside the stack: the watcher "
                                                   "does not request it (its other gates still apply)")
-        self._thread.start()
-        self.watcher.start()
+        self._worker.start()
+        if self._own_watcher:
+            self.watcher.start()
+        else:
+            self.watcher.listen(self._on_event, self._on_connection)
         return self
 
     def stop(self) -> None:
@@ -113,12 +119,19 @@ class ProjectHealer:
             self._wake.notify_all()
 
     def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-        self.watcher.stop()
+        self._worker.join(timeout)
+        self.release_watcher()
+
+    def release_watcher(self, wait: float = 2.0) -> None:
+        """Stop the healer's own watcher, or stop listening to the one it was given."""
+        if self._own_watcher:
+            self.watcher.stop(wait)
+        else:
+            self.watcher.unlisten(self._on_event)
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._worker.alive
 
     # -- what the watcher tells us ------------------------------------------------------------------
 
@@ -222,7 +235,8 @@ class ProjectHealer:
         self.heal_project = without_foreign_probes(project)
         self._owners = owners(project)
         self._joiners = set(joiners(project))
-        self.watcher.set_project(self.heal_project)
+        if self._own_watcher:  # a watcher given keeps its owner's model (the owner sets it)
+            self.watcher.set_project(self.heal_project)
 
     def poll_files(self) -> None:
         """The compose files changed: the new model, or a refusal (said once; nothing done until fixed)."""
