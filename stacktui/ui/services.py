@@ -36,7 +36,6 @@ COLUMNS: list[tuple[str, str]] = [
     ("net", "net \u2193\u2191"),  # ↓↑
     ("ports", "ports"),
 ]
-FIGURE_COLUMNS = ("cpu", "mem", "net")
 _PORT = re.compile(r"^(?:(?P<ip>.*):)?(?P<host>\d+)->(?P<cont>\d+)/(?P<proto>\w+)$")
 
 
@@ -106,7 +105,8 @@ def row_cells(row: ServiceStatus, now: datetime, figures: Figures | None = None,
         "service": Text(row.service, style="bold"),
         "state": state_cell(row.state),
         "health": health_cell(row.health),
-        "namespace": Text(f"shares {row.namespace_owner}", style="cyan") if row.namespace_owner else Text("own", style="dim"),
+        "namespace": (Text(f"shares {row.namespace_owner}", style="cyan") if row.namespace_owner
+                      else Text("own", style="dim")),
         "up": Text(uptime(row.started_at, now) if running else "-"),
         "restarts": Text(str(row.restart_count), style="bold yellow" if row.restart_count else "dim"),
         "badge": Text(" STALE ", style="bold white on red") if row.stale else Text(""),

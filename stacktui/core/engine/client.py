@@ -6,6 +6,7 @@ threads (the TUI in workers).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -20,6 +21,8 @@ from stacktui.core.errors import EngineUnavailable
 
 if TYPE_CHECKING:
     from stacktui.core.engine.follower import EventFollower
+
+log = logging.getLogger(__name__)
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -487,7 +490,7 @@ class Engine:
         if self._client is not None:
             try:
                 self._client.close()
-            except Exception:  # closing is best effort; nothing to report to a user
-                pass
+            except Exception as exc:  # closing is best effort; nothing to report to a user
+                log.debug("closing the docker client: %s", exc)
         if self._proxy is not None:
             self._proxy.close()

@@ -2,11 +2,12 @@
 
 A Watcher (core.live.watcher) follows the project's events and reconnects on
 its own: the healer's own, or one it is given and listens to (the TUI's, so `H`
-costs the engine no second stream and no second listing). An owner's start (or death), the first connection and every return
-of the engine ask for a look; one worker thread looks, one look at a time,
-requests arriving meanwhile folded into the next look. A look never starts
-while another plan holds the project's lock: it waits, then looks again,
-since that plan may have healed everything already.
+costs the engine no second stream and no second listing). An owner's start
+(or death), the first connection and every return of the engine ask for a look;
+one worker thread looks, one look at a time, requests arriving meanwhile folded
+into the next look. A look never starts while another plan holds the project's
+lock: it waits, then looks again, since that plan may have healed everything
+already.
 
 The repair is the plan `stacktui restart` runs (core.restart.plan) for the
 stranded joiners only: in dependency order, each step gated; a joiner whose
@@ -85,7 +86,6 @@ class ProjectHealer:
         self.busy = threading.Event()  # set while a plan of ours runs
         self._healing_roots: set[str] = set()
         self._abort = threading.Event()  # a root owner died under our plan: stop waiting on its gates
-        self.heals = 0
         # Unhealthy services: counted at every check (reported), restarted only with heal_unhealthy.
         self.heal_unhealthy = heal_unhealthy
         self.check_interval = check_interval
@@ -359,7 +359,6 @@ class ProjectHealer:
         finally:
             self.busy.clear()
             self._healing_roots = set()
-        self.heals += 1
         if result.stopped_not_run:
             self._owed |= {c.id for c in containers if c.service in result.stopped_not_run}
         end = time.time()
@@ -444,7 +443,6 @@ class ProjectHealer:
             return  # a plan of someone else's: the next check looks again
         finally:
             self.busy.clear()
-        self.heals += 1
         self.unhealthy.restarted(service)
         self.unhealthy.backoff.record(service, time.time(), result.ok)
 
