@@ -47,6 +47,8 @@ chaos: setup
 
 lint: setup
 	$(BIN)/lint-imports
+	$(BIN)/ruff check stacktui
+	$(BIN)/mypy
 
 clean:
 	-$(ENGINE) stop

@@ -76,7 +76,8 @@ class LogPane(LogFilterMixin, Vertical):
             return
         search = SearchInput(placeholder="search the log: enter to find, esc to close", id="search")
         search.display = False
-        line_filter = FilterInput(placeholder="show only lines with this text, or /regex/; empty shows all", id="filter")
+        line_filter = FilterInput(placeholder="show only lines with this text, or /regex/; empty shows all",
+                                  id="filter")
         line_filter.display = False
         self.mount(search, line_filter)
 

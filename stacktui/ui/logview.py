@@ -213,7 +213,8 @@ class LogView(Log):
         view = self.size.height
         # Same scrollbar either way: both taller than the view, or (a short log growing by a line
         # per healthcheck while idle) both within it.
-        same_bar = (old.height > view and size.height > view) or (0 < view and old.height <= view and size.height <= view)
+        same_bar = ((old.height > view and size.height > view)
+                    or (0 < view and old.height <= view and size.height <= view))
         if size.width == old.width and same_bar:
             self.set_reactive(Log.virtual_size, size)
             # A log within the view draws its scrollbar as a bare track whatever its length (the

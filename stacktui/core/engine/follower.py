@@ -144,7 +144,8 @@ class EventFollower:
     def _start(self) -> _Run:
         run = _Run()
         run.reader = Loop("engine-events", lambda: self._read(run), unblock=lambda: _close(run))
-        run.dispatcher = Loop("engine-events-dispatch", lambda: self._dispatch(run), unblock=lambda: run.inbox.put(None))
+        run.dispatcher = Loop("engine-events-dispatch", lambda: self._dispatch(run),
+                              unblock=lambda: run.inbox.put(None))
         run.reader.start()
         run.dispatcher.start()
         return run

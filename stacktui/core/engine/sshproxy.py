@@ -65,15 +65,16 @@ class SSHProxy:
             conn.close()
             return
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        stdin = proc.stdin
 
         def upstream() -> None:
             try:
                 while chunk := conn.recv(65536):
-                    proc.stdin.write(chunk)
+                    stdin.write(chunk)
             except OSError:
                 pass
             try:
-                proc.stdin.close()  # the request is sent: dial-stdio half-closes towards the engine
+                stdin.close()  # the request is sent: dial-stdio half-closes towards the engine
             except OSError:
                 pass
 

@@ -201,9 +201,10 @@ def marker_text(action: str, detail: str = "") -> str | None:
     if action.startswith("health_status"):
         word = detail or action.partition(":")[2].strip()
         return f"\u2500\u2500 health: {word} \u2500\u2500"
-    word = MARKERS.get(action)
-    if word is None:
+    known = MARKERS.get(action)
+    if known is None:
         return None
+    word = known
     if action == "die" and detail:
         word = f"exited (code {detail})"
     return f"\u2500\u2500 container {word} \u2500\u2500"
