@@ -15,7 +15,8 @@ shows: stream first, then list, so an event between the two is seen twice, never
 event then goes to `on_event`. When the stream ends it is opened again at once, once, without
 alarm (a stream may end for reasons of its own); after that each failure is said through
 `on_down` (message, seconds until the next try, attempt) and retried with a doubling delay.
-A subscription joining an open stream gets its own `on_open` first. A callback that raises
+A subscription joining an open stream gets its own `on_open` first (or, when it
+widens the stream, the `on_open` of the stream opened again for it). A callback that raises
 makes the stream open again, so its subscription lists again.
 The threads run while there are subscriptions and stop when the last one leaves.
 """
@@ -103,8 +104,8 @@ class EventFollower:
             if run is None:
                 run = self._run = self._start()
             self._joining.append(sub)
-            run.inbox.put(("join", sub))
             widen = run.stream is not None and run.project is not None and sub.project != run.project
+            run.inbox.put(("join", sub, widen))
         if widen:
             self.reopen()
         return sub
@@ -168,6 +169,9 @@ class EventFollower:
                 if loop.stopping:
                     _close(run)
                     return
+                if project is not None and self._wanted_project() != project:
+                    _close(run)  # someone who wants more joined while it opened: open it wider
+                    continue
                 self.opens += 1
                 run.inbox.put(("open",))
                 delay, attempt, opened = self.backoff[0], 0, True
@@ -218,7 +222,7 @@ class EventFollower:
                 self._joining.remove(sub)
                 self._subs.append(sub)
                 connected, down = self.connected, self._down
-            if connected:
+            if connected and not item[2]:  # a join that widens the stream hears the reopen's on_open
                 sub.on_open()
             elif down is not None:
                 sub.on_down(*down)
