@@ -121,8 +121,6 @@ class Watcher:
         self.project = project
         self.engine = engine
         self.on_snapshot = on_snapshot
-        self.on_event = on_event
-        self.on_connection = on_connection
         self.probe_interval = probe_interval
         self.backoff = backoff  # given: the reconnect delays of the engine's follower (one policy per engine)
         self.connected: bool | None = None
@@ -133,7 +131,9 @@ class Watcher:
         self._stop = threading.Event()
         self._prober: Any = None  # a ProbeScheduler, when the stack declares probes
         self._sub: Subscription | None = None
-        self._listeners: list[tuple[Callable[[EngineEvent], None], Callable[[Connection], None]]] = []
+        # Who hears the events and the connection: the owner first, then whoever `listen`s.
+        self._listeners: list[tuple[Callable[[EngineEvent], None] | None, Callable[[Connection], None] | None]] = [
+            (on_event, on_connection)]
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -185,8 +185,8 @@ class Watcher:
             on_connection(Connection(True))
 
     def unlisten(self, on_event: Callable[[EngineEvent], None]) -> None:
-        with self._lock:
-            self._listeners = [pair for pair in self._listeners if pair[0] is not on_event]
+        with self._lock:  # `!=`, not `is not`: each access to a bound method makes a new, equal one
+            self._listeners = [pair for pair in self._listeners if pair[0] != on_event]
 
     # -- what callers may ask ---------------------------------------------------------------------
 
@@ -273,13 +273,14 @@ class Watcher:
         if ev.action in ("start", "restart", "die", "health_status", "unpause"):
             self._probe_soon()
 
-    def _tell(self, ev: EngineEvent) -> None:
-        if self.on_event is not None:
-            self.on_event(ev)
+    def _listening(self) -> list[tuple[Callable[[EngineEvent], None] | None, Callable[[Connection], None] | None]]:
         with self._lock:
-            listeners = list(self._listeners)
-        for on_event, _ in listeners:
-            on_event(ev)
+            return list(self._listeners)
+
+    def _tell(self, ev: EngineEvent) -> None:
+        for on_event, _ in self._listening():
+            if on_event is not None:
+                on_event(ev)
 
     def _publish_death(self, ev: EngineEvent) -> None:
         """Show a death from the event itself: an inspect right after "die" waits for the engine's
@@ -312,12 +313,9 @@ class Watcher:
         if not changed and connected:
             return
         conn = Connection(connected, message, retry_in, attempt)
-        if self.on_connection is not None:
-            self.on_connection(conn)
-        with self._lock:
-            listeners = list(self._listeners)
-        for _, on_connection in listeners:
-            on_connection(conn)
+        for _, on_connection in self._listening():
+            if on_connection is not None:
+                on_connection(conn)
 
     # -- probes -----------------------------------------------------------------------------------
 
