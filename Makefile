@@ -6,6 +6,9 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 ENGINE  := $(PY) scripts/devengine.py
 ARGS    ?=
+# Parallel pytest workers for `make test`: the engine tests mostly wait on containers, so more
+# workers than the two cores pay (measured in docs/testing.md).
+WORKERS ?= 4
 
 .PHONY: setup test test-fast demo demo-down bench chaos lint clean
 
@@ -17,9 +20,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@
 
-# The whole suite on a real engine (the import contract is one of its tests).
+# The whole suite on a real engine (the import contract is one of its tests), in parallel: tests
+# that share a private daemon run on one worker (tests/conftest.py marks them from their fixtures).
 test: setup
-	$(ENGINE) run -- $(BIN)/python -m pytest $(ARGS)
+	$(ENGINE) run -- $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup $(ARGS)
 
 # The tests that need no engine (parsing, plans, layout edits, sanitizing, the import contracts):
 # the edit-run loop. `make test` runs them too.

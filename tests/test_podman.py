@@ -17,30 +17,19 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-import psutil
 import pytest
 
-from tests.conftest import DEMO_PORTS, ROOT, devengine, make_stack
+from tests.conftest import DEMO_PORTS, make_stack, podman_session
 from tests.faults_support import FaultStack, bind, until
+
+# One private Podman (its storage and socket are per checkout): its tests run in one xdist worker.
+pytestmark = pytest.mark.xdist_group(name="podman")
 
 
 @pytest.fixture(scope="module")
 def podman(tmp_path_factory: pytest.TempPathFactory, docker_host: str) -> Iterator[tuple[object, str]]:
-    service = devengine.PodmanService()
-    host = service.start()
-    try:
+    with podman_session() as service:
         yield service, service.image()
-    finally:
-        service.podman("rm", "-af", "-t", "0")
-        service.podman("network", "prune", "-f")
-        service.stop()
-        # Exec sessions (the healthcheck commands stacktui ran) leave a conmon waiting 300 s: ours, by pid.
-        conmons = [proc for proc in psutil.process_iter(["name", "cmdline"])
-                   if proc.info["name"] == "conmon" and str(service.cache) in " ".join(proc.info["cmdline"] or [])]
-        for proc in conmons:
-            proc.terminate()
-        psutil.wait_procs(conmons, timeout=10)
-        devengine._unmount_under(service.cache)  # podman's overlay mount, free once its conmons are gone
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,9 @@ from stacktui.ui.filewatch import FileWatch, reader
 from stacktui.ui.findings import FindingsPanel
 from stacktui.ui.flows import ChangeFlows
 from stacktui.ui.healing import HealToggle
+from stacktui.ui.usercommands import UserCommandsMixin
 from stacktui.ui.keys import BINDINGS, help_rows
+from stacktui.ui.kubeview import KubeExportFlow
 from stacktui.ui.livefeed import FLUSH_INTERVAL, TICK_INTERVAL, LiveFeed
 from stacktui.ui.logpane import DEFAULT_VIEW_LINES, LogPane
 from stacktui.ui.services import ServicesTable, utcnow
@@ -81,7 +83,8 @@ def default_log_service(project: "Project") -> str | None:
     return next(iter(project.services), None)
 
 
-class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[int]):
+class StackApp(EverydayMixin, UserCommandsMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, KubeExportFlow,
+               App[int]):
     CSS_PATH = CSS_PATH
     TITLE = "stacktui"
     # Ctrl+P: every action with its current key (ui.palette), the themes, a screenshot.
@@ -250,6 +253,8 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
             self.start_figures()
             if self.settings.heal:  # config.toml's `heal = true`: on from the start (H turns it off)
                 self.set_heal(True, quiet=True)
+            else:
+                self.start_hooks()
             self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")
 
     def _engine_version(self) -> None:
@@ -348,12 +353,13 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
     def action_help(self) -> None:
         from stacktui.ui.modals import HelpScreen
 
-        self.push_screen(HelpScreen(help_rows(self)))
+        self.push_screen(HelpScreen(help_rows(self) + self.user_command_rows()))
 
     def action_projects(self) -> None:
-        """Started in a project folder; outside one the app is ui.switch's, whose `p` goes back."""
-        self.notify("stacktui started in a project folder; run it where there is no compose file "
-                    "(or `stacktui projects`) to see every project", severity="information", timeout=6)
+        """A project's app alone (tests, the benchmarks) has no projects screen; `stacktui` builds
+        ui.switch's app, whose `p` shows it."""
+        self.notify("no projects screen in this app: `stacktui projects` lists every project",
+                    severity="information", timeout=6)
 
     async def action_quit(self) -> None:
         self.stop_core()

@@ -50,12 +50,14 @@ class EverydayMixin:
         app.theme = self.settings.theme
         if self.settings.keys:  # only what the file remaps: the Bindings' own keys are the defaults
             app.update_keymap(dict(self.settings.keys))
+        app.install_user_commands()  # [[commands]]: their keys, and the entries left out said
         if self.settings_problem is not None:
             app.notify(f"{self.settings_problem}; using the defaults", title="config.toml", severity="error",
                        timeout=15)
 
     def get_system_commands(self, screen: "Screen") -> Iterable["SystemCommand"]:
         yield from binding_commands(self)  # type: ignore[arg-type]
+        yield from self.user_command_entries()  # type: ignore[attr-defined]
         yield from super().get_system_commands(screen)  # type: ignore[misc]  # Theme, Keys, Screenshot
 
     # -- resource figures ---------------------------------------------------------------------------
@@ -120,7 +122,10 @@ class EverydayMixin:
             app.notify("resource figures are off (resource_refresh = 0 in config.toml)", severity="warning")
             return
         minutes = self.monitor.history.points * self.monitor.interval / 60
-        app.push_screen(DetailScreen(service, self.monitor.history, lambda: app.table.figures_of(service), minutes))
+        actions = app.actions
+        latency = (lambda: actions.latency_lines(service)) if actions is not None else None
+        app.push_screen(DetailScreen(service, self.monitor.history, lambda: app.table.figures_of(service), minutes,
+                                     latency))
 
     def action_shell(self) -> None:
         app: Any = self

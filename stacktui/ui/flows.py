@@ -276,7 +276,9 @@ class ChangeFlows:
                 return
             self.push_screen(PlanModal(f"Applying: {view.title}", [], run, confirm=False), self._change_applied)
 
-        self.push_screen(DiffModal(view.title, view.diff, summary=summary), confirmed)
+        compare = view.compare
+        latency = (lambda: actions.latency_comparison(*compare)) if compare is not None else None
+        self.push_screen(DiffModal(view.title, view.diff, summary=summary, latency=latency), confirmed)
 
     def _change_applied(self, outcome: Outcome | None) -> None:
         if outcome is not None:

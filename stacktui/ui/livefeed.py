@@ -19,6 +19,7 @@ from textual.widgets import Static
 
 from stacktui.core.live.watcher import Connection, Snapshot
 from stacktui.ui.operations import FindingView
+from stacktui.core.durations import seconds
 
 FLUSH_INTERVAL = 0.05  # log lines reach the screen in batches at most this old
 # During a flood each frame costs the same whatever the batch holds (the visible lines are all new),
@@ -186,7 +187,7 @@ class LiveFeed:
             host = self.engine_label or getattr(self.engine, "host", "the engine")
             text = Text(f"\u26a0 {host}: {conn.message}.", style="bold")
             if conn.retry_in is not None:
-                text.append(f" Retrying in {conn.retry_in:.0f}s (attempt {conn.attempt}).")
+                text.append(f" Retrying in {seconds(conn.retry_in)} (attempt {conn.attempt}).")
             text.append(" The table shows the last known state.")
             banner.update(text)
             banner.display = True

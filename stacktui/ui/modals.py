@@ -20,6 +20,7 @@ from textual.widgets import Button, DataTable, OptionList, SelectionList, Static
 from textual.worker import Worker, WorkerState
 
 from stacktui.core.sanitize import sanitize
+from stacktui.ui.latencyview import LatencyLines, Measure
 from stacktui.ui.operations import Emit, Outcome, ProgressEvent, StepView
 
 PENDING, RUNNING, WAITING, DONE, FAILED, SKIPPED = "pending", "running", "waiting", "done", "failed", "skipped"
@@ -233,12 +234,14 @@ class DiffModal(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape,n", "cancel", "cancel", show=False), Binding("y", "apply", "apply", show=False)]
 
-    def __init__(self, title: str, diff: str, *, summary: str = "", apply_label: str = "Apply") -> None:
+    def __init__(self, title: str, diff: str, *, summary: str = "", apply_label: str = "Apply",
+                 latency: "Measure | None" = None) -> None:
         super().__init__()
         self.change_title = title
         self.diff = diff
         self.summary = summary
         self.apply_label = apply_label
+        self.latency = latency  # what each layout costs here, measured as the dialog opens
 
     def compose(self) -> ComposeResult:
         with Vertical(id="diff-dialog", classes="dialog"):
@@ -246,6 +249,8 @@ class DiffModal(ModalScreen[bool]):
             if self.summary:
                 yield Static(Text("\n".join(sanitize(line) for line in self.summary.splitlines())),
                              id="diff-summary")
+            if self.latency is not None:
+                yield LatencyLines(self.latency, now=True, id="diff-latency")
             with VerticalScroll(id="diff-scroll"):
                 yield Static(diff_text(self.diff) if self.diff.strip() else Text("(no changes)", style="dim"),
                              id="diff-body")
