@@ -279,7 +279,7 @@ class _GateWait:
         if probe is not None:
             outcome = probe.result()
             self.result.probe = outcome
-            if pending is None:
+            if pending is None and outcome is not None:  # None only for a service that declares no URL
                 self.check_probe(outcome)
         if pending is not None:
             raise pending
@@ -353,7 +353,7 @@ class _GateWait:
             raise _Failed(RUNNING, f"{self.service} runs but is stale: {verdict.reason}; {fix.text()}")
         raise _Pending(RUNNING, f"{self.service} runs but is stale: {verdict.reason}")
 
-    def start_probe(self, seen: list[ContainerInfo]) -> Future[ProbeResult] | None:
+    def start_probe(self, seen: list[ContainerInfo]) -> Future[ProbeResult | None] | None:
         if not self.url or f"probe {self.url}" in self.result.passed:
             return None
         return self.pool.submit(probe_service, self.project, seen, self.service, PROBE_TIMEOUT,
