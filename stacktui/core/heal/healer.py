@@ -95,6 +95,9 @@ class ProjectHealer:
         self.unhealthy = UnhealthyCount(unhealthy_checks, Backoff(b.first, b.cap, b.settle, b.max_attempts))
         self._next_check = time.monotonic() + (check_interval or 0.0)
         # The healer's model leaves out probe URLs outside the stack: its watcher never requests them.
+        # A watcher given counts them in its rows, so health checks over those rows need one of its own.
+        if watcher is not None and check_interval and foreign_probes(project):
+            watcher = None
         self._own_watcher = watcher is None
         self.watcher = watcher or Watcher(self.heal_project, engine, on_snapshot=lambda _snap: None,
                                           on_event=self._on_event, on_connection=self._on_connection,
