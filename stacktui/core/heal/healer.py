@@ -1,19 +1,16 @@
 """One project's healer: engine events in, stranded joiners found, the restart plan run on them.
 
-A Watcher (core.live.watcher) follows the project's events and reconnects on
-its own: the healer's own, or one it is given and listens to (the TUI's, so `H`
-costs the engine no second stream and no second listing). An owner's start
-(or death), the first connection and every return of the engine ask for a look;
-one worker thread looks, one look at a time, requests arriving meanwhile folded
-into the next look. A look never starts while another plan holds the project's
-lock: it waits, then looks again, since that plan may have healed everything
-already.
+A Watcher (core.live.watcher) follows the project's events and reconnects on its own: the
+healer's own, or one it is given and listens to (the TUI's: `H` costs the engine no second
+stream and no second listing). An owner's start (or death), the first connection and every
+return of the engine ask for a look; one worker thread looks, one look at a time, requests
+arriving meanwhile folded into the next look. A look never starts while another plan holds the
+project's lock: it waits, then looks again, since that plan may have healed everything already.
 
-The repair is the plan `stacktui restart` runs (core.restart.plan) for the
-stranded joiners only: in dependency order, each step gated; a joiner whose
-owner kept its id is restarted in place, one whose owner was recreated is
-recreated through Compose. Joiners that are neither stranded nor running
-(stopped by hand) are left out of the plan. The gates never probe an
+The repair is the plan `stacktui restart` runs (core.restart.plan) for the stranded joiners
+only: in dependency order, each step gated; a joiner whose owner kept its id is restarted in
+place, one whose owner was recreated is recreated through Compose. Joiners that are neither
+stranded nor running (stopped by hand) are left out of the plan. The gates never probe an
 `x-stacktui.health` URL that leads outside the stack (reported once instead).
 """
 from __future__ import annotations
