@@ -10,7 +10,7 @@ ARGS    ?=
 # workers than the two cores pay (measured in docs/testing.md).
 WORKERS ?= 4
 
-.PHONY: setup test test-fast demo demo-down bench chaos lint clean
+.PHONY: setup test test-fast demo demo-down bench chaos lint clean screenshots
 
 setup: $(VENV)/.installed
 
@@ -48,6 +48,11 @@ bench: setup
 # Writes docs/chaos.md. The flock keeps it off the fault tests' bridge.
 chaos: setup
 	flock /tmp/stacktui-faults.lock $(BIN)/python bench/chaos.py $(ARGS)
+
+# The README's SVG screenshots, saved by Textual from the demo stack on the engine `make test` uses;
+# written to docs/screenshots/ (look at them before committing).
+screenshots: setup
+	$(ENGINE) run -- $(BIN)/python scripts/screenshots.py $(ARGS)
 
 lint: setup
 	$(BIN)/lint-imports

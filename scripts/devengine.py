@@ -551,9 +551,10 @@ def _processes_named(name: str, needle: str) -> list[int]:
 
 def ensure_tools() -> None:
     """Programs the tests drive besides Docker: tmux (the TUI runs in it), ip (the fault engine's bridge),
-    openssl (the TLS engine's certificates), sshd and ssh (an engine reached over ssh://)."""
+    openssl (the TLS engine's certificates), sshd and ssh (an engine reached over ssh://), chromium and
+    chromium-driver (`stacktui serve` in a headless browser, driven by selenium)."""
     tools = (("tmux", "tmux"), ("ip", "iproute2"), ("openssl", "openssl"), ("sshd", "openssh-server"),
-             ("ssh", "openssh-client"))
+             ("ssh", "openssh-client"), ("chromium", "chromium"), ("chromedriver", "chromium-driver"))
     missing = sorted({pkg for prog, pkg in tools if not shutil.which(prog, path=_SBIN_PATH)})
     if not missing:
         return

@@ -1,5 +1,5 @@
 """The command line:
-`stacktui [global options] [status|restart|check|layout|latency|watch|projects|shell|run|config|kube|tui]`.
+`stacktui [global options] [status|restart|check|layout|latency|watch|projects|shell|run|config|kube|tui|serve]`.
 
 Exit codes for every command: 0 done, 1 a step or check failed, 2 usage or
 configuration error. With no command, the TUI opens.
@@ -11,8 +11,8 @@ import sys
 from typing import NoReturn, Sequence
 
 from stacktui import __version__
-from stacktui.commands import (check, config, kube, latency, layout, projects, restart, run, shell, signals, status,
-                               tui, watch)
+from stacktui.commands import (check, config, kube, latency, layout, projects, restart, run, serve, shell, signals,
+                               status, tui, watch)
 from stacktui.commands.context import Context
 from stacktui.core.engine.client import lost_engine
 from stacktui.core import proc
@@ -20,7 +20,7 @@ from stacktui.core.compose.nesting import deep_nesting
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.settings import load_settings
 
-COMMANDS = (status, restart, check, layout, latency, watch, projects, shell, run, config, kube, tui)
+COMMANDS = (status, restart, check, layout, latency, watch, projects, shell, run, config, kube, tui, serve)
 
 
 class _Parser(argparse.ArgumentParser):

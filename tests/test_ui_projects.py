@@ -97,7 +97,7 @@ async def test_projects_screen_lists_follows_events_opens_and_leaves_nothing_beh
         await until(pilot, lambda: app.project is not None and app.project.name == a.name and app.snapshot
                     and app.table.status_of("mcp-server") and app.table.status_of("mcp-server").stale,
                     what="A's table, its stranded mcp-server marked stale")
-        assert set(app.table._cells) == {"vscode", "mcp-server", "backend"}  # none of B's rows kept
+        assert set(app.table.rows) == {"vscode", "mcp-server", "backend"}  # none of B's rows kept
         await pilot.press("q")
     assert app.return_code == 0
 

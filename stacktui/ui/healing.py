@@ -30,6 +30,7 @@ from textual.message import Message
 from stacktui.core.engine.loglines import EVENT, LogLine
 from stacktui.core.sanitize import printable
 from stacktui.core.durations import seconds
+from stacktui.ui.background import job
 
 if TYPE_CHECKING:
     # Imported when heal is first turned on, not on the way to the first frame.
@@ -132,8 +133,11 @@ class HealToggle:
         if closing:
             healer.join(0.5)  # its wait ends at once on stop; a step under way is bounded by the join
             return
-        app: Any = self
-        app.run_worker(lambda: healer.join(120.0), thread=True, exit_on_error=False, group="heal", name="heal-stop")
+        self._join_healer(healer)
+
+    @job("self-heal", project=False)
+    def _join_healer(self, healer: "ProjectHealer") -> None:
+        healer.join(120.0)
 
     # -- from the healer's threads ------------------------------------------------------------------
 

@@ -14,9 +14,11 @@ from textual.widgets import Button, Static, TextArea
 
 from stacktui.core.errors import StackError
 from stacktui.core.sanitize import printable
+from stacktui.ui.background import job
 from stacktui.ui.modals import keys_line
 
 if TYPE_CHECKING:
+    from stacktui.core.compose.model import Project
     from stacktui.core.ops.kube import Export
 
 FOLDER = "k8s"
@@ -71,17 +73,19 @@ class KubeExportFlow:
             app.notify("no compose files to export (attached from containers)", severity="warning")
             return
 
-        def prepare() -> None:
-            from stacktui.core.ops import kube
+        self._export_kube(project)
 
-            try:
-                result = kube.export(project, kube.ExportOptions())
-            except StackError as exc:
-                app.call_from_thread(app.notify, str(exc), title="kube export", severity="error", timeout=15)
-                return
-            app.call_from_thread(self._show_export, result, kube.as_stream(result))
+    @job("kube export", project=False)
+    def _export_kube(self, project: "Project") -> None:
+        from stacktui.core.ops import kube
 
-        app.run_worker(prepare, thread=True, exit_on_error=False, group="kube", name="kube export")
+        app: Any = self
+        try:
+            result = kube.export(project, kube.ExportOptions())
+        except StackError as exc:
+            app.call_from_thread(app.notify, str(exc), title="kube export", severity="error", timeout=15)
+            return
+        app.call_from_thread(self._show_export, result, kube.as_stream(result))
 
     def _show_export(self, result: "Export", stream: str) -> None:
         app: Any = self
@@ -97,17 +101,14 @@ class KubeExportFlow:
 
         app.push_screen(ExportModal(f"Kubernetes export of {app.project.name}", body, summary), closed)
 
+    @job("kube export", project=False)
     def _write_export(self, result: "Export", folder: Any) -> None:
+        from stacktui.core.ops import kube
+
         app: Any = self
-
-        def write() -> None:
-            from stacktui.core.ops import kube
-
-            try:
-                written = kube.write(result, folder)
-            except (StackError, OSError) as exc:
-                app.call_from_thread(app.notify, str(exc), title="kube export", severity="error", timeout=15)
-                return
-            app.call_from_thread(app.notify, f"{len(written)} files written to {folder}", title="kube export")
-
-        app.run_worker(write, thread=True, exit_on_error=False, group="kube", name="kube write")
+        try:
+            written = kube.write(result, folder)
+        except (StackError, OSError) as exc:
+            app.call_from_thread(app.notify, str(exc), title="kube export", severity="error", timeout=15)
+            return
+        app.call_from_thread(app.notify, f"{len(written)} files written to {folder}", title="kube export")

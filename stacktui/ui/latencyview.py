@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from rich.text import Text
+from textual import work
 from textual.widgets import Static
 
 from stacktui.core.sanitize import sanitize
@@ -36,8 +37,9 @@ class LatencyLines(Static):
             return
         self.measuring = True
         self.update(Text("latency: measuring\u2026", style="dim"))
-        self.run_worker(self._work, thread=True, exit_on_error=False, group="latency", name="latency")
+        self._work()
 
+    @work(thread=True, exit_on_error=False, name="latency")
     def _work(self) -> None:
         try:
             found = self._measure()

@@ -118,8 +118,8 @@ class LogPane(LogFilterMixin, Vertical):
         `drain`: the view is drawn anew from them, so the lines waiting for the next flush (among
         them already) are dropped in the same look, or that flush would add them a second time."""
         store = self.store
-        lines = (store.merged(self.services or None, drain=drain) if self.merged
-                 else store.lines(self.service or "", drain=drain))
+        lines: Sequence[LogLine] = (store.merged(self.services or None, drain=drain) if self.merged
+                                    else store.lines(self.service or "", drain=drain))
         lines = self._filtered(lines)
         return lines[-self.view_lines:] if len(lines) > self.view_lines else lines
 
@@ -131,7 +131,7 @@ class LogPane(LogFilterMixin, Vertical):
     def redraw(self) -> None:
         view = self.log_view
         if self.wrap:
-            self._wrap_width = max(20, view.scrollable_content_region.width or view.size.width or 80)
+            self._wrap_width = max(20, view.text_columns or 80)
         texts, metas = self._format(self._view_lines(drain=True))
         view.reset(texts, metas)
         self.new_while_paused = 0
@@ -145,7 +145,7 @@ class LogPane(LogFilterMixin, Vertical):
 
         Returns whether any were this view's (the log will be drawn again)."""
         if self.merged:
-            mine = pending
+            mine: Sequence[LogLine] = pending
         else:
             service = self.service
             mine = [line for line in pending if line.service == service]
@@ -219,7 +219,7 @@ class LogPane(LogFilterMixin, Vertical):
 
     def on_resize(self, event: events.Resize) -> None:
         if self.wrap:
-            width = max(20, self.log_view.scrollable_content_region.width)
+            width = max(20, self.log_view.text_columns)
             if width != self._wrap_width:
                 self.redraw()
 

@@ -10,7 +10,7 @@ import threading
 from typing import Callable, Iterable
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -69,6 +69,7 @@ class PlanModal(ModalScreen[Outcome | None]):
         self.step_note = [""] * len(self.steps)
         self.events: list[ProgressEvent] = []
         self.outcome: Outcome | None = None
+        self.plan_worker: Worker[Outcome] | None = None  # the plan running, once started
         self.cancel_event = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -147,8 +148,9 @@ class PlanModal(ModalScreen[Outcome | None]):
         self.query_one("#plan-cancel", Button).label = "Cancel after this step"
         self.query_one("#plan-cancel", Button).focus()
         self._redraw()
-        self.run_worker(self._work, thread=True, exit_on_error=False, group="plan", name="plan")
+        self.plan_worker = self._work()
 
+    @work(thread=True, exit_on_error=False, name="plan")
     def _work(self) -> Outcome:
         def emit(event: ProgressEvent) -> None:
             self.post_message(self.Progress(event))  # thread-safe; one message per event, never per line
@@ -167,7 +169,7 @@ class PlanModal(ModalScreen[Outcome | None]):
         self._redraw()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "plan":
+        if event.worker is not self.plan_worker:
             return
         if event.state == WorkerState.SUCCESS:
             self._finish(event.worker.result)

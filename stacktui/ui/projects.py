@@ -9,8 +9,8 @@ events are still read (cheap) but the listings wait until the screen is shown ag
 """
 from __future__ import annotations
 
+import logging
 import threading
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -22,6 +22,8 @@ from textual.widgets import Footer, Static
 
 from stacktui.core.sanitize import printable
 from stacktui.ui.projectlist import ProjectsList
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
@@ -83,7 +85,6 @@ class ProjectsScreen(Screen[None]):
         self.errors: dict[int, str] = {}
         self.updates = 0  # listings drawn: tests and the bench wait on it
         self.listings = 0  # listings asked of the engines (each after a burst of events)
-        self.updated_at: float | None = None
         self._selected = selected
         self._subs: list[tuple["Engine", Any]] = []  # each engine's follower, subscribed to
         self._stop = threading.Event()
@@ -190,7 +191,7 @@ class ProjectsScreen(Screen[None]):
             return
         try:
             self.app.call_from_thread(fn, *args)
-        except Exception:  # RuntimeError, NoActiveAppError: the app is closing
+        except RuntimeError:  # NoActiveAppError, or the loop is closed: the app is closing
             pass
 
     # -- on the UI thread -------------------------------------------------------------------------
@@ -222,7 +223,6 @@ class ProjectsScreen(Screen[None]):
             self.rows[key] = (index, summary)
         self._move_to_selected()
         self.updates += 1
-        self.updated_at = time.perf_counter()
         self._draw_topbar()
 
     def _move_to_selected(self) -> None:

@@ -22,7 +22,8 @@ from textual.compose import compose
 from stacktui.core.errors import StackError
 from stacktui.core.live.stack import LiveStack
 from stacktui.core.live.store import LogStore
-from stacktui.ui.app import Loaded, StackApp, _started
+from stacktui.ui.app import Loaded, StackApp
+from stacktui.ui.background import job
 
 if TYPE_CHECKING:
     from stacktui.ui.projects import Choice, ProjectsScreen
@@ -30,9 +31,6 @@ if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
     from stacktui.core.engine.endpoint import Endpoint
 
-# Workers of a project that must not outlive it (a thread worker cannot be killed; cancelled, its
-# result is dropped by Textual).
-PROJECT_GROUPS = ("load", "check", "info", "files", "prepare", "reload")
 
 
 @dataclass
@@ -63,14 +61,13 @@ class SwitchingApp(StackApp):
         self._opener = opener
         self._screen_args = (endpoints, connect, early)
         self._projects_screen: "ProjectsScreen | None" = None
-        self._frozen = False
         self._opening = False
         # Started in a project folder and not left yet: a failure to load it ends the app, as a
         # project's app does, instead of showing the projects screen.
         self._folder_project = first is not None
 
     def compose(self) -> ComposeResult:
-        """Nothing until a project is opened (_show_project composes its widgets then): the projects
+        """Nothing until a project is opened (_open_chosen_project composes its widgets then): the projects
         screen in front is the first frame, and the main screen's widgets, unseen under it, would
         only add their mounting to its cost."""
         if self.loader is not None:
@@ -94,7 +91,7 @@ class SwitchingApp(StackApp):
             return
         self._install_projects()
         self.push_screen("projects")
-        self.call_after_refresh(_started)  # the collector back on (`stacktui` starts without it)
+        self.call_after_refresh(self.tuning.started)  # the collector back on (`stacktui` starts without it)
 
     def _install_projects(self) -> None:
         if not self.is_screen_installed("projects"):
@@ -105,16 +102,6 @@ class SwitchingApp(StackApp):
         if self._projects_screen is not None and self.screen is self._projects_screen and action != "quit":
             return False
         return True
-
-    def call_after_refresh(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
-        """`gc.freeze()` once, after the first frame (of the projects screen): what exists then lives as
-        long as the app. Frozen again at each project's first frame, the objects of the project left
-        that are garbage but not yet collected would be frozen too, and never freed."""
-        if callback is _started:
-            if self._frozen:
-                return True
-            self._frozen = True
-        return super().call_after_refresh(callback, *args, **kwargs)
 
     def action_projects(self) -> None:
         if self.busy is not None:
@@ -138,9 +125,10 @@ class SwitchingApp(StackApp):
             return
         self._opening = True
         self.loader, self.reload, self.engine_label = opening.loader, opening.reload, opening.engine_label
-        self.run_worker(self._show_project(), group="switch", name="open the project", exit_on_error=False)
+        self._open_chosen_project()
 
-    async def _show_project(self) -> None:
+    @job("could not open the project", project=False, thread=False)
+    async def _open_chosen_project(self) -> None:
         try:
             main = self._main
             with self.batch_update():
@@ -171,8 +159,7 @@ class SwitchingApp(StackApp):
     def _leave_project(self) -> None:
         """Stop everything the project runs (threads end on their own, streams closed now) and forget it."""
         self._folder_project = False
-        for group in PROJECT_GROUPS:
-            self.workers.cancel_group(self, group)
+        self.jobs.cancel_project()
         # Self-heal (or the healer that only reports, for the hooks) follows this project: it stops with it.
         self._stop_healer()
         self.heal_on = False

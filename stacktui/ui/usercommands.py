@@ -16,9 +16,12 @@ from textual.binding import Binding
 
 from stacktui.core.errors import StackError
 from stacktui.core.sanitize import printable
+from stacktui.ui.background import job
 
 if TYPE_CHECKING:
+    from stacktui.core.engine.client import ContainerInfo
     from stacktui.core.ops.usercommand import Prepared
+    from stacktui.ui.outputdialog import OutputScreen
     from stacktui.core.userconf import UserCommand
 
 
@@ -68,21 +71,22 @@ class UserCommandsMixin:
                        severity="warning", timeout=6, markup=False)
             return
         snapshot = app.snapshot
-        containers = list(snapshot.containers) if snapshot is not None else None
-        project, engine = app.project, app.engine
+        self._prepare_user_command(app.project, app.engine, command, service,
+                                   list(snapshot.containers) if snapshot is not None else None)
 
-        def prepare() -> None:
-            from stacktui.core.ops.usercommand import prepare
+    @job("your command", project=False)
+    def _prepare_user_command(self, project: Any, engine: Any, command: "UserCommand", service: str | None,
+                              containers: "list[ContainerInfo] | None") -> None:
+        from stacktui.core.ops.usercommand import prepare
 
-            try:
-                prepared = prepare(project, engine, command, service, containers=containers)
-            except StackError as exc:
-                app.call_from_thread(app.notify, printable(str(exc)), title=command.name, severity="warning",
-                                     timeout=8, markup=False)
-                return
-            app.call_from_thread(self._start_user_command, prepared)
-
-        app.run_worker(prepare, thread=True, exit_on_error=False, group="usercommand", name=command.name)
+        app: Any = self
+        try:
+            prepared = prepare(project, engine, command, service, containers=containers)
+        except StackError as exc:
+            app.call_from_thread(app.notify, printable(str(exc)), title=command.name, severity="warning",
+                                 timeout=8, markup=False)
+            return
+        app.call_from_thread(self._start_user_command, prepared)
 
     def _start_user_command(self, prepared: "Prepared") -> None:
         app: Any = self
@@ -100,19 +104,19 @@ class UserCommandsMixin:
 
         screen = OutputScreen(f"{command.name} {prepared.where}", prepared.text)
         app.push_screen(screen)
-        engine = app.engine
+        self._run_user_command_output(prepared, screen, app.engine)
 
-        def work() -> None:
-            from stacktui.core.ops.usercommand import run_output
+    @job("your command", project=False)
+    def _run_user_command_output(self, prepared: "Prepared", screen: "OutputScreen", engine: Any) -> None:
+        from stacktui.core.ops.usercommand import run_output
 
-            try:
-                output = run_output(prepared, engine)
-            except StackError as exc:
-                app.call_from_thread(screen.failed, exc)
-                return
-            app.call_from_thread(screen.show, output)
-
-        app.run_worker(work, thread=True, exit_on_error=False, group="usercommand", name=f"{command.name} output")
+        app: Any = self
+        try:
+            output = run_output(prepared, engine)
+        except StackError as exc:
+            app.call_from_thread(screen.failed, exc)
+            return
+        app.call_from_thread(screen.show, output)
 
 
 def _describe(command: "UserCommand") -> str:
