@@ -336,14 +336,15 @@ def make_certs(folder: Path) -> Path:
 
 def tls_engine(certs: Path, port: int) -> PrivateEngine:
     """A second private engine that also listens on tcp://127.0.0.1:PORT with TLS (client certificates
-    required). It shares the fault engine's bridge: run what uses it under the faults lock."""
+    required). Its bridge is its own (not the fault engine's, which it would delete when it stops), so
+    the TLS tests and the fault tests can run at the same time."""
     return PrivateEngine(
         ROOT / ".cache" / "tls-engine", Path(tempfile.gettempdir()) / f"stktls-{os.getpid()}",
-        extra_args=("-b", "stktest0", "--iptables=false", "--ip-masq=false",
+        extra_args=("-b", "stktls0", "--iptables=false", "--ip-masq=false",
                     "--default-address-pool", "base=10.215.0.0/16,size=24",
                     "-H", f"tcp://127.0.0.1:{port}", "--tlsverify", "--tlscacert", str(certs / "ca.pem"),
                     "--tlscert", str(certs / "server-cert.pem"), "--tlskey", str(certs / "server-key.pem")),
-        bridge=("stktest0", "10.213.255.1/24"),
+        bridge=("stktls0", "10.213.254.1/24"),
         forward_cidr="10.215.0.0/16",
     )
 

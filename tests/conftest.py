@@ -261,11 +261,10 @@ def module_demo_stack(tmp_path_factory: pytest.TempPathFactory, demo_image: str)
 
 
 # Fixtures that start a private daemon: every test that reaches one runs on the same xdist worker,
-# so each daemon is started once per run. The fault engine and the TLS engine share one bridge
-# (stktest0) and devengine's folder, so they are one group.
+# so each daemon is started once per run and never beside a second copy of itself.
 DAEMON_GROUPS = {
     "fault_engine": "faults",
-    "tls_engine": "faults",
+    "tls_engine": "tls",
     "podman": "podman",
     "ssh_env": "ssh",
 }

@@ -32,8 +32,13 @@ def service_statuses(project: Project, engine: Engine, containers: list[Containe
         sampler.read(containers)
     probes = probe_all(project, containers, timeout=probe_timeout, local_engine=engine.is_local(),
                        engine_host=engine.endpoint.address)
-    containers = _starting_checked(engine, containers)
-    rows = collect(project, containers, probes)
+    checked = _starting_checked(engine, containers)
+    rows = collect(project, checked, probes)
+    # docker_health stays Docker's own word: a check stacktui ran does not change what Docker says.
+    said = {c.service: c.health for c in containers}
+    for row in rows:
+        if row.docker_health == "healthy" and said.get(row.service) == "starting":
+            row.docker_health = "starting"
     if sampler is not None:
         read = sampler.read(containers, min_gap=CPU_WINDOW)
         for row in rows:
