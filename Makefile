@@ -56,6 +56,8 @@ screenshots: setup
 
 lint: setup
 	$(BIN)/lint-imports
+	$(BIN)/ruff check stacktui
+	$(BIN)/mypy
 
 clean:
 	-$(ENGINE) stop

@@ -3,7 +3,7 @@
 A change is computed on the ruamel.yaml round-trip tree of the compose file
 that defines the service, so comments, key order, quoting and anchors stay;
 the result is a new text plus a unified diff. Nothing here writes a file or
-touches a container: core/history.py writes, core/layout_apply.py applies.
+touches a container: layout.history writes, layout.apply applies.
 
 Words used below: D is the service that moves, O the service whose namespaces
 it leaves or joins, R the owner of O's network namespace (O itself unless O
@@ -13,13 +13,13 @@ it. Only R can publish ports, so ports always move between R's and D's `ports`.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Union, cast
 
 from ruamel.yaml.comments import CommentedSeq
 
 from stacktui.core.layout import yamledit
-from stacktui.core.errors import ConfigError, StackError
-from stacktui.core.layout.edit import (LayoutChange, LayoutEditor, PortsUnknown, Rule, early_position, quoted,
+from stacktui.core.errors import ConfigError, PortsUnknown, StackError
+from stacktui.core.layout.edit import (LayoutChange, LayoutEditor, Rule, early_position, quoted,
                                        rewrite_refs, take_and_close)
 from stacktui.core.layout.claims import commented_owners
 from stacktui.core.namespaces.graph import Edge, project_graph
@@ -47,7 +47,9 @@ def _forget_sharing_asides(items: list[tuple[Any, list[Any] | None]]) -> None:
     """A port line that moves to the separated service loses what its comment said about the
     sharing (it is false now); the rest of the comment stays, and an emptied one goes."""
     for _value, entry in items:
-        token = entry[0] if entry else None
+        if not entry:
+            continue
+        token = entry[0]
         if token is None or not _SHARING_ASIDE.search(token.value):
             continue
         text = _SHARING_ASIDE.sub("", token.value.rstrip("\n")).rstrip()
@@ -72,15 +74,14 @@ def live_ports(project: Project, engine: EngineSource) -> dict[str, set[int]]:
     x-stacktui.listens, when present, spares connecting to the engine at all.
     Empty when there is no engine or nothing runs.
     """
-    if callable(engine) and not hasattr(engine, "project_containers"):
-        engine = engine()
-    if engine is None:
+    live = engine() if callable(engine) and not hasattr(engine, "project_containers") else cast("Engine | None", engine)
+    if live is None:
         return {}
     from stacktui.core.ports import live as liveports  # /proc and psutil readers: only when asked
 
     try:
-        containers = engine.project_containers(project.name)
-        listeners = liveports.namespace_listeners(project, engine, containers)
+        containers = live.project_containers(project.name)
+        listeners = liveports.namespace_listeners(project, live, containers)
     except (StackError, OSError):
         return {}
     found: dict[str, set[int]] = {}
