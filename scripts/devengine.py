@@ -136,6 +136,13 @@ def ensure() -> Engine:
     return _start_private(run_dir, pidfile)
 
 
+def daemon_env() -> dict[str, str]:
+    """The environment a daemon is started with: this one without the caller's per-session folders.
+    dockerd's runc keeps its process files in XDG_RUNTIME_DIR when it is set, so a daemon started from a
+    test run whose runtime folder is deleted at the end would fail every exec afterwards."""
+    return {k: v for k, v in os.environ.items() if k not in ("XDG_RUNTIME_DIR", "XDG_STATE_HOME")}
+
+
 def _start_private(run_dir: Path, pidfile: Path) -> Engine:
     return PrivateEngine(CACHE, run_dir).start()
 
@@ -212,7 +219,8 @@ class PrivateEngine:
             "--log-level", "warn",
             *self.extra_args,
         ]
-        subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+                         env=daemon_env())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if answers(self.host):
@@ -222,6 +230,7 @@ class PrivateEngine:
                 print(f"devengine: started a private dockerd at {self.host}", file=sys.stderr)
                 return Engine(self.host, started_here=True, pidfile=self.pidfile)
             time.sleep(0.3)
+        self.stop()  # a dockerd that never answered is not left behind holding the folder
         raise EngineError(f"dockerd did not answer within {timeout:.0f} s; see {self.cache / 'dockerd.log'}")
 
     def stop(self, sig: int = signal.SIGTERM, remove_bridge: bool = True) -> None:
@@ -449,7 +458,7 @@ class PodmanService:
                 "--storage-driver", "overlay"]
 
     def _env(self) -> dict[str, str]:
-        return dict(os.environ, CONTAINERS_CONF=str(self.cache / "containers.conf"))
+        return dict(daemon_env(), CONTAINERS_CONF=str(self.cache / "containers.conf"))
 
     def podman(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*self._cmd(), *args], env=self._env(), capture_output=True, text=True,
