@@ -81,6 +81,9 @@ class Core:
         return LayoutChange(FILE, "b", "a", "-    ports:\n+    network_mode: x\n",
                             "undo: mcp-server shares vscode again", ["mcp-server"], kind="undo")
 
+    def ask_compose(self, change, target):
+        self.calls.append(("ask_compose", change.reason))
+
     def apply_change(self, change, project, engine, target, on_event=None, up=True, timeout=60.0):
         self.calls.append(("apply_change", change.reason))
         on_event(ApplyEvent("write", "wrote compose.yaml (history #1)"))
@@ -93,7 +96,7 @@ def core(monkeypatch) -> Core:
     """A Core standing in for core.ops wherever the UI reaches it."""
     fake = Core()
     for module, names in ((restart_ops, ("plan_restart", "run_restart")),
-                          (layout_ops, ("prepare_separate", "prepare_shared", "prepare_undo", "apply_change"))):
+                          (layout_ops, ("prepare_separate", "prepare_shared", "prepare_undo", "ask_compose", "apply_change"))):
         for name in names:
             monkeypatch.setattr(module, name, getattr(fake, name))
     return fake

