@@ -113,8 +113,10 @@ class MergeGuard:
                         heir.node[key] = CommentedSeq()
                         kept.append(f"{key}: []")
                         continue
+                    at = self.where_of(heir.name)
                     raise ConfigError(
-                        f"{service}'s map is a YAML anchor that {heir.name} merges (<<): the change gives "
+                        f"{service}'s map is a YAML anchor that {heir.name}"
+                        f"{f' (line {at.line})' if at else ''} merges (<<): the change gives "
                         f"{service} `{key}`, and {heir.name} would get it too",
                         where=self.where_of(service),
                         hint=f"put what {service} and {heir.name} share under an anchor of its own "
