@@ -281,9 +281,11 @@ async def test_s_shares_a_separate_service_and_b_asks_for_the_ports_nothing_decl
                     what="mcp-server shown stopped")
         shared = stack.file.read_bytes()
         await pilot.press("b")
-        ask = await until(pilot, lambda: isinstance(app.screen, PortsModal) and app.screen, what="the ports prompt")
-        assert ask.candidates == [9001, 9002]
-        await pilot.press("space", "down", "space")
+        ask = await until(pilot, lambda: isinstance(app.screen, PortsModal) and app.screen.query("#ports-list")
+                          and app.screen, what="the ports prompt")
+        assert [(c.port, c.who, c.ticked) for c in ask.choices] == [
+            (8080, "vscode (listening now)", False), (9001, "nobody known", False), (9002, "nobody known", False)]
+        await pilot.press("down", "space", "down", "space")  # 9001 and 9002
         await pilot.click("#ports-ok")
         diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and app.screen, what="the diff modal")
         added = [line for line in diff.diff.splitlines() if line.startswith("+") and not line.startswith("+++")]

@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sep.add_argument("service")
     sep.add_argument("--ports", type=_ports, metavar="P,P",
                      help="the container ports that move with SERVICE (and the services joining it), "
-                          "when x-stacktui.listens does not say; `none` when no port moves")
+                          "when what listens and x-stacktui.listens do not say; `none` when no port moves")
     _change_options(sep)
     sep.set_defaults(run=run_separate)
 
@@ -143,20 +143,19 @@ def run_history(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _live_engine(ctx: Context) -> Callable[[], Engine | None]:
-    """The engine, asked for only when x-stacktui.listens does not say which ports move."""
+    """The engine, asked for only when the owner publishes ports: what listens in it says whose they are."""
     def connect() -> Engine | None:
         try:
             return ctx.engine
         except StackError:
-            return None  # without an engine only x-stacktui.listens and --ports can say
+            return None  # without an engine only x-stacktui.listens, the comments and --ports can say
     return connect
 
 
 def run_separate(ctx: Context, args: argparse.Namespace) -> int:
     from stacktui.core.ops.layout import prepare_separate
 
-    change = prepare_separate(ctx.project, args.service, args.ports,
-                              engine=None if args.ports else _live_engine(ctx))
+    change = prepare_separate(ctx.project, args.service, args.ports, engine=_live_engine(ctx))
     return _carry_out(ctx, args, change)
 
 
