@@ -331,6 +331,25 @@ async def test_keys_can_be_remapped_by_binding_id_and_help_shows_them(core):
         assert isinstance(app.screen, PlanModal)
 
 
+async def test_every_help_line_is_shown_whole_at_80_columns(core):
+    from textual.widgets import Static
+
+    from stacktui.core.settings import KEY_ACTIONS
+
+    app = make_app(core)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        dialog = app.screen.query_one("#help-dialog")
+        shown = {str(w.render()): w for w in app.screen.query(Static)}
+        heal = next(a.description for a in KEY_ACTIONS if a.id == "heal")
+        assert heal in shown, "the H line is not one line of the help"
+        line = shown[heal]
+        assert line.region.right <= dialog.content_region.right  # within the dialog, wrapped if need be
+        assert line.size.height >= 2 and line.virtual_size.width <= line.size.width
+
+
 async def test_a_check_that_ends_after_the_app_closed_changes_nothing(core):
     """A check runs in a thread: its findings can arrive once the screen is gone (seen in a bench
     child as NoMatches on the findings panel). They are kept and not shown, with no error."""

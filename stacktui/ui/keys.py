@@ -20,8 +20,14 @@ if TYPE_CHECKING:
 _HELP = {action.id: action.description for action in KEY_ACTIONS}
 
 
-def _bind(key: str, action: str, label: str, id: str, show: bool = True) -> Binding:
-    return Binding(key, action, label, show=show, id=id, tooltip=_HELP[id])
+def _bind(key: str, action: str, label: str, id: str, show: bool = True, priority: bool = False) -> Binding:
+    return Binding(key, action, label, show=show, id=id, tooltip=_HELP[id], priority=priority)
+
+
+# Keys that open a field, handled by the app as they arrive (priority), before the keys typed after
+# them: those are the field's. Handed on when a field has the keys (StackApp.check_action), so `/`
+# and `&` can be typed there; over a dialog they do nothing.
+FIELD_ACTIONS = ("search", "filter")
 
 
 BINDINGS = [
@@ -32,7 +38,7 @@ BINDINGS = [
     _bind("u", "undo", "undo", "undo"),
     _bind("l", "logs_selected", "logs", "logs", show=False),
     _bind("m", "merged", "merged", "merged"),
-    _bind("slash", "search", "find", "search"),
+    _bind("slash", "search", "find", "search", priority=True),
     _bind("n", "next_match", "next match", "next_match", show=False),
     _bind("N", "previous_match", "previous match", "previous_match", show=False),
     _bind("f", "follow", "follow", "follow"),
@@ -41,7 +47,7 @@ BINDINGS = [
     _bind("c", "check", "check", "check"),
     _bind("e", "shell", "shell", "shell"),
     _bind("d", "details", "details", "details", show=False),
-    _bind("ampersand", "filter", "filter", "filter", show=False),
+    _bind("ampersand", "filter", "filter", "filter", show=False, priority=True),
     _bind("ctrl+s", "save", "save log", "save", show=False),
     _bind("p", "projects", "projects", "projects", show=False),
     _bind("H", "heal", "heal", "heal", show=False),

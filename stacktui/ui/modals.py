@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, OptionList, SelectionList, Static
+from textual.widgets import Button, Input, OptionList, SelectionList, Static
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker, WorkerState
 
@@ -381,17 +381,18 @@ class HelpScreen(ModalScreen[None]):
         self.keys = keys
 
     def compose(self) -> ComposeResult:
+        # One row per key, its line wrapped in its own column: a long line is read whole at any width.
+        width = max((len(key) for key, _ in self.keys), default=3) + 2
         with Vertical(id="help-dialog", classes="dialog"):
             yield Static(Text("stacktui keys", style="bold"), classes="dialog-title")
-            table: DataTable = DataTable(id="help-table", show_cursor=False)
-            yield table
+            with VerticalScroll(id="help-table"):
+                for key, what in self.keys:
+                    with Horizontal(classes="help-row"):
+                        key_cell = Static(Text(key, style="bold"), classes="help-key")
+                        key_cell.styles.width = width
+                        yield key_cell
+                        yield Static(Text(what), classes="help-what")
             yield Static(Text("esc closes this", style="dim"))
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("key", "does")
-        for key, what in self.keys:
-            table.add_row(Text(key, style="bold"), Text(what))
 
     def action_close(self) -> None:
         self.dismiss(None)

