@@ -126,14 +126,17 @@ def _checked(project: Project, service: str, group: list[str], root: str, old_gr
     bad = sorted(p for p in chosen if not 1 <= p <= 65535)
     if bad:
         raise ConfigError(f"not a port (1-65535): {', '.join(map(str, bad))}")
-    for port in sorted(chosen):
+    # A port the moving services declare (x-stacktui.listens) is theirs to name even when another member
+    # holds it now: that clash in one namespace is what separating them ends.
+    declared = listens_of(project, group)
+    for port in sorted(chosen - declared):
         holders = [s for s, ports in live.items() if port in ports and s not in group]
         if holders and not any(port in live.get(s, set()) for s in group):
             raise ConfigError(f"port {port} is {holders[0]}'s: its processes listen on it now, in {root}'s network "
                               f"namespace; it cannot move with {service}", where=port_line(project, root, port),
                               hint="leave it out of --ports")
     if chosen and all(s in live for s in group):
-        silent = sorted(p for p in chosen if not any(p in live[s] for s in group))
+        silent = sorted(p for p in chosen - declared if not any(p in live[s] for s in group))
         if silent:
             names = ", ".join(group)
             raise ConfigError(f"nothing in {names} listens on {', '.join(map(str, silent))} now: moved there, "
