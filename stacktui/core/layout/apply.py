@@ -21,6 +21,7 @@ stopped with it (core/layout/stoptogether.py): the moved port answers nobody mea
 """
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -186,9 +187,15 @@ def _up(target: ComposeTarget, services: list[str], timeout: float) -> tuple[boo
         return False, exc.message
     text = (done.stderr or done.stdout).strip()
     if done.returncode != 0:
-        tail = [ln.strip() for ln in text.splitlines() if ln.strip()][-3:]
-        return False, "; ".join(tail) or f"compose up exited {done.returncode}"
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        said = [ln for ln in lines if not _PROGRESS.match(ln)] or lines  # Compose's words, not its progress
+        return False, "; ".join(said[-3:]) or f"compose up exited {done.returncode}"
     return True, ""
+
+
+# Compose's progress lines ("Container x-web-1  Waiting"): what it was doing, not why it failed.
+_PROGRESS = re.compile(r"^(Container|Network|Volume)\s+\S+\s+(Creating|Created|Starting|Started|Waiting|Healthy|"
+                       r"Stopping|Stopped|Recreate|Recreated|Running|Removing|Removed|Exited)$")
 
 
 # ---------------------------------------------------------------- apply
