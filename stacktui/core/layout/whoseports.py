@@ -67,7 +67,8 @@ def moving_ports(project: Project, service: str, group: list[str], root: str, ol
     """The container ports that move from root to service (group: service and who joins it)."""
     offered = _offered(project, root)
     chosen = {int(p) for p in explicit} if explicit is not None else None
-    live = live_ports(project, engine) if offered and chosen != set() else {}
+    heard = live_ports(project, engine) if offered and chosen != set() else {}
+    live = {s: ports for s, ports in heard.items() if s in old_group}  # root's namespace only
     if chosen is not None:
         return _checked(project, service, group, root, old_group, chosen, live)
     known: dict[str, set[int]] = {}
