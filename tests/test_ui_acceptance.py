@@ -39,7 +39,7 @@ async def select(pilot, app: StackApp, service: str) -> None:
     assert app.table.selected_service == service
 
 
-def shown(screen, selector: str) -> bool:
+def laid_out(screen, selector: str) -> bool:
     """The widget is on the screen, laid out: a click now lands on it."""
     found = screen.query(selector)
     return bool(found) and found.first().region.width > 0
@@ -92,7 +92,7 @@ async def test_b_splits_mcp_server_with_a_diff_and_u_brings_the_shared_layout_ba
         assert app.table.cell_text("mcp-server", "namespace") == "shares vscode"
 
         await pilot.press("b")
-        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and shown(app.screen, "#diff-apply")
+        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
                            and app.screen, what="the diff modal")
         assert '-    network_mode: "service:vscode"' in diff.diff
         assert demo_stack.file.read_bytes() == original  # a diff first: nothing written yet
@@ -114,7 +114,7 @@ async def test_b_splits_mcp_server_with_a_diff_and_u_brings_the_shared_layout_ba
             await pilot.pause(0.5)
 
         await pilot.press("u")
-        undo = await until(pilot, lambda: isinstance(app.screen, DiffModal) and shown(app.screen, "#diff-apply")
+        undo = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
                            and app.screen, what="the undo diff")
         assert '+    network_mode: "service:vscode"' in undo.diff
         await pilot.click("#diff-apply")
@@ -271,7 +271,7 @@ async def test_s_shares_a_separate_service_and_b_asks_for_the_ports_nothing_decl
         choice = await until(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen, what="the choice")
         assert choice.options == ["vscode", "backend"]
         await pilot.press("enter")  # vscode, the first
-        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and shown(app.screen, "#diff-apply")
+        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
                            and app.screen, what="the diff modal")
         assert '+    network_mode: "service:vscode"' in diff.diff
         assert stack.file.read_bytes() == before  # a diff first: nothing written yet
@@ -290,13 +290,13 @@ async def test_s_shares_a_separate_service_and_b_asks_for_the_ports_nothing_decl
                     what="mcp-server shown stopped")
         shared = stack.file.read_bytes()
         await pilot.press("b")
-        ask = await until(pilot, lambda: isinstance(app.screen, PortsModal) and shown(app.screen, "#ports-ok")
+        ask = await until(pilot, lambda: isinstance(app.screen, PortsModal) and laid_out(app.screen, "#ports-ok")
                           and app.screen, what="the ports prompt")
         assert [(c.port, c.who, c.ticked) for c in ask.choices] == [
             (8080, "vscode (listening now)", False), (9001, "nobody known", False), (9002, "nobody known", False)]
         await pilot.press("down", "space", "down", "space")  # 9001 and 9002
         await pilot.click("#ports-ok")
-        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and shown(app.screen, "#diff-apply")
+        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
                            and app.screen, what="the diff modal")
         added = [line for line in diff.diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
         assert '-    network_mode: "service:vscode"' in diff.diff
