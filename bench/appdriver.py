@@ -1,8 +1,8 @@
 """How the benchmarks find their way around stacktui: the one place to adapt when the TUI changes.
 
 What the benchmarks expect from the app (issue 7's screen and keys):
-- the services table is a `DataTable` with id `services`, one row per service, row key = the
-  service name, cells that read "running" / "exited (N)" as the state;
+- the services table is a `ServicesTable` (stacktui's RowTable) with id `services`, one row per
+  service, row key = the service name, cells that read "running" / "exited (N)" as the state;
 - `l` on the selected row opens that service's logs in the log pane (the pane follows, so the
   newest line is on screen);
 - the log pane is a widget with id `logs` (else the first `textual.widgets.Log` on the screen);
@@ -71,12 +71,12 @@ def build_app(ctx: Any, args: Any = None) -> Any:
 
 
 def services_table(app: Any) -> Any:
-    from textual.widgets import DataTable
+    from stacktui.ui.services import ServicesTable
 
     try:
-        return app.screen.query_one(f"#{SERVICES_ID}", DataTable)
+        return app.screen.query_one(f"#{SERVICES_ID}", ServicesTable)
     except Exception:
-        return app.screen.query(DataTable).first()
+        return app.screen.query(ServicesTable).first()
 
 
 def log_pane(app: Any) -> Any | None:
@@ -108,14 +108,16 @@ def screen_text(app: Any) -> str:
 
 
 def row_text(table: Any, key: str) -> str:
-    try:
-        return " ".join(str(cell) for cell in table.get_row(key))
-    except Exception:
-        return ""
+    cells = table.rows.get(key)
+    return " ".join(str(cell) for cell in cells.values()) if cells is not None else ""
+
+
+def row_index(table: Any, key: str) -> int:
+    return table.row_keys.index(key)
 
 
 def select_row(app: Any, table: Any, key: str) -> None:
-    table.move_cursor(row=table.get_row_index(key))
+    table.move_cursor(row=row_index(table, key))
     app.set_focus(table)
 
 
@@ -188,8 +190,7 @@ def standin_app(ctx: Any) -> Any:
             self.set_interval(BATCH_SECONDS, self._flush)
 
         def action_open_logs(self) -> None:
-            table = services_table(self)
-            service = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            service = services_table(self).selected_service
             cid = next(c.id for c in self.engine.project_containers(self.project.name) if c.service == service)
             self.query_one("#logs", Log).clear()
             sock = self.engine.socket_path or "/var/run/docker.sock"

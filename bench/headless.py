@@ -208,7 +208,7 @@ async def keys(args: argparse.Namespace) -> dict[str, Any]:
 
     async def body(pilot: Any, out: dict[str, Any]) -> None:
         clock, table, rss0 = await _pane_open(app, pilot, args.service)
-        first = table.get_row_index(args.service)
+        first = ad.row_index(table, args.service)
         other = 1 if first == 0 else first - 1
         ad.select_row(app, table, args.service)
         await pilot.pause()

@@ -336,14 +336,15 @@ def make_certs(folder: Path) -> Path:
 
 def tls_engine(certs: Path, port: int) -> PrivateEngine:
     """A second private engine that also listens on tcp://127.0.0.1:PORT with TLS (client certificates
-    required). It shares the fault engine's bridge: run what uses it under the faults lock."""
+    required). Its bridge is its own (not the fault engine's, which it would delete when it stops), so
+    the TLS tests and the fault tests can run at the same time."""
     return PrivateEngine(
         ROOT / ".cache" / "tls-engine", Path(tempfile.gettempdir()) / f"stktls-{os.getpid()}",
-        extra_args=("-b", "stktest0", "--iptables=false", "--ip-masq=false",
+        extra_args=("-b", "stktls0", "--iptables=false", "--ip-masq=false",
                     "--default-address-pool", "base=10.215.0.0/16,size=24",
                     "-H", f"tcp://127.0.0.1:{port}", "--tlsverify", "--tlscacert", str(certs / "ca.pem"),
                     "--tlscert", str(certs / "server-cert.pem"), "--tlskey", str(certs / "server-key.pem")),
-        bridge=("stktest0", "10.213.255.1/24"),
+        bridge=("stktls0", "10.213.254.1/24"),
         forward_cidr="10.215.0.0/16",
     )
 
@@ -455,12 +456,16 @@ class PodmanService:
                               timeout=timeout)
 
     def start(self, timeout: float = 30) -> str:
-        if not shutil.which("podman"):
+        # catatonit: a Pod's infra container (`podman kube play`) runs it; without it the pause image
+        # cannot be built ("finding pause binary: exec: \"catatonit\": executable file not found").
+        missing = [prog for prog in ("podman", "catatonit") if not shutil.which(prog)]
+        if missing:
             if platform.system() != "Linux" or os.geteuid() != 0 or not shutil.which("apt-get"):
-                raise EngineError("podman is missing: install it with your package manager")
+                raise EngineError(f"{' and '.join(missing)} missing: install with your package manager")
             env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
             subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "podman"], check=True, env=env, stdout=subprocess.DEVNULL)
+            subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env,
+                           stdout=subprocess.DEVNULL)
         self.cache.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.cache / "containers.conf").write_text(
@@ -495,6 +500,24 @@ class PodmanService:
                 raise EngineError(f"podman build failed: {done.stderr.strip()[-400:]}")
         return name
 
+    def shutdown(self) -> None:
+        """Its pods and containers removed, the service stopped, the conmon processes its exec sessions
+        leave (each waits 300 s) ended by pid, and its overlay mounts taken down."""
+        self.podman("pod", "rm", "-af", "-t", "0")
+        self.podman("rm", "-af", "-t", "0")
+        self.podman("network", "prune", "-f")
+        self.stop()
+        conmons = _processes_named("conmon", str(self.cache))
+        for pid in conmons:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while any(_pid_alive(pid) for pid in conmons) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        _unmount_under(self.cache)  # podman's overlay mount, free once its conmons are gone
+
     def stop(self) -> None:
         pid = _read_pid(self.run_dir / "service.pid")
         if pid and _pid_alive(pid):
@@ -511,11 +534,28 @@ class PodmanService:
         subprocess.run(["umount", str(self.cache / "root" / "overlay")], capture_output=True, timeout=30)
 
 
+def _processes_named(name: str, needle: str) -> list[int]:
+    """Pids of the processes called `name` whose command line mentions `needle` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != name:
+                continue
+            if needle in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def ensure_tools() -> None:
     """Programs the tests drive besides Docker: tmux (the TUI runs in it), ip (the fault engine's bridge),
-    openssl (the TLS engine's certificates), sshd and ssh (an engine reached over ssh://)."""
+    openssl (the TLS engine's certificates), sshd and ssh (an engine reached over ssh://), chromium and
+    chromium-driver (`stacktui serve` in a headless browser, driven by selenium)."""
     tools = (("tmux", "tmux"), ("ip", "iproute2"), ("openssl", "openssl"), ("sshd", "openssh-server"),
-             ("ssh", "openssh-client"))
+             ("ssh", "openssh-client"), ("chromium", "chromium"), ("chromedriver", "chromium-driver"))
     missing = sorted({pkg for prog, pkg in tools if not shutil.which(prog, path=_SBIN_PATH)})
     if not missing:
         return

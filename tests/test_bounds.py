@@ -130,7 +130,7 @@ def test_a_compose_that_hangs_is_stopped_at_its_time_limit_with_its_children(tmp
         composecli.compose_command.cache_clear()
     err = capsys.readouterr().err
     assert code == 2
-    assert err == (f"stacktui: {tmp_path / 'compose.yaml'}: Compose did not answer within 2 s (`slow-compose config`) "
+    assert err == (f"stacktui: {tmp_path / 'compose.yaml'}: Compose did not answer within 2.00 s (`slow-compose config`) "
                    "and was stopped (Compose itself does not finish reading this; `docker compose config` hangs on it "
                    "the same way; nothing was changed)\n")
     assert wait_until_gone([int(p) for p in (tmp_path / "pids").read_text().split()]) == []
@@ -154,7 +154,7 @@ def test_a_file_of_composes_own_loader_tests_that_compose_stalls_on_is_given_up_
     err = capsys.readouterr().err
     program = " ".join([os.path.basename(composecli.compose_command()[0]), *composecli.compose_command()[1:]])
     assert code == 2
-    assert err == (f"stacktui: {folder / 'compose.yaml'}: Compose did not answer within 3 s (`{program} config`) and "
+    assert err == (f"stacktui: {folder / 'compose.yaml'}: Compose did not answer within 3.00 s (`{program} config`) and "
                    "was stopped (Compose itself does not finish reading this; `docker compose config` hangs on it the "
                    "same way; nothing was changed)\n")
     assert proc.running() == []

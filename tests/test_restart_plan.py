@@ -86,37 +86,41 @@ class FakeEngine:
     """Just enough of core.engine.Engine for the executor: start/stop/restart flip states and bump start times."""
 
     def __init__(self, containers: list[ContainerInfo], fail_restart: str | None = None) -> None:
-        self.containers = {c.id: c for c in containers}
+        self.by_id = {c.id: c for c in containers}
         self.calls: list[tuple[str, str]] = []
         self.clock = 100
         self.fail_restart = fail_restart
         self.lock = threading.Lock()
 
     def project_containers(self, project: str, *, all: bool = True) -> list[ContainerInfo]:
-        return list(self.containers.values())
+        return list(self.by_id.values())
+
+    def containers(self, all: bool = False) -> list[dict]:
+        """The engine's listing, for the host-port check before a start: no other project holds a port."""
+        return []
 
     def _start(self, cid: str) -> None:
         with self.lock:
             self.clock += 1
-            c = self.containers[cid]
+            c = self.by_id[cid]
             c.state, c.started_at = "running", T0 + timedelta(seconds=self.clock)
 
     def restart(self, cid: str, timeout: int = 10) -> None:
-        self.calls.append(("restart", self.containers[cid].service))
-        if self.containers[cid].service == self.fail_restart:
+        self.calls.append(("restart", self.by_id[cid].service))
+        if self.by_id[cid].service == self.fail_restart:
             raise RuntimeError("cannot join network of a non running container: 0123")
         self._start(cid)
 
     def stop(self, cid: str, timeout: int = 10) -> None:
-        self.calls.append(("stop", self.containers[cid].service))
-        self.containers[cid].state = "exited"
+        self.calls.append(("stop", self.by_id[cid].service))
+        self.by_id[cid].state = "exited"
 
     def start(self, cid: str) -> None:
-        self.calls.append(("start", self.containers[cid].service))
+        self.calls.append(("start", self.by_id[cid].service))
         self._start(cid)
 
     def inspect_raw(self, cid: str) -> dict:
-        c = self.containers[cid]
+        c = self.by_id[cid]
         return {
             "Id": c.id, "Name": f"/{c.name}",
             "Config": {"Labels": {"com.docker.compose.project": c.project, "com.docker.compose.service": c.service},
@@ -129,7 +133,7 @@ class FakeEngine:
         return 0, "ok"
 
     def logs_tail(self, cid: str, lines: int = 20) -> list[str]:
-        return [f"{self.containers[cid].service}: last words"]
+        return [f"{self.by_id[cid].service}: last words"]
 
     def is_local(self) -> bool:
         return True

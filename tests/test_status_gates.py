@@ -76,7 +76,7 @@ def test_a_probe_that_never_answers_stops_the_plan_when_the_timeout_runs_out(sic
     project = load_project(target)
     result = execute(build_plan(project, ["deaf"]), project, engine, target, timeout=1.5)
     assert result.ok is False and result.failed_step is not None and result.failed_step.service == "deaf"
-    assert "probe http://deaf:9999/health gate not passed within 1.5 s" in (result.reason or "")
+    assert "probe http://deaf:9999/health gate not passed within 1.50 s" in (result.reason or "")
     assert result.not_run == []
 
 
@@ -95,4 +95,4 @@ def test_a_healthcheck_that_always_fails_stops_the_plan_with_exit_1(sick, engine
     assert done.returncode == 1
     result = json.loads(done.stdout)["result"]
     assert result["ok"] is False and result["failed_step"]["service"] == "deaf"
-    assert result["reason"].startswith("step 1/1 deaf: probe http://deaf:9999/health gate not passed within 1 s")
+    assert result["reason"].startswith("step 1/1 deaf: probe http://deaf:9999/health gate not passed within 1.00 s")

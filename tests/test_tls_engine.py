@@ -1,7 +1,7 @@
 """A second private engine reachable only over TCP with TLS on 127.0.0.1: projects, status, restart,
 logs and events through the SDK, with certificates this test makes.
 
-It uses the fault engine's bridge (stktest0): run it under `flock /tmp/stacktui-faults.lock`.
+It runs on a bridge of its own (stktls0), beside the fault engine's, and is one xdist group (tests/conftest.py).
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def tls_engine(tmp_path_factory: pytest.TempPathFactory, docker_host: str) -> It
         left = subprocess.run(["docker", "ps", "-aq"], env=local, capture_output=True, text=True, timeout=30).stdout.split()
         if left:
             subprocess.run(["docker", "rm", "-f", *left], env=local, capture_output=True, timeout=60)
+        subprocess.run(["docker", "network", "prune", "-f"], env=local, capture_output=True, timeout=60)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_"))}
         env.update({"DOCKER_HOST": f"tcp://127.0.0.1:{port}", "DOCKER_TLS_VERIFY": "1",
                     "DOCKER_CERT_PATH": str(certs), "STACKTUI_DEMO_IMAGE": image, "NO_COLOR": "1",

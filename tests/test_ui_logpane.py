@@ -218,11 +218,10 @@ async def test_a_very_long_line_is_cut_for_display_with_a_marker():
         assert len(app.store.lines("mcp-server")[0].text) == DISPLAY_LIMIT + 500  # the store keeps it whole
 
 
-async def test_lines_render_as_textual_log_renders_them_in_every_view():
-    """LogView builds unsearched lines straight from their Meta; the result is what Log's own
-    path (rich Text plus the highlighter) gives, in every view a flood can be shown in."""
+async def test_lines_render_as_the_highlighter_renders_them_in_every_view():
+    """LogView builds unsearched lines straight from their Meta; the result is what the path a
+    search takes (rich Text plus the highlighter) gives, in every view a flood can be shown in."""
     from rich.segment import Segment
-    from textual.widgets import Log
 
     def segments(strip) -> list[tuple[str, Style | None]]:
         # Each segment carries its own selection offset, so the split into segments may differ;
@@ -252,19 +251,19 @@ async def test_lines_render_as_textual_log_renders_them_in_every_view():
             await pilot.pause()
             for y in range(min(view.size.height, len(view.lines) - view.scroll_offset.y)):
                 view.forget_rendering()
-                ours = view.render_line(y)
-                view.highlighter.meta = view.meta[view.scroll_offset.y + y]
-                view.highlighter.current = False
-                assert segments(ours) == segments(Log.render_line(view, y)), (step, y)
+                ours = view.render_line(y).crop(0, view.text_columns)
+                x, top = view.scroll_offset
+                assert segments(ours) == segments(view.highlighted_strip(top + y, x, view.text_columns)), (step, y)
                 compared += 1
         assert compared > 50
 
 
 def screen_log_lines(app: StackApp) -> list[str]:
     """The log pane's rows as the screen shows them (the compositor's strips, caches and all)."""
-    region = app.pane.log_view.scrollable_content_region
+    view = app.pane.log_view
+    region = view.scrollable_content_region
     strips = app.screen._compositor.render_strips()
-    return [strips[y].text[region.x:region.right].strip() for y in range(region.y, region.bottom)]
+    return [strips[y].text[region.x:region.x + view.text_columns].strip() for y in range(region.y, region.bottom)]
 
 
 async def test_a_quiet_stream_line_by_line_reaches_the_screen_before_and_after_the_pane_is_full():
@@ -281,12 +280,14 @@ async def test_a_quiet_stream_line_by_line_reaches_the_screen_before_and_after_t
             first = max(0, i + 1 - height)
             assert shown[:i + 1 - first] == [f"line {n}" for n in range(first, i + 1)]
             assert all(not row for row in shown[i + 1 - first:])
-        assert view.vertical_scrollbar.window_virtual_size == len(view.lines)  # the thumb once it scrolls
+        assert view.virtual_size.height == len(view.lines)  # the thumb's length once it scrolls
 
 
 def screen_scrollbar(app: StackApp) -> list[str]:
     """The log's vertical scrollbar as the screen shows it: each row's cells with their styles."""
-    region = app.pane.log_view.vertical_scrollbar.region
+    view = app.pane.log_view
+    content = view.scrollable_content_region
+    region = content.intersection(content.translate((view.text_columns, 0)))  # the columns right of the text
     strips = app.screen._compositor.render_strips()
     return [repr([(seg.text, seg.style) for seg in strips[y].crop(region.x, region.right)])
             for y in range(region.y, region.bottom)]
@@ -300,7 +301,7 @@ async def test_the_scrollbar_on_screen_is_always_the_one_a_full_repaint_draws():
 
         async def same_after_full_repaint() -> list[str]:
             shown = screen_scrollbar(app)
-            view.vertical_scrollbar.refresh()
+            view.refresh()
             await pilot.pause()
             assert screen_scrollbar(app) == shown
             return shown
@@ -356,56 +357,6 @@ async def test_during_a_flood_the_last_lines_are_drawn_once_they_stop_coming():
         await pilot.pause()
         assert view.lines[-1] == "line 3000" and not app._flush_scheduled
         assert app.pane.visible_lines()[-1] == "line 3000"
-
-
-async def test_a_line_that_leaves_the_thumb_where_it_was_does_not_repaint_the_scrollbar(monkeypatch):
-    """A long log followed at a line a second: the thumb moves by a fraction of its glyphs per
-    line; the bar is drawn again only when what it shows changes (its 41 rows cost as much as
-    the line), not for the moment between the log growing and its scroll to the end."""
-    from stacktui.ui.scrollbar import QuietScrollBar
-
-    app = app_with([mcp(i) for i in range(3000)])
-    async with app.run_test(size=(80, 24)) as pilot:
-        view = app.pane.log_view
-        await pilot.pause()
-        drawn = []
-        real = QuietScrollBar.render
-        monkeypatch.setattr(QuietScrollBar, "render", lambda bar: drawn.append(bar.position) or real(bar))
-        for i in range(3000, 3010):
-            app.store.append("mcp-server", [mcp(i)])
-            app.flush_logs_now()
-            await pilot.pause()
-        assert screen_log_lines(app)[-1] == "line 3009"
-        assert len(drawn) <= 2, drawn  # 10 lines moved the thumb by under a glyph's eighth each
-        shown = screen_scrollbar(app)
-        view.vertical_scrollbar.refresh()
-        await pilot.pause()
-        assert screen_scrollbar(app) == shown
-
-
-async def test_a_thumb_moving_by_a_glyph_repaints_only_the_rows_it_changes(monkeypatch):
-    """On a short log the thumb's ends move by eighths of a cell with each line: one or two of
-    the bar's rows change, and only those are repainted (and the screen matches a full repaint)."""
-    from stacktui.ui.scrollbar import QuietScrollBar
-
-    app = app_with([mcp(i) for i in range(40)])
-    async with app.run_test(size=(80, 24)) as pilot:
-        view = app.pane.log_view
-        await pilot.pause()
-        asked: list[tuple] = []
-        real = QuietScrollBar.refresh
-        monkeypatch.setattr(QuietScrollBar, "refresh", lambda bar, *regions, **kw: asked.append(regions) or
-                            real(bar, *regions, **kw))
-        for i in range(40, 50):
-            app.store.append("mcp-server", [mcp(i)])
-            app.flush_logs_now()
-            await pilot.pause()
-            shown = screen_scrollbar(app)
-            real(view.vertical_scrollbar)
-            await pilot.pause()
-            assert screen_scrollbar(app) == shown
-        assert len(asked) >= 5  # the thumb moved
-        assert all(regions and len(regions) <= 2 and all(r.height == 1 for r in regions) for regions in asked), asked
 
 
 async def test_keys_typed_right_after_slash_are_the_search_fields_and_the_log_keeps_following():

@@ -95,7 +95,7 @@ async def test_projects_screen_lists_follows_events_opens_and_leaves_nothing_beh
         await until(pilot, lambda: app.project is not None and app.project.name == a.name and app.snapshot
                     and app.table.status_of("mcp-server") and app.table.status_of("mcp-server").stale,
                     what="A's table, its stranded mcp-server marked stale")
-        assert set(app.table._cells) == {"vscode", "mcp-server", "backend"}  # none of B's rows kept
+        assert set(app.table.rows) == {"vscode", "mcp-server", "backend"}  # none of B's rows kept
         await pilot.press("q")
     assert app.return_code == 0
 
@@ -148,3 +148,29 @@ def test_the_command_outside_any_project_lists_opens_and_comes_back(first_two, t
         assert "STACKTUI-EXIT=0" in screen and "Traceback" not in screen
     finally:
         tmux.kill()
+
+
+async def test_p_in_a_project_folder_opens_the_projects_screen_on_that_projects_row(two_demos, monkeypatch):  # noqa: F811
+    """Started in A's folder: A's table first; `p` shows every project, A's row selected; Enter on B opens B."""
+    from stacktui.cli import build_parser
+    from stacktui.commands.tui import build_app
+
+    a, b = two_demos
+    monkeypatch.chdir(a.dir)
+    args = build_parser().parse_args(["tui"])
+    app = build_app(Context.from_args(args), args)
+    screen = app.projects_screen
+    async with app.run_test(size=(140, 30)) as pilot:
+        await until(pilot, lambda: app.project is not None and app.table.status_of("mcp-server"), what="A's table")
+        assert app.project.name == a.name and app.screen is not screen
+        await pilot.press("p")
+        await until(pilot, lambda: app.screen is screen and row_text(screen, a.name) and row_text(screen, b.name),
+                    what="the projects screen with both projects")
+        await until(pilot, lambda: screen.selected() and screen.selected()[1].project == a.name,
+                    what="A's row selected")
+        screen.table.move_to(key_of(screen, b.name))
+        await pilot.press("enter")
+        await until(pilot, lambda: app.project is not None and app.project.name == b.name
+                    and app.table.status_of("mcp-server"), what="B's table")
+        await pilot.press("q")
+    assert app.return_code == 0

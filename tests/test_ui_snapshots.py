@@ -2,6 +2,12 @@
 
 Update after an intended change with `pytest tests/test_ui_snapshots.py --snapshot-update`
 and look at the new SVGs under tests/__snapshots__/ before committing them.
+
+The SVGs are Textual's drawing of the screen, and another Textual release may draw the same
+screen into a different SVG (rects merged differently, colour classes renumbered): a run on a
+Textual other than TAKEN_WITH fails first on that, so a snapshot difference is never read as
+the app's. Re-take them on the new release, compare the drawing cell by cell with the old one,
+and set TAKEN_WITH.
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from stacktui.core.resources.figures import Figures
 from stacktui.core.settings import Settings
 from stacktui.ui.app import StackApp
 
+TAKEN_WITH = "8.2.8"  # the Textual these SVGs were drawn by
 NOW = datetime(2025, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 BASE_NS = int(datetime(2025, 5, 1, 11, 59, 0, tzinfo=timezone.utc).timestamp()) * 1_000_000_000
 
@@ -182,3 +189,12 @@ def test_diff_modal_for_a_rollback_to_separate_namespaces(snap_compare):
         await pilot.pause()
 
     assert snap_compare(fixed_app(), terminal_size=(100, 34), run_before=show_diff)
+
+
+def test_the_snapshots_were_taken_with_the_installed_textual():
+    from importlib.metadata import version
+
+    installed = version("textual")
+    assert installed == TAKEN_WITH, (
+        f"the snapshots were drawn by Textual {TAKEN_WITH}, this is {installed}: re-take them "
+        "(--snapshot-update), check every changed SVG, and set TAKEN_WITH")

@@ -156,13 +156,14 @@ def run_separate(ctx: Context, args: argparse.Namespace) -> int:
     from stacktui.core.ops.layout import prepare_separate
 
     change = prepare_separate(ctx.project, args.service, args.ports, engine=_live_engine(ctx))
-    return _carry_out(ctx, args, change)
+    return _carry_out(ctx, args, change, _latency(ctx, args.service, None))
 
 
 def run_shared(ctx: Context, args: argparse.Namespace) -> int:
     from stacktui.core.ops.layout import prepare_shared
 
-    return _carry_out(ctx, args, prepare_shared(ctx.project, args.service, args.owner))
+    return _carry_out(ctx, args, prepare_shared(ctx.project, args.service, args.owner),
+                      _latency(ctx, args.service, args.owner))
 
 
 def run_undo(ctx: Context, args: argparse.Namespace) -> int:
@@ -193,10 +194,26 @@ def _held(signum: int, _frame: Any) -> None:
         proc.signal_all(signal.SIGINT)
 
 
-def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -> int:
+def _latency(ctx: Context, service: str, owner: str | None) -> Callable[[], str]:
+    """The measured price of each layout, beside the diff of a dry run: one line."""
+    def line() -> str:
+        from stacktui.core.ops.latency import compare_layouts
+
+        try:
+            engine = ctx.engine
+        except StackError as exc:
+            return f"latency: not measured: {exc}"
+        return printable(compare_layouts(ctx.project, engine, service, owner).words())
+    return line
+
+
+def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange",
+               latency: Callable[[], str] | None = None) -> int:
     from stacktui.core.ops.layout import ApplyEvent, apply_change, ask_compose
 
     print(change.diff, end="" if change.diff.endswith("\n") else "\n")
+    if args.dry_run and latency is not None:
+        print(latency())  # beside the diff; the notes and the verdict stay last
     for note in change.notes:
         print(f"note: {note}")
     if change.changed:
@@ -228,6 +245,8 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange") -
     elif result.rollback_ok:
         print(f"stacktui: rolled back: {relpath(change.file)} is as it was and the previous layout runs again",
               file=sys.stderr)
+        for item in result.rollback_verified:
+            print(f"stacktui:   verified: {printable(item)}", file=sys.stderr)
     else:
         print(f"stacktui: ROLLBACK INCOMPLETE: {printable(result.rollback_reason or '', keep=MULTILINE)}", file=sys.stderr)
     return 1

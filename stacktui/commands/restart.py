@@ -105,12 +105,13 @@ def _print_event(e: PlanEvent, total: int, out: TextIO) -> None:
 
 def _print_result(result: PlanResult, out: TextIO) -> None:
     if result.ok:
-        print(f"done: {len(result.steps_run)} step(s) in {result.elapsed:.2f} s", file=out)
+        print(f"done: {len(result.steps_run)} step(s) in {result.elapsed:.2f} s; {printable(result.verified)}",
+              file=out)
         return
-    if result.failed_step is not None:
-        print(f"failed: {printable(result.reason or '')}", file=out)
-    elif result.cancelled:
+    if result.cancelled:
         print(f"stopped: {printable(result.reason or 'cancelled')}", file=out)
+    else:
+        print(f"failed: {printable(result.reason or '')}", file=out)
     if result.health_output:
         print("last health output:", file=out)
         for line in result.health_output.splitlines()[-5:]:

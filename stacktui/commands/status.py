@@ -5,7 +5,9 @@ probe (reached from the host through the namespace owner's published port) and
 the stale-namespace verdict. --json adds each running service's resource figures
 (cpu_percent, mem_bytes without the page cache, mem_limit_bytes, net_rx_bytes and
 net_tx_bytes, or net_shared_with OWNER for a joiner). Exit 0 when every service is healthy or has no
-check, 1 otherwise.
+check, 1 otherwise. A container Docker still calls `starting` (its first check is one interval after the
+start) has its healthcheck command run once now, as a restart's gate does: `stacktui restart X && stacktui
+status` succeeds when X is back, and a service whose check does not pass yet stays `starting` (exit 1).
 """
 from __future__ import annotations
 

@@ -146,13 +146,16 @@ def _loader(ctx: Context) -> _Background:
 
 
 def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
-    """The app exactly as `stacktui tui` builds it in a project folder (the benchmarks drive this one too)."""
+    """The app exactly as `stacktui tui` builds it in a project folder (the benchmarks drive this one too):
+    the project's screen first, and `p` shows the projects screen, this project's row selected."""
     options = _options(ctx, args)
     loaded = _loader(ctx)
 
-    from stacktui.ui.app import StackApp  # Textual is imported only when the TUI opens
+    from stacktui.core.engine.client import Engine
+    from stacktui.ui.switch import SwitchingApp  # Textual is imported only when the TUI opens
 
-    return StackApp(loader=loaded, reload=ctx.reload, engine_label=ctx.endpoint.label, **options)
+    return SwitchingApp(ctx.endpoints, Engine.connect, _opener(ctx), first=loaded, reload=ctx.reload,
+                        engine_label=ctx.endpoint.label, **options)
 
 
 def build_switching_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
@@ -163,15 +166,22 @@ def build_switching_app(ctx: Context, args: argparse.Namespace | None = None) ->
     options = _options(ctx, args)
     early = {index: _early_listing(endpoint, Engine.connect) for index, endpoint in enumerate(ctx.endpoints)}
 
-    from stacktui.ui.switch import Opening, SwitchingApp  # Textual, while the engines answer
+    from stacktui.ui.switch import SwitchingApp  # Textual, while the engines answer
 
-    def opener(choice: Any) -> Opening:
+    return SwitchingApp(ctx.endpoints, Engine.connect, _opener(ctx), early=early, **options)
+
+
+def _opener(ctx: Context) -> Any:
+    """What Enter on the projects screen calls: the chosen project's loader, begun at once."""
+    def opener(choice: Any) -> Any:
+        from stacktui.ui.switch import Opening
+
         # On the engine the projects screen connected: the app closes it with the others at the end.
         one = Context(project_name=choice.project, env_files=ctx.env_files, profiles=ctx.profiles,
                       contexts=ctx.contexts, _endpoints=[choice.endpoint], _engine=choice.engine)
         return Opening(loader=_loader(one), reload=one.reload, engine_label=one.endpoint.label)
 
-    return SwitchingApp(ctx.endpoints, Engine.connect, opener, early=early, **options)
+    return opener
 
 
 def _early_listing(endpoint: Any, connect: Any) -> tuple[_Background, _Background]:

@@ -3,7 +3,8 @@
 A long-running process on the engine's event stream. Without --heal it
 reports; with it, every joiner stranded in a dead namespace is repaired with
 the ordered, gated plan `stacktui restart` uses, as soon as its owner's start
-is seen. --json writes one JSON object per line. Services unhealthy at N
+is seen. --json writes one JSON object per line; hooks ([[hooks]] in
+config.toml, --hook CMD) get the same object on stdin. Services unhealthy at N
 checks in a row are reported, and restarted in order only with
 --heal-unhealthy; a compose file stacktui refuses is reported and waited
 for. The first SIGINT or SIGTERM lets a heal under way finish its current
@@ -23,6 +24,8 @@ from stacktui.commands.signals import handled
 from stacktui.commands.context import Context
 from stacktui.core.sanitize import printable
 from stacktui.core.errors import ConfigError
+
+HOOK_WAIT = 5.0  # seconds a hook run under way at exit may still take before it is stopped
 
 if TYPE_CHECKING:
     from stacktui.core.heal.files import WatchedFiles
@@ -44,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backoff", type=float, default=None, metavar="S",
                    help="seconds the first wait of a crash-looping owner's backoff lasts, doubling up to 5 min "
                         "(default: `heal_backoff` in config.toml, else 1)")
+    p.add_argument("--hook", action="append", default=[], metavar="CMD",
+                   help="run CMD (sh -c, on the host) on each stale, heal_done, heal_failed, backoff, unhealthy, "
+                        "refused and engine_lost event, with the event's JSON on stdin (repeatable; beside "
+                        "[[hooks]] in config.toml)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="S",
                    help="seconds each heal step may wait for its gates (default 60)")
     p.set_defaults(run=run)
@@ -65,6 +72,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     from stacktui.core.heal.files import AwaitingFix, WatchedFiles, first_read
     from stacktui.core.heal.fleet import Fleet
     from stacktui.core.heal.healer import ProjectHealer
+    from stacktui.core.heal.hooks import HookRunner, command_line_hook
 
     if args.timeout <= 0:
         raise ConfigError("--timeout must be more than 0 seconds")
@@ -84,7 +92,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     first = settings.heal_backoff if args.backoff is None else args.backoff
     if not 0 < first <= CAP:
         raise ConfigError(f"--backoff must be more than 0 and at most {CAP:g} seconds")
-    emit = printer(args.json)
+    hooks = HookRunner([*settings.hooks, *(command_line_hook(c) for c in args.hook)], _said)
+    emit = with_hooks(printer(args.json), hooks)
     stop = threading.Event()
     engine = ctx.engine
 
@@ -108,7 +117,24 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             pass
         runner.stop()
         runner.join(args.timeout + 30)
+        hooks.close(wait=HOOK_WAIT)
     return 0
+
+
+def with_hooks(emit: Callable[[Any], None], hooks: Any) -> Callable[[Any], None]:
+    """Print the event, then hand it to the hooks (which never wait for them)."""
+    if not hooks:
+        return emit
+
+    def both(event: Any) -> None:
+        emit(event)
+        hooks(event)
+
+    return both
+
+
+def _said(text: str) -> None:
+    print(f"stacktui: {text}", file=sys.stderr, flush=True)
 
 
 def _stopper(stop: threading.Event) -> Callable[[int, Any], None]:

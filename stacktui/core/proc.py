@@ -23,6 +23,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
+from stacktui.core.durations import seconds
 
 _PR_SET_PDEATHSIG = 1
 _REAP_AFTER_KILL = 5.0  # seconds to drain pipes after the group was killed (a member that left it may hold them)
@@ -59,7 +60,7 @@ class TimedOut(Exception):
     """The child did not finish in time; its whole group was killed and reaped."""
 
     def __init__(self, cmd: Sequence[str], timeout: float, stdout: str, stderr: str) -> None:
-        super().__init__(f"`{' '.join(cmd)}` did not finish within {timeout:g} s")
+        super().__init__(f"`{' '.join(cmd)}` did not finish within {seconds(timeout)}")
         self.cmd = list(cmd)
         self.timeout = timeout
         self.stdout = stdout

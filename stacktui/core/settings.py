@@ -9,14 +9,16 @@ An invalid file is one ConfigError naming `config.toml:LINE` and the fix.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from stacktui.core.errors import ConfigError, SourceRef
+from stacktui.core.keynames import is_key_name, normalize_keys
+from stacktui.core.userconf import EntryLines, Hook, UserCommand, parse_entries
 
 if TYPE_CHECKING:
     import tomllib
@@ -54,9 +56,11 @@ KEY_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("details", "d", "CPU and memory of the selected service over the last minutes"),
     KeyAction("filter", "ampersand", "show only the log lines that match (text, or /regex/)"),
     KeyAction("save", "ctrl+s", "save the log pane (or the filtered lines) to a file"),
-    KeyAction("projects", "p", "back to the projects screen (when stacktui started outside a project folder)"),
+    KeyAction("projects", "p", "the projects screen: every project on the engine, this one selected"),
     KeyAction("heal", "H", "self-heal on or off for this project: stranded joiners are restarted in order as soon "
                            "as their owner is back"),
+    KeyAction("kube_export", "K", "the project as Kubernetes objects (each namespace group one Pod): shown, "
+              "written to k8s/ on confirmation"),
     KeyAction("help", "question_mark", "this help"),
     KeyAction("quit", "q", "quit"),
 )
@@ -93,6 +97,11 @@ class Settings:
     heal_unhealthy: bool = False  # `stacktui watch` restarts a service unhealthy at unhealthy_checks checks in a row
     unhealthy_checks: int = 3  # consecutive unhealthy checks (one every probe_interval seconds) before that
     keys: Mapping[str, str] = field(default_factory=dict)  # Binding id -> key, as the file gives them
+    commands: tuple[UserCommand, ...] = ()  # [[commands]]: the user's own, in the palette, ? and on keys
+    hooks: tuple[Hook, ...] = ()  # [[hooks]]: host commands run on the watcher's events
+    # One error per [[commands]] or [[hooks]] entry left out: the CLI exits 2 on the first, the TUI
+    # says each and runs without those entries.
+    problems: tuple[ConfigError, ...] = field(default=(), compare=False, repr=False)
     path: Path | None = None  # the file read; None when none was there
 
     def keymap(self) -> dict[str, str]:
@@ -152,6 +161,8 @@ def parse_settings(text: str, path: Path) -> Settings:
     values: dict[str, Any] = {}
     for name, value in data.items():
         where = SourceRef(path, lines.find(None, name))
+        if name in ("commands", "hooks"):
+            continue  # below, once the keys they may not take are known
         if name == "keys":
             if not isinstance(value, dict):
                 raise ConfigError("`keys` must be a table", where=where,
@@ -160,9 +171,14 @@ def parse_settings(text: str, path: Path) -> Settings:
             continue
         if name not in SCALARS:
             raise ConfigError(f"unknown setting {name!r}", where=where,
-                              hint=f"the settings are {', '.join(SCALARS)} and the [keys] table")
+                              hint=f"the settings are {', '.join(SCALARS)}, the [keys] table, [[commands]] "
+                                   "and [[hooks]]")
         values[name] = _check_scalar(name, value, where)
-    return replace(Settings(**values), path=path)
+    settings = Settings(**values)
+    taken = {key: f"bound to {action}" for action, keys in settings.keymap().items() for key in keys.split(",")}
+    taken.update({key: f"kept by stacktui: it {what}" for key, what in RESERVED_KEYS.items()})
+    entries = parse_entries(data, path, EntryLines(text), taken)
+    return replace(settings, commands=entries.commands, hooks=entries.hooks, problems=entries.problems, path=path)
 
 
 def _check_scalar(name: str, value: Any, where: SourceRef) -> Any:
@@ -231,48 +247,6 @@ def _check_keys(table: dict[str, Any], path: Path, lines: "_LineFinder") -> dict
     return out
 
 
-MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
-NAMED_KEYS = {"up", "down", "left", "right", "home", "end", "pageup", "pagedown", "insert", "delete",
-              "backspace", "tab", "enter", "escape", "space"}
-# Textual's names for a few characters, where it differs from the character's Unicode name.
-_RENAMED = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
-            "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore"}
-_UNRENAMED = {v: k for k, v in _RENAMED.items()}
-
-
-def _char_key(char: str) -> str:
-    """A character's key name as Textual spells it (`/` -> `slash`, `?` -> `question_mark`)."""
-    if char.isalnum():
-        return char
-    if char == "\t":
-        return "tab"
-    try:
-        name = unicodedata.name(char).lower().replace("-", "_").replace(" ", "_")
-    except ValueError:
-        return char
-    return _RENAMED.get(name, name)
-
-
-def normalize_keys(keys: str) -> str:
-    """A comma-separated key list in Textual's long form, as App.set_keymap stores it."""
-    return ",".join(_char_key(k) if len(k) == 1 else k for k in (part.strip() for part in keys.split(",")))
-
-
-def is_key_name(key: str) -> bool:
-    """One character, or a key name with optional modifiers (`f5`, `ctrl+x`, `question_mark`)."""
-    if len(key) == 1:
-        return key.isprintable() and not key.isspace()
-    *mods, base = key.split("+")
-    if any(m not in MODIFIERS for m in mods) or not base:
-        return False
-    if len(base) == 1 or base in NAMED_KEYS or re.fullmatch(r"f([1-9]|1[0-9]|2[0-4])", base):
-        return True
-    try:  # a character's name, as Textual writes it: question_mark, exclamation_mark, slash
-        return len(unicodedata.lookup(_UNRENAMED.get(base, base).replace("_", " "))) == 1
-    except KeyError:
-        return False
-
-
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -299,6 +273,19 @@ def to_toml(settings: Settings) -> str:
         key = settings.keys.get(action.id, action.key)
         mark = "" if action.id in settings.keys else "  # default"
         out.append(f"{action.id} = {_toml_value(key)}{mark}")
+    for command in settings.commands:
+        out += ["", "[[commands]]", f"name = {_toml_value(command.name)}"]
+        if command.key:
+            out.append(f"key = {_toml_value(command.key)}")
+        if command.services:
+            out.append(f"services = [{', '.join(_toml_value(s) for s in command.services)}]")
+        where = "run" if command.in_container else "host"
+        out += [f"{where} = {_toml_value(command.template)}", f"mode = {_toml_value(command.mode)}",
+                f"timeout = {command.timeout!r}"]
+    for hook in settings.hooks:
+        out += ["", "[[hooks]]"] + ([f"name = {_toml_value(hook.name)}"] if hook.name else [])
+        out += [f"on = [{', '.join(_toml_value(e) for e in hook.on)}]", f"run = {_toml_value(hook.run)}",
+                f"timeout = {hook.timeout!r}"]
     return "\n".join(out) + "\n"
 
 
@@ -306,7 +293,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return json.dumps(value, ensure_ascii=False)  # JSON's escapes are TOML's basic string's
     return repr(value)
 
 

@@ -12,19 +12,17 @@ bindings, and the help built from them).
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextvars
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Footer, Input, Static
-from textual.worker import Worker, WorkerState
+from textual.widgets import Footer, Input, Static
+from textual.worker import Worker
 
-from stacktui.core.errors import PortsUnknown, StackError
+from stacktui.core.errors import StackError
 from stacktui.core.compose.filestamp import files_stamp
 from stacktui.core.live.stack import LiveStack
 from stacktui.core.live.store import LogStore
@@ -36,10 +34,15 @@ from stacktui.ui.filewatch import FileWatch, reader
 from stacktui.ui.findings import FindingsPanel
 from stacktui.ui.flows import ChangeFlows
 from stacktui.ui.healing import HealToggle
+from stacktui.ui.usercommands import UserCommandsMixin
 from stacktui.ui.keys import BINDINGS, FIELD_ACTIONS, help_rows
+from stacktui.ui.kubeview import KubeExportFlow
 from stacktui.ui.livefeed import FLUSH_INTERVAL, TICK_INTERVAL, LiveFeed
 from stacktui.ui.logpane import DEFAULT_VIEW_LINES, LogPane
+from stacktui.ui.rowtable import RowTable
 from stacktui.ui.services import ServicesTable, utcnow
+from stacktui.ui.tuning import ProcessTuning
+from stacktui.ui.background import Jobs, job
 
 if TYPE_CHECKING:
     from stacktui.core.compose.cli import ComposeTarget
@@ -64,13 +67,9 @@ CSS_PATH = _css_path()
 Loaded = tuple[Any, ...]
 
 
-def _started() -> None:
-    """The first full frame is drawn: what exists now (Textual, the widgets, the model) lives as long
-    as the app. Frozen, the collector no longer walks it: during a log flood a full collection
-    otherwise took 45-125 ms, a stall of every thread and of the keys (measured headless)."""
-    gc.freeze()
-    if not gc.isenabled():  # `stacktui tui` runs start-up without it
-        gc.enable()
+def _load_failed(app: "StackApp", error: BaseException) -> bool:
+    app._load_failed(error)
+    return True  # said by _load_failed, as the app needs it
 
 
 def default_log_service(project: "Project") -> str | None:
@@ -81,7 +80,7 @@ def default_log_service(project: "Project") -> str | None:
     return next(iter(project.services), None)
 
 
-class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[int]):
+class StackApp(EverydayMixin, UserCommandsMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, KubeExportFlow, App[int]):
     CSS_PATH = CSS_PATH
     TITLE = "stacktui"
     # Ctrl+P: every action with its current key (ui.palette), the themes, a screenshot.
@@ -109,6 +108,8 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
                                     probe_interval=probe_interval, since=log_since)
         self.live = live
         self.clock = clock or utcnow
+        self.tuning = ProcessTuning()  # undone in on_unmount
+        self.jobs = Jobs(self)  # the workers of the methods decorated with @job
         self.view_lines = view_lines
         self.engine_label = engine_label
         self.reload = reload
@@ -118,7 +119,6 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
         self.findings: list[FindingView] = []
         self.busy: str | None = None  # the change flow in progress; one at a time
         self.load_error: StackError | None = None
-        self.created_at = time.perf_counter()
         self.first_rows_at: float | None = None
         self._flush_scheduled = False
         self._flush_interval = FLUSH_INTERVAL
@@ -178,7 +178,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
             self._draw_topbar()
             self.pane.update_title()
         if self.project is not None:
-            self._attach(self.project, self.engine, self.target)
+            self._attach_project(self.project, self.engine, self.target)
         else:
             self._begin_loading()
         # One timer for both once-a-second jobs: each Timer is a task of its own waking the loop.
@@ -196,11 +196,12 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
             # full one, instead of an empty table laid out and drawn, then everything again.
             self._load_now()
         else:
-            self.run_worker(self._load, thread=True, exit_on_error=False, group="load", name="load")
+            self._load()
 
+    @job("could not open the project", undo=_load_failed)
     def _load(self) -> None:
         assert self.loader is not None
-        self.call_from_thread(self._attach, *self.loader())
+        self.call_from_thread(self._attach_project, *self.loader())
 
     def _load_now(self) -> None:
         assert self.loader is not None
@@ -209,14 +210,14 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
         except Exception as error:  # as the load worker's failure
             self._load_failed(error)
             return
-        self._attach(*loaded)
+        self._attach_project(*loaded)
 
     def _load_failed(self, error: BaseException | None) -> None:
         """No project or no engine: the message is printed once the screen is restored."""
         self.load_error = error if isinstance(error, StackError) else StackError(str(error))
         self.exit(self.load_error.exit_code)
 
-    def _attach(self, project: "Project", engine: "Engine | None", target: "ComposeTarget | None",
+    def _attach_project(self, project: "Project", engine: "Engine | None", target: "ComposeTarget | None",
                 containers: "list[ContainerInfo] | None" = None) -> None:
         """Project and engine are known: draw what is known and start following the engine."""
         self.project, self.engine, self.target = project, engine, target
@@ -235,7 +236,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
             from stacktui.core.health.status import collect
 
             self.show_snapshot(Snapshot(collect(project, containers), containers))
-        self.call_after_refresh(_started)
+        self.call_after_refresh(self.tuning.started)
         if self.live and engine is not None:
             # Once this frame is drawn: the watcher's listing and the log readers' history (1000
             # lines a container) are threads, and the GIL they take would come out of the first frame;
@@ -250,8 +251,11 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
             self.start_figures()
             if self.settings.heal:  # config.toml's `heal = true`: on from the start (H turns it off)
                 self.set_heal(True, quiet=True)
-            self.run_worker(self._engine_version, thread=True, exit_on_error=False, group="info")
+            else:
+                self.start_hooks()
+            self._engine_version()
 
+    @job("engine")
     def _engine_version(self) -> None:
         assert self.engine is not None
         version = str(self.engine.version().get("Version", ""))
@@ -289,32 +293,13 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
     # -- workers' failures become notifications ---------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if worker.group == "plan":
-            return  # the plan modal shows its own outcome
-        if event.state == WorkerState.ERROR:
-            error = worker.error
-            if worker.group == "load":
-                self._load_failed(error)
-                return
-            if worker.group == "prepare" and isinstance(error, PortsUnknown):
-                return  # handled where the ports are asked for
-            if worker.group == "check":
-                self.findings_panel.set_checking(False)
-            if worker.group in ("prepare", "reload"):
-                self.busy = None
-            if worker.group == "files":
-                self._files_not_reloaded()
-            self.notify(str(error) or type(error).__name__, title=_title_of(worker.group), severity="error",
-                        timeout=10)
-        elif event.state == WorkerState.CANCELLED and worker.group == "check":
-            self.findings_panel.set_checking(False)
+        self.jobs.state_changed(event)
 
     # -- keys: logs -------------------------------------------------------------------------------------
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "services" and event.row_key.value is not None:
-            self.pane.show(str(event.row_key.value))
+    def on_row_table_row_selected(self, event: RowTable.RowSelected) -> None:
+        if event.table.id == "services":
+            self.pane.show(event.row_key)
 
     def action_logs_selected(self) -> None:
         service = self.table.selected_service
@@ -358,12 +343,13 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
     def action_help(self) -> None:
         from stacktui.ui.modals import HelpScreen
 
-        self.push_screen(HelpScreen(help_rows(self)))
+        self.push_screen(HelpScreen(help_rows(self) + self.user_command_rows()))
 
     def action_projects(self) -> None:
-        """Started in a project folder; outside one the app is ui.switch's, whose `p` goes back."""
-        self.notify("stacktui started in a project folder; run it where there is no compose file "
-                    "(or `stacktui projects`) to see every project", severity="information", timeout=6)
+        """A project's app alone (tests, the benchmarks) has no projects screen; `stacktui` builds
+        ui.switch's app, whose `p` shows it."""
+        self.notify("no projects screen in this app: `stacktui projects` lists every project",
+                    severity="information", timeout=6)
 
     async def action_quit(self) -> None:
         self.stop_core()
@@ -376,6 +362,7 @@ class StackApp(EverydayMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, App[
 
     def on_unmount(self) -> None:
         self.stop_core()
+        self.tuning.restore()
 
 
 def short_host(host: str, room: int = 32) -> str:
@@ -387,8 +374,3 @@ def short_host(host: str, room: int = 32) -> str:
         return "\u2026" + host[-(room - 1):]
     keep = max(8, room - len(scheme) - 4)
     return f"{scheme}://\u2026{rest[-keep:]}"
-
-
-def _title_of(group: str) -> str:
-    return {"prepare": "could not prepare", "check": "check failed", "reload": "reload failed",
-            "info": "engine", "files": "compose files changed: not reloaded"}.get(group, "error")

@@ -1,4 +1,4 @@
-"""The detail view of one service (`d`): CPU and memory over the last minutes, as sparklines."""
+"""The detail view of one service (`d`): CPU and memory over the last minutes, as sparklines; latency on `m`."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Sparkline, Static
 
+from stacktui.ui.latencyview import LatencyLines, Measure
 from stacktui.ui.services import human_bytes
 
 if TYPE_CHECKING:
@@ -20,15 +21,17 @@ if TYPE_CHECKING:
 class DetailScreen(ModalScreen[None]):
     """Refreshed with the figures (every 2 s) while it is open."""
 
-    BINDINGS = [Binding("escape,q,d", "close", "close", show=False)]
+    BINDINGS = [Binding("escape,q,d", "close", "close", show=False),
+                Binding("m", "measure", "measure latency", show=False)]
 
     def __init__(self, service: str, history: "FigureHistory", figures: Callable[[], "Figures | None"],
-                 minutes: float) -> None:
+                 minutes: float, latency: "Measure | None" = None) -> None:
         super().__init__()
         self.service = service
         self.history = history
         self.figures = figures
         self.minutes = minutes
+        self.latency = latency  # measured on `m` only: it is active traffic, never on a timer
 
     def compose(self) -> ComposeResult:
         with Vertical(id="detail"):
@@ -37,7 +40,11 @@ class DetailScreen(ModalScreen[None]):
             yield Sparkline([], id="cpu-spark")
             yield Static(id="mem-label")
             yield Sparkline([], id="mem-spark")
-            yield Static(Text("esc / q / d close", style="dim"), id="detail-keys")
+            if self.latency is not None:
+                yield LatencyLines(self.latency, idle="latency: not measured (m measures every path to it now)",
+                                   id="detail-latency")
+            yield Static(Text(("m measure latency · " if self.latency is not None else "") + "esc / q / d close",
+                              style="dim"), id="detail-keys")
 
     def on_mount(self) -> None:
         self.refresh_figures()
@@ -56,6 +63,10 @@ class DetailScreen(ModalScreen[None]):
         self.query_one("#cpu-label", Static).update(Text(f"CPU {cpu_text}{peak}"))
         mem_peak = f", peak {human_bytes(max(mem))}" if mem else ""
         self.query_one("#mem-label", Static).update(Text(f"memory {mem_text}{mem_peak}"))
+
+    def action_measure(self) -> None:
+        if self.latency is not None:
+            self.query_one("#detail-latency", LatencyLines).measure()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -14,12 +14,14 @@ from textual.message import Message
 
 from stacktui.core.errors import StackError
 from stacktui.core.settings import Settings
+from stacktui.ui.background import job
 from stacktui.ui.palette import binding_commands
 
 if TYPE_CHECKING:
     from textual.app import SystemCommand
     from textual.screen import Screen
 
+    from stacktui.core.engine.client import ContainerInfo
     from stacktui.core.ops.shell import ShellCommand
     from stacktui.core.resources.figures import Figures
     from stacktui.core.resources.monitor import ResourceMonitor
@@ -50,12 +52,14 @@ class EverydayMixin:
         app.theme = self.settings.theme
         if self.settings.keys:  # only what the file remaps: the Bindings' own keys are the defaults
             app.update_keymap(dict(self.settings.keys))
+        app.install_user_commands()  # [[commands]]: their keys, and the entries left out said
         if self.settings_problem is not None:
             app.notify(f"{self.settings_problem}; using the defaults", title="config.toml", severity="error",
                        timeout=15)
 
     def get_system_commands(self, screen: "Screen") -> Iterable["SystemCommand"]:
-        yield from binding_commands(self)  # type: ignore[arg-type]
+        yield from binding_commands(self, self.settings.keys)  # type: ignore[arg-type]
+        yield from self.user_command_entries()  # type: ignore[attr-defined]
         yield from super().get_system_commands(screen)  # type: ignore[misc]  # Theme, Keys, Screenshot
 
     # -- resource figures ---------------------------------------------------------------------------
@@ -120,7 +124,10 @@ class EverydayMixin:
             app.notify("resource figures are off (resource_refresh = 0 in config.toml)", severity="warning")
             return
         minutes = self.monitor.history.points * self.monitor.interval / 60
-        app.push_screen(DetailScreen(service, self.monitor.history, lambda: app.table.figures_of(service), minutes))
+        actions = app.actions
+        latency = (lambda: actions.latency_lines(service)) if actions is not None else None
+        app.push_screen(DetailScreen(service, self.monitor.history, lambda: app.table.figures_of(service), minutes,
+                                     latency))
 
     def action_shell(self) -> None:
         app: Any = self
@@ -129,19 +136,19 @@ class EverydayMixin:
             app.notify("still loading the project", severity="warning")
             return
         snapshot = app.snapshot
-        containers = list(snapshot.containers) if snapshot is not None else None
+        self._prepare_shell(service, list(snapshot.containers) if snapshot is not None else None)
 
-        def prepare() -> None:
-            from stacktui.core.ops.shell import shell_command
+    @job("shell", project=False, exclusive=True)
+    def _prepare_shell(self, service: str, containers: "list[ContainerInfo] | None") -> None:
+        from stacktui.core.ops.shell import shell_command
 
-            try:
-                command = shell_command(app.project, app.engine, service, containers=containers)
-            except StackError as exc:
-                app.call_from_thread(self._shell_refused, exc)
-                return
-            app.call_from_thread(self._run_shell, command)
-
-        app.run_worker(prepare, thread=True, exit_on_error=False, group="shell", name="shell", exclusive=True)
+        app: Any = self
+        try:
+            command = shell_command(app.project, app.engine, service, containers=containers)
+        except StackError as exc:
+            app.call_from_thread(self._shell_refused, exc)
+            return
+        app.call_from_thread(self._run_shell, command)
 
     def _shell_refused(self, error: StackError) -> None:
         from stacktui.ui.shell import shell_failed

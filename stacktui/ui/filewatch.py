@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from stacktui.core.compose.filestamp import files_stamp
+from stacktui.ui.background import job, release_claim
 
 if TYPE_CHECKING:
     from stacktui.core.compose.cli import ComposeTarget
     from stacktui.core.compose.model import Project
+    from stacktui.ui.operations import StackOperations
 
 
 def reader(target: "ComposeTarget | None") -> Callable[[], "Project"] | None:
@@ -45,26 +47,29 @@ class FileWatch:
         if stamp == self._files_stamp:
             return
         self._files_pending = stamp
-        names = ", ".join(Path(f).name for f in project.files)
-
-        def reload() -> None:
-            if self.target is not None:
-                from stacktui.core.compose.cache import forget
-
-                forget(self.target)  # its key would not match now anyway; the entry goes at once
-            self.call_from_thread(self._files_reloaded, actions.reload_project(), stamp, names)
-
-        self.run_worker(reload, thread=True, exit_on_error=False, group="files", name="reload changed files")
-
-    def _files_reloaded(self, project: "Project", stamp: tuple[Any, ...], names: str) -> None:
-        self._files_pending = None
-        self.notify(f"{names} changed on disk: reloaded", title="compose files")
-        self._project_reloaded(project, stamp, end_flow=False)
+        self._reload_changed_files(actions, stamp, ", ".join(Path(f).name for f in project.files))
 
     def _files_not_reloaded(self) -> None:
         """The reload of edited files failed: keep the last good model; the next edit is tried again."""
         if self._files_pending is not None:
             self._files_stamp, self._files_pending = self._files_pending, None
+
+    def _reload_failed(self, error: BaseException) -> bool:
+        self._files_not_reloaded()
+        return False
+
+    @job("compose files changed: not reloaded", undo=_reload_failed)
+    def _reload_changed_files(self, actions: "StackOperations", stamp: tuple[Any, ...], names: str) -> None:
+        if self.target is not None:
+            from stacktui.core.compose.cache import forget
+
+            forget(self.target)  # its key would not match now anyway; the entry goes at once
+        self.call_from_thread(self._files_reloaded, actions.reload_project(), stamp, names)
+
+    def _files_reloaded(self, project: "Project", stamp: tuple[Any, ...], names: str) -> None:
+        self._files_pending = None
+        self.notify(f"{names} changed on disk: reloaded", title="compose files")
+        self._project_reloaded(project, stamp, end_flow=False)
 
     def _show_project(self, project: "Project", stamp: tuple[Any, ...] | None = None) -> None:
         """The model to draw from now on (the table's rows, the log pane's services)."""
@@ -80,9 +85,9 @@ class FileWatch:
             self.busy = None
         self._show_project(project, stamp)
         if self.live_stack.following:
-            self.run_worker(lambda: self._refresh_after_change(project), thread=True, exit_on_error=False,
-                            group="reload")
+            self._refresh_after_change(project)
 
+    @job("reload failed", undo=release_claim)
     def _refresh_after_change(self, project: "Project") -> None:
         self.live_stack.set_project(project)
         self.live_stack.refresh()

@@ -9,19 +9,24 @@ the plan, after a fresh listing and probe, followed by a check.
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Callable
 
 from textual.message import Message
 
 from stacktui.core.compose.filestamp import files_stamp
 from stacktui.core.errors import PortChoice, PortsUnknown
-from stacktui.ui.operations import ChangeView, Emit, Outcome, PlanView, ProgressEvent, parse_fix
+from stacktui.ui.background import job, release_claim
 from stacktui.ui.findings import FindingsPanel
+from stacktui.ui.operations import ChangeView, Emit, Outcome, PlanView, ProgressEvent, StackOperations, parse_fix
 
 if TYPE_CHECKING:
     import threading
+    from pathlib import Path
 
     from stacktui.core.compose.model import Project
+
+log = logging.getLogger(__name__)
 
 # Progress that means the compose file on disk changed under the running plan.
 FILE_EVENTS = ("write", "rollback")
@@ -101,7 +106,8 @@ class ChangeFlows:
         stamp = files_stamp(project.files)  # before reading them: a later edit is seen as one
         try:
             new = actions.reload_project()
-        except Exception:  # the flow's end reloads again and says what is wrong
+        except Exception as exc:  # the flow's end reloads again and says what is wrong
+            log.debug("the model is not switched mid-change: %s", exc)
             return
         self.live_stack.set_project(new)
         self.post_message(ModelSwitched(new, stamp))
@@ -142,14 +148,19 @@ class ChangeFlows:
     def _restart(self, services: list[str]) -> None:
         if not self._claim("a restart"):
             return
-        actions = self.actions
-        assert actions is not None
+        assert self.actions is not None
+        self._prepare_restart(self.actions, services)
 
-        def prepare() -> None:
-            view = actions.restart_plan(services)
-            self.call_from_thread(self._show_plan, view)
+    def _prepare_failed(self, error: BaseException) -> bool:
+        if isinstance(error, PortsUnknown):
+            return True  # the ports are asked for (_ask_ports), which releases the claim
+        return release_claim(self, error)
 
-        self.run_worker(prepare, thread=True, exit_on_error=False, group="prepare", name="restart plan")
+    @job("could not prepare", undo=_prepare_failed)
+    def _prepare_restart(self, actions: StackOperations, services: list[str]) -> PlanView:
+        view = actions.restart_plan(services)
+        self.call_from_thread(self._show_plan, view)
+        return view
 
     def _show_plan(self, view: PlanView) -> None:
         from stacktui.ui.modals import PlanModal
@@ -185,18 +196,18 @@ class ChangeFlows:
             return
         if not self._claim("a layout change"):
             return
-        actions = self.actions
-        assert actions is not None
+        assert self.actions is not None
+        self._prepare_separate(self.actions, service, ports)
 
-        def prepare() -> None:
-            try:
-                view = actions.prepare_separate(service, ports=ports)
-            except PortsUnknown as exc:
-                self.call_from_thread(self._ask_ports, service, list(exc.choices), str(exc))
-                raise
-            self.call_from_thread(self._show_change, view)
-
-        self.run_worker(prepare, thread=True, exit_on_error=False, group="prepare", name="separate")
+    @job("could not prepare", undo=_prepare_failed)
+    def _prepare_separate(self, actions: StackOperations, service: str, ports: list[int] | None) -> ChangeView:
+        try:
+            view = actions.prepare_separate(service, ports=ports)
+        except PortsUnknown as exc:
+            self.call_from_thread(self._ask_ports, service, list(exc.choices), str(exc))
+            raise
+        self.call_from_thread(self._show_change, view)
+        return view
 
     def _ask_ports(self, service: str, choices: list[PortChoice], message: str) -> None:
         from stacktui.ui.modals import PortsModal
@@ -238,24 +249,20 @@ class ChangeFlows:
     def _prepare_share(self, service: str, owner: str) -> None:
         if not self._claim("a layout change"):
             return
-        actions = self.actions
-        assert actions is not None
-
-        def prepare() -> None:
-            self.call_from_thread(self._show_change, actions.prepare_shared(service, owner))
-
-        self.run_worker(prepare, thread=True, exit_on_error=False, group="prepare", name="share")
+        assert self.actions is not None
+        self._prepare_change(self.actions.prepare_shared, service, owner)
 
     def action_undo(self) -> None:
         if not self._claim("a layout change"):
             return
-        actions = self.actions
-        assert actions is not None
+        assert self.actions is not None
+        self._prepare_change(self.actions.prepare_undo)
 
-        def prepare() -> None:
-            self.call_from_thread(self._show_change, actions.prepare_undo())
-
-        self.run_worker(prepare, thread=True, exit_on_error=False, group="prepare", name="undo")
+    @job("could not prepare", undo=_prepare_failed)
+    def _prepare_change(self, prepare: Callable[..., ChangeView], *args: str) -> ChangeView:
+        view = prepare(*args)
+        self.call_from_thread(self._show_change, view)
+        return view
 
     def _show_change(self, view: ChangeView) -> None:
         from stacktui.ui.modals import DiffModal, PlanModal
@@ -276,7 +283,9 @@ class ChangeFlows:
                 return
             self.push_screen(PlanModal(f"Applying: {view.title}", [], run, confirm=False), self._change_applied)
 
-        self.push_screen(DiffModal(view.title, view.diff, summary=summary), confirmed)
+        compare = view.compare
+        latency = (lambda: actions.latency_comparison(*compare)) if compare is not None else None
+        self.push_screen(DiffModal(view.title, view.diff, summary=summary, latency=latency), confirmed)
 
     def _change_applied(self, outcome: Outcome | None) -> None:
         if outcome is not None:
@@ -284,14 +293,14 @@ class ChangeFlows:
         actions = self.actions
         assert actions is not None
 
-        files = list(self.project.files) if self.project is not None else []
+        self._reload_project(actions, list(self.project.files) if self.project is not None else [])
 
-        def reload() -> None:
-            stamp = files_stamp(files)  # before reading them: a later edit is seen as one
-            project = actions.reload_project()
-            self.call_from_thread(self._project_reloaded, project, stamp)
-
-        self.run_worker(reload, thread=True, exit_on_error=False, group="reload", name="reload project")
+    @job("reload failed", undo=release_claim)
+    def _reload_project(self, actions: StackOperations, files: list[Path]) -> "Project":
+        stamp = files_stamp(files)  # before reading them: a later edit is seen as one
+        project = actions.reload_project()
+        self.call_from_thread(self._project_reloaded, project, stamp)
+        return project
 
 
 class ModelSwitched(Message):

@@ -51,6 +51,7 @@ BINDINGS = [
     _bind("ctrl+s", "save", "save log", "save", show=False),
     _bind("p", "projects", "projects", "projects", show=False),
     _bind("H", "heal", "heal", "heal", show=False),
+    _bind("K", "kube_export", "kubernetes", "kube_export", show=False),
     _bind("question_mark", "help", "help", "help"),
     _bind("q", "quit", "quit", "quit"),
 ]

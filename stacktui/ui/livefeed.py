@@ -7,8 +7,6 @@ message per state change, or one flush per batch of log lines, never one per lin
 from __future__ import annotations
 
 import asyncio
-import gc
-import sys
 import time
 from datetime import datetime
 
@@ -18,7 +16,10 @@ from textual.message import Message
 from textual.widgets import Static
 
 from stacktui.core.live.watcher import Connection, Snapshot
+from stacktui.ui.background import job
 from stacktui.ui.operations import FindingView
+from stacktui.core.durations import seconds
+from stacktui.ui.tuning import ProcessTuning
 
 FLUSH_INTERVAL = 0.05  # log lines reach the screen in batches at most this old
 # During a flood each frame costs the same whatever the batch holds (the visible lines are all new),
@@ -26,11 +27,6 @@ FLUSH_INTERVAL = 0.05  # log lines reach the screen in batches at most this old
 FLOOD_BATCH = 2000
 FLOOD_INTERVAL = 0.15
 BURST_LOOK = 0.025  # during a flood, how often the flush looks whether lines still come
-# During a flood every line is a LogLine held in the store, and the collector never untracks a
-# NamedTuple (only exact tuples): at the default threshold (700) a young collection ran every 700
-# lines, and a 300k-line flood spent 3.3 s of its 18 s in the collector (every thread stopped),
-# measured headless. While batches are flood-sized the threshold is raised, and put back after.
-FLOOD_GC_THRESHOLD = 20_000
 CHECK_DELAY = 1.5  # after a state change, check again once things settle
 TICK_INTERVAL = 1.0  # how often the uptime column is refreshed; a log flush in between stands in for one
 
@@ -59,6 +55,7 @@ class LiveFeed:
     """Mixed into StackApp: the subscriber of its LiveStack."""
 
     _burst: tuple[float, int] = (0.0, 0)  # during a flood: when the flush is due, the store's count at the last look
+    tuning: ProcessTuning  # StackApp's: the collector and switch interval during a flood
 
     # -- from core threads (the watcher's and the log readers') ------------------------------------------
 
@@ -155,7 +152,7 @@ class LiveFeed:
         pending, overflowed = self.store.drain()
         flooding = overflowed or len(pending) >= FLOOD_BATCH
         self._flush_interval = FLOOD_INTERVAL if flooding else FLUSH_INTERVAL
-        _collect_for(flooding)
+        self.tuning.flood(flooding)
         try:
             if overflowed:
                 self.pane.redraw()
@@ -186,7 +183,7 @@ class LiveFeed:
             host = self.engine_label or getattr(self.engine, "host", "the engine")
             text = Text(f"\u26a0 {host}: {conn.message}.", style="bold")
             if conn.retry_in is not None:
-                text.append(f" Retrying in {conn.retry_in:.0f}s (attempt {conn.attempt}).")
+                text.append(f" Retrying in {seconds(conn.retry_in)} (attempt {conn.attempt}).")
             text.append(" The table shows the last known state.")
             banner.update(text)
             banner.display = True
@@ -210,9 +207,13 @@ class LiveFeed:
         except NoMatches:  # the timer fired while the app closes: its screen is gone
             return
         panel.set_checking(True)
-        self.run_worker(lambda: self._check(refresh), thread=True, exit_on_error=False, group="check",
-                        name="check", exclusive=True)
+        self._check(refresh)
 
+    def _check_ended(self, error: BaseException | None = None) -> bool:
+        self.findings_panel.set_checking(False)
+        return False
+
+    @job("check failed", undo=_check_ended, on_cancel=_check_ended, exclusive=True)
     def _check(self, refresh: bool) -> None:
         assert self.actions is not None
         snapshot = self.snapshot
@@ -233,41 +234,6 @@ class LiveFeed:
         except NoMatches:  # a check that ends while the app closes (or between two projects' widgets)
             return
         panel.show(self.findings, at or self.clock())
-
-
-FLOOD_GC_HOLD = 2.0  # seconds without a flood-sized batch before the thresholds go back (a starved
-# reader's batches come small now and then in the middle of a flood)
-_quiet_threshold: tuple[int, int, int] | None = None  # the collector's thresholds before a flood raised them
-_flood_seen = 0.0
-
-
-# During a flood the log reader parses without pause, and a thread waiting for the GIL gets it only
-# after the switch interval (5 ms by default): the UI thread waits that long every time it comes
-# back from select(), several times between a key and its frame. At 1 ms, keys under a 1M-line
-# flood measured p95 42/70/50 ms against 83/91/73 ms at 5 ms (alternating pairs, machine load 6-10;
-# one more pair under a load spike to 34 went the other way), the flood's time unchanged.
-FLOOD_SWITCH_INTERVAL = 0.001
-_quiet_switch: float | None = None  # the interpreter's switch interval before a flood lowered it
-
-
-def _collect_for(flooding: bool) -> None:
-    """During a flood: young collections every FLOOD_GC_THRESHOLD allocations and the GIL handed to
-    the UI thread within FLOOD_SWITCH_INTERVAL; as before once it is over."""
-    global _quiet_threshold, _flood_seen, _quiet_switch
-    now = time.monotonic()
-    if flooding:
-        _flood_seen = now
-        if _quiet_threshold is None:
-            _quiet_threshold = gc.get_threshold()
-            gc.set_threshold(max(FLOOD_GC_THRESHOLD, _quiet_threshold[0]), *_quiet_threshold[1:])
-            _quiet_switch = sys.getswitchinterval()
-            sys.setswitchinterval(min(FLOOD_SWITCH_INTERVAL, _quiet_switch))
-    elif _quiet_threshold is not None and now - _flood_seen >= FLOOD_GC_HOLD:
-        gc.set_threshold(*_quiet_threshold)
-        _quiet_threshold = None
-        if _quiet_switch is not None:
-            sys.setswitchinterval(_quiet_switch)
-            _quiet_switch = None
 
 
 def _verdicts(snapshot: Snapshot) -> list[tuple[str, str, str, bool]]:

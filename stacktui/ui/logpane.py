@@ -130,7 +130,7 @@ class LogPane(LogFilterMixin, Vertical):
     def redraw(self) -> None:
         view = self.log_view
         if self.wrap:
-            self._wrap_width = max(20, view.scrollable_content_region.width or view.size.width or 80)
+            self._wrap_width = max(20, view.text_columns or 80)
         texts, metas = self._format(self._view_lines(drain=True))
         view.reset(texts, metas)
         self.new_while_paused = 0
@@ -218,7 +218,7 @@ class LogPane(LogFilterMixin, Vertical):
 
     def on_resize(self, event: events.Resize) -> None:
         if self.wrap:
-            width = max(20, self.log_view.scrollable_content_region.width)
+            width = max(20, self.log_view.text_columns)
             if width != self._wrap_width:
                 self.redraw()
 

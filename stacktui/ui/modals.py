@@ -10,7 +10,7 @@ import threading
 from typing import Callable, Iterable
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from stacktui.core.errors import PortChoice
 from stacktui.core.sanitize import sanitize
+from stacktui.ui.latencyview import LatencyLines, Measure
 from stacktui.ui.operations import Emit, Outcome, ProgressEvent, StepView
 
 PENDING, RUNNING, WAITING, DONE, FAILED, SKIPPED = "pending", "running", "waiting", "done", "failed", "skipped"
@@ -70,6 +71,7 @@ class PlanModal(ModalScreen[Outcome | None]):
         self.step_note = [""] * len(self.steps)
         self.events: list[ProgressEvent] = []
         self.outcome: Outcome | None = None
+        self.plan_worker: Worker[Outcome] | None = None  # the plan running, once started
         self.cancel_event = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -148,8 +150,9 @@ class PlanModal(ModalScreen[Outcome | None]):
         self.query_one("#plan-cancel", Button).label = "Cancel after this step"
         self.query_one("#plan-cancel", Button).focus()
         self._redraw()
-        self.run_worker(self._work, thread=True, exit_on_error=False, group="plan", name="plan")
+        self.plan_worker = self._work()
 
+    @work(thread=True, exit_on_error=False, name="plan")
     def _work(self) -> Outcome:
         def emit(event: ProgressEvent) -> None:
             self.post_message(self.Progress(event))  # thread-safe; one message per event, never per line
@@ -168,7 +171,7 @@ class PlanModal(ModalScreen[Outcome | None]):
         self._redraw()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "plan":
+        if event.worker is not self.plan_worker:
             return
         if event.state == WorkerState.SUCCESS:
             self._finish(event.worker.result)
@@ -235,12 +238,14 @@ class DiffModal(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape,n", "cancel", "cancel", show=False), Binding("y", "apply", "apply", show=False)]
 
-    def __init__(self, title: str, diff: str, *, summary: str = "", apply_label: str = "Apply") -> None:
+    def __init__(self, title: str, diff: str, *, summary: str = "", apply_label: str = "Apply",
+                 latency: "Measure | None" = None) -> None:
         super().__init__()
         self.change_title = title
         self.diff = diff
         self.summary = summary
         self.apply_label = apply_label
+        self.latency = latency  # what each layout costs here, measured as the dialog opens
 
     def compose(self) -> ComposeResult:
         with Vertical(id="diff-dialog", classes="dialog"):
@@ -248,6 +253,8 @@ class DiffModal(ModalScreen[bool]):
             if self.summary:
                 yield Static(Text("\n".join(sanitize(line) for line in self.summary.splitlines())),
                              id="diff-summary")
+            if self.latency is not None:
+                yield LatencyLines(self.latency, now=True, id="diff-latency")
             with VerticalScroll(id="diff-scroll"):
                 yield Static(diff_text(self.diff) if self.diff.strip() else Text("(no changes)", style="dim"),
                              id="diff-body")

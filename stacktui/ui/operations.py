@@ -69,6 +69,7 @@ class ChangeView:
 
     title: str
     change: "LayoutChange"
+    compare: tuple[str, str | None] | None = None  # (service, the owner it would join): latency beside the diff
 
     @property
     def diff(self) -> str:
@@ -143,13 +144,13 @@ class StackOperations:
         from stacktui.core.ops.layout import prepare_separate
 
         change = prepare_separate(self.project, service, ports, engine=self.engine)
-        return self._asked(ChangeView(f"Give {service} its own namespaces", change))
+        return self._asked(ChangeView(f"Give {service} its own namespaces", change, compare=(service, None)))
 
     def prepare_shared(self, service: str, owner: str) -> ChangeView:
         from stacktui.core.ops.layout import prepare_shared
 
         return self._asked(ChangeView(f"Share {owner}'s namespaces with {service}",
-                                      prepare_shared(self.project, service, owner)))
+                                      prepare_shared(self.project, service, owner), compare=(service, owner)))
 
     def prepare_undo(self) -> ChangeView:
         from stacktui.core.ops.layout import prepare_undo
@@ -172,6 +173,19 @@ class StackOperations:
         result = apply_change(view.change, self.project, self.engine, target,
                               on_event=lambda e: emit(apply_progress(e)))
         return apply_outcome(result)
+
+    def latency_comparison(self, service: str, owner: str | None) -> str:
+        """One line: the measured cost of the layout in place and of the other one."""
+        from stacktui.core.ops.latency import compare_layouts
+
+        return compare_layouts(self.project, self.engine, service, owner).words()
+
+    def latency_lines(self, service: str) -> list[str]:
+        """Every path to the service's ports, measured now (the detail view's `m`)."""
+        from stacktui.core.ops.latency import measure
+
+        report = measure(self.project, self.engine, [service])
+        return [f"latency, {report.count} asks per path:", *report.lines()]
 
     def share_candidates(self, service: str) -> list[str]:
         from stacktui.core.ops.layout_show import share_candidates

@@ -1,12 +1,12 @@
 """The command palette (Ctrl+P): every action with the key it is bound to now.
 
-Built from the app's Bindings as the keymap left them, so a key remapped in config.toml
-shows as remapped (as in `?`, ui.keys). The descriptions are core's (core.settings.KEY_ACTIONS),
+Built from the app's Bindings and the keymap the app applied (config.toml's [keys], given to
+App.update_keymap), so a key remapped there shows as remapped (as in `?`, ui.keys). The descriptions are core's (core.settings.KEY_ACTIONS),
 the one list the settings file is checked against.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from textual.app import SystemCommand
 from textual.binding import Binding
@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from textual.app import App
 
 
-def current_keys(app: "App") -> dict[str, list[str]]:
-    """Binding id -> the keys that run it now, as the footer shows them (`x`, `/`, `^s`)."""
-    keymap = getattr(app, "_keymap", {})  # what App.set_keymap stored, already normalized
+def current_keys(app: "App", keymap: Mapping[str, str]) -> dict[str, list[str]]:
+    """Binding id -> the keys that run it now, as the footer shows them (`x`, `/`, `^s`);
+    `keymap` is what the app gave App.update_keymap."""
     out: dict[str, list[str]] = {}
     for binding in app.BINDINGS:
         if not isinstance(binding, Binding) or binding.id is None:
@@ -33,9 +33,9 @@ def action_of(app: "App", action_id: str) -> str:
     return next(b.action for b in app.BINDINGS if isinstance(b, Binding) and b.id == action_id)
 
 
-def binding_commands(app: "App") -> Iterable[SystemCommand]:
+def binding_commands(app: "App", keymap: Mapping[str, str]) -> Iterable[SystemCommand]:
     """One palette entry per action: its description, and its key as help text."""
-    keys = current_keys(app)
+    keys = current_keys(app, keymap)
     for action in KEY_ACTIONS:
         if action.id not in keys:
             continue

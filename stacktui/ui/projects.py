@@ -9,8 +9,8 @@ events are still read (cheap) but the listings wait until the screen is shown ag
 """
 from __future__ import annotations
 
+import logging
 import threading
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -22,6 +22,8 @@ from textual.widgets import Footer, Static
 
 from stacktui.core.sanitize import printable
 from stacktui.ui.projectlist import ProjectsList
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
@@ -84,7 +86,6 @@ class ProjectsScreen(Screen[None]):
         self.errors: dict[int, str] = {}
         self.updates = 0  # listings drawn: tests and the bench wait on it
         self.listings = 0  # listings asked of the engines (each after a burst of events)
-        self.updated_at: float | None = None
         self._selected = selected
         self._streams: list[Any] = []
         self._stop = threading.Event()
@@ -150,8 +151,8 @@ class ProjectsScreen(Screen[None]):
                             with lock:
                                 touched.add(name)
                             dirty.set()
-                except Exception:
-                    pass
+                except Exception as exc:  # the stream broke (the engine went, or stop() closed it)
+                    log.debug("events of %s ended: %s", endpoint.label, exc)
                 if not self._stop.is_set():
                     everything[0] = True  # events may have been missed: list it all, then reopen
                     dirty.set()
@@ -191,7 +192,7 @@ class ProjectsScreen(Screen[None]):
             return
         try:
             self.app.call_from_thread(fn, *args)
-        except Exception:  # RuntimeError, NoActiveAppError: the app is closing
+        except RuntimeError:  # NoActiveAppError, or the loop is closed: the app is closing
             pass
 
     # -- on the UI thread -------------------------------------------------------------------------
@@ -223,7 +224,6 @@ class ProjectsScreen(Screen[None]):
             self.rows[key] = (index, summary)
         self._move_to_selected()
         self.updates += 1
-        self.updated_at = time.perf_counter()
         self._draw_topbar()
 
     def _move_to_selected(self) -> None:
@@ -294,8 +294,8 @@ class ProjectsScreen(Screen[None]):
         for stream in list(self._streams):
             try:
                 stream.close()
-            except Exception:
-                pass
+            except Exception as exc:  # already broken: closed as far as it goes
+                log.debug("closing an events stream: %s", exc)
 
     def on_unmount(self) -> None:
         self.stop()

@@ -6,13 +6,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 from rich.text import Text
-from textual.coordinate import Coordinate
-from textual.geometry import Region
-from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
 
 from stacktui.core.health.status import DOWN, HEALTHY, NO_CHECK, STALE, STARTING, UNHEALTHY, ServiceStatus
 from stacktui.core.resources.figures import Figures
+from stacktui.ui.rowtable import RowTable
 
 # Every health word has a glyph too, so the column reads without colour.
 HEALTH_LOOK: dict[str, tuple[str, str]] = {
@@ -36,7 +33,6 @@ COLUMNS: list[tuple[str, str]] = [
     ("net", "net \u2193\u2191"),  # ↓↑
     ("ports", "ports"),
 ]
-FIGURE_COLUMNS = ("cpu", "mem", "net")
 _PORT = re.compile(r"^(?:(?P<ip>.*):)?(?P<host>\d+)->(?P<cont>\d+)/(?P<proto>\w+)$")
 
 
@@ -172,12 +168,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class ServicesTable(DataTable):
+class ServicesTable(RowTable):
     """Rows keyed by service name, in declared order; only changed cells are touched."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self._cells: dict[str, dict[str, Text]] = {}
+        super().__init__(**kwargs)
         self._rows: dict[str, ServiceStatus] = {}
         self._figures: dict[str, Figures] = {}
         # What each row's cpu, mem and net cells were last made from: a round whose figures, state
@@ -199,7 +194,7 @@ class ServicesTable(DataTable):
     def light(self) -> bool:
         try:
             return not self.app.current_theme.dark
-        except Exception:  # no app (a bare table in a test): the dark shades
+        except RuntimeError:  # NoActiveAppError (a bare table in a test): the dark shades
             return False
 
     def _retone(self, _theme: object) -> None:
@@ -209,11 +204,10 @@ class ServicesTable(DataTable):
     def placeholder(self, services: Iterable[str]) -> None:
         """Names before the engine answers, so the first frame already has the stack's shape."""
         for name in services:
-            if name not in self._cells:
+            if name not in self.rows:
                 cells = {key: Text("") for key, _ in COLUMNS}
                 cells["service"] = Text(name, style="bold")
                 cells["state"] = Text("\u2026", style="dim")
-                self._cells[name] = cells
                 self.add_row(*cells.values(), key=name)
 
     def show(self, rows: list[ServiceStatus], now: datetime) -> None:
@@ -221,28 +215,26 @@ class ServicesTable(DataTable):
         self._tick_due = None
         light = self.light
         wanted = [r.service for r in rows]
-        reselect = self._replace_placeholders() if self._cells and not self._rows else None
-        for gone in [k for k in self._cells if k not in wanted]:
+        reselect = self._replace_placeholders() if self.rows and not self._rows else None
+        for gone in [k for k in self.rows if k not in wanted]:
             self.remove_row(gone)
-            del self._cells[gone]
             self._rows.pop(gone, None)
             self._figures_drawn.pop(gone, None)
         changed: list[tuple[str, str, Text]] = []
         for row in rows:
             self._rows[row.service] = row
             cells = toned(row_cells(row, now, self._figures.get(row.service), self.figures_on), light)
-            old = self._cells.get(row.service)
+            old = self.rows.get(row.service)
             if old is None:
                 self.add_row(*cells.values(), key=row.service)
-                self._cells[row.service] = cells
                 self.updates += len(cells)
                 continue
             changed += [(row.service, key, cell) for key, cell in cells.items() if old[key] != cell]
         self._write_cells(changed)
-        if list(self._cells) != wanted:  # a service appeared in between: keep declared order
+        if list(self.rows) != wanted:  # a service appeared in between: keep declared order
             self._reorder(wanted)
-        if reselect in self._cells and self.selected_service != reselect:
-            self.move_cursor(row=list(self._cells).index(reselect))
+        if reselect in self.rows and self.selected_service != reselect:
+            self.move_cursor(row=list(self.rows).index(reselect))
 
     def _replace_placeholders(self) -> str | None:
         """The first real rows go in as new rows: written over the placeholders cell by cell, each
@@ -250,12 +242,11 @@ class ServicesTable(DataTable):
         Returns the service the cursor was on, to put it back there."""
         selected = self.selected_service
         self.clear()
-        self._cells = {}
         return selected
 
     def show_figures(self, figures: dict[str, Figures]) -> None:
         """New resource figures (every 2 s): only the cpu, mem and net cells whose text changed are
-        written, all in one repaint (_write_cells). A service missing from this round (not on
+        written, each repainting its own region (_write_cells). A service missing from this round (not on
         screen, see everyday.containers) keeps its last figures; a row whose container changed
         shows none (container_id below)."""
         self._figures = {**self._figures, **figures}
@@ -271,14 +262,14 @@ class ServicesTable(DataTable):
             if self._figures_drawn.get(name) == drawn:
                 continue  # a service left out of this round, or an unchanged reading
             self._figures_drawn[name] = drawn
-            old = self._cells[name]
+            old = self.rows[name]
             changed += [(name, key, cell) for key, cell in toned(figure_cells(found, drawn[1]), light).items()
                         if old[key] != cell]
         self._write_cells(changed)
 
     def _on_screen(self) -> frozenset[str]:
         """The services whose rows are in the visible part of the table, and the selected one."""
-        names = list(self._cells)
+        names = list(self.rows)
         top = int(self.scroll_offset.y)
         shown = names[top:top + max(1, self.size.height)]
         selected = self.selected_service
@@ -306,7 +297,7 @@ class ServicesTable(DataTable):
             if not row.state.startswith("running"):
                 continue
             text = uptime(row.started_at, now)
-            if self._cells[name]["up"].plain != text:
+            if self.rows[name]["up"].plain != text:
                 changed.append((name, "up", Text(text)))
             at = uptime_changes_at(row.started_at, now)
             if at is not None and (due is None or at < due):
@@ -315,118 +306,27 @@ class ServicesTable(DataTable):
         self._write_cells(changed)
 
     def _write_cells(self, changed: list[tuple[str, str, Text]]) -> None:
-        """Write cells in place: one repaint of the cells that changed, however many (_repaint_cells).
-
-        DataTable.update_cell bumps a counter every cached render of the table is keyed on and
-        repaints the whole widget: every cell of every row on screen rendered again, for a figure
-        that moved from 0.3% to 0.4% (the projects screen measured 376-452 ms per such refresh of
-        a DataTable). It stays for a cell wider than its column: re-measuring the columns is a
-        layout of the whole screen anyway.
-        """
-        if not changed:
-            return
-        widest: dict[str, tuple[str, str, Text]] = {}  # by column: the cell a column must grow to
-        fits: list[tuple[str, str, Text]] = []
-        for service, column, cell in changed:
-            old = self._cells[service][column]
-            self._cells[service][column] = cell
-            self.updates += 1
-            grows = cell.cell_len > old.cell_len and cell.cell_len > self._content_width(column)
-            if grows and (column not in widest or cell.cell_len > widest[column][2].cell_len):
-                if column in widest:
-                    fits.append(widest[column])
-                widest[column] = (service, column, cell)
-            else:
-                fits.append((service, column, cell))
-        if fits and not self._repaint_cells(fits):
-            for service, column, cell in fits:
-                self.update_cell(service, column, cell)
-        for service, column, cell in widest.values():
-            self.update_cell(service, column, cell, update_width=True)
-
-    def _content_width(self, column: str) -> int:
-        found = self.columns.get(ColumnKey(column))
-        return getattr(found, "content_width", 0) if found is not None else 0
-
-    def _repaint_cells(self, changed: list[tuple[str, str, Text]]) -> bool:
-        """DataTable.update_cell without its cost, for many cells at once; False where this Textual
-        lacks what it relies on (the caller then uses update_cell).
-
-        Only the changed cells' cached renders go, in one pass over the cache (a pass per cell was
-        most of a figures round on 200 rows: 450,000 key comparisons in 30 s); the lines and rows
-        are rebuilt from the other cells' cached renders, and only where repainted: the regions of
-        the changed cells that are on screen. A row off screen is drawn from its data when
-        scrolled to.
-        """
-        caches = [getattr(self, name, None) for name in ("_cell_render_cache", "_row_render_cache",
-                                                          "_row_renderable_cache", "_line_cache")]
-        data = getattr(self, "_data", None)
-        if not isinstance(data, dict) or not all(hasattr(c, "discard") and hasattr(c, "keys") for c in caches):
-            return False
-        keys = [(RowKey(service), ColumnKey(column), cell) for service, column, cell in changed]
-        if any(row_key not in data or column_key not in data[row_key] for row_key, column_key, _ in keys):
-            return False
-        for row_key, column_key, cell in keys:
-            data[row_key][column_key] = cell
-        targets = {(row_key, column_key) for row_key, column_key, _ in keys}
-        cell_cache = caches[0]
-        for key in [k for k in cell_cache.keys() if (k[0], k[1]) in targets]:
-            cell_cache.discard(key)
-        for cache in caches[1:]:  # rows and lines: rebuilt from cached cells, and only where repainted
-            cache.clear()
-        self._refresh_cells(targets)
-        return True
-
-    def _refresh_cells(self, targets: set[tuple[RowKey, ColumnKey]]) -> None:
-        """Repaint the on-screen regions of these cells (DataTable.refresh_coordinate, whose
-        region sums the heights of every row above: here a row is one line)."""
-        x = getattr(self, "_row_label_column_width", None)
-        if not isinstance(x, int):
-            self.refresh()  # a Textual without it: the visible rows, still from the cached cells
-            return
-        spans: dict[ColumnKey, tuple[int, int]] = {}
-        for column in self.ordered_columns:
-            width = column.get_render_width(self)
-            spans[column.key] = (x, width)
-            x += width
-        header = self.header_height if self.show_header else 0
-        window, offset = self.window_region, self.scroll_offset
-        for row_key, column_key in targets:
-            row_index = self._row_locations.get(row_key)
-            row = self.rows.get(row_key)
-            if row_index is None or row is None or column_key not in spans:
-                continue
-            if row.height != 1:
-                self.refresh_coordinate(Coordinate(row_index, self._column_locations.get(column_key)))
-                continue
-            x, width = spans[column_key]
-            region = Region(x, row_index + header, width, 1)
-            if window.overlaps(region):  # as DataTable._refresh_region
-                self.refresh(region.translate(-offset))
+        """Write cells in place: one repaint of each changed cell's region (RowTable.write_cells);
+        a cell wider than its column lays the table out again."""
+        if changed:
+            self.updates += len(changed)
+            self.write_cells(changed)
 
     def _reorder(self, wanted: list[str]) -> None:
         selected = self.selected_service
-        cells = self._cells
+        cells = self.rows
         self.clear()
-        self._cells = {}
         for name in wanted:
-            self._cells[name] = cells[name]
             self.add_row(*cells[name].values(), key=name)
         if selected in wanted:
             self.move_cursor(row=wanted.index(selected))
 
     @property
     def selected_service(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:  # no rows yet
-            return None
-        return str(key.value) if key.value is not None else None
+        return self.cursor_key
 
     def status_of(self, service: str) -> ServiceStatus | None:
         return self._rows.get(service)
 
     def cell_text(self, service: str, column: str) -> str:
-        return self._cells[service][column].plain
+        return self.rows[service][column].plain

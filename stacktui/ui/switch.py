@@ -1,7 +1,8 @@
 """One app for every project: the projects screen, and a project's screen opened and left within it.
 
 `stacktui` outside any project folder runs a SwitchingApp: the projects screen (ui.projects) is
-pushed over the app's main screen. Enter hands the chosen project's loader (from
+pushed over the app's main screen. In a project folder it runs one too, with that project's
+screen first; `p` shows the projects screen there as well, that project's row selected. Enter hands the chosen project's loader (from
 commands/tui.py: Compose's config and a first listing, on the engine the projects screen already
 connected) to the same loading path a project's app starts with, and shows the main screen,
 widgets made anew. `p` stops the project's core objects (watcher, log followers, resource
@@ -21,17 +22,15 @@ from textual.compose import compose
 from stacktui.core.errors import StackError
 from stacktui.core.live.stack import LiveStack
 from stacktui.core.live.store import LogStore
-from stacktui.ui.app import Loaded, StackApp, _started
-from stacktui.ui.projects import Choice, ProjectsScreen
+from stacktui.ui.app import Loaded, StackApp
+from stacktui.ui.background import job
 
 if TYPE_CHECKING:
+    from stacktui.ui.projects import Choice, ProjectsScreen
     from stacktui.core.compose.model import Project
     from stacktui.core.engine.client import Engine
     from stacktui.core.engine.endpoint import Endpoint
 
-# Workers of a project that must not outlive it (a thread worker cannot be killed; cancelled, its
-# result is dropped by Textual).
-PROJECT_GROUPS = ("load", "check", "info", "files", "prepare", "reload")
 
 
 @dataclass
@@ -53,16 +52,22 @@ class SwitchingApp(StackApp):
     """StackApp with the projects screen in front until a project is opened, and again on `p`."""
 
     def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"],
-                 opener: Callable[[Choice], Opening], early: dict[int, Any] | None = None, **kwargs: Any) -> None:
-        super().__init__(loader=_no_project, **kwargs)
-        self.loader = None
+                 opener: Callable[["Choice"], Opening], early: dict[int, Any] | None = None,
+                 first: Callable[[], Loaded] | None = None, **kwargs: Any) -> None:
+        """`first`: the loader of the project of the folder stacktui started in, shown first; without it
+        the projects screen is."""
+        super().__init__(loader=first or _no_project, **kwargs)
+        self.loader = first
         self._opener = opener
-        self.projects_screen = ProjectsScreen(endpoints, connect, self.open_project, early=early)
-        self._frozen = False
+        self._screen_args = (endpoints, connect, early)
+        self._projects_screen: "ProjectsScreen | None" = None
         self._opening = False
+        # Started in a project folder and not left yet: a failure to load it ends the app, as a
+        # project's app does, instead of showing the projects screen.
+        self._folder_project = first is not None
 
     def compose(self) -> ComposeResult:
-        """Nothing until a project is opened (_show_project composes its widgets then): the projects
+        """Nothing until a project is opened (_open_chosen_project composes its widgets then): the projects
         screen in front is the first frame, and the main screen's widgets, unseen under it, would
         only add their mounting to its cost."""
         if self.loader is not None:
@@ -70,29 +75,33 @@ class SwitchingApp(StackApp):
 
     # -- the projects screen ----------------------------------------------------------------------
 
+    @property
+    def projects_screen(self) -> "ProjectsScreen":
+        """Made when first shown: in a project folder, maybe never (its module is not imported then)."""
+        if self._projects_screen is None:
+            from stacktui.ui.projects import ProjectsScreen
+
+            endpoints, connect, early = self._screen_args
+            self._projects_screen = ProjectsScreen(endpoints, connect, self.open_project, early=early)
+        return self._projects_screen
+
     def _begin_loading(self) -> None:
         if self.loader is not None:
             super()._begin_loading()
             return
-        self.install_screen(self.projects_screen, name="projects")
+        self._install_projects()
         self.push_screen("projects")
-        self.call_after_refresh(_started)  # the collector back on (`stacktui` starts without it)
+        self.call_after_refresh(self.tuning.started)  # the collector back on (`stacktui` starts without it)
+
+    def _install_projects(self) -> None:
+        if not self.is_screen_installed("projects"):
+            self.install_screen(self.projects_screen, name="projects")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The project's keys do nothing while the projects screen is in front (it has its own)."""
-        if self.screen is self.projects_screen and action != "quit":
+        if self._projects_screen is not None and self.screen is self._projects_screen and action != "quit":
             return False
         return super().check_action(action, parameters)
-
-    def call_after_refresh(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
-        """`gc.freeze()` once, after the first frame (of the projects screen): what exists then lives as
-        long as the app. Frozen again at each project's first frame, the objects of the project left
-        that are garbage but not yet collected would be frozen too, and never freed."""
-        if callback is _started:
-            if self._frozen:
-                return True
-            self._frozen = True
-        return super().call_after_refresh(callback, *args, **kwargs)
 
     def action_projects(self) -> None:
         if self.busy is not None:
@@ -100,12 +109,13 @@ class SwitchingApp(StackApp):
             return
         left = self.project.name if self.project is not None else None
         self._leave_project()
+        self._install_projects()
         self.projects_screen.select(left)
         self.push_screen("projects")
 
     # -- opening and leaving a project ----------------------------------------------------------------
 
-    def open_project(self, choice: Choice) -> None:
+    def open_project(self, choice: "Choice") -> None:
         if self._opening:
             return
         try:
@@ -115,9 +125,10 @@ class SwitchingApp(StackApp):
             return
         self._opening = True
         self.loader, self.reload, self.engine_label = opening.loader, opening.reload, opening.engine_label
-        self.run_worker(self._show_project(), group="switch", name="open the project", exit_on_error=False)
+        self._open_chosen_project()
 
-    async def _show_project(self) -> None:
+    @job("could not open the project", project=False, thread=False)
+    async def _open_chosen_project(self) -> None:
         try:
             main = self._main
             with self.batch_update():
@@ -136,6 +147,9 @@ class SwitchingApp(StackApp):
 
     def _load_failed(self, error: BaseException | None) -> None:
         """The project did not load (its files went, the engine stopped answering): said, and back."""
+        if self._folder_project:  # the folder's own project: the message once the screen is restored
+            super()._load_failed(error)
+            return
         self.notify(str(error) or type(error).__name__, title="could not open the project", severity="error",
                     timeout=10)
         self._leave_project()
@@ -144,8 +158,11 @@ class SwitchingApp(StackApp):
 
     def _leave_project(self) -> None:
         """Stop everything the project runs (threads end on their own, streams closed now) and forget it."""
-        for group in PROJECT_GROUPS:
-            self.workers.cancel_group(self, group)
+        self._folder_project = False
+        self.jobs.cancel_project()
+        # Self-heal (or the healer that only reports, for the hooks) follows this project: it stops with it.
+        self._stop_healer()
+        self.heal_on = False
         old = self.live_stack
         old.subscribe()  # a snapshot its watcher publishes while ending reaches no screen
         old.stop(wait=0)  # not waited for on the event loop: the threads end on their own, soon
@@ -169,5 +186,6 @@ class SwitchingApp(StackApp):
         self._files_stamp = self._files_pending = None
 
     def on_unmount(self) -> None:
-        self.projects_screen.stop()
-        self.projects_screen.close_engines()
+        if self._projects_screen is not None:
+            self._projects_screen.stop()
+            self._projects_screen.close_engines()

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 from stacktui.core import proc
 from stacktui.core.compose.gowrapper import unwrapped
 from stacktui.core.errors import ComposeCliMissing, ConfigError
+from stacktui.core.durations import seconds
 
 COMPOSE_TIMEOUT = 120.0  # up/down/recreate: may pull an image
 # `config` only reads files: Compose takes 3.7 s on a 2,000-service 5.8 MB file. The memory
@@ -193,11 +194,11 @@ def run_command(cmd: list[str], limits: proc.Limits, *, env: dict[str, str], che
         if "config" in cmd:  # reading the files: say which, as for any other file Compose cannot read
             files = [cmd[i + 1] for i, arg in enumerate(cmd[:-1]) if arg == "-f"]
             named = ", ".join("the changed text (on stdin)" if f == "-" else f for f in files) or "the compose files"
-            raise ConfigError(f"{named}: Compose did not answer within {limits.timeout:g} s "
+            raise ConfigError(f"{named}: Compose did not answer within {seconds(limits.timeout)} "
                               f"(`{_program(cmd)} config`) and was stopped",
                               hint="Compose itself does not finish reading this; `docker compose config` hangs on it "
                                    "the same way; nothing was changed") from exc
-        raise ConfigError(f"`{_short(cmd)}` did not finish within {limits.timeout:g} s and was stopped",
+        raise ConfigError(f"`{_short(cmd)}` did not finish within {seconds(limits.timeout)} and was stopped",
                           hint="it was stopped together with everything it had started") from exc
     except OSError as exc:  # removed or made unrunnable since compose_command() found it
         raise ComposeCliMissing(f"cannot run {cmd[0]}: {exc.strerror}",

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 from stacktui.core.engine import execread, rawhttp
 from stacktui.core.engine.endpoint import DEFAULT_HOST, Endpoint
 from stacktui.core.errors import EngineUnavailable
+from stacktui.core.durations import seconds
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -399,7 +400,7 @@ class Engine:
             pid = int(self._exec_inspect(exec_id).get("Pid") or 0)
             stopped = self.is_local() and pid > 0 and execread.stop_exec_process(pid)
             raise execread.ExecTimedOut(
-                f"`{' '.join(cmd)}` did not finish within {timeout:g} s in container {container_id[:12]}",
+                f"`{' '.join(cmd)}` did not finish within {seconds(timeout)} in container {container_id[:12]}",
                 hint="it was stopped" if stopped else "stacktui stopped waiting; it may still run in the container"
             ) from None
         finally:

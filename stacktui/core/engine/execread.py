@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from stacktui.core.errors import StackError
+from stacktui.core.durations import seconds
 
 
 class ExecTimedOut(StackError):
@@ -27,7 +28,7 @@ def start(socket_path: str, exec_id: str, timeout: float) -> tuple[socket.socket
         sock, response = rawhttp.request(socket_path, f"/exec/{exec_id}/start", timeout=timeout, method="POST",
                                          body={"Detach": False, "Tty": False})
     except TimeoutError as exc:
-        raise rawhttp.EngineGone(f"the engine did not start exec {exec_id[:12]} within {timeout:g} s") from exc
+        raise rawhttp.EngineGone(f"the engine did not start exec {exec_id[:12]} within {seconds(timeout)}") from exc
     rawhttp.expect_ok(sock, response, f"exec {exec_id[:12]}")
     return sock, response.body
 

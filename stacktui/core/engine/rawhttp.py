@@ -15,6 +15,7 @@ import json
 import socket
 from dataclasses import dataclass, field
 from typing import Any
+from stacktui.core.durations import seconds
 
 CONNECT_TIMEOUT = 5.0
 MAX_HEADER = 1 << 20
@@ -116,7 +117,7 @@ def post(socket_path: str, path: str, body: Any = None, *, timeout: float = CONN
         # No body at all for start/stop/restart: the engine refuses one on start since API 1.24.
         status, data = get(socket_path, path, timeout=timeout, method="POST", body=body)
     except TimeoutError as exc:
-        raise EngineGone(f"POST {path.split('?')[0]}: no answer from the engine within {timeout:g} s") from exc
+        raise EngineGone(f"POST {path.split('?')[0]}: no answer from the engine within {seconds(timeout)}") from exc
     try:
         return status, json.loads(data) if data.strip() else None
     except ValueError:

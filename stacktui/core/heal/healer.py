@@ -29,11 +29,13 @@ from stacktui.core.heal.backoff import Backoff
 from stacktui.core.heal.events import HealEvent
 from stacktui.core.heal.files import FILES_POLL, WatchedFiles, refused
 from stacktui.core.heal.unhealthy import DEFAULT_CHECKS, DEFAULT_INTERVAL, UnhealthyCount
-from stacktui.core.heal.strand import (Stranded, find_stranded, foreign_probes, joiners, owners,
+from stacktui.core.heal.strand import (STALE, Stranded, find_stranded, foreign_probes, joiners, owners,
                                        without_foreign_probes)
+from stacktui.core.health.stale import StaleVerdict, stale_fix
 from stacktui.core.live.watcher import Connection, EngineEvent, Watcher
 from stacktui.core.lock import project_lock
 from stacktui.core.restart.plan import PlanEvent, build_plan, execute
+from stacktui.core.durations import seconds
 
 GATE_TIMEOUT = 60.0
 LOG_LINES = 5
@@ -144,7 +146,7 @@ class ProjectHealer:
         else:
             if self._connected and not self._lost:
                 self._lost = True
-                self._say(ev.ENGINE_LOST, reason=f"{conn.message}; retrying in {conn.retry_in or 0:g} s, "
+                self._say(ev.ENGINE_LOST, reason=f"{conn.message}; retrying in {seconds(conn.retry_in or 0)}, "
                                                  "with backoff")
             self._connected = False
 
@@ -292,10 +294,10 @@ class ProjectHealer:
         self._backoff_said.add(key)
         if due is None:
             reason = (f"{root} keeps dying: gave up after {attempts} heal attempts in a row; healing again once "
-                      f"it has run {self.backoff.settle:g} s")
+                      f"it has run {seconds(self.backoff.settle)}")
         else:
             reason = (f"{root} keeps dying ({attempts} heal attempt(s) in a row): the next heal of "
-                      f"{', '.join(s.service for s in mine)} waits {self.backoff.delay(attempts):g} s after the last")
+                      f"{', '.join(s.service for s in mine)} waits {seconds(self.backoff.delay(attempts))} after the last")
         logs: list[str] = []
         root_c = next((c for c in containers if c.service == root), None)
         if root_c is not None:
@@ -308,7 +310,10 @@ class ProjectHealer:
     def _heal(self, stranded: list[Stranded], containers: list[ContainerInfo]) -> None:
         project = self.heal_project
         names = [s.service for s in stranded]
-        plan = build_plan(project, names, containers)
+        # The plan starts where `check`'s fix starts (the highest stale link); its joiners follow in order.
+        verdicts = {s.service: StaleVerdict(s.service, s.owner, s.reason) for s in stranded if s.how == STALE}
+        roots = sorted({stale_fix(verdicts, s.service).restart if s.how == STALE else s.service for s in stranded})
+        plan = build_plan(project, roots, containers)
         running = {c.service for c in containers if c.state == "running"}
         # A dependant the plan would add, but that is neither stranded nor running, was stopped on purpose.
         plan.steps = [s for s in plan.steps if s.service in names or s.service in running]
@@ -401,16 +406,18 @@ class ProjectHealer:
         self._backoff_said.add(key)
         if due is None:
             reason = (f"{service} stays unhealthy: gave up after {attempts} restarts in a row; restarting it again "
-                      f"once it has been healthy {self.unhealthy.backoff.settle:g} s")
+                      f"once it has been healthy {seconds(self.unhealthy.backoff.settle)}")
         else:
             reason = (f"{service} stays unhealthy ({attempts} restart(s) in a row): the next restart waits "
-                      f"{self.unhealthy.backoff.delay(attempts):g} s after the last")
+                      f"{seconds(self.unhealthy.backoff.delay(attempts))} after the last")
         self._say(ev.BACKOFF, service, None, reason)
 
     def _restart_unhealthy(self, service: str, why: str, containers: list[ContainerInfo]) -> None:
         plan = build_plan(self.heal_project, [service], containers)
         running = {c.service for c in containers if c.state == "running"}
-        plan.steps = [s for s in plan.steps if s.service == service or s.service in running]
+        # A joiner an earlier failed attempt left stopped with this owner belongs to the chain all the same.
+        owed = {c.service for c in containers if c.id in self._owed}
+        plan.steps = [s for s in plan.steps if s.service == service or s.service in running | owed]
 
         def on_plan(e: PlanEvent) -> None:
             if e.kind == "step_started":
@@ -433,6 +440,35 @@ class ProjectHealer:
         self.heals += 1
         self.unhealthy.restarted(service)
         self.unhealthy.backoff.record(service, time.time(), result.ok)
+        if result.stopped_not_run:
+            self._restore_riders(result.stopped_not_run, containers)
+
+    def _restore_riders(self, riders: list[str], containers: list[ContainerInfo]) -> None:
+        """Joiners stopped with an owner whose restart then failed: they ran before it, so they run after it,
+        in order, in the owner's namespace as it is now (the owner runs, if unhealthy). Until then they are owed."""
+        self._owed |= {c.id for c in containers if c.service in riders}
+        plan = build_plan(self.heal_project, riders, containers)
+        plan.steps = [s for s in plan.steps if s.service in riders]
+
+        def on_plan(e: PlanEvent) -> None:
+            if e.kind == "step_started":
+                self._say(ev.HEAL_STARTED, e.service, None, f"{e.message}; because it was stopped with its owner, "
+                                                            "whose restart failed")
+            elif e.kind == "step_done":
+                self._say(ev.HEAL_DONE, e.service, None, e.message)
+            elif e.kind == "step_failed":
+                self._say(ev.HEAL_FAILED, e.service, None, e.message)
+
+        self.busy.set()
+        try:
+            result = execute(plan, self.heal_project, self.engine, self.target, on_event=on_plan,
+                             cancel=self.stop_event, timeout=self.gate_timeout, lock_wait=0.0)
+        except Busy:
+            return  # the stranded heal finds them (they are owed) once that plan is done
+        finally:
+            self.busy.clear()
+        if result.ok:
+            self._owed -= {c.id for c in containers if c.service in riders}
 
     def _start_errors(self, containers: list[ContainerInfo]) -> dict[str, str]:
         """State.Error of joiners that are not running: the engine's reason for refusing their start."""

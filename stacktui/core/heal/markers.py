@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from stacktui.core.heal import events as ev
 from stacktui.core.heal.events import HealEvent
 from stacktui.core.sanitize import sanitize
+from stacktui.core.durations import seconds
 
 PREFIX = "[heal]"
 
@@ -50,7 +51,7 @@ class HealMarkers:
         how = "recreated" if action == "recreate" else "restarted"
         cause = f"stranded ({event.owner} {how})" if event.owner and event.owner != service else "unhealthy"
         if event.event == ev.HEAL_DONE:
-            took = f" in {event.elapsed_s:.1f} s" if event.elapsed_s is not None else ""
+            took = f" in {seconds(event.elapsed_s)}" if event.elapsed_s is not None else ""
             return Marker(service, f"{PREFIX} {service} {cause} -> {_past(action)}, healthy{took}")
         return Marker(service, f"{PREFIX} {service} {cause} -> {action} failed: {_one_line(event.reason)}",
                       failed=True)

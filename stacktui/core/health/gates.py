@@ -1,6 +1,8 @@
 """Gates: what must hold before a restarted service counts as back.
 
-running - every container of the service is running;
+running - every container of the service is running and, for a joiner, in
+          its owner's current namespaces (core.health.stale): a joiner back
+          in a dead namespace is not back;
 healthy - when the service has a healthcheck: Docker reports healthy, or the
           healthcheck's own command, run now by stacktui in the container,
           exits 0. Docker runs its first check only one `interval` after the
@@ -21,12 +23,16 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from stacktui.core.engine.client import ContainerInfo, Engine, lost_engine
 from stacktui.core.compose.model import Project
 from stacktui.core.health.probes import probe_service
-from stacktui.core.namespaces.groups import namespace_root
+from stacktui.core.namespaces.groups import chain, namespace_root
+from stacktui.core.health.httplib import load_httpx
+from stacktui.core.health.stale import find_stale, running_services, stale_fix
 from stacktui.core.health.status import ProbeResult
+from stacktui.core.durations import seconds
 
 RUNNING, HEALTHY = "running", "healthy"
 FIRST_POLL, MAX_POLL = 0.02, 0.25
@@ -110,7 +116,7 @@ class _HealthRunner:
             return None
         if not self.future.done():
             if time.monotonic() - self.started > self.timeout:
-                self.last_output = f"healthcheck did not finish within {self.timeout:.0f} s"
+                self.last_output = f"healthcheck did not finish within {seconds(self.timeout)}"
             return None
         fut, self.future = self.future, None
         try:
@@ -169,6 +175,235 @@ class _Watch:
         return self.raw[cid]
 
 
+class _Failed(Exception):
+    """A gate failed for good: the wait ends with this reason."""
+
+    def __init__(self, gate: str, reason: str, *, say_when: bool = True) -> None:
+        super().__init__(reason)
+        self.gate, self.reason, self.say_when = gate, reason, say_when
+
+
+class _Pending(Exception):
+    """A gate does not hold yet: look again after a pause."""
+
+    def __init__(self, gate: str, why: str) -> None:
+        super().__init__(why)
+        self.gate, self.why = gate, why
+
+
+def _watched(project: Project, service: str, url: str | None) -> set[str]:
+    """The service, every owner up its namespace chains (to judge it stale), and the root its probe goes through."""
+    watched = {service}
+    for kind in ("network_mode", "ipc", "pid"):
+        watched.update(chain(project, service, kind))
+    if url:
+        host = urlsplit(url).hostname or ""
+        if host in project.services:
+            watched.add(namespace_root(project, host))
+    return watched
+
+
+class _GateWait:
+    """One wait for one service's gates; each gate is one method, `run` polls them in order."""
+
+    def __init__(self, project: Project, engine: Engine, service: str, timeout: float,
+                 cancel: threading.Event | None, client: Any, on_pass: Callable[[str, str], None] | None,
+                 known: list[ContainerInfo] | None) -> None:
+        spec = project.service(service)
+        self.project, self.engine, self.service, self.timeout = project, engine, service, timeout
+        self.cancel, self.on_pass = cancel, on_pass
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout
+        self.names = gate_names(project, service, known)
+        self.result = GateResult(service, ok=False)
+        self.url = spec.x.health
+        self.watch = _Watch(engine, project, _watched(project, service, self.url), known)
+        self.restart_policy = str((spec.raw or {}).get("restart") or "no")
+        self.runners: dict[str, _HealthRunner] = {}
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gate")
+        self.client = client
+        self.own_client = None
+        if self.url and client is None:
+            httpx = load_httpx()
+            # Loading the CA bundle costs 0.1-0.2 s of CPU; a plain-http probe never needs it.
+            self.client = self.own_client = httpx.Client(verify=not self.url.startswith("http://"))
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def run(self) -> GateResult:
+        pause = FIRST_POLL
+        try:
+            while True:
+                try:
+                    if self.poll():
+                        self.result.ok = True
+                        self.result.elapsed = time.monotonic() - self.started
+                        return self.result
+                    pending = _Pending(self.names[-1], "")
+                except _Failed as failed:
+                    return self.fail(failed)
+                except _Pending as waiting:
+                    pending = waiting
+                if self.cancel is not None and self.cancel.is_set():
+                    return self.fail(_Failed(pending.gate, f"cancelled while waiting for {pending.gate}: {pending.why}"))
+                if time.monotonic() >= self.deadline:
+                    return self.fail(_Failed(pending.gate, f"{pending.gate} gate not passed within "
+                                                           f"{seconds(self.timeout)}: {pending.why}", say_when=False))
+                wait = min(pause, max(0.0, self.deadline - time.monotonic()))
+                if self.cancel is not None:
+                    self.cancel.wait(wait)
+                else:
+                    time.sleep(wait)
+                if time.monotonic() - self.started >= FAST_FOR:
+                    pause = min(MAX_POLL, pause * 2)
+        finally:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            if self.own_client is not None:
+                self.own_client.close()
+
+    def poll(self) -> bool:
+        """One look at every gate: True when all hold; raises _Pending or _Failed otherwise."""
+        seen = self.watch.look()
+        mine = [c for c in seen if c.service == self.service]
+        self.result.containers = seen
+        self.check_running(mine)
+        self.check_namespaces(seen)
+        # The probe runs beside the healthcheck command: both take a moment, neither needs the other.
+        probe = self.start_probe(seen)
+        pending: _Pending | None = None
+        try:
+            self.check_healthy(mine)
+        except _Pending as waiting:
+            pending = waiting
+        if probe is not None:
+            outcome = probe.result()
+            self.result.probe = outcome
+            if pending is None:
+                self.check_probe(outcome)
+        if pending is not None:
+            raise pending
+        return all(n in self.result.passed for n in self.names)
+
+    def passed(self, name: str, detail: str) -> None:
+        if name not in self.result.passed:
+            self.result.passed.append(name)
+            if self.on_pass:
+                self.on_pass(name, detail)
+
+    def fail(self, failed: _Failed) -> GateResult:
+        result = self.result
+        result.ok = False
+        result.waiting_on = failed.gate
+        result.elapsed = time.monotonic() - self.started
+        result.reason = f"{failed.reason} (after {result.elapsed:.2f} s)" if failed.say_when else failed.reason
+        return result
+
+    # -- the gates --------------------------------------------------------------------------------
+
+    def check_running(self, mine: list[ContainerInfo]) -> None:
+        """Every container of the service runs; one that exited under a `no` restart policy fails for good."""
+        service, result = self.service, self.result
+        had = result.container_ids
+        result.container_ids = [c.id for c in mine]
+        if had and not set(had) & set(result.container_ids):
+            # Someone else removed or recreated what this step restarted. Waiting could only end
+            # in following their container, on a stack they are changing: stop here instead.
+            if not mine:
+                result.container_ids = had
+                raise _Failed(RUNNING, f"{service}'s container {had[0][:12]} was removed while waiting for its "
+                                       "gates, not by stacktui")
+            raise _Failed(RUNNING, f"{service}'s container {had[0][:12]} was replaced by {mine[0].id[:12]} while "
+                                   "waiting for its gates: someone else recreated it")
+        if not mine:
+            raise _Pending(RUNNING, f"{service} has no container")
+        down = [c for c in mine if c.state != "running"]
+        for c in down:
+            refused = self.start_error(c)
+            if refused:
+                raise _Failed(RUNNING, f"the engine could not start {c.name}: {refused}")
+            if c.state in ("exited", "dead") and self.restart_policy in NO_RESTART_POLICIES:
+                code = f" with code {c.exit_code}" + (", OOM-killed" if c.oom_killed else "")
+                raise _Failed(RUNNING, f"running gate failed: {c.name} {c.state}{code}")
+        if down:
+            raise _Pending(RUNNING, f"{down[0].name} is {down[0].state}")
+        self.passed(RUNNING, ", ".join(c.name for c in mine) + " running")
+        if HEALTHY not in self.names and any(health_command(self.watch.raw_of(c.id)) for c in mine):
+            self.names.insert(1, HEALTHY)  # the image brings a healthcheck the files do not mention
+
+    def start_error(self, c: ContainerInfo) -> str:
+        """The engine's own words for a start it refused (a port already allocated, a namespace gone): kept in
+        State.Error of a container that is not running, and cleared by its next good start."""
+        if c.state not in ("created", "exited", "dead"):
+            return ""
+        return " ".join(str((self.watch.raw_of(c.id).get("State") or {}).get("Error") or "").split())
+
+    def check_namespaces(self, seen: list[ContainerInfo]) -> None:
+        """A joiner counts as back only in its owner's current namespaces: running in a dead one is not back.
+
+        Its owner being stale too cannot change while this step waits: that fails at
+        once, naming the restart that repairs it (from the highest stale link).
+        """
+        verdicts = find_stale(self.project, seen, proc="/proc" if self.engine.is_local() else None)
+        verdict = verdicts.get(self.service)
+        if verdict is None:
+            return
+        fix = stale_fix(verdicts, self.service, running_services(seen))
+        if fix.restart != self.service:
+            raise _Failed(RUNNING, f"{self.service} runs but is stale: {verdict.reason}; {fix.text()}")
+        raise _Pending(RUNNING, f"{self.service} runs but is stale: {verdict.reason}")
+
+    def start_probe(self, seen: list[ContainerInfo]) -> Future[ProbeResult] | None:
+        if not self.url or f"probe {self.url}" in self.result.passed:
+            return None
+        return self.pool.submit(probe_service, self.project, seen, self.service, PROBE_TIMEOUT,
+                                self.engine.is_local(), self.client, self.engine.endpoint.address)
+
+    def check_healthy(self, mine: list[ContainerInfo]) -> None:
+        """Docker's word, or the healthcheck command run now; Docker's `unhealthy` fails at once."""
+        result = self.result
+        if HEALTHY not in self.names or HEALTHY in result.passed:
+            return
+        waiting = []
+        for c in mine:
+            if c.health == "unhealthy":
+                result.health_output = c.health_output
+                raise _Failed(HEALTHY, f"healthy gate failed: Docker reports {c.name} unhealthy")
+            runner = self.runners.get(c.id) or self.runners.setdefault(
+                c.id, _HealthRunner(self.engine, self.pool, c.id, self.watch.raw_of(c.id)))
+            if c.health == "healthy" or runner.passed:
+                continue
+            if not self.run_healthcheck(runner):
+                waiting.append(c)
+        if waiting:
+            raise _Pending(HEALTHY, f"{waiting[0].name}: healthcheck not passing yet" + (
+                f" ({result.health_output})" if result.health_output else ""))
+        how = "Docker reports healthy" if all(c.health == "healthy" for c in mine) else \
+            "healthcheck command passed (run by stacktui)"
+        self.passed(HEALTHY, how)
+
+    def run_healthcheck(self, runner: _HealthRunner) -> bool | None:
+        state = runner.poll()
+        if state is None and runner.future is not None:
+            # Give a fresh run a moment: it usually answers within tens of ms.
+            try:
+                runner.future.result(timeout=max(0.0, min(1.0, self.deadline - time.monotonic())))
+            except Exception:  # reported through poll() below
+                pass
+            state = runner.poll()
+        if runner.last_output is not None:
+            self.result.health_output = runner.last_output
+        return state
+
+    def check_probe(self, outcome: ProbeResult) -> None:
+        url = self.url
+        if outcome.ok:
+            self.passed(f"probe {url}", f"{url} answered {outcome.status_code} via {outcome.reached_via}")
+        elif not outcome.checked:  # a remote engine's port out of reach: no gate to hold
+            self.passed(f"probe {url}", f"{url} {outcome.error}")
+        else:
+            raise _Pending(f"probe {url}", f"{url} via {outcome.reached_via}: {outcome.error}")
+
+
 def wait_for_gates(
     project: Project,
     engine: Engine,
@@ -185,144 +420,4 @@ def wait_for_gates(
     `known` is an optional recent view of the project's containers (ids are
     taken from it; states are always inspected afresh).
     """
-    spec = project.service(service)
-    started = time.monotonic()
-    deadline = started + timeout
-    names = gate_names(project, service, known)
-    result = GateResult(service, ok=False)
-    url = spec.x.health
-    # The probe goes through the namespace root of the URL's host: its containers are watched too.
-    watched = {service}
-    if url:
-        from urllib.parse import urlsplit
-
-        host = urlsplit(url).hostname or ""
-        if host in project.services:
-            watched.add(namespace_root(project, host))
-    watch = _Watch(engine, project, watched, known)
-    restart_policy = str((spec.raw or {}).get("restart") or "no")
-    runners: dict[str, _HealthRunner] = {}
-    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gate")
-    own_client = None
-    if url and client is None:
-        from stacktui.core.health.httplib import load_httpx
-
-        httpx = load_httpx()
-
-        # Loading the CA bundle costs 0.1-0.2 s of CPU; a plain-http probe never needs it.
-        client = own_client = httpx.Client(verify=not url.startswith("http://"))
-    pause = FIRST_POLL
-
-    def passed(name: str, detail: str) -> None:
-        if name not in result.passed:
-            result.passed.append(name)
-            if on_pass:
-                on_pass(name, detail)
-
-    def fail(gate: str, reason: str, *, say_when: bool = True) -> GateResult:
-        result.ok = False
-        result.waiting_on = gate
-        result.elapsed = time.monotonic() - started
-        result.reason = f"{reason} (after {result.elapsed:.1f} s)" if say_when else reason
-        return result
-
-    try:
-        while True:
-            seen = watch.look()
-            mine = [c for c in seen if c.service == service]
-            had = result.container_ids
-            result.container_ids = [c.id for c in mine]
-            result.containers = seen
-            pending: str | None = None
-            why_pending = ""
-            # running
-            if had and not set(had) & set(result.container_ids):
-                # Someone else removed or recreated what this step restarted. Waiting could only end
-                # in following their container, on a stack they are changing: stop here instead.
-                if not mine:
-                    result.container_ids = had
-                    return fail(RUNNING, f"{service}'s container {had[0][:12]} was removed while waiting for its "
-                                         "gates, not by stacktui")
-                return fail(RUNNING, f"{service}'s container {had[0][:12]} was replaced by {mine[0].id[:12]} while "
-                                     "waiting for its gates: someone else recreated it")
-            if not mine:
-                pending, why_pending = RUNNING, f"{service} has no container"
-            else:
-                down = [c for c in mine if c.state != "running"]
-                for c in down:
-                    if c.state in ("exited", "dead") and restart_policy in NO_RESTART_POLICIES:
-                        code = f" with code {c.exit_code}" + (", OOM-killed" if c.oom_killed else "")
-                        return fail(RUNNING, f"running gate failed: {c.name} {c.state}{code}")
-                if down:
-                    pending, why_pending = RUNNING, f"{down[0].name} is {down[0].state}"
-            if pending is None:
-                passed(RUNNING, ", ".join(c.name for c in mine) + " running")
-                if HEALTHY not in names and any(health_command(watch.raw_of(c.id)) for c in mine):
-                    names.insert(1, HEALTHY)  # the image brings a healthcheck the files do not mention
-            # The probe runs beside the healthcheck command: both take a moment, neither needs the other.
-            probe_future: Future[ProbeResult] | None = None
-            if pending is None and url and f"probe {url}" not in result.passed:
-                probe_future = pool.submit(probe_service, project, seen, service, PROBE_TIMEOUT,
-                                           engine.is_local(), client, engine.endpoint.address)
-            # healthy: Docker's word, or the healthcheck command run now
-            if pending is None and HEALTHY in names and HEALTHY not in result.passed:
-                waiting = []
-                for c in mine:
-                    if c.health == "unhealthy":
-                        result.health_output = c.health_output
-                        return fail(HEALTHY, f"healthy gate failed: Docker reports {c.name} unhealthy")
-                    runner = runners.get(c.id) or runners.setdefault(
-                        c.id, _HealthRunner(engine, pool, c.id, watch.raw_of(c.id)))
-                    if c.health == "healthy" or runner.passed:
-                        continue
-                    state = runner.poll()
-                    if state is None and runner.future is not None:
-                        # Give a fresh run a moment: it usually answers within tens of ms.
-                        try:
-                            runner.future.result(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
-                        except Exception:  # reported through poll() below
-                            pass
-                        state = runner.poll()
-                    if runner.last_output is not None:
-                        result.health_output = runner.last_output
-                    if not state:
-                        waiting.append(c)
-                if waiting:
-                    pending = HEALTHY
-                    why_pending = f"{waiting[0].name}: healthcheck not passing yet" + (
-                        f" ({result.health_output})" if result.health_output else "")
-                else:
-                    how = "Docker reports healthy" if all(c.health == "healthy" for c in mine) else \
-                        "healthcheck command passed (run by stacktui)"
-                    passed(HEALTHY, how)
-            if probe_future is not None:
-                outcome = probe_future.result()
-                result.probe = outcome
-                if pending is None:
-                    if outcome.ok:
-                        passed(f"probe {url}", f"{url} answered {outcome.status_code} via {outcome.reached_via}")
-                    elif not outcome.checked:  # a remote engine's port out of reach: no gate to hold
-                        passed(f"probe {url}", f"{url} {outcome.error}")
-                    else:
-                        pending, why_pending = f"probe {url}", f"{url} via {outcome.reached_via}: {outcome.error}"
-            if pending is None and all(n in result.passed for n in names):
-                result.ok = True
-                result.elapsed = time.monotonic() - started
-                return result
-            if cancel is not None and cancel.is_set():
-                return fail(pending or names[-1], f"cancelled while waiting for {pending}: {why_pending}")
-            if time.monotonic() >= deadline:
-                return fail(pending or names[-1], f"{pending} gate not passed within {timeout:g} s: {why_pending}",
-                            say_when=False)
-            wait = min(pause, max(0.0, deadline - time.monotonic()))
-            if cancel is not None:
-                cancel.wait(wait)
-            else:
-                time.sleep(wait)
-            if time.monotonic() - started >= FAST_FOR:
-                pause = min(MAX_POLL, pause * 2)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-        if own_client is not None:
-            own_client.close()
-
+    return _GateWait(project, engine, service, timeout, cancel, client, on_pass, known).run()

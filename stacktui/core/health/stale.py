@@ -119,3 +119,56 @@ def find_stale(project: Project, containers: list[ContainerInfo], *, proc: str |
                     changed = True
                     break
     return verdicts
+
+
+@dataclass(frozen=True)
+class StaleFix:
+    """What repairs a stale service: restarting `restart` (the highest stale link of its chain, or the owner
+    that is not running), which brings every service in its namespaces with it."""
+
+    service: str
+    restart: str
+
+    @property
+    def command(self) -> str:
+        return f"stacktui restart {self.restart}"
+
+    @property
+    def action(self) -> str:
+        """The TUI's action id for the same fix."""
+        return f"restart:{self.restart}"
+
+    def text(self) -> str:
+        if self.restart == self.service:
+            return f"restart {self.service} into its owner's current namespace ({self.command})"
+        return (f"restart from {self.restart}, the highest stale link above {self.service}; its joiners follow "
+                f"in order ({self.command})")
+
+
+def stale_fix(verdicts: dict[str, StaleVerdict], service: str,
+              running: set[str] | None = None) -> StaleFix:
+    """The one fix for a stale `service`, which `check`, the TUI's findings, the gates and the heal all give.
+
+    Restarting `service` alone rejoins its owner's namespace as it is now; when that
+    owner is itself stale, the rejoined namespace is still the dead one. So the fix
+    walks up while the owner is stale; an owner that is not running (`running` names
+    the running services) is where the restart starts instead.
+    """
+    top = service
+    seen = {service}
+    while top in verdicts:
+        owner = verdicts[top].owner
+        if owner in seen:
+            break
+        if running is not None and owner not in running:
+            top = owner
+            break
+        if owner not in verdicts:
+            break
+        seen.add(owner)
+        top = owner
+    return StaleFix(service, top)
+
+
+def running_services(containers: list[ContainerInfo]) -> set[str]:
+    return {c.service for c in containers if c.state == "running"}

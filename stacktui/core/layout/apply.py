@@ -29,9 +29,11 @@ from pathlib import Path
 
 from stacktui.core.compose import cli as composecli
 from stacktui.core.compose.cli import ComposeTarget
-from stacktui.core.engine.client import Engine, lost_engine
+from stacktui.core.engine.client import ContainerInfo, Engine, lost_engine
+from stacktui.core.health.verdict import stack_verdict
 from stacktui.core.errors import ConfigError, StackError
-from stacktui.core.layout.history import FileChanged, HistoryEntry, check_writable, read_bytes, revert, write_change
+from stacktui.core.layout.history import (FileChanged, HistoryEntry, check_writable, read_bytes, revert, sha256,
+                                          write_change)
 from stacktui.core.layout.prepare import LayoutChange
 from stacktui.core.layout.stoptogether import StopTogether
 from stacktui.core.ports.host import host_port_conflicts
@@ -58,6 +60,7 @@ class ApplyResult:
     rolled_back: bool = False
     rollback_ok: bool | None = None
     rollback_reason: str | None = None
+    rollback_verified: list[str] = field(default_factory=list)  # what the rollback checked and found as before
     notes: list[str] = field(default_factory=list)
 
 
@@ -245,6 +248,7 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
         if not engine.is_local():
             result.notes.append("host ports: not checked: remote engine (they are bound on the engine's host, not here)")
 
+        before = state_before(project, engine, containers, services)
         result.entry = write_change(change)
         result.written = True
         emit(ApplyEvent("write", f"wrote {change.file} (history #{result.entry.id})"))
@@ -271,12 +275,16 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
             if bad is not None:
                 result.failed, result.reason = "verify", f"{bad.what}: {bad.detail}"
         if result.failed is None:
-            result.ok = True
-            emit(ApplyEvent("done", "every check passed"))
-            return result
+            verdict = stack_verdict(new, engine.project_containers(new.name), services,
+                                    proc="/proc" if engine.is_local() else None)
+            if verdict.ok:
+                result.ok = True
+                emit(ApplyEvent("done", f"every check passed; {verdict.text()}"))
+                return result
+            result.failed, result.reason = "verify", verdict.text()
 
         emit(ApplyEvent("failed", f"{result.failed}: {result.reason}"))
-        _roll_back(change, result, project, engine, target, services, timeout, emit)
+        _roll_back(change, result, project, engine, target, services, timeout, emit, before)
         return result
 
 
@@ -285,8 +293,29 @@ def _failure(exc: BaseException, engine: Engine) -> str:
     return str(gone) if gone is not None else f"{type(exc).__name__}: {exc}"
 
 
+@dataclass(frozen=True)
+class StateBefore:
+    """What held before the change, for the rollback to be judged against: not more than that."""
+
+    running: frozenset[str]  # services running, and not stale
+    probing: frozenset[str]  # services whose x-stacktui.health probe answered
+
+
+def state_before(project: Project, engine: Engine, containers: list[ContainerInfo],
+                 services: list[str]) -> StateBefore:
+    from stacktui.core.health.probes import probe_all
+
+    proc = "/proc" if engine.is_local() else None
+    verdict = stack_verdict(project, containers, services, proc=proc)
+    running = frozenset(s for s in services if s not in verdict.failing)
+    mine = [c for c in containers if c.service in services or c.service in running]
+    probes = probe_all(project, mine, local_engine=engine.is_local(), engine_host=engine.endpoint.address)
+    return StateBefore(running, frozenset(s for s, r in probes.items() if s in services and (r.ok or not r.checked)))
+
+
 def _roll_back(change: LayoutChange, result: ApplyResult, project: Project, engine: Engine,
-               target: ComposeTarget, services: list[str], timeout: float, emit: Emit) -> None:
+               target: ComposeTarget, services: list[str], timeout: float, emit: Emit,
+               before: StateBefore) -> None:
     result.rolled_back = True
     assert result.entry is not None
     try:
@@ -296,19 +325,42 @@ def _roll_back(change: LayoutChange, result: ApplyResult, project: Project, engi
         result.rollback_ok, result.rollback_reason = False, f"the file was not put back: {exc}"
         emit(ApplyEvent("rollback", result.rollback_reason))
         return
+    digest = sha256(change.old_text.encode("utf-8"))
+    if sha256(read_bytes(change.file)) != digest:
+        result.rollback_ok, result.rollback_reason = False, f"{change.file.name} is not byte-identical to before"
+        emit(ApplyEvent("rollback", result.rollback_reason))
+        return
+    verified = [f"{change.file.name} byte-identical to before (sha256 {digest[:12]})"]
     emit(ApplyEvent("rollback", f"put {change.file} back; compose up {' '.join(services)} from it"))
     ok, why = _up(target, services, timeout)
     if ok:
+        # A probe that failed before the change is the stack's state, not the rollback's failure: judged
+        # are the probes that answered before, and the containers that ran (not stale) before.
+        gated = [s for s in services if s in before.probing]
         try:
-            passed = probe_gates(project, engine, services, time.monotonic() + timeout, emit)
+            passed = probe_gates(project, engine, gated, time.monotonic() + timeout, emit)
+            verdict = stack_verdict(project, engine.project_containers(project.name),
+                                    [s for s in services if s in before.running],
+                                    proc="/proc" if engine.is_local() else None)
         except Exception as exc:  # the engine went away during the rollback's checks
-            passed = [Check("the engine answers", False, _failure(exc, engine))]
+            passed, verdict = [Check("the engine answers", False, _failure(exc, engine))], None
         bad = next((c for c in passed if not c.ok), None)
         if bad is not None:
             ok, why = False, f"{bad.what}: {bad.detail}"
+        elif verdict is not None and not verdict.ok:
+            ok, why = False, verdict.text()
+        else:
+            verified.append(f"running, in their owners' current namespaces as before: "
+                            f"{', '.join(s for s in services if s in before.running) or 'none'}")
+            verified += [f"{c.what}, as before" for c in passed]
+            failing = [s for s in services if project.services[s].x.health and s not in before.probing]
+            if failing:
+                verified.append(f"probe of {', '.join(failing)} failing before the change too: not the rollback's")
     result.rollback_ok = ok
+    result.rollback_verified = verified
     # The file is back either way; only the containers may not be: say how to bring them to it.
     result.rollback_reason = None if ok else (
         f"{why}; {change.file.name} is as it was, the containers are not: once the engine answers, "
         f"`docker compose up -d {' '.join(services)}` in {change.file.parent} brings them back to it")
-    emit(ApplyEvent("rollback", "previous layout running again" if ok else f"rollback incomplete: {why}"))
+    emit(ApplyEvent("rollback", "previous layout running again, verified: " + "; ".join(verified) if ok
+                    else f"rollback incomplete: {why}"))

@@ -257,7 +257,13 @@ def prepare_undo(project: Project) -> LayoutChange:
     live = [e for e in entries if e.kind != ROLLBACK and e.id not in reverted]
     if not live:
         names = ", ".join(str(f) for f in project.files)
-        raise ConfigError(f"no layout change to undo: the history of {names} is empty")
+        if not entries:
+            raise ConfigError(f"no layout change to undo: the history of {names} is empty")
+        # `layout history` lists these entries too: say why none of them is undone.
+        undone = ", ".join(f"#{n}" for n in sorted(reverted))
+        raise ConfigError(f"no layout change to undo: the history of {names} has {len(entries)} entries, but every "
+                          f"change in it ({undone}) was rolled back when its apply failed; the file is as before them",
+                          hint="`stacktui layout history` lists them")
     entry = live[-1]
     file = entry.path
     current = read_bytes(file)

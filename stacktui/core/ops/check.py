@@ -10,7 +10,7 @@ from stacktui.core.ports.host import host_findings
 from stacktui.core.ports.live import Listener, live_findings, namespace_listeners
 from stacktui.core.compose.model import Project
 from stacktui.core.ports.static import static_findings
-from stacktui.core.health.stale import find_stale
+from stacktui.core.health.stale import find_stale, running_services, stale_fix
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
@@ -18,13 +18,15 @@ if TYPE_CHECKING:
 
 def stale_findings(project: Project, containers: list[ContainerInfo]) -> list[Finding]:
     out = []
-    for service, verdict in find_stale(project, containers).items():
+    verdicts = find_stale(project, containers)
+    running = running_services(containers)
+    for service, verdict in verdicts.items():
+        fix = stale_fix(verdicts, service, running)
         out.append(Finding.at(
             project.source.locate(service, "network_mode") if project.source is not None else None,
             severity=ERROR, kind=STALE_NAMESPACE, service=service, port=None,
             message=f"{service} lives in a stale namespace: {verdict.reason}; its own healthcheck may still pass",
-            hint=f"restart {service} after {verdict.owner} (stacktui restart {service})",
-            fix=f"restart:{service}"))
+            hint=fix.text(), fix=fix.action))
     return out
 
 

@@ -41,10 +41,7 @@ def shell_command(project: Project, engine: "Engine", service: str, *, tty: bool
     if service not in project.services:
         raise ConfigError(f"no service {service!r} in project {project.name}",
                           hint=f"the services are {', '.join(project.services)}")
-    docker = shutil.which("docker")
-    if docker is None:
-        raise StackError("a shell needs the docker command-line client, which is not on PATH",
-                         hint="install the docker CLI (docker-ce-cli), or use `docker exec` from elsewhere")
+    docker = docker_cli()
     containers = containers if containers is not None else engine.project_containers(project.name)
     mine = [c for c in containers if c.service == service]
     running = next((c for c in mine if c.state == "running"), None)
@@ -55,12 +52,26 @@ def shell_command(project: Project, engine: "Engine", service: str, *, tty: bool
                          hint=f"start it first (`stacktui restart {service}`)")
     shell = pick_shell(engine, running.id)
     banner = f"{shell} in {service} ({running.name}){where(running, containers)}; `exit` returns to stacktui"
+    argv = [docker, "exec", "-i", *(["-t"] if tty else []), running.id, shell]
+    return ShellCommand(service, running.id, shell, argv, docker_env(engine), banner)
+
+
+def docker_cli() -> str:
+    """The docker command-line client's path (it owns `exec -it`: raw mode, resizes, detach keys)."""
+    docker = shutil.which("docker")
+    if docker is None:
+        raise StackError("this needs the docker command-line client, which is not on PATH",
+                         hint="install the docker CLI (docker-ce-cli), or use `docker exec` from elsewhere")
+    return docker
+
+
+def docker_env(engine: "Engine") -> dict[str, str]:
+    """This environment, with the docker CLI pointed at the engine stacktui talks to, whatever its own
+    context would pick."""
     env = dict(os.environ)
-    # The engine stacktui talks to, whatever the docker CLI's own context would pick.
     env["DOCKER_HOST"] = engine.host if engine.host and not engine.host.startswith("http+docker") else DEFAULT_HOST
     env.pop("DOCKER_CONTEXT", None)
-    argv = [docker, "exec", "-i", *(["-t"] if tty else []), running.id, shell]
-    return ShellCommand(service, running.id, shell, argv, env, banner)
+    return env
 
 
 def pick_shell(engine: "Engine", container_id: str) -> str:

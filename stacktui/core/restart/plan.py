@@ -32,9 +32,13 @@ from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.engine.client import ContainerInfo, Engine, lost_engine
 from stacktui.core.errors import ConfigError
 from stacktui.core.health.gates import GateResult, gate_names, wait_for_gates
+from stacktui.core.health.verdict import stack_verdict
+from stacktui.core.findings import ERROR
+from stacktui.core.ports.host import host_findings
 from stacktui.core.namespaces.graph import NAMESPACE_KEYS, Graph, project_graph
 from stacktui.core.lock import project_lock
 from stacktui.core.compose.model import Project
+from stacktui.core.durations import seconds
 
 RESTART, RECREATE = "restart", "recreate"
 EVENT_KINDS = ("lock_waiting", "step_started", "gate_waiting", "gate_passed", "step_done", "step_failed",
@@ -99,10 +103,12 @@ class PlanResult:
     cancelled: bool = False
     stopped_not_run: list[str] = field(default_factory=list)  # not-run services left stopped with their owner
     elapsed: float = 0.0
+    verified: str = ""  # the final verdict over every service the plan touched
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "verified": self.verified,
             "cancelled": self.cancelled,
             "steps_run": [asdict(s) for s in self.steps_run],
             "failed_step": self.failed_step.to_json() if self.failed_step else None,
@@ -247,7 +253,7 @@ def execute(
         except Busy as busy:
             if lock_wait <= 0:
                 raise
-            emit("lock_waiting", 0, "", f"{busy.message}; waiting up to {lock_wait:g} s")
+            emit("lock_waiting", 0, "", f"{busy.message}; waiting up to {seconds(lock_wait)}")
             held.enter_context(project_lock(project.name, what, wait=lock_wait))
             containers = None  # the other plan changed them
         return _run(plan, project, engine, target, emit, cancel, abort, timeout, containers)
@@ -299,6 +305,12 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
             if rider_ids:
                 note += f"; stopping {', '.join(riders)} with it"
             emit("step_started", number, step.service, f"{action} {step.service}{note}")
+            held = ports_held(project, engine, containers, step.service)
+            if held:
+                _fail(result, plan, index, engine, project,
+                      f"{action} of {step.service} not started: {held}", None, mine)
+                emit("step_failed", number, step.service, result.reason or "")
+                break
             try:
                 futures = [pool.submit(engine.stop, cid, grace_seconds(project, _service_of(containers, cid)))
                            for cid in rider_ids]
@@ -357,6 +369,8 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
             result.steps_run.append(StepOutcome(number, step.service, action, True, gate.container_ids,
                                                 gate.passed, round(elapsed, 3)))
             emit("step_done", number, step.service, f"{step.service} back in {elapsed:.2f} s")
+        if result.ok:
+            _final_verdict(result, plan, project, engine)
         if result.not_run:
             result.stopped_not_run = [s.service for s in result.not_run if s.service in stopped_early]
         result.elapsed = time.monotonic() - started
@@ -374,6 +388,25 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
         if client is not None:
             client.close()
         pool.shutdown(wait=False)
+
+
+def _final_verdict(result: PlanResult, plan: RestartPlan, project: Project, engine: Engine) -> None:
+    """Every step passed its gates; the plan is done only when every service it touched still works."""
+    verdict = stack_verdict(project, engine.project_containers(project.name), [s.service for s in plan.steps],
+                            proc="/proc" if engine.is_local() else None)
+    result.verified = verdict.text()
+    if not verdict.ok:
+        result.ok = False
+        result.reason = verdict.text()
+
+
+def ports_held(project: Project, engine: Engine, containers: list[ContainerInfo], service: str) -> str:
+    """The host ports `service` publishes that someone else holds, and who: said before its start, since the
+    engine's refusal otherwise shows only as a container that never runs."""
+    if not project.services[service].ports:
+        return ""
+    found = [f for f in host_findings(project, engine, containers, services=[service]) if f.severity == ERROR]
+    return "; ".join(f"{f.message} ({f.hint})" if f.hint else f.message for f in found)
 
 
 def plan_services(plan: RestartPlan) -> set[str]:
