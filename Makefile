@@ -58,6 +58,8 @@ screenshots: setup
 
 lint: setup
 	$(BIN)/lint-imports
+	$(BIN)/ruff check stacktui
+	$(BIN)/mypy
 
 clean:
 	-$(ENGINE) stop

@@ -1,4 +1,5 @@
-"""The command line: `stacktui [global options] [status|restart|check|layout|latency|watch|projects|shell|run|config|kube|tui|serve]`.
+"""The command line:
+`stacktui [global options] [status|restart|check|layout|latency|watch|projects|shell|run|config|kube|tui|serve]`.
 
 Exit codes for every command: 0 done, 1 a step or check failed, 2 usage or
 configuration error. With no command, the TUI opens.
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from stacktui import __version__
 from stacktui.commands import (check, config, kube, latency, layout, projects, restart, run, serve, shell, signals,
@@ -23,7 +24,7 @@ COMMANDS = (status, restart, check, layout, latency, watch, projects, shell, run
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors exit 2 with one line, like every other config error
+    def error(self, message: str) -> NoReturn:  # usage errors exit 2 with one line, like every other config error
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -36,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "DOCKER_HOST, DOCKER_CONTEXT, the current context")
     parser.add_argument("-f", "--file", action="append", default=[], metavar="FILE",
                         help="compose file (repeatable), as in docker compose")
-    parser.add_argument("-p", "--project-name", metavar="NAME", help="project name; alone, attach read-only to a running project")
+    parser.add_argument("-p", "--project-name", metavar="NAME",
+                        help="project name; alone, attach read-only to a running project")
     parser.add_argument("--project-directory", metavar="DIR", help="working directory of the project")
     parser.add_argument("--env-file", action="append", default=[], metavar="FILE", help="alternate env file(s)")
     parser.add_argument("--profile", action="append", default=[], metavar="NAME", help="compose profile(s) to enable")

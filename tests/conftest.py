@@ -56,11 +56,37 @@ def engine(docker_host: str):
     eng.close()
 
 
+# Host ports for test stacks come from below the kernel's ephemeral range (32768-60999 here), a block
+# of its own per xdist worker, each handed out once per run. A port the kernel picked (bind to 0)
+# could be picked again by another worker while a restarting container has let go of it, and the
+# restart then fails with "port is already allocated".
+_PORT_BLOCK = 1000
+_PORT_FIRST = 20000
+_PORT_BLOCKS = 12  # 20000-31999
+_ports_given: set[int] = set()
+
+
+def _worker_index() -> int:
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(name[2:]) if name[2:].isdigit() else 0
+
+
 def free_port() -> int:
-    """A port free on 127.0.0.1 right now (the kernel picks it, so parallel runs rarely collide)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free on 127.0.0.1 right now, never handed out before in this run, from this worker's block."""
+    first = _PORT_FIRST + (_worker_index() % _PORT_BLOCKS) * _PORT_BLOCK
+    start = first + (os.getpid() * 7) % _PORT_BLOCK  # two runs on one machine start apart
+    for i in range(_PORT_BLOCK):
+        port = first + (start - first + i) % _PORT_BLOCK
+        if port in _ports_given:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise RuntimeError(f"no free port left in {first}-{first + _PORT_BLOCK - 1} for this worker")
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ Test modules import the fixtures they use from here (`from tests.faults_support 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -69,15 +70,35 @@ class FaultEngine:
         return Engine(docker.DockerClient(base_url=self.host, timeout=timeout), self.host)
 
 
+@contextlib.contextmanager
+def machine_lock(name: str, timeout: float = 900) -> Iterator[None]:
+    """A lock for one machine-wide resource (a bridge name such as stktest0): a second run of the suite
+    on the same machine, or `make chaos`, waits for it instead of deleting the bridge under the first."""
+    import fcntl
+
+    with open(f"/tmp/stacktui-{name}.lock", "w") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise AssertionError(f"/tmp/stacktui-{name}.lock held for {timeout:g} s by another run")
+                time.sleep(0.5)
+        yield
+
+
 @pytest.fixture(scope="session")
 def fault_engine(docker_host: str) -> Iterator[FaultEngine]:
     devengine.ensure_tools()
     private = devengine.fault_engine()
-    private.start()
-    try:
-        yield FaultEngine(private, devengine.image(private.host))
-    finally:
-        private.stop()
+    with machine_lock("faults"):
+        private.start()
+        try:
+            yield FaultEngine(private, devengine.image(private.host))
+        finally:
+            private.stop()
 
 
 @dataclass

@@ -22,6 +22,19 @@ def test_import_contracts_hold():
     assert f"{len(contracts)} kept, 0 broken" in done.stdout
 
 
+def test_ruff_finds_nothing():
+    """pyflakes, pycodestyle and bugbear on stacktui/ (the rules in pyproject.toml): an unused name fails."""
+    done = subprocess.run([str(Path(sys.executable).parent / "ruff"), "check", "--no-cache", "stacktui"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_types_check():
+    """mypy on stacktui/ with the settings in pyproject.toml: a wrong type fails the build."""
+    done = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_every_core_package_is_in_a_layer():
     """A new package under stacktui/core must be placed in the layers contract, not slip past it."""
     contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]

@@ -14,6 +14,7 @@ from typing import Iterator
 
 import httpx
 
+from tests.conftest import free_port
 from tests.waiting import until
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -59,12 +60,6 @@ def set_env(stack, **values: int) -> str:
     lines = [ln for ln in before.splitlines() if ln.split("=", 1)[0] not in values]
     env.write_text("\n".join([*lines, *(f"{k}={v}" for k, v in values.items())]) + "\n")
     return before
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_demo_separate_and_shared_again(demo_stack, engine):

@@ -51,7 +51,7 @@ def test_one_subscription_for_rows_and_lines_and_a_hold_until_release(demo_stack
         assert rec.row("mcp-server").health == STALE
     finally:
         live.stop()
-    assert not any(t.is_alive() for t in live.watcher._threads)
+    assert not live.watcher.alive
 
 
 def test_the_screens_first_listing_starts_the_log_readers_before_the_watcher_lists():

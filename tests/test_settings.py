@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from stacktui.core.errors import ConfigError
-from stacktui.core.settings import (ACTION_IDS, KEY_ACTIONS, THEMES, Settings, config_path, load_settings,
-                                    normalize_keys, parse_settings)
+from stacktui.core.settings import (ACTION_IDS, KEY_ACTIONS, THEMES, Settings, config_path, example_toml,
+                                    load_settings, normalize_keys, parse_settings)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,12 +113,19 @@ def test_every_command_reads_the_file_and_a_bad_one_exits_2_with_one_line(tmp_pa
                            "(give share another key too, or choose another key for restart)\n")
 
 
-def test_the_apps_bindings_are_the_schemas_actions():
+def test_the_app_binds_every_action_once_at_its_default_key():
     from stacktui.ui.app import StackApp
 
     bindings = {b.id: normalize_keys(b.key) for b in StackApp.BINDINGS}
     assert bindings == {a.id: normalize_keys(a.key) for a in KEY_ACTIONS}
-    assert len(ACTION_IDS) == len(set(ACTION_IDS))
+    assert len(ACTION_IDS) == len(set(ACTION_IDS)) == len(StackApp.BINDINGS)
+
+
+def test_the_readme_shows_every_setting_with_its_default():
+    readme = (ROOT / "README.md").read_text()
+    assert example_toml() in readme
+    shown = parse_settings(example_toml(), Path("README.md"))
+    assert shown == Settings(path=Path("README.md"))
 
 
 def test_the_themes_are_textuals():

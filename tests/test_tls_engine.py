@@ -17,7 +17,7 @@ from typing import Iterator
 import pytest
 
 from tests.conftest import DEMO_PORTS, ROOT, devengine, free_port, make_stack
-from tests.faults_support import FaultStack, bind, until
+from tests.faults_support import FaultStack, bind, machine_lock, until
 from tests.tls_support import make_certs
 
 
@@ -28,6 +28,11 @@ def tls_engine(tmp_path_factory: pytest.TempPathFactory, docker_host: str) -> It
     certs = make_certs(tmp_path_factory.mktemp("certs"))
     port = free_port()
     private = devengine.tls_engine(certs, port)
+    with machine_lock("tls"):
+        yield from _started(private, tmp_path_factory, port, certs)
+
+
+def _started(private, tmp_path_factory: pytest.TempPathFactory, port: int, certs: Path) -> Iterator[dict[str, str]]:
     private.start()
     try:
         image = devengine.image(private.host)  # built over the unix socket, the one way in besides TLS

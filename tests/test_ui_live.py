@@ -127,7 +127,7 @@ async def test_table_and_logs_follow_the_engine_through_stops_and_an_outage(demo
 
             await pilot.press("q")
         assert app.return_code == 0
-        assert not any(t.is_alive() for t in app.watcher._threads)
+        assert not app.watcher.alive
     finally:
         app.stop_core()
         proxy.down()

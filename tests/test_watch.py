@@ -157,7 +157,7 @@ def test_rows_follow_engine_events_without_polling(demo_stack, engine):
         assert rec.connections == [Connection(True)]
     finally:
         watcher.stop()
-    assert not any(t.is_alive() for t in watcher._threads)
+    assert not watcher.alive
 
 
 def test_engine_gone_is_reported_and_the_watcher_reconnects_to_the_current_state(demo_stack, engine):

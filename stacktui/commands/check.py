@@ -32,7 +32,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"project": project.name, "findings": [f.to_json(_path) for f in findings], "notes": notes,
                    # who listens on each port inside the shared network namespaces, and how we know
-                   "listeners": [asdict(l) for l in listeners]})
+                   "listeners": [asdict(one) for one in listeners]})
     else:
         for f in findings:
             print(f.text(_path))

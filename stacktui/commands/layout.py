@@ -63,7 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     shared = lsub.add_parser("shared", help="move SERVICE into OWNER's network and ipc namespaces")
     shared.add_argument("service")
-    shared.add_argument("--with", dest="owner", required=True, metavar="OWNER", help="the service whose namespaces to join")
+    shared.add_argument("--with", dest="owner", required=True, metavar="OWNER",
+                        help="the service whose namespaces to join")
     _change_options(shared)
     shared.set_defaults(run=run_shared)
 
@@ -238,7 +239,8 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange",
         entry = f" (history #{result.entry.id})" if result.entry else ""
         print(f"done: {change.reason}{entry}")
         return 0
-    print(f"stacktui: layout change failed at {result.failed}: {printable(result.reason or '', keep=MULTILINE)}", file=sys.stderr)
+    print(f"stacktui: layout change failed at {result.failed}: {printable(result.reason or '', keep=MULTILINE)}",
+          file=sys.stderr)
     if not result.rolled_back:
         print(f"stacktui: nothing was changed: {relpath(change.file)} and the containers are as they were",
               file=sys.stderr)
@@ -248,5 +250,6 @@ def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange",
         for item in result.rollback_verified:
             print(f"stacktui:   verified: {printable(item)}", file=sys.stderr)
     else:
-        print(f"stacktui: ROLLBACK INCOMPLETE: {printable(result.rollback_reason or '', keep=MULTILINE)}", file=sys.stderr)
+        print(f"stacktui: ROLLBACK INCOMPLETE: {printable(result.rollback_reason or '', keep=MULTILINE)}",
+              file=sys.stderr)
     return 1

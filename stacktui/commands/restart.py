@@ -25,7 +25,8 @@ LOCK_WAIT = 600.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("restart", help="restart services and everyone sharing their namespaces, in order, with health gates")
+    p = sub.add_parser("restart",
+                       help="restart services and everyone sharing their namespaces, in order, with health gates")
     p.add_argument("services", nargs="*", metavar="SERVICE", help="the services to restart")
     p.add_argument("--all", action="store_true", help="restart the whole stack in dependency order")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")

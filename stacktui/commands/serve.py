@@ -12,6 +12,8 @@ import ipaddress
 import shlex
 import shutil
 import sys
+from pathlib import Path
+from typing import Sequence
 
 from stacktui.commands.context import Context
 from stacktui.core.errors import ConfigError
@@ -90,11 +92,11 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     from stacktui.core.compose.discovery import NoProject
 
     try:
-        files = ctx.target.files
+        files: Sequence[Path] = ctx.target.files
     except NoProject:
         files = []  # no project here: each page opens the projects screen
     if files:
-        ctx.project  # a compose file that does not load is said once here, not on every page opened
+        _ = ctx.project  # a compose file that does not load is said once here, not on every page opened
 
     if not is_loopback(args.host):
         print(exposure_warning(args.host, args.port), file=sys.stderr, flush=True)

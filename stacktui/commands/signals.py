@@ -30,8 +30,8 @@ def handled(handler: Handler) -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def stdout_gone() -> bool:

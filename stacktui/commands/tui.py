@@ -204,7 +204,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     from stacktui.core.compose.discovery import NoProject
 
     try:
-        ctx.target
+        _ = ctx.target  # resolving it says whether there is a project here
     except NoProject:
         return projects(ctx, args)  # no compose file here and no -p: every project, to pick one
     return _run_app(ctx, args)

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("watch", help="follow the engine; report stranded joiners, or heal them with --heal")
     p.add_argument("--heal", action=argparse.BooleanOptionalAction, default=None,
-                   help="repair stranded joiners with the ordered, gated restart plan (default: `heal` in config.toml, else off)")
+                   help="repair stranded joiners with the ordered, gated restart plan "
+                        "(default: `heal` in config.toml, else off)")
     p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     p.add_argument("--all-projects", action="store_true", help="watch every Compose project on the engine")
     p.add_argument("--heal-unhealthy", action=argparse.BooleanOptionalAction, default=None,
@@ -99,7 +100,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
 
     def make(project: Any, target: Any, files: WatchedFiles | None = None) -> ProjectHealer:
         return ProjectHealer(project, engine, emit, heal=args.heal, target=target, stop=stop,
-                             backoff=Backoff(first=first), gate_timeout=args.timeout, heal_unhealthy=args.heal_unhealthy,
+                             backoff=Backoff(first=first), gate_timeout=args.timeout,
+                             heal_unhealthy=args.heal_unhealthy,
                              unhealthy_checks=checks, check_interval=interval, files=files)
 
     with handled(_stopper(stop)):

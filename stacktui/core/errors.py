@@ -46,12 +46,6 @@ class ComposeCliMissing(StackError):
     """Neither `docker compose` nor `docker-compose` (v2) can be run."""
 
 
-class PlanFailed(StackError):
-    """A step of a restart plan or layout apply failed; the message says which."""
-
-    exit_code = 1
-
-
 class NotRunning(StackError):
     """The service has no running container to act in (a shell, an exec)."""
 

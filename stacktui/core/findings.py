@@ -60,7 +60,6 @@ class Finding:
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:
     """Findings from files first, in file and line order; then the rest as found. Exact repeats dropped."""
-    seen: set[Finding] = set()
-    unique = [f for f in findings if not (f in seen or seen.add(f))]
+    unique = list(dict.fromkeys(findings))
     with_file = sorted((f for f in unique if f.file), key=lambda f: (str(f.file), f.line or 0))
     return with_file + [f for f in unique if not f.file]

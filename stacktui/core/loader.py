@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from stacktui.core.compose.source import SourceIndex
     from stacktui.core.engine.client import ContainerInfo, Engine
 
+    # The files' text as the model asks it: read now, replayed from the cache, or read and recorded.
+    Source = SourceIndex | KnownSource | RecordingSource
+
 ENV_FILE_LABEL = "com.docker.compose.project.environment_file"
 
 
@@ -61,7 +64,8 @@ def _checked(project: Project) -> Project:
     return project
 
 
-def _start_compose_early(target: ComposeTarget) -> "Future[tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]] | None":
+def _start_compose_early(
+        target: ComposeTarget) -> "Future[tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]] | None":
     """Compose's `config` begun while stacktui reads the files itself, when no file can hold an alias.
 
     The alias budget must see a file before Compose does; a file without a single alias has
@@ -155,7 +159,7 @@ def unset_variables(names: list[str], source: SourceIndex) -> ConfigError:
 _BAD_PORT = re.compile(r"invalid (?:hostPort|containerPort|port|published port|target port)[^:]*: *\"?([\w.-]+)")
 
 
-def _port_entry(value: str, source: SourceIndex) -> tuple[str, SourceRef] | None:
+def _port_entry(value: str, source: Source) -> tuple[str, SourceRef] | None:
     """The service and line of the `ports:` entry where a port Compose refused was written."""
     number = re.compile(r"(?<![\w.])" + re.escape(value) + r"(?![\w.])")
     for sf in source.files:
@@ -169,7 +173,7 @@ def _port_entry(value: str, source: SourceIndex) -> tuple[str, SourceRef] | None
     return None
 
 
-def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
+def explain_compose_error(stderr: str, source: Source) -> ConfigError:
     """Compose's refusal, located in the source files when it is about the graph."""
     from stacktui.core.compose.source import shape_problem
     from stacktui.core.namespaces.graph import source_graph
@@ -225,7 +229,7 @@ def explain_compose_error(stderr: str, source: SourceIndex) -> ConfigError:
     return ConfigError(message, where=_line_for(stderr, source), hint=hint)
 
 
-def _line_for(stderr: str, source: SourceIndex) -> SourceRef | None:
+def _line_for(stderr: str, source: Source) -> SourceRef | None:
     """Compose names a service or a path (services.app.ports), never a line: find it in the files."""
     both = re.search(r'service "?([\w.-]+)"? declares mutually exclusive `(\w+)` and `(\w+)`', stderr)
     if both and source.file_of(both.group(1)) is not None:
@@ -239,7 +243,7 @@ def _line_for(stderr: str, source: SourceIndex) -> SourceRef | None:
     return None
 
 
-def _profiles_of(service: str, source: SourceIndex) -> list[str]:
+def _profiles_of(service: str, source: Source) -> list[str]:
     """The profiles a service is written with (the last file that sets them wins, as in Compose)."""
     found: list[str] = []
     for sf in source.files:
@@ -249,7 +253,8 @@ def _profiles_of(service: str, source: SourceIndex) -> list[str]:
     return found
 
 
-def project_from_config(config: dict[str, Any], source: SourceIndex | None, target: ComposeTarget,
+def project_from_config(config: dict[str, Any], source: Source | None,
+                        target: ComposeTarget,
                         args: Sequence[str] = (), input: str | None = None) -> Project:
     """The model from Compose's JSON config; `args`/`input` name the files as that call did."""
     raw_services = config.get("services") or {}
@@ -272,7 +277,7 @@ def project_from_config(config: dict[str, Any], source: SourceIndex | None, targ
 _VARIABLE = re.compile(r"(?<!\$)\$(?:\{[^}]*\}|[A-Za-z_]\w*)")
 
 
-def _extensions(names: list[str], source: SourceIndex | None, target: ComposeTarget,
+def _extensions(names: list[str], source: Source | None, target: ComposeTarget,
                 args: Sequence[str], input: str | None) -> dict[str, dict[str, Any]]:
     """x-stacktui of each service, its variables expanded by Compose itself.
 
@@ -307,13 +312,13 @@ def _unescaped(value: Any) -> Any:
     return value
 
 
-def _declared_order(raw_services: dict[str, Any], source: SourceIndex | None) -> list[str]:
+def _declared_order(raw_services: dict[str, Any], source: Source | None) -> list[str]:
     """Services in the order the files declare them (Compose's JSON sorts them by name)."""
     order = [n for n in source.service_order() if n in raw_services] if source else []
     return order + [n for n in raw_services if n not in order]
 
 
-def _service(name: str, raw: dict[str, Any], source: SourceIndex | None,
+def _service(name: str, raw: dict[str, Any], source: Source | None,
              ext_raw: dict[str, Any]) -> ServiceSpec:
     where = source.locate(name) if source else None
     ports: list[PortSpec] = []
@@ -348,7 +353,7 @@ def _service(name: str, raw: dict[str, Any], source: SourceIndex | None,
     )
 
 
-def _extension(service: str, raw: dict[str, Any], source: SourceIndex | None) -> Extension:
+def _extension(service: str, raw: dict[str, Any], source: Source | None) -> Extension:
     where = source.locate(service, "x-stacktui") if source else None
     health = raw.get("health")
     if health is not None and not (isinstance(health, str) and health.startswith(("http://", "https://"))):

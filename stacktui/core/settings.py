@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, get_args, get_type_hints
 
 from stacktui.core.errors import ConfigError, SourceRef
 from stacktui.core.keynames import is_key_name, normalize_keys
@@ -28,41 +28,51 @@ FILE_NAME = "config.toml"
 
 @dataclass(frozen=True)
 class KeyAction:
-    """One remappable action of the TUI: the Binding id, its default key and what it does."""
+    """One remappable action of the TUI: the Binding id, its default key, what it does, and how the
+    app binds it (its footer label, shown there or not, the app's action when it is not the id)."""
 
     id: str
     key: str
     description: str
+    label: str = ""
+    show: bool = True
+    action: str = ""
+
+    @property
+    def app_action(self) -> str:
+        return self.action or self.id
 
 
-# The TUI's remappable actions, in the order the help lists them. Binding ids are the names
-# users write under [keys]; the app's BINDINGS are checked against this list by a test.
+# The TUI's remappable actions, in the order the help lists them: the app's Bindings are made
+# from this list (ui.keys), and [keys] in config.toml is checked against it, without Textual.
 KEY_ACTIONS: tuple[KeyAction, ...] = (
-    KeyAction("restart", "r", "restart the selected service and its namespace dependants, in order, with health gates"),
-    KeyAction("restart_all", "R", "restart the whole stack in order"),
-    KeyAction("separate", "b", "give the selected service its own namespaces again (diff, confirm, apply)"),
-    KeyAction("share", "s", "share another service's namespaces again (diff, confirm, apply)"),
-    KeyAction("undo", "u", "undo the last layout change (diff, confirm, apply)"),
-    KeyAction("logs", "l", "logs of the selected service"),
-    KeyAction("merged", "m", "merged logs of every service"),
-    KeyAction("search", "slash", "search the log"),
-    KeyAction("next_match", "n", "next match of the search"),
-    KeyAction("previous_match", "N", "previous match of the search"),
-    KeyAction("follow", "f", "follow or pause the log"),
-    KeyAction("timestamps", "t", "timestamps on the log lines"),
-    KeyAction("wrap", "w", "wrap long log lines"),
-    KeyAction("check", "c", "check now"),
-    KeyAction("shell", "e", "a shell in the selected service's container (bash, else sh)"),
-    KeyAction("details", "d", "CPU and memory of the selected service over the last minutes"),
-    KeyAction("filter", "ampersand", "show only the log lines that match (text, or /regex/)"),
-    KeyAction("save", "ctrl+s", "save the log pane (or the filtered lines) to a file"),
-    KeyAction("projects", "p", "the projects screen: every project on the engine, this one selected"),
+    KeyAction("restart", "r", "restart the selected service and its namespace dependants, in order, with health gates",
+              "restart"),
+    KeyAction("restart_all", "R", "restart the whole stack in order", "restart all", show=False),
+    KeyAction("separate", "b", "give the selected service its own namespaces again (diff, confirm, apply)", "split"),
+    KeyAction("share", "s", "share another service's namespaces again (diff, confirm, apply)", "share"),
+    KeyAction("undo", "u", "undo the last layout change (diff, confirm, apply)", "undo"),
+    KeyAction("logs", "l", "logs of the selected service", "logs", show=False, action="logs_selected"),
+    KeyAction("merged", "m", "merged logs of every service", "merged"),
+    KeyAction("search", "slash", "search the log", "find"),
+    KeyAction("next_match", "n", "next match of the search", "next match", show=False),
+    KeyAction("previous_match", "N", "previous match of the search", "previous match", show=False),
+    KeyAction("follow", "f", "follow or pause the log", "follow"),
+    KeyAction("timestamps", "t", "timestamps on the log lines", "timestamps", show=False),
+    KeyAction("wrap", "w", "wrap long log lines", "wrap", show=False),
+    KeyAction("check", "c", "check now", "check"),
+    KeyAction("shell", "e", "a shell in the selected service's container (bash, else sh)", "shell"),
+    KeyAction("details", "d", "CPU and memory of the selected service over the last minutes", "details", show=False),
+    KeyAction("filter", "ampersand", "show only the log lines that match (text, or /regex/)", "filter", show=False),
+    KeyAction("save", "ctrl+s", "save the log pane (or the filtered lines) to a file", "save log", show=False),
+    KeyAction("projects", "p", "the projects screen: every project on the engine, this one selected", "projects",
+              show=False),
     KeyAction("heal", "H", "self-heal on or off for this project: stranded joiners are restarted in order as soon "
-                           "as their owner is back"),
+                           "as their owner is back", "heal", show=False),
     KeyAction("kube_export", "K", "the project as Kubernetes objects (each namespace group one Pod): shown, "
-              "written to k8s/ on confirmation"),
-    KeyAction("help", "question_mark", "this help"),
-    KeyAction("quit", "q", "quit"),
+              "written to k8s/ on confirmation", "kubernetes", show=False),
+    KeyAction("help", "question_mark", "this help", "help"),
+    KeyAction("quit", "q", "quit", "quit"),
 )
 ACTION_IDS = tuple(a.id for a in KEY_ACTIONS)
 
@@ -78,24 +88,88 @@ THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "catppuccin-mocha"
           "monokai", "flexoki", "catppuccin-latte", "catppuccin-frappe", "catppuccin-macchiato",
           "solarized-light", "solarized-dark", "rose-pine", "rose-pine-moon", "rose-pine-dawn",
           "atom-one-dark", "atom-one-light", "ansi-dark", "ansi-light")
-LIGHT_THEMES = ("textual-light", "catppuccin-latte", "solarized-light", "rose-pine-dawn", "atom-one-light",
-                "ansi-light")
+
+Problem = tuple[str, str] | None  # (what is wrong, the fix)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the file may say for one setting: the parser's check, its messages, `stacktui config`
+    and the README's example are all made from this."""
+
+    expects: str  # "a number of lines of at least 100": the wrong-type message says it
+    example: str  # the value as a user writes it, for the fix ("20000")
+    meaning: str  # one line: the comment in the README's example file
+    check: Callable[[Any], Problem] | None = None  # a value of the right type that is still wrong
+
+
+def setting(default: Any, expects: str, example: str, meaning: str,
+            check: Callable[[Any], Problem] | None = None) -> Any:
+    """A Settings field with its Spec: each setting is declared once, here."""
+    return field(default=default, metadata={"spec": Spec(expects, example, meaning, check)})
+
+
+def _theme(value: str) -> Problem:
+    return None if value in THEMES else (f"unknown theme {value!r}", f"one of: {', '.join(THEMES)}")
+
+
+def _log_history(value: int | str) -> Problem:
+    bad = value != "all" if isinstance(value, str) else value < 0
+    return (f"log_history {value!r} is not a number of lines or \"all\"", "write e.g. log_history = 1000") if bad \
+        else None
+
+
+def _log_since(value: str) -> Problem:
+    return ((f"log_since {value!r} is not a duration", 'write a number and s, m, h or d: "30s", "10m", "1h30m"')
+            if value and parse_duration(value) is None else None)
+
+
+def _at_least(name: str, low: float, fix: str) -> Callable[[Any], Problem]:
+    return lambda value: (f"{name} {value:g} is too small", fix) if value < low else None
+
+
+def _heal_backoff(value: float) -> Problem:
+    return None if 0 < value <= 300 else (f"heal_backoff {value:g} is out of range",
+                                          "write more than 0 and at most 300 seconds, e.g. heal_backoff = 1")
+
+
+def _probe_interval(value: float) -> Problem:
+    return ("probe_interval cannot be negative", "write 0 to turn the probes off") if value < 0 else None
+
+
+def _resource_refresh(value: float) -> Problem:
+    return ((f"resource_refresh {value:g} is out of range", "write 0 (off) or at least 0.5 seconds")
+            if value < 0 or 0 < value < 0.5 else None)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The effective settings: the file's values over these defaults."""
+    """The effective settings: the file's values over these defaults. Each field with a Spec is a
+    setting of config.toml; its type is the type the file must give (a float takes an integer)."""
 
-    theme: str = "textual-dark"
-    log_history: int | str = 1000  # lines of each container's past log read at start, or "all"
-    log_lines: int = 20_000  # lines kept per service
-    log_since: str = ""  # history from this long ago ("10m", "1h30m") instead of log_history lines; "" for none
-    probe_interval: float = 5.0  # seconds between x-stacktui.health probes; 0 turns them off
-    resource_refresh: float = 2.0  # seconds between CPU/memory/network figures; 0 turns them off
-    heal: bool = False  # `stacktui watch` repairs stranded joiners without being given --heal; the TUI starts with H on
-    heal_backoff: float = 1.0  # seconds of the first wait before healing a crash-looping owner's joiners again
-    heal_unhealthy: bool = False  # `stacktui watch` restarts a service unhealthy at unhealthy_checks checks in a row
-    unhealthy_checks: int = 3  # consecutive unhealthy checks (one every probe_interval seconds) before that
+    theme: str = setting("textual-dark", "a theme name", '"textual-light"',
+                         'any of Textual\'s themes, e.g. "textual-light", "nord", "solarized-light"', _theme)
+    log_history: int | str = setting(1000, 'a number of lines or "all"', "1000",
+                                     'past lines read per container at start, or "all"', _log_history)
+    log_lines: int = setting(20_000, "a number of lines of at least 100", "20000",
+                             "lines kept per service (at least 100)",
+                             _at_least("log_lines", 100, "keep at least 100 lines per service"))
+    log_since: str = setting("", 'a duration such as "10m" or "1h30m", "" for none', '"1h"',
+                             'history from this long ago ("10m", "1h30m") instead of log_history lines', _log_since)
+    probe_interval: float = setting(5.0, "seconds, 0 for none", "5",
+                                    "seconds between x-stacktui.health probes; 0 turns them off", _probe_interval)
+    resource_refresh: float = setting(2.0, "seconds of at least 0.5, 0 for none", "2",
+                                      "seconds between CPU/memory/network figures; 0 turns them off", _resource_refresh)
+    heal: bool = setting(False, "true or false", "false",
+                         "`stacktui watch` heals without being given --heal; the TUI starts with H on")
+    heal_backoff: float = setting(1.0, "seconds, more than 0 and at most 300", "1",
+                                  "seconds of the first backoff wait for a crash-looping owner (doubling to 5 min)",
+                                  _heal_backoff)
+    heal_unhealthy: bool = setting(False, "true or false", "false",
+                                   "`stacktui watch` restarts services unhealthy at unhealthy_checks checks in a row")
+    unhealthy_checks: int = setting(3, "a number of checks of at least 1", "3",
+                                    "consecutive unhealthy checks (one every probe_interval seconds) before that",
+                                    _at_least("unhealthy_checks", 1, "write at least 1, e.g. unhealthy_checks = 3"))
     keys: Mapping[str, str] = field(default_factory=dict)  # Binding id -> key, as the file gives them
     commands: tuple[UserCommand, ...] = ()  # [[commands]]: the user's own, in the palette, ? and on keys
     hooks: tuple[Hook, ...] = ()  # [[hooks]]: host commands run on the watcher's events
@@ -108,23 +182,19 @@ class Settings:
         """Every action's effective key (Textual's key names: `slash`, not `/`)."""
         return {a.id: normalize_keys(self.keys.get(a.id, a.key)) for a in KEY_ACTIONS}
 
-    def key_for(self, action_id: str) -> str:
-        return self.keymap()[action_id]
+
+def _specs() -> dict[str, tuple[Spec, tuple[type, ...], Any]]:
+    """name -> (its Spec, the types the file may give, the default), in declared order."""
+    hints = get_type_hints(Settings)
+    out = {}
+    for f in fields(Settings):
+        if "spec" in f.metadata:
+            types = tuple(get_args(hints[f.name]) or (hints[f.name],))
+            out[f.name] = (f.metadata["spec"], (int, *types) if float in types else types, f.default)
+    return out
 
 
-# name -> (accepted types, what to write instead, check of the value or None)
-SCALARS: dict[str, tuple[tuple[type, ...], str]] = {
-    "theme": ((str,), 'a theme name, e.g. theme = "textual-light"'),
-    "log_history": ((int, str), 'a number of lines or "all", e.g. log_history = 1000'),
-    "log_lines": ((int,), "a number of lines of at least 100, e.g. log_lines = 20000"),
-    "log_since": ((str,), 'a duration such as "10m" or "1h30m", "" for none, e.g. log_since = "1h"'),
-    "probe_interval": ((int, float), "seconds, 0 for none, e.g. probe_interval = 5"),
-    "resource_refresh": ((int, float), "seconds of at least 0.5, 0 for none, e.g. resource_refresh = 2"),
-    "heal": ((bool,), "true or false, e.g. heal = false"),
-    "heal_backoff": ((int, float), "seconds, more than 0 and at most 300, e.g. heal_backoff = 1"),
-    "heal_unhealthy": ((bool,), "true or false, e.g. heal_unhealthy = false"),
-    "unhealthy_checks": ((int,), "a number of checks of at least 1, e.g. unhealthy_checks = 3"),
-}
+SETTINGS = _specs()
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -169,9 +239,9 @@ def parse_settings(text: str, path: Path) -> Settings:
                                   hint='write [keys] on its own line, then e.g. restart = "x"')
             values["keys"] = _check_keys(value, path, lines)
             continue
-        if name not in SCALARS:
+        if name not in SETTINGS:
             raise ConfigError(f"unknown setting {name!r}", where=where,
-                              hint=f"the settings are {', '.join(SCALARS)}, the [keys] table, [[commands]] "
+                              hint=f"the settings are {', '.join(SETTINGS)}, the [keys] table, [[commands]] "
                                    "and [[hooks]]")
         values[name] = _check_scalar(name, value, where)
     settings = Settings(**values)
@@ -182,32 +252,17 @@ def parse_settings(text: str, path: Path) -> Settings:
 
 
 def _check_scalar(name: str, value: Any, where: SourceRef) -> Any:
-    types, example = SCALARS[name]
+    spec, types, _default = SETTINGS[name]
     # TOML booleans are ints to Python: a number setting must not take `true`.
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-        raise ConfigError(f"{name} must be {example.split(', e.g.')[0]}, not {_shown(value)}", where=where,
-                          hint=f"write {example.split('e.g. ')[1]}")
-    problem = None
-    if name == "theme" and value not in THEMES:
-        problem = f"unknown theme {value!r}", f"one of: {', '.join(THEMES)}"
-    elif name == "log_history" and (value != "all" if isinstance(value, str) else value < 0):
-        problem = f"log_history {value!r} is not a number of lines or \"all\"", "write e.g. log_history = 1000"
-    elif name == "log_since" and value and parse_duration(value) is None:
-        problem = f"log_since {value!r} is not a duration", 'write a number and s, m, h or d: "30s", "10m", "1h30m"'
-    elif name == "log_lines" and value < 100:
-        problem = f"log_lines {value} is too small", "keep at least 100 lines per service"
-    elif name == "heal_backoff" and not 0 < value <= 300:
-        problem = (f"heal_backoff {value} is out of range",
-                   "write more than 0 and at most 300 seconds, e.g. heal_backoff = 1")
-    elif name == "unhealthy_checks" and value < 1:
-        problem = f"unhealthy_checks {value} is too small", "write at least 1, e.g. unhealthy_checks = 3"
-    elif name == "probe_interval" and value < 0:
-        problem = "probe_interval cannot be negative", "write 0 to turn the probes off"
-    elif name == "resource_refresh" and (value < 0 or 0 < value < 0.5):
-        problem = f"resource_refresh {value} is out of range", "write 0 (off) or at least 0.5 seconds"
+        raise ConfigError(f"{name} must be {spec.expects}, not {_shown(value)}", where=where,
+                          hint=f"write {name} = {spec.example}")
+    problem = spec.check(value) if spec.check is not None else None
     if problem:
         raise ConfigError(problem[0], where=where, hint=problem[1])
-    return float(value) if name in ("probe_interval", "resource_refresh", "heal_backoff") else value
+    if float in types and isinstance(value, int):
+        return float(value)
+    return value
 
 
 def _check_keys(table: dict[str, Any], path: Path, lines: "_LineFinder") -> dict[str, str]:
@@ -263,10 +318,7 @@ def parse_duration(text: str) -> float | None:
 
 def to_toml(settings: Settings) -> str:
     """The effective settings as a file that would give them (`stacktui config` prints it)."""
-    out = []
-    for name in SCALARS:
-        value = getattr(settings, name)
-        out.append(f"{name} = {_toml_value(value)}")
+    out = [f"{name} = {_toml_value(getattr(settings, name))}" for name in SETTINGS]
     out.append("")
     out.append("[keys]")
     for action in KEY_ACTIONS:
@@ -287,6 +339,13 @@ def to_toml(settings: Settings) -> str:
         out += [f"on = [{', '.join(_toml_value(e) for e in hook.on)}]", f"run = {_toml_value(hook.run)}",
                 f"timeout = {hook.timeout!r}"]
     return "\n".join(out) + "\n"
+
+
+def example_toml() -> str:
+    """Every setting at its default, each with what it means: the README's example file."""
+    lines = [f"{name} = {_toml_value(default)}".ljust(27) + " # " + spec.meaning
+             for name, (spec, _types, default) in SETTINGS.items()]
+    return "\n".join(lines) + "\n"
 
 
 def _toml_value(value: Any) -> str:

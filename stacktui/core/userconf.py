@@ -203,7 +203,7 @@ def parse_entries(data: Mapping[str, Any], path: Path, lines: EntryLines, taken:
     problems: list[ConfigError] = []
     keys = dict(taken)
     names: set[str] = set()
-    for array, fields in (("commands", COMMAND_FIELDS), ("hooks", HOOK_FIELDS)):
+    for array, _fields in (("commands", COMMAND_FIELDS), ("hooks", HOOK_FIELDS)):
         value = data.get(array)
         if value is None:
             continue
@@ -235,7 +235,8 @@ def _command(table: Mapping[str, Any], path: Path, lines: EntryLines, index: int
     name = _string(table, "name", where, COMMAND_FIELDS, required=True)
     assert name is not None
     if name in names:
-        raise ConfigError(f"a second command named {name!r}", where=where("name"), hint="give each command its own name")
+        raise ConfigError(f"a second command named {name!r}", where=where("name"),
+                          hint="give each command its own name")
     run = _string(table, "run", where, COMMAND_FIELDS)
     host = _string(table, "host", where, COMMAND_FIELDS)
     if (run is None) == (host is None):
@@ -246,8 +247,8 @@ def _command(table: Mapping[str, Any], path: Path, lines: EntryLines, index: int
     problem = check_template(run if run is not None else host or "")
     if problem:
         raise ConfigError(f"{problem} in the command {name!r}", where=where(template_key),
-                          hint=f"the placeholders are {', '.join('{' + p + '}' for p in PLACEHOLDERS)}; they are filled "
-                               "in quoted, so write them without quotes; {{ and }} are literal braces")
+                          hint=f"the placeholders are {', '.join('{' + p + '}' for p in PLACEHOLDERS)}; they are "
+                               "filled in quoted, so write them without quotes; {{ and }} are literal braces")
     mode = _string(table, "mode", where, COMMAND_FIELDS) or OUTPUT
     if mode not in MODES:
         raise ConfigError(f"mode {mode!r} is not interactive or output", where=where("mode"),
@@ -284,7 +285,8 @@ def _hook(table: Mapping[str, Any], path: Path, lines: EntryLines, index: int) -
     if isinstance(on, str):
         on = [on]
     if not isinstance(on, list) or not on or not all(isinstance(e, str) for e in on):
-        raise ConfigError("on must be a list of event names", where=where("on"), hint=f"write {HOOK_FIELDS['on'].split('e.g. ')[1]}")
+        raise ConfigError("on must be a list of event names", where=where("on"),
+                          hint=f"write {HOOK_FIELDS['on'].split('e.g. ')[1]}")
     unknown = [e for e in on if e not in HOOK_EVENTS]
     if unknown:
         raise ConfigError(f"unknown event {unknown[0]!r} in on", where=where("on"),
@@ -306,7 +308,8 @@ def _string(table: Mapping[str, Any], key: str, where: Any, fields: Mapping[str,
     value = table.get(key)
     if value is None:
         if required:
-            raise ConfigError(f"this entry has no {key}", where=where(None), hint=f"add {fields[key].split('e.g. ')[1]}")
+            raise ConfigError(f"this entry has no {key}", where=where(None),
+                              hint=f"add {fields[key].split('e.g. ')[1]}")
         return None
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{key} must be a non-empty string", where=where(key),

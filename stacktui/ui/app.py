@@ -80,7 +80,8 @@ def default_log_service(project: "Project") -> str | None:
     return next(iter(project.services), None)
 
 
-class StackApp(EverydayMixin, UserCommandsMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, KubeExportFlow, App[int]):
+class StackApp(EverydayMixin, UserCommandsMixin, LiveFeed, ChangeFlows, FileWatch, HealToggle, KubeExportFlow,
+               App[int]):
     CSS_PATH = CSS_PATH
     TITLE = "stacktui"
     # Ctrl+P: every action with its current key (ui.palette), the themes, a screenshot.

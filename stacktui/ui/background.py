@@ -45,7 +45,7 @@ def job(title: str, *, undo: Undo | None = None, on_cancel: Callable[[Any], None
 
         @wraps(method)
         def run(self: Any, *args: P.args, **kwargs: P.kwargs) -> Worker[R]:
-            worker: Worker[R] = start(self, *args, **kwargs)  # type: ignore[arg-type]
+            worker: Worker[R] = start(self, *args, **kwargs)
             self.jobs.started(worker, declared)
             return worker
 

@@ -1,7 +1,8 @@
 """`H`: self-heal for the open project, from inside the TUI.
 
 The same core healer `stacktui watch --heal` runs (core.heal.healer.ProjectHealer),
-on its own threads beside the app's LiveStack: it follows the engine's events,
+on a thread of its own beside the app's LiveStack, listening to the app's watcher (no second
+event stream, no second listing): it hears the engine's events,
 finds joiners stranded in a dead namespace and repairs them with the ordered,
 gated restart plan, under the project's lock (so it waits for a plan of the
 app's own). The app only starts and stops it and shows what it says: `heal on`
@@ -115,13 +116,13 @@ class HealToggle:
         said = functools.partial(self._heal_said, healing=heal)
         self.healer = ProjectHealer(
             app.project, app.engine, said, heal=heal, target=app.target, backoff=self._heal_backoff,
-            model=lambda: app.project, heal_unhealthy=heal and settings.heal_unhealthy,
+            model=lambda: app.project, heal_unhealthy=heal and settings.heal_unhealthy, watcher=app.watcher,
             unhealthy_checks=settings.unhealthy_checks,
             check_interval=(settings.probe_interval or 5.0) if checks else None).start()
 
     def _stop_healer(self, *, closing: bool = False) -> None:
         """Stop asking; a step under way finishes on the healer's thread, and its watcher stops after it.
-        Closing, the app waits for nothing: the healer's threads are daemons."""
+        Closing, the app waits half a second at most: the healer's thread is a daemon."""
         healer, self.healer = self.healer, None
         if closing and self.hooks is not None:
             self.hooks.close()
@@ -130,7 +131,7 @@ class HealToggle:
             return
         healer.stop()
         if closing:
-            healer.watcher.stop(wait=0.5)
+            healer.join(0.5)  # its wait ends at once on stop; a step under way is bounded by the join
             return
         self._join_healer(healer)
 

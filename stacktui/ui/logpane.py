@@ -117,8 +117,8 @@ class LogPane(LogFilterMixin, Vertical):
         `drain`: the view is drawn anew from them, so the lines waiting for the next flush (among
         them already) are dropped in the same look, or that flush would add them a second time."""
         store = self.store
-        lines = (store.merged(self.services or None, drain=drain) if self.merged
-                 else store.lines(self.service or "", drain=drain))
+        lines: Sequence[LogLine] = (store.merged(self.services or None, drain=drain) if self.merged
+                                    else store.lines(self.service or "", drain=drain))
         lines = self._filtered(lines)
         return lines[-self.view_lines:] if len(lines) > self.view_lines else lines
 
@@ -144,7 +144,7 @@ class LogPane(LogFilterMixin, Vertical):
 
         Returns whether any were this view's (the log will be drawn again)."""
         if self.merged:
-            mine = pending
+            mine: Sequence[LogLine] = pending
         else:
             service = self.service
             mine = [line for line in pending if line.service == service]

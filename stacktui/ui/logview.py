@@ -208,7 +208,7 @@ class LogView(ScrollView, can_focus=True):
             return self._bar[1]
         drawn = ScrollBarRender.render_bar(size=height, virtual_size=ceil(virtual), window_size=ceil(window),
                                            position=position, thickness=BAR_WIDTH, vertical=True,
-                                           back_color=background.rich_color, bar_color=color.rich_color)  # type: ignore[arg-type]
+                                           back_color=background.rich_color, bar_color=color.rich_color)
         rows = [Strip([Segment(seg.text, seg.style.clear_meta_and_links() if seg.style else None)], BAR_WIDTH)
                 for seg in drawn.segments]
         self._bar = (inputs, rows)
@@ -304,7 +304,8 @@ class LogView(ScrollView, can_focus=True):
         view = self.size.height
         # Same scrollbar either way: both taller than the view, or (a short log growing by a line
         # per healthcheck while idle) both within it.
-        same_bar = (old.height > view and size.height > view) or (0 < view and old.height <= view and size.height <= view)
+        same_bar = ((old.height > view and size.height > view)
+                    or (0 < view and old.height <= view and size.height <= view))
         if size.width == old.width and same_bar:
             self.set_reactive(LogView.virtual_size, size)
         else:

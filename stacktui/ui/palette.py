@@ -1,8 +1,9 @@
 """The command palette (Ctrl+P): every action with the key it is bound to now.
 
 Built from the app's Bindings and the keymap the app applied (config.toml's [keys], given to
-App.update_keymap), so a key remapped there shows as remapped (as in `?`, ui.keys). The descriptions are core's (core.settings.KEY_ACTIONS),
-the one list the settings file is checked against.
+App.update_keymap), so a key remapped there shows as remapped (as in `?`, ui.keys). The
+descriptions are core's (core.settings.KEY_ACTIONS), the one list the settings file is checked
+against.
 """
 from __future__ import annotations
 

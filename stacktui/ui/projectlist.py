@@ -81,7 +81,7 @@ class ProjectsList(VerticalScroll, can_focus=True):
         self.cursor_key: str | None = None
         self._on_top = True  # until the cursor is moved, it stays on the first row, whatever comes above
 
-    def compose(self):  # type: ignore[override]
+    def compose(self):
         yield self.header
 
     # -- rows ---------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ class ProjectsScreen(Screen[None]):
         self.updates = 0  # listings drawn: tests and the bench wait on it
         self.listings = 0  # listings asked of the engines (each after a burst of events)
         self._selected = selected
-        self._streams: list[Any] = []
+        self._subs: list[tuple["Engine", Any]] = []  # each engine's follower, subscribed to
         self._stop = threading.Event()
         self._shown = threading.Event()  # listings wait while a project's screen is in front
         self._topbar: Text | None = None
@@ -133,32 +133,32 @@ class ProjectsScreen(Screen[None]):
         touched: set[str] = set()  # else only the projects the events named
         lock = threading.Lock()
 
-        def read_events() -> None:
-            while not self._stop.is_set():
-                try:
-                    stream = engine.events(actions=STATE_ACTIONS)
-                except Exception as exc:  # the engine went away: say so, try again shortly
-                    self._post(self._engine_failed, index, f"events: {exc}")
-                    self._stop.wait(2.0)
-                    continue
-                self._streams.append(stream)
-                if first is not None:
-                    dirty.set()  # the early listing is older than the stream: listed again, now
-                try:
-                    for event in stream:
-                        name = ((event.get("Actor") or {}).get("Attributes") or {}).get(PROJECT_LABEL)
-                        if name:  # a container of no Compose project is on no row
-                            with lock:
-                                touched.add(name)
-                            dirty.set()
-                except Exception as exc:  # the stream broke (the engine went, or stop() closed it)
-                    log.debug("events of %s ended: %s", endpoint.label, exc)
-                if not self._stop.is_set():
-                    everything[0] = True  # events may have been missed: list it all, then reopen
-                    dirty.set()
-                    self._stop.wait(1.0)
+        def on_event(event: Any) -> None:
+            name = ((event.get("Actor") or {}).get("Attributes") or {}).get(PROJECT_LABEL)
+            if name:  # a container of no Compose project is on no row
+                with lock:
+                    touched.add(name)
+                dirty.set()
 
-        threading.Thread(target=read_events, name=f"projects-events-{index}", daemon=True).start()
+        opened = [False]
+
+        def on_open() -> None:
+            # The early listing is older than the stream; after a break, events may have been
+            # missed: either way the whole engine is listed again, now.
+            if opened[0] or first is not None:
+                everything[0] = True
+                dirty.set()
+            opened[0] = True
+
+        # The engine's one follower (shared with the project screen's watcher): no stream of our own.
+        from stacktui.core.engine.follower import Subscription
+
+        sub = Subscription(on_event, None, on_open=on_open, actions=frozenset(STATE_ACTIONS),
+                           on_down=lambda message, *_: self._post(self._engine_failed, index, f"events: {message}"))
+        self._subs.append((engine, sub))
+        engine.follower().subscribe(sub)
+        if self._stop.is_set():  # stopped while connecting
+            engine.follower().unsubscribe(sub)
         if first is None:
             dirty.set()
         while not self._stop.is_set():
@@ -291,11 +291,9 @@ class ProjectsScreen(Screen[None]):
         """Stop following the engines (their event streams close); the engines stay open."""
         self._stop.set()
         self._shown.set()
-        for stream in list(self._streams):
-            try:
-                stream.close()
-            except Exception as exc:  # already broken: closed as far as it goes
-                log.debug("closing an events stream: %s", exc)
+        for engine, sub in list(self._subs):
+            engine.follower().unsubscribe(sub)
+        self._subs.clear()
 
     def on_unmount(self) -> None:
         self.stop()

@@ -1,15 +1,15 @@
 """One app for every project: the projects screen, and a project's screen opened and left within it.
 
 `stacktui` outside any project folder runs a SwitchingApp: the projects screen (ui.projects) is
-pushed over the app's main screen. In a project folder it runs one too, with that project's
-screen first; `p` shows the projects screen there as well, that project's row selected. Enter hands the chosen project's loader (from
-commands/tui.py: Compose's config and a first listing, on the engine the projects screen already
-connected) to the same loading path a project's app starts with, and shows the main screen,
-widgets made anew. `p` stops the project's core objects (watcher, log followers, resource
-monitor: their threads end and their streams close) and brings the projects screen back, rows as
-they were and listed again from the events read meanwhile. Nothing is torn down but the project:
-the terminal, Textual's driver and the engines stay, which is what made two apps one after
-another cost 0.35 s a switch.
+pushed over the app's main screen. In a project folder it runs one too, with that project's screen
+first; `p` shows the projects screen there as well, that project's row selected. Enter hands the
+chosen project's loader (from commands/tui.py: Compose's config and a first listing, on the engine
+the projects screen already connected) to the same loading path a project's app starts with, and
+shows the main screen, widgets made anew. `p` stops the project's core objects (watcher, log
+followers, resource monitor: their threads end and their streams close) and brings the projects
+screen back, rows as they were and listed again from the events read meanwhile. Nothing is torn down
+but the project: the terminal, Textual's driver and the engines stay, which is what made two apps
+one after another cost 0.35 s a switch.
 """
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ call.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import zlib
@@ -38,6 +39,8 @@ from typing import Any
 
 from stacktui import __version__
 from stacktui.core.compose.cli import _PLUGIN_DIRS, ComposeTarget, compose_command
+
+log = logging.getLogger(__name__)
 
 FORMAT = 2  # 2: the source answers beside the config
 # A file that names one of these makes Compose read another file whose content the key cannot see.
@@ -189,5 +192,5 @@ def _prune(folder: Path) -> None:
 def forget(target: ComposeTarget) -> None:
     try:
         _entry(target).unlink(missing_ok=True)
-    except Exception:  # no Compose program: nothing was cached for it
-        pass
+    except Exception as exc:  # no Compose program: nothing was cached for it
+        log.debug("no cached answer forgotten: %s", exc)

@@ -105,7 +105,8 @@ def resolve_target(
     chosen: list[Path] = []
     for f in files:
         if str(f) == "-":
-            raise ConfigError("stacktui cannot read a compose file from standard input", hint="pass a file path with -f")
+            raise ConfigError("stacktui cannot read a compose file from standard input",
+                              hint="pass a file path with -f")
         p = Path(f)
         # Not resolved: Compose takes a symlinked file's own folder (not its target's) as the
         # project folder, for the name and the .env.
@@ -127,7 +128,8 @@ def resolve_target(
     for f in chosen:
         if not f.is_file():
             raise ConfigError(f"compose file not found: {f}",
-                              hint="check -f or COMPOSE_FILE" + (" (set in .env)" if "COMPOSE_FILE" in from_first else ""))
+                              hint="check -f or COMPOSE_FILE"
+                              + (" (set in .env)" if "COMPOSE_FILE" in from_first else ""))
 
     # Second pass: the project directory is known now, and its .env may differ from the first one.
     working_dir = project_dir or (chosen[0].parent if chosen else cwd)

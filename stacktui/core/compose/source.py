@@ -118,7 +118,8 @@ def _parse(text: str, file: Path, every: bool, comments: bool = True) -> Any:
         line = text.count("\n", 0, max(0, int(exc.position))) + 1
         char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
         raise ConfigError(f"invalid YAML: character U+{char:04X} is not allowed in YAML",
-                          where=SourceRef(file, line), hint="remove it, or write it as an escape in double quotes") from exc
+                          where=SourceRef(file, line),
+                          hint="remove it, or write it as an escape in double quotes") from exc
     except YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", where=SourceRef(file, 1)) from exc
 

@@ -6,18 +6,24 @@ threads (the TUI in workers).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import quote, urlencode
 
 from stacktui.core.engine import execread, rawhttp
 from stacktui.core.engine.endpoint import DEFAULT_HOST, Endpoint
 from stacktui.core.errors import EngineUnavailable
 from stacktui.core.durations import seconds
+
+if TYPE_CHECKING:
+    from stacktui.core.engine.follower import EventFollower
+
+log = logging.getLogger(__name__)
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -199,6 +205,7 @@ class Engine:
         self.host = host or getattr(client.api, "base_url", None)
         self.endpoint = Endpoint(self.host or DEFAULT_HOST)
         self._proxy: Any = None  # an SSHProxy for an ssh:// engine, closed with the engine
+        self._follower: Any = None  # the one EventFollower of this engine, made on first use
 
     @classmethod
     def from_env(cls, timeout: int = API_TIMEOUT, context: str | None = None) -> "Engine":
@@ -471,11 +478,20 @@ class Engine:
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
 
+    def follower(self) -> "EventFollower":
+        """The one follower of this engine's events that every listener subscribes to."""
+        with self._client_lock:
+            if self._follower is None:
+                from stacktui.core.engine.follower import EventFollower
+
+                self._follower = EventFollower(self)
+            return self._follower
+
     def close(self) -> None:
         if self._client is not None:
             try:
                 self._client.close()
-            except Exception:  # closing is best effort; nothing to report to a user
-                pass
+            except Exception as exc:  # closing is best effort; nothing to report to a user
+                log.debug("closing the docker client: %s", exc)
         if self._proxy is not None:
             self._proxy.close()

@@ -110,7 +110,7 @@ def _verifying_api_client() -> Any:
     """
     import docker
 
-    class _VerifyingAPIClient(docker.APIClient):  # type: ignore[misc]
+    class _VerifyingAPIClient(docker.APIClient):
         def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
                                        cert: Any) -> dict[str, Any]:
             settings = super().merge_environment_settings(url, proxies, stream, verify, cert)

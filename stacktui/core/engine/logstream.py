@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from stacktui.core.engine import rawhttp
-from stacktui.core.engine.loglines import EVENT, STDERR, STDOUT, TTY, LogLine
+from stacktui.core.engine.loglines import STDERR, STDOUT, TTY, LogLine
 from stacktui.core.sanitize import _SUSPECT, STORE_LIMIT, sanitize
 
 

@@ -17,6 +17,8 @@ import tempfile
 import threading
 from urllib.parse import urlsplit
 
+from stacktui.core.loop import Loop
+
 CONNECT_TIMEOUT = 15  # seconds for ssh to reach the host; every ssh we start is bounded
 PERSIST = 60  # an idle master connection ends by itself after this long, whatever happens to us
 
@@ -39,15 +41,15 @@ class SSHProxy:
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._server.bind(self.path)
         self._server.listen(64)
-        self._thread = threading.Thread(target=self._accept, name="ssh-proxy", daemon=True)
-        self._thread.start()
+        self._loop = Loop("ssh-proxy", self._accept, unblock=self._server.close)
+        self._loop.start()
 
     def _command(self) -> list[str]:
         return [*self._base, "-o", "ControlMaster=auto", "-o", f"ControlPersist={PERSIST}", "-T", "--",
                 self._host, "docker", "system", "dial-stdio"]
 
     def _accept(self) -> None:
-        while not self._closed:
+        while not self._loop.stopping:
             try:
                 conn, _ = self._server.accept()
             except OSError:
@@ -63,15 +65,16 @@ class SSHProxy:
             conn.close()
             return
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        stdin = proc.stdin
 
         def upstream() -> None:
             try:
                 while chunk := conn.recv(65536):
-                    proc.stdin.write(chunk)
+                    stdin.write(chunk)
             except OSError:
                 pass
             try:
-                proc.stdin.close()  # the request is sent: dial-stdio half-closes towards the engine
+                stdin.close()  # the request is sent: dial-stdio half-closes towards the engine
             except OSError:
                 pass
 
@@ -103,10 +106,7 @@ class SSHProxy:
         if self._closed:
             return
         self._closed = True
-        try:
-            self._server.close()
-        except OSError:
-            pass
+        self._loop.stop(2.0)
         if os.path.exists(f"{self._dir}/cm"):
             try:  # end the shared master connection now rather than after PERSIST seconds
                 subprocess.run([*self._base, "-O", "exit", self._host], capture_output=True, timeout=10)

@@ -20,6 +20,7 @@ from stacktui.core.compose.model import Project
 from stacktui.core.errors import StackError
 from stacktui.core.heal import events as ev
 from stacktui.core.heal.events import HealEvent
+from stacktui.core.loop import Loop
 
 if TYPE_CHECKING:
     from stacktui.core.heal.healer import ProjectHealer
@@ -83,14 +84,14 @@ class AwaitingFix:
         self.stop_event = stop
         self.poll = poll
         self.healer: "ProjectHealer | None" = None
-        self._thread = threading.Thread(target=self._wait, name="heal-refused", daemon=True)
+        self._loop = Loop("heal-refused", self._wait, stop=stop)
 
     def start(self) -> "AwaitingFix":
-        self._thread.start()
+        self._loop.start()
         return self
 
     def _wait(self) -> None:
-        while not self.stop_event.wait(self.poll):
+        while not self._loop.pause(self.poll):
             got = self.files.poll()
             if isinstance(got, StackError):  # changed, still refused: the new reason
                 self.emit(refused(target_name(self.files.target), got))
@@ -104,13 +105,13 @@ class AwaitingFix:
             self.healer.stop()
 
     def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+        self._loop.join(timeout)
         if self.healer is not None:
             self.healer.join(timeout)
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive() or (self.healer is not None and self.healer.alive)
+        return self._loop.alive or (self.healer is not None and self.healer.alive)
 
 
 def first_read(files: WatchedFiles, emit: Callable[[HealEvent], None]) -> Any:

@@ -10,16 +10,21 @@ alone.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.engine.client import FILES_LABEL, ONEOFF_LABEL, PROJECT_LABEL, WORKDIR_LABEL, Engine
+from stacktui.core.engine.follower import Subscription
 from stacktui.core.heal import events as ev
 from stacktui.core.heal.events import HealEvent
 from stacktui.core.heal.files import AwaitingFix, WatchedFiles, first_read
 from stacktui.core.heal.healer import ProjectHealer
+from stacktui.core.loop import Loop, Reporter
+
+log = logging.getLogger(__name__)
 
 
 def project_names(engine: Engine) -> list[str]:
@@ -42,7 +47,13 @@ def files_target(engine: Engine, name: str) -> ComposeTarget | None:
 
 
 class Fleet:
-    """Healers for every project, plus a thread that notices projects started later."""
+    """Healers for every project, plus a loop that adds the projects started later.
+
+    The engine's `start` events come from its one follower (core.engine.follower); a name is
+    handed to the fleet's own loop, since loading a project (Compose's `config`) takes a while
+    and the follower's thread must not wait for it. Each time the stream opens again, the
+    projects are listed once: one may have started while the engine was away.
+    """
 
     def __init__(self, engine: Engine, emit: Callable[[HealEvent], None], *, stop: threading.Event,
                  make: Callable[..., ProjectHealer]) -> None:
@@ -52,14 +63,35 @@ class Fleet:
         self.make = make
         self.healers: dict[str, ProjectHealer | AwaitingFix] = {}
         self._lock = threading.Lock()
-        self._stream: Any = None
-        self._thread = threading.Thread(target=self._discover, name="heal-discover", daemon=True)
+        self._found: list[str | None] = []  # names to add; None: list the engine's projects
+        self._sub: Subscription | None = None
+        self.opened = False  # the engine's stream was open once: a later open follows an absence
+        self._loop = Loop("heal-discover", self._discover, stop=stop)
+        self._report = Reporter(log, "looking for new projects")
 
     def start(self) -> "Fleet":
         for name in project_names(self.engine):
             self.add(name)
-        self._thread.start()
+        self._loop.start()
+        self._sub = self.engine.follower().subscribe(Subscription(self._on_start, None, on_open=self._on_open,
+                                                                  actions=frozenset({"start"})))
         return self
+
+    def _on_start(self, raw: Mapping[str, Any]) -> None:
+        attrs = ((raw.get("Actor") or {}).get("Attributes") or {})
+        name = attrs.get(PROJECT_LABEL)
+        if name and attrs.get(ONEOFF_LABEL) != "True" and name not in self.healers:
+            self._hand(name)
+
+    def _on_open(self) -> None:
+        if self.opened:
+            self._hand(None)  # back after the engine was away: list, a project may have started meanwhile
+        self.opened = True
+
+    def _hand(self, name: str | None) -> None:
+        with self._lock:
+            self._found.append(name)
+        self._loop.wake()
 
     def add(self, name: str) -> None:
         with self._lock:
@@ -82,38 +114,27 @@ class Fleet:
                                   else AwaitingFix(files, self.make, self.emit, stop=self.stop_event)).start()
 
     def _discover(self) -> None:
-        while not self.stop_event.is_set():
+        while not self._loop.sleep(1.0):  # the stop event is shared: a stop set elsewhere ends it too
+            with self._lock:
+                found, self._found = self._found, []
             try:
-                self._stream = self.engine.events(None, actions=["start"])
-                for raw in self._stream:
-                    if self.stop_event.is_set():
-                        return
-                    attrs = ((raw.get("Actor") or {}).get("Attributes") or {})
-                    name = attrs.get(PROJECT_LABEL)
-                    if name and attrs.get(ONEOFF_LABEL) != "True" and name not in self.healers:
-                        self.add(name)
-            except Exception:  # the engine went away: the healers report it; look for new projects once back
-                pass
-            if self.stop_event.wait(2.0):
-                return
-            try:
-                for name in project_names(self.engine):
-                    self.add(name)
-            except Exception:  # still away
-                pass
+                for name in found:
+                    for each in (project_names(self.engine) if name is None else [name]):
+                        self.add(each)
+                self._report.recovered()
+            except Exception as exc:  # the engine went away again: the healers say so; the next open lists
+                self._report.failed(exc)
 
     def stop(self) -> None:
         self.stop_event.set()
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.close()
-            except Exception:  # already dropped by the engine
-                pass
+        self._loop.wake()
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            self.engine.follower().unsubscribe(sub)
         for h in list(self.healers.values()):
             h.stop()
 
     def join(self, timeout: float = 120.0) -> None:
         for h in list(self.healers.values()):
             h.join(timeout)
-        self._thread.join(2.0)
+        self._loop.join(2.0)

@@ -1,17 +1,16 @@
 """One project's healer: engine events in, stranded joiners found, the restart plan run on them.
 
-A Watcher (core.live.watcher) follows the project's events and reconnects on
-its own. An owner's start (or death), the first connection and every return
-of the engine ask for a look; one worker thread looks, one look at a time,
-requests arriving meanwhile folded into the next look. A look never starts
-while another plan holds the project's lock: it waits, then looks again,
-since that plan may have healed everything already.
+A Watcher (core.live.watcher) follows the project's events and reconnects on its own: the
+healer's own, or one it is given and listens to (the TUI's: `H` costs the engine no second
+stream and no second listing). An owner's start (or death), the first connection and every
+return of the engine ask for a look; one worker thread looks, one look at a time, requests
+arriving meanwhile folded into the next look. A look never starts while another plan holds the
+project's lock: it waits, then looks again, since that plan may have healed everything already.
 
-The repair is the plan `stacktui restart` runs (core.restart.plan) for the
-stranded joiners only: in dependency order, each step gated; a joiner whose
-owner kept its id is restarted in place, one whose owner was recreated is
-recreated through Compose. Joiners that are neither stranded nor running
-(stopped by hand) are left out of the plan. The gates never probe an
+The repair is the plan `stacktui restart` runs (core.restart.plan) for the stranded joiners
+only: in dependency order, each step gated; a joiner whose owner kept its id is restarted in
+place, one whose owner was recreated is recreated through Compose. Joiners that are neither
+stranded nor running (stopped by hand) are left out of the plan. The gates never probe an
 `x-stacktui.health` URL that leads outside the stack (reported once instead).
 """
 from __future__ import annotations
@@ -34,6 +33,7 @@ from stacktui.core.heal.strand import (STALE, Stranded, find_stranded, foreign_p
 from stacktui.core.health.stale import StaleVerdict, stale_fix
 from stacktui.core.live.watcher import Connection, EngineEvent, Watcher
 from stacktui.core.lock import project_lock
+from stacktui.core.loop import Loop
 from stacktui.core.restart.plan import PlanEvent, build_plan, execute
 from stacktui.core.durations import seconds
 
@@ -56,7 +56,7 @@ class ProjectHealer:
                  watcher_backoff: tuple[float, float] = (0.5, 10.0),
                  model: Callable[[], Project] | None = None, heal_unhealthy: bool = False,
                  unhealthy_checks: int = DEFAULT_CHECKS, check_interval: float | None = DEFAULT_INTERVAL,
-                 files: WatchedFiles | None = None) -> None:
+                 files: WatchedFiles | None = None, watcher: Watcher | None = None) -> None:
         self.project = project
         self.model = model  # the model as its owner holds it now (the TUI's, after an edit on disk)
         self.files = files  # or the files it came from, read again here when they change (watch)
@@ -85,7 +85,6 @@ class ProjectHealer:
         self.busy = threading.Event()  # set while a plan of ours runs
         self._healing_roots: set[str] = set()
         self._abort = threading.Event()  # a root owner died under our plan: stop waiting on its gates
-        self.heals = 0
         # Unhealthy services: counted at every check (reported), restarted only with heal_unhealthy.
         self.heal_unhealthy = heal_unhealthy
         self.check_interval = check_interval
@@ -93,10 +92,14 @@ class ProjectHealer:
         self.unhealthy = UnhealthyCount(unhealthy_checks, Backoff(b.first, b.cap, b.settle, b.max_attempts))
         self._next_check = time.monotonic() + (check_interval or 0.0)
         # The healer's model leaves out probe URLs outside the stack: its watcher never requests them.
-        self.watcher = Watcher(self.heal_project, engine, on_snapshot=lambda _snap: None, on_event=self._on_event,
-                               on_connection=self._on_connection, probe_interval=check_interval,
-                               backoff=watcher_backoff)
-        self._thread = threading.Thread(target=self._loop, name=f"heal-{project.name}", daemon=True)
+        # A watcher given counts them in its rows, so health checks over those rows need one of its own.
+        if watcher is not None and check_interval and foreign_probes(project):
+            watcher = None
+        self._own_watcher = watcher is None
+        self.watcher = watcher or Watcher(self.heal_project, engine, on_snapshot=lambda _snap: None,
+                                          on_event=self._on_event, on_connection=self._on_connection,
+                                          probe_interval=check_interval, backoff=watcher_backoff)
+        self._worker = Loop(f"heal-{project.name}", self._loop, stop=self.stop_event)
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -104,8 +107,11 @@ class ProjectHealer:
         for service, url in foreign_probes(self.project).items():
             self._say(ev.FINDING, service, reason=f"x-stacktui.health {url} leads outside the stack: the watcher "
                                                   "does not request it (its other gates still apply)")
-        self._thread.start()
-        self.watcher.start()
+        self._worker.start()
+        if self._own_watcher:
+            self.watcher.start()
+        else:
+            self.watcher.listen(self._on_event, self._on_connection)
         return self
 
     def stop(self) -> None:
@@ -115,12 +121,19 @@ class ProjectHealer:
             self._wake.notify_all()
 
     def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-        self.watcher.stop()
+        self._worker.join(timeout)
+        self.release_watcher()
+
+    def release_watcher(self, wait: float = 2.0) -> None:
+        """Stop the healer's own watcher, or stop listening to the one it was given."""
+        if self._own_watcher:
+            self.watcher.stop(wait)
+        else:
+            self.watcher.unlisten(self._on_event)
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._worker.alive
 
     # -- what the watcher tells us ------------------------------------------------------------------
 
@@ -224,7 +237,8 @@ class ProjectHealer:
         self.heal_project = without_foreign_probes(project)
         self._owners = owners(project)
         self._joiners = set(joiners(project))
-        self.watcher.set_project(self.heal_project)
+        if self._own_watcher:  # a watcher given keeps its owner's model (the owner sets it)
+            self.watcher.set_project(self.heal_project)
 
     def poll_files(self) -> None:
         """The compose files changed: the new model, or a refusal (said once; nothing done until fixed)."""
@@ -297,7 +311,8 @@ class ProjectHealer:
                       f"it has run {seconds(self.backoff.settle)}")
         else:
             reason = (f"{root} keeps dying ({attempts} heal attempt(s) in a row): the next heal of "
-                      f"{', '.join(s.service for s in mine)} waits {seconds(self.backoff.delay(attempts))} after the last")
+                      f"{', '.join(s.service for s in mine)} waits {seconds(self.backoff.delay(attempts))} "
+                      "after the last")
         logs: list[str] = []
         root_c = next((c for c in containers if c.service == root), None)
         if root_c is not None:
@@ -350,7 +365,6 @@ class ProjectHealer:
         finally:
             self.busy.clear()
             self._healing_roots = set()
-        self.heals += 1
         if result.stopped_not_run:
             self._owed |= {c.id for c in containers if c.service in result.stopped_not_run}
         end = time.time()
@@ -437,7 +451,6 @@ class ProjectHealer:
             return  # a plan of someone else's: the next check looks again
         finally:
             self.busy.clear()
-        self.heals += 1
         self.unhealthy.restarted(service)
         self.unhealthy.backoff.record(service, time.time(), result.ok)
         if result.stopped_not_run:

@@ -103,7 +103,8 @@ class HookRunner:
                 last = f": {printable(lines[-1], limit=STDERR_SHOWN)}" if lines else ""
                 problem = f"ended with exit code {done.returncode} on {event.event}{last}"
         except proc.TimedOut:
-            problem = f"did not finish within {seconds(hook.timeout)} on {event.event} and was stopped, with what it started"
+            problem = (f"did not finish within {seconds(hook.timeout)} on {event.event} and was stopped, "
+                       "with what it started")
         except OSError as exc:
             problem = f"could not start: {exc}"
         if problem is None:

@@ -71,15 +71,15 @@ def find_stranded(project: Project, containers: list[ContainerInfo], start_error
     """Stranded joiners by service. `start_errors`: State.Error of the joiners' containers that are not running;
     `owed`: ids of containers an unfinished heal stopped (with their owner) and still owes a start."""
     by_service: dict[str, ContainerInfo] = {}
-    for c in containers:
-        prev = by_service.get(c.service)
-        if prev is None or (c.state == "running" and prev.state != "running"):
-            by_service[c.service] = c
+    for one in containers:
+        prev = by_service.get(one.service)
+        if prev is None or (one.state == "running" and prev.state != "running"):
+            by_service[one.service] = one
     found: dict[str, tuple[str, str, str, str]] = {}  # service -> (owner, how, reason, container id)
     for service, verdict in find_stale(project, containers, proc=proc).items():
         found[service] = (verdict.owner, STALE, verdict.reason, by_service[service].id)
     for service in joiners(project):
-        c = by_service.get(service)
+        c: ContainerInfo | None = by_service.get(service)
         if c is None or c.state not in NOT_RUNNING or service in found:
             continue
         error = start_errors.get(c.id, "").strip()

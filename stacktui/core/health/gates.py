@@ -245,7 +245,8 @@ class _GateWait:
                 except _Pending as waiting:
                     pending = waiting
                 if self.cancel is not None and self.cancel.is_set():
-                    return self.fail(_Failed(pending.gate, f"cancelled while waiting for {pending.gate}: {pending.why}"))
+                    return self.fail(_Failed(pending.gate,
+                                             f"cancelled while waiting for {pending.gate}: {pending.why}"))
                 if time.monotonic() >= self.deadline:
                     return self.fail(_Failed(pending.gate, f"{pending.gate} gate not passed within "
                                                            f"{seconds(self.timeout)}: {pending.why}", say_when=False))
@@ -278,7 +279,7 @@ class _GateWait:
         if probe is not None:
             outcome = probe.result()
             self.result.probe = outcome
-            if pending is None:
+            if pending is None and outcome is not None:  # None only for a service that declares no URL
                 self.check_probe(outcome)
         if pending is not None:
             raise pending
@@ -352,7 +353,7 @@ class _GateWait:
             raise _Failed(RUNNING, f"{self.service} runs but is stale: {verdict.reason}; {fix.text()}")
         raise _Pending(RUNNING, f"{self.service} runs but is stale: {verdict.reason}")
 
-    def start_probe(self, seen: list[ContainerInfo]) -> Future[ProbeResult] | None:
+    def start_probe(self, seen: list[ContainerInfo]) -> Future[ProbeResult | None] | None:
         if not self.url or f"probe {self.url}" in self.result.passed:
             return None
         return self.pool.submit(probe_service, self.project, seen, self.service, PROBE_TIMEOUT,

@@ -20,6 +20,7 @@ from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.compose.model import Project
 from stacktui.core.namespaces.groups import namespace_root
 from stacktui.core.health.status import ProbeResult
+from stacktui.core.loop import Loop
 
 if TYPE_CHECKING:  # ssl (~10 ms to import) only when an https probe needs a context: not on a restart's path
     import ssl
@@ -210,9 +211,7 @@ class ProbeScheduler:
         self.timeout = timeout
         self.local_engine = local_engine
         self.engine_host = engine_host
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Loop("stacktui-probes", self._run)
         self._next_at: float | None = None  # a round asked for sooner than the interval
         self._lock = threading.Lock()
         self.rounds = 0
@@ -226,12 +225,10 @@ class ProbeScheduler:
         if seconds <= 0:
             raise ValueError("probe interval must be positive")
         self._interval = seconds
-        self._wake.set()  # the new interval counts from now, not after the old one ran out
+        self._loop.wake()  # the new interval counts from now, not after the old one ran out
 
     def start(self) -> "ProbeScheduler":
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="stacktui-probes", daemon=True)
-            self._thread.start()
+        self._loop.start()
         return self
 
     def probe_now(self, after: float = 0.0) -> None:
@@ -241,17 +238,14 @@ class ProbeScheduler:
         with self._lock:
             if self._next_at is None or at < self._next_at:
                 self._next_at = at
-        self._wake.set()
+        self._loop.wake()
 
     def stop(self, wait: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(wait)
+        self._loop.stop(wait)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._loop.alive
 
     def _due(self, started: float) -> float:
         """Seconds until the next round: the interval, or sooner when one was asked for."""
@@ -262,10 +256,10 @@ class ProbeScheduler:
             left = min(left, asked - time.monotonic())
         return left
 
-    def _loop(self) -> None:
+    def _run(self) -> None:
         client = _client(MAX_PARALLEL)
         try:
-            while not self._stop.is_set():
+            while not self._loop.stopping:
                 started = time.monotonic()
                 with self._lock:
                     self._next_at = None
@@ -273,17 +267,16 @@ class ProbeScheduler:
                     if not self._paused():
                         results = probe_all(self.project, self._containers(), self.timeout, self.local_engine,
                                             client=client, engine_host=self.engine_host)
-                        if not self._stop.is_set():
+                        if not self._loop.stopping:
                             self.rounds += 1
                             self._on_results(results)
                 except Exception as exc:  # an engine hiccup must not end the probing for good
                     if self._on_error is not None:
                         self._on_error(exc)
-                while not self._stop.is_set():
+                while not self._loop.stopping:
                     left = self._due(started)
                     if left <= 0:
                         break
-                    self._wake.wait(left)
-                    self._wake.clear()
+                    self._loop.sleep(left)
         finally:
             client.close()

@@ -61,7 +61,8 @@ def namespace_of(c: ContainerInfo, kind: str, proc: str = "/proc") -> str | None
         return None
 
 
-def find_stale(project: Project, containers: list[ContainerInfo], *, proc: str | None = "/proc") -> dict[str, StaleVerdict]:
+def find_stale(project: Project, containers: list[ContainerInfo], *,
+               proc: str | None = "/proc") -> dict[str, StaleVerdict]:
     """Stale verdicts by service. `proc=None` leaves the namespace inodes out (a remote engine)."""
     by_service = _running(containers)
     verdicts: dict[str, StaleVerdict] = {}

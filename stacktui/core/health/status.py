@@ -129,12 +129,12 @@ def collect(project: Project, containers: list[ContainerInfo],
     probes = probes or {}
     stale = find_stale(project, containers)
     by_service: dict[str, ContainerInfo] = {}
-    for c in containers:
-        if c.service not in by_service or (c.state == "running" and by_service[c.service].state != "running"):
-            by_service[c.service] = c
+    for one in containers:
+        if one.service not in by_service or (one.state == "running" and by_service[one.service].state != "running"):
+            by_service[one.service] = one
     rows: list[ServiceStatus] = []
     for name, spec in project.services.items():
-        c = by_service.get(name)
+        c: ContainerInfo | None = by_service.get(name)
         verdict = stale.get(name)
         word, reasons = combine(c, spec.has_healthcheck, probes.get(name), verdict)
         owner = spec.namespace_target("network_mode") or spec.namespace_target("ipc") or spec.namespace_target("pid")
@@ -147,7 +147,8 @@ def collect(project: Project, containers: list[ContainerInfo],
             namespace_owner=owner,
             stale=verdict is not None,
             stale_reason=verdict.reason if verdict else None,
-            ports=[f"{p.host_ip or '0.0.0.0'}:{p.host_port}->{p.container_port}/{p.protocol}" for p in c.ports] if c else [],
+            ports=([f"{p.host_ip or '0.0.0.0'}:{p.host_port}->{p.container_port}/{p.protocol}" for p in c.ports]
+                   if c else []),
             docker_health=c.health if c else None,
             health_output=c.health_output if c else None,
             probe=probes.get(name),

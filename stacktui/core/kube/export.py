@@ -11,7 +11,7 @@ from stacktui.core.kube import names as n
 from stacktui.core.kube.notes import ExportRefused, Note, Notes
 from stacktui.core.kube.options import ExportOptions
 from stacktui.core.kube.volumes import CLAIM_SIZE
-from stacktui.core.kube.workload import Group, Workload, build_workload, ordered_members
+from stacktui.core.kube.workload import Group, build_workload, ordered_members
 from stacktui.core.namespaces.groups import network_groups
 
 

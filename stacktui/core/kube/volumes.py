@@ -75,9 +75,10 @@ def _pod_volume(kind: str, source: str, target: str, index: int, spec: ServiceSp
         files = _files(source) if read_only else None
         if files is not None:
             name = f"files-{key}"
-            config = {"apiVersion": "v1", "kind": "ConfigMap",
-                      "metadata": {"name": dns_label(f"{labels.get(PART_OF_LABEL, '')}-{name}"),
-                                   "labels": _shared(labels, None)}}
+            config: dict[str, Any] = {
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": dns_label(f"{labels.get(PART_OF_LABEL, '')}-{name}"),
+                             "labels": _shared(labels, None)}}
             config.update(files)
             pod.needs.setdefault(("ConfigMap", name), config)
             volume: dict[str, Any] = {"name": name, "configMap": {"name": config["metadata"]["name"]}}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacktui.core.compose.model import Project, ServiceSpec
+from stacktui.core.compose.model import PortSpec, Project, ServiceSpec
 from stacktui.core.kube import names as n
 from stacktui.core.kube.container import container
 from stacktui.core.kube.notes import Notes
@@ -98,7 +98,7 @@ def _container_ports(project: Project, group: Group, containers: list[dict[str, 
     seen: set[tuple[int, str]] = set()
     for name in group.members:
         spec = project.services[name]
-        found = [(p.target, p.protocol.upper(), p) for p in spec.ports]
+        found: list[tuple[int, str, PortSpec | None]] = [(p.target, p.protocol.upper(), p) for p in spec.ports]
         found += [(t, "TCP", None) for t in sorted(exposed_targets(project, name) | set(spec.x.listens))]
         for target, proto, port in found:
             if (target, proto) in seen:
@@ -186,13 +186,13 @@ def _service(project: Project, group: Group, options: ExportOptions,
         if options.expose == "nodeport" and host is not None and 30000 <= host <= 32767:
             entry["nodePort"] = host
         entries.append(entry)
-    spec: dict[str, Any] = {"selector": selector(project, group), "ports": entries}
+    body: dict[str, Any] = {"selector": selector(project, group), "ports": entries}
     if published and options.expose == "nodeport":
-        spec["type"] = "NodePort"
+        body["type"] = "NodePort"
     elif published and options.expose == "loadbalancer":
-        spec["type"] = "LoadBalancer"
+        body["type"] = "LoadBalancer"
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": group.name, "labels": meta_labels},
-               "spec": spec}
+               "spec": body}
     return service, published
 
 

@@ -87,7 +87,7 @@ def listening(project: Project, services: Iterable[str] | None = None) -> list[L
                 h = health.get(service)
                 out.append(Listening(service, port, owner, h[1] if h and h[0] == port else None))
     order = {name: i for i, name in enumerate(project.services)}
-    return sorted(out, key=lambda l: (order[l.service], l.port))
+    return sorted(out, key=lambda one: (order[one.service], one.port))
 
 
 def _addresses(value: str) -> Iterator[tuple[str, int | None, bool]]:

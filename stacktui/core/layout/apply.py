@@ -122,7 +122,8 @@ def services_to_recreate(old: Project, new: Project) -> list[str]:
     """Changed services plus every service joining one of them, owners first."""
     names = list(dict.fromkeys([*new.services, *old.services]))
     todo = {n for n in names
-            if (old.services[n].raw if n in old.services else None) != (new.services[n].raw if n in new.services else None)}
+            if (old.services[n].raw if n in old.services else None)
+            != (new.services[n].raw if n in new.services else None)}
     grown = True
     while grown:
         grown = False
@@ -246,7 +247,8 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
             emit(ApplyEvent("failed", f"host ports: {result.reason}; file and containers untouched"))
             return result
         if not engine.is_local():
-            result.notes.append("host ports: not checked: remote engine (they are bound on the engine's host, not here)")
+            result.notes.append("host ports: not checked: remote engine "
+                                "(they are bound on the engine's host, not here)")
 
         before = state_before(project, engine, containers, services)
         result.entry = write_change(change)

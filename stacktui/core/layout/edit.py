@@ -11,7 +11,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from stacktui.core.layout import yamledit
-from stacktui.core.errors import ConfigError, PortsUnknown, SourceRef
+from stacktui.core.errors import ConfigError, SourceRef
 from stacktui.core.compose.model import Project
 from stacktui.core.compose.source import parse_text, round_trip_yaml, not_utf8
 from stacktui.core.layout.merges import MergeGuard
@@ -109,7 +109,8 @@ class LayoutEditor:
         if not isinstance(node, CommentedMap):
             other = self.project.source.file_of(service) if self.project.source else None
             raise ConfigError(f"{service} is defined in {other.path if other else 'another file'}, not in {self.file}",
-                              where=self.where(service), hint="a layout change edits one compose file; move the service's definition there")
+                              where=self.where(service),
+                              hint="a layout change edits one compose file; move the service's definition there")
         for sf in self.project.source.files if self.project.source else []:
             if sf.path != self.file and service in sf.services():
                 raise ConfigError(f"{service} is defined in both {self.file} and {sf.path}",
@@ -146,8 +147,8 @@ class LayoutEditor:
 
     def render(self) -> str:
         if self.slices is not None:
-            text = self.slices.render(self.notes)
-            return self._ends(text)
+            return self._ends(self.slices.render(self.notes))
+        assert self.base is not None  # made with the tree
         self.merges.settle()
         self.notes += [n for n in self.merges.notes if n not in self.notes]
         edited = yamledit.dump(self.yaml, self.tree)

@@ -3,7 +3,7 @@
 A change is computed on the ruamel.yaml round-trip tree of the compose file
 that defines the service, so comments, key order, quoting and anchors stay;
 the result is a new text plus a unified diff. Nothing here writes a file or
-touches a container: core/history.py writes, core/layout_apply.py applies.
+touches a container: layout.history writes, layout.apply applies.
 
 Words used below: D is the service that moves, O the service whose namespaces
 it leaves or joins, R the owner of O's network namespace (O itself unless O
@@ -18,8 +18,8 @@ from typing import Any, Iterable
 from ruamel.yaml.comments import CommentedSeq
 
 from stacktui.core.layout import yamledit
-from stacktui.core.errors import ConfigError
-from stacktui.core.layout.edit import (LayoutChange, LayoutEditor, PortsUnknown, Rule, early_position, quoted,
+from stacktui.core.errors import ConfigError, PortsUnknown
+from stacktui.core.layout.edit import (LayoutChange, LayoutEditor, Rule, early_position, quoted,
                                        rewrite_refs, take_and_close)
 from stacktui.core.layout.whoseports import EngineSource, live_ports, moving_ports
 from stacktui.core.namespaces.graph import Edge, project_graph
@@ -42,7 +42,9 @@ def _forget_sharing_asides(items: list[tuple[Any, list[Any] | None]]) -> None:
     """A port line that moves to the separated service loses what its comment said about the
     sharing (it is false now); the rest of the comment stays, and an emptied one goes."""
     for _value, entry in items:
-        token = entry[0] if entry else None
+        if not entry:
+            continue
+        token = entry[0]
         if token is None or not _SHARING_ASIDE.search(token.value):
             continue
         text = _SHARING_ASIDE.sub("", token.value.rstrip("\n")).rstrip()

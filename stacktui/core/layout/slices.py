@@ -61,7 +61,8 @@ class ServiceSlices:
             starts.append((line, name))
         if starts != sorted(starts) or len({line for line, _ in starts}) != len(starts):
             return None
-        spans = {name: (line, starts[i + 1][0] if i + 1 < len(starts) else end) for i, (line, name) in enumerate(starts)}
+        spans = {name: (line, starts[i + 1][0] if i + 1 < len(starts) else end)
+                 for i, (line, name) in enumerate(starts)}
         return cls(lines, spans, file, yaml, services)
 
     # -- the mapping the editor reads

@@ -7,6 +7,7 @@ processes would reach it (name resolution and network included).
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -132,7 +133,7 @@ def verify(old: Project, new: Project, engine: Engine, services: list[str], dead
             if proto != "tcp":
                 continue
             host = "127.0.0.1" if ip in ("", "0.0.0.0") else ("::1" if ip == "::" else ip)
-            ok, detail = _until(deadline, lambda h=host, p=port: port_answers(h, p))
+            ok, detail = _until(deadline, functools.partial(port_answers, host, port))
             checks.append(Check(f"{host}:{port} (published by {owner}) answers from the host", ok, detail))
             emit(ApplyEvent("verify", f"{host}:{port} published by {owner}: {detail}", owner))
             if not ok:

@@ -8,7 +8,7 @@ When nothing says for some service, PortsUnknown lists every published port with
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Union, cast
 
 from stacktui.core.errors import ConfigError, PortChoice, PortsUnknown, StackError
 from stacktui.core.layout.claims import commented_owners
@@ -28,14 +28,13 @@ def live_ports(project: Project, engine: EngineSource) -> dict[str, set[int]]:
 
     engine may be a function that returns one (or None), called only now.
     """
-    if callable(engine) and not hasattr(engine, "project_containers"):
-        engine = engine()
-    if engine is None:
+    live = engine() if callable(engine) and not hasattr(engine, "project_containers") else cast("Engine | None", engine)
+    if live is None:
         return {}
     from stacktui.core.ports import live as liveports  # /proc readers: only when asked
 
     try:
-        return liveports.listening_ports(project, engine, engine.project_containers(project.name))
+        return liveports.listening_ports(project, live, live.project_containers(project.name))
     except (StackError, OSError):
         return {}
 

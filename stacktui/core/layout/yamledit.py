@@ -19,7 +19,7 @@ from ruamel.yaml.error import CommentMark
 from ruamel.yaml.scalarstring import ScalarString
 from ruamel.yaml.tokens import CommentToken
 
-from stacktui.core.compose.source import deep_nesting
+from stacktui.core.compose.nesting import deep_nesting
 
 Node = CommentedMap | CommentedSeq
 

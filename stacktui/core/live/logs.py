@@ -17,6 +17,7 @@ from stacktui.core.engine.loglines import EVENT, LogLine
 from stacktui.core.engine.logstream import (MIXED_STREAMS, ContainerGone, EntryDecoder, is_multiplexed, open_logs,
                                             pump)
 from stacktui.core.live.store import DEFAULT_HISTORY, LogStore
+from stacktui.core.loop import Loop
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
@@ -52,51 +53,44 @@ class LogFollower:
         self.attaches = 0  # how many times a stream was opened (tests and diagnostics)
         self.gone = False
         self.tty: bool | None = None
-        self._stop = threading.Event()
-        self._wake = threading.Event()
         self._lock = threading.Lock()
         self._closer: Callable[[], None] | None = None
-        self._thread = threading.Thread(target=self._run, name=f"logs-{service}", daemon=True)
+        self.loop = Loop(f"logs-{service}", self._run, unblock=self._close)
 
     def start(self) -> "LogFollower":
-        self._thread.start()
+        self.loop.start()
         return self
 
     def poke(self) -> None:
-        self._wake.set()
+        self.loop.wake()
 
     def stop(self, wait: float = 0.0) -> None:
-        self._stop.set()
-        self._wake.set()
+        self.loop.stop(wait)
+
+    def _close(self) -> None:
         with self._lock:
             closer = self._closer
         if closer is not None:
-            try:
-                closer()
-            except Exception:  # the stream may be closing on its own at the same moment
-                pass
-        if wait:
-            self._thread.join(wait)
+            closer()
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self.loop.alive
 
     def _run(self) -> None:
         delay = self.backoff[0]
         first = True
         idle = 0  # looks at a stopped container since its stream ended
-        while not self._stop.is_set():
+        while not self.loop.stopping:
             try:
                 if not first and not self._running():
                     # Stopped, or between the kill and the start of a restart. The watcher pokes on the
                     # engine's start event; looking again soon after, then rarely, covers a missed poke.
-                    self._wake.wait(STOPPED_LOOKS[min(idle, len(STOPPED_LOOKS) - 1)])
-                    self._wake.clear()
+                    self.loop.sleep(STOPPED_LOOKS[min(idle, len(STOPPED_LOOKS) - 1)])
                     idle += 1
                     continue
                 idle = 0
-                self._wake.clear()
+                self.loop.sleep(0)  # a poke from before this attach is spent
                 self._follow(first)
                 first = False
                 delay = self.backoff[0]
@@ -104,10 +98,10 @@ class LogFollower:
                 self.gone = True
                 return
             except Exception as exc:  # engine away or unreadable: retry with backoff, keep what we have
-                if self._stop.is_set():
+                if self.loop.stopping:
                     return
                 log.debug("logs of %s: %s; retrying in %.1fs", self.service, exc, delay)
-                self._stop.wait(delay)
+                self.loop.pause(delay)
                 delay = min(delay * 2, self.backoff[1])
 
     def _inspect(self) -> dict[str, Any]:
@@ -148,7 +142,7 @@ class LogFollower:
 
         with self._lock:
             self._closer = close
-        if self._stop.is_set():
+        if self.loop.stopping:
             close()
         self.attaches += 1
         try:
@@ -177,7 +171,7 @@ class LogFollower:
                     self.decoder.entry(MIXED_STREAMS, chunk, out)
                 if out:
                     self.sink(self.service, out)
-                if self._stop.is_set():
+                if self.loop.stopping:
                     break
             out = []
             self.decoder.flush(out)
@@ -207,9 +201,10 @@ def marker_text(action: str, detail: str = "") -> str | None:
     if action.startswith("health_status"):
         word = detail or action.partition(":")[2].strip()
         return f"\u2500\u2500 health: {word} \u2500\u2500"
-    word = MARKERS.get(action)
-    if word is None:
+    known = MARKERS.get(action)
+    if known is None:
         return None
+    word = known
     if action == "die" and detail:
         word = f"exited (code {detail})"
     return f"\u2500\u2500 container {word} \u2500\u2500"
@@ -282,4 +277,4 @@ class LogHub:
             f.stop()
         deadline = time.monotonic() + wait
         for f in followers:
-            f._thread.join(max(0.0, deadline - time.monotonic()))
+            f.loop.join(max(0.0, deadline - time.monotonic()))

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from typing import Callable, Iterable
 
-from stacktui.core.engine.loglines import EVENT, LogLine
+from stacktui.core.engine.loglines import LogLine
 
 DEFAULT_MAX_LINES = 20_000
 DEFAULT_HISTORY = 1000  # lines of history fetched when a container is first followed

@@ -1,10 +1,12 @@
 """The live model of a running project: engine events in, status rows out. No polling for state.
 
-A thread opens the engine's events stream (filtered to the project's label and
-to the actions that change state), then lists the project's containers once;
-from then on each event re-inspects just that container and publishes fresh
-status rows (`stacktui.core.health.status.collect`). When the engine goes away the
-thread reports it, retries with backoff, and on return lists everything again.
+It subscribes to the engine's one event follower (`engine.follower`: one stream
+per engine, one reconnect policy); each time the stream opens it lists the
+project's containers; from then on each event re-inspects just that container
+and publishes fresh status rows (`stacktui.core.health.status.collect`). When the
+engine goes away the follower says so, retries with backoff, and on return the
+watcher lists everything again. Others who want the project's events and the
+connection (the TUI's healer) `listen` to the watcher instead of following again.
 
 HTTP probes (`x-stacktui.health`) are not engine state: a second thread runs
 them on their interval, and soon after a state change, and publishes rows when
@@ -20,6 +22,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from stacktui.core.engine.client import ONEOFF_LABEL, SERVICE_LABEL, ContainerInfo
+from stacktui.core.engine.follower import ACTIONS, Event, Subscription
 from stacktui.core.compose.model import Project
 from stacktui.core.health.status import ProbeResult, ServiceStatus, collect
 
@@ -28,10 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Actions that change what a status row says. exec_* (every healthcheck run) and attach/resize
-# are left out on the engine's side of the stream.
-WATCHED_ACTIONS = ["create", "start", "restart", "die", "stop", "kill", "oom", "pause", "unpause",
-                   "destroy", "rename", "update", "health_status"]
+# Actions that change what a status row says: all the follower lets through.
+WATCHED_ACTIONS = ACTIONS
 DEFAULT_PROBE_INTERVAL = 5.0
 PROBE_AFTER_CHANGE = 1.0  # seconds after a state change before probing again
 PROBE_TIMEOUT = 2.0
@@ -108,7 +109,7 @@ def _is_not_found(exc: BaseException) -> bool:
 class Watcher:
     """Keeps the project's containers current from engine events and publishes Snapshots.
 
-    Callbacks run on the watcher's threads: keep them short (post a message, append a line).
+    Callbacks run on the engine follower's thread: keep them short (post a message, append a line).
     """
 
     def __init__(self, project: Project, engine: "Engine", *,
@@ -116,14 +117,12 @@ class Watcher:
                  on_event: Callable[[EngineEvent], None] | None = None,
                  on_connection: Callable[[Connection], None] | None = None,
                  probe_interval: float | None = DEFAULT_PROBE_INTERVAL,
-                 backoff: tuple[float, float] = (0.5, 10.0)) -> None:
+                 backoff: tuple[float, float] | None = None) -> None:
         self.project = project
         self.engine = engine
         self.on_snapshot = on_snapshot
-        self.on_event = on_event
-        self.on_connection = on_connection
         self.probe_interval = probe_interval
-        self.backoff = backoff
+        self.backoff = backoff  # given: the reconnect delays of the engine's follower (one policy per engine)
         self.connected: bool | None = None
         self.snapshot: Snapshot | None = None
         self._containers: dict[str, ContainerInfo] = {}
@@ -131,15 +130,22 @@ class Watcher:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._prober: Any = None  # a ProbeScheduler, when the stack declares probes
-        self._stream: Any = None
-        self._threads: list[threading.Thread] = []
+        self._sub: Subscription | None = None
+        # Who hears the events and the connection: the owner first, then whoever `listen`s.
+        self._listeners: list[tuple[Callable[[EngineEvent], None] | None, Callable[[Connection], None] | None]] = [
+            (on_event, on_connection)]
 
     # -- life cycle -------------------------------------------------------------------------------
 
     def start(self) -> "Watcher":
-        events = threading.Thread(target=self._events_loop, name="watch-events", daemon=True)
-        self._threads.append(events)
-        events.start()
+        if self._stop.is_set() or self._sub is not None:
+            return self
+        follower = self.engine.follower()
+        if self.backoff is not None:
+            follower.backoff = self.backoff
+        self._sub = follower.subscribe(Subscription(
+            self._on_raw, self.project.name, on_open=self._opened, on_down=self._down,
+            actions=frozenset(WATCHED_ACTIONS)))
         if self.probe_interval and any(s.x.health for s in self.project.services.values()):
             from stacktui.core.health.probes import ProbeScheduler  # httpx only for stacks that probe
 
@@ -153,16 +159,34 @@ class Watcher:
 
     def stop(self, wait: float = 2.0) -> None:
         self._stop.set()
+        deadline = time.monotonic() + wait
         if self._prober is not None:
             self._prober.stop(wait)
-        self._close_stream()
-        deadline = time.monotonic() + wait
-        for t in self._threads:
-            t.join(max(0.0, deadline - time.monotonic()))
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            self.engine.follower().unsubscribe(sub, max(0.0, deadline - time.monotonic()))
 
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def alive(self) -> bool:
+        """Still hearing the engine (or the prober still running)."""
+        return self._sub is not None or (self._prober is not None and self._prober.running)
+
+    def listen(self, on_event: Callable[[EngineEvent], None], on_connection: Callable[[Connection], None]) -> None:
+        """Hear this watcher's events and connection changes too, on the follower's thread; told at once
+        when the engine is already connected. Costs the engine nothing: no stream, no listing."""
+        with self._lock:
+            self._listeners.append((on_event, on_connection))
+            connected = self.connected
+        if connected:
+            on_connection(Connection(True))
+
+    def unlisten(self, on_event: Callable[[EngineEvent], None]) -> None:
+        with self._lock:  # `!=`, not `is not`: each access to a bound method makes a new, equal one
+            self._listeners = [pair for pair in self._listeners if pair[0] != on_event]
 
     # -- what callers may ask ---------------------------------------------------------------------
 
@@ -202,49 +226,29 @@ class Watcher:
         with self._lock:
             return self.snapshot or snap
 
-    # -- the events thread --------------------------------------------------------------------------
+    # -- from the engine's follower ----------------------------------------------------------------
 
-    def _events_loop(self) -> None:
-        delay = self.backoff[0]
-        attempt = 0
-        while not self._stop.is_set():
-            try:
-                # Stream first, then list: an event between the two is not lost, only seen twice.
-                stream = self.engine.events(self.project.name, actions=WATCHED_ACTIONS)
-                self._stream = stream
-                if self._stop.is_set():
-                    self._close_stream()
-                    return
-                self.refresh()
-                self._set_connected(True, "")
-                delay, attempt = self.backoff[0], 0
-                for raw in stream:
-                    if self._stop.is_set():
-                        return
-                    self._handle(raw)
-                if self._stop.is_set():
-                    return
-                raise ConnectionError("the engine closed the events stream")
-            except Exception as exc:  # the engine went away, or answered nonsense: say so, retry
-                if self._stop.is_set():
-                    return
-                self._close_stream()
-                attempt += 1
-                if attempt == 1 and self.connected:
-                    # A stream can end for reasons of its own: try once at once before raising the alarm.
-                    self._stop.wait(0.05)
-                    continue
-                self._set_connected(False, _describe(exc), retry_in=delay, attempt=attempt)
-                self._stop.wait(delay)
-                delay = min(delay * 2, self.backoff[1])
+    def _opened(self) -> None:
+        """The stream is (re)open: list everything, then say so."""
+        if self._stop.is_set():
+            return
+        self.refresh()
+        self._set_connected(True, "")
+
+    def _down(self, message: str, retry_in: float, attempt: int) -> None:
+        if not self._stop.is_set():
+            self._set_connected(False, message, retry_in=retry_in, attempt=attempt)
+
+    def _on_raw(self, raw: Event) -> None:
+        if not self._stop.is_set():
+            self._handle(raw)
 
     def _handle(self, raw: Mapping[str, Any]) -> None:
         ev = parse_event(raw)
         if ev is None:
             return
         if ev.action in NO_INSPECT:
-            if self.on_event is not None:
-                self.on_event(ev)
+            self._tell(ev)
             return
         if ev.action == "die":
             self._publish_death(ev)
@@ -265,10 +269,18 @@ class Watcher:
                         self._containers[info.id] = info
         with self._lock:
             self._publish()
-        if self.on_event is not None:
-            self.on_event(ev)
+        self._tell(ev)
         if ev.action in ("start", "restart", "die", "health_status", "unpause"):
             self._probe_soon()
+
+    def _listening(self) -> list[tuple[Callable[[EngineEvent], None] | None, Callable[[Connection], None] | None]]:
+        with self._lock:
+            return list(self._listeners)
+
+    def _tell(self, ev: EngineEvent) -> None:
+        for on_event, _ in self._listening():
+            if on_event is not None:
+                on_event(ev)
 
     def _publish_death(self, ev: EngineEvent) -> None:
         """Show a death from the event itself: an inspect right after "die" waits for the engine's
@@ -298,16 +310,12 @@ class Watcher:
                        attempt: int = 0) -> None:
         changed = connected != self.connected
         self.connected = connected
-        if self.on_connection is not None and (changed or not connected):
-            self.on_connection(Connection(connected, message, retry_in, attempt))
-
-    def _close_stream(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.close()
-            except Exception:  # closing a stream the engine already dropped
-                pass
+        if not changed and connected:
+            return
+        conn = Connection(connected, message, retry_in, attempt)
+        for _, on_connection in self._listening():
+            if on_connection is not None:
+                on_connection(conn)
 
     # -- probes -----------------------------------------------------------------------------------
 
@@ -329,10 +337,3 @@ class Watcher:
 
 def _not_older(new: ProbeResult, old: ProbeResult | None) -> bool:
     return old is None or old.at is None or new.at is None or new.at >= old.at
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    if "Connection refused" in text or "No such file" in text or "FileNotFoundError" in text:
-        return "the engine does not answer"
-    return text.splitlines()[0][:200]

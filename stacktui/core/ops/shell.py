@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from stacktui.core.compose.model import Project
-from stacktui.core.engine.client import DEFAULT_HOST, ContainerInfo
+from stacktui.core.engine.client import ContainerInfo
+from stacktui.core.engine.endpoint import DEFAULT_HOST
 from stacktui.core.errors import ConfigError, NotRunning, StackError
 
 if TYPE_CHECKING:

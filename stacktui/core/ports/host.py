@@ -255,8 +255,8 @@ def host_port_conflicts(new: Project, services: list[str], containers: list[Cont
                 problems.append(f"{label} for {name} is published by {other.service} ({other.name}), "
                                 "which this change does not restart")
                 continue
-            ours = any(p.host_port == port and p.protocol == spec.protocol and addresses_overlap(p.host_ip, spec.host_ip)
-                       for p, _c in released)
+            ours = any(p.host_port == port and p.protocol == spec.protocol
+                       and addresses_overlap(p.host_ip, spec.host_ip) for p, _c in released)
             if not ours and local and bind_test(spec.host_ip, port, spec.protocol):
                 problems.append(f"{label} for {name} is in use by {holder_of(port, spec.protocol)}")
     return problems

@@ -282,17 +282,17 @@ def live_findings(project: Project, engine: "Engine", containers: list[Container
                   listeners: Iterable[Listener] | None = None) -> list[Finding]:
     """Conflicts inside running shared namespaces: seen in the sockets, declared, and logged."""
     listeners = list(listeners) if listeners is not None else namespace_listeners(project, engine, containers)
-    seen = [l for l in listeners if l.via != UNKNOWN]
+    seen = [ln for ln in listeners if ln.via != UNKNOWN]
     findings: list[Finding] = []
 
     # The same port held by two members' processes (SO_REUSEPORT, or one on IPv4 and one on IPv6).
     by_port: dict[tuple[str, str, int], list[Listener]] = {}
-    for l in seen:
-        by_port.setdefault((l.namespace, l.netns, l.port), []).append(l)
+    for ln in seen:
+        by_port.setdefault((ln.namespace, ln.netns, ln.port), []).append(ln)
     for (owner, _, port), held in sorted(by_port.items(), key=lambda kv: kv[0][2]):
-        services = sorted({l.service for l in held if l.service})
+        services = sorted({ln.service for ln in held if ln.service})
         if len(services) > 1:
-            who = " and ".join(next(l.who() for l in held if l.service == s) for s in services)
+            who = " and ".join(next(ln.who() for ln in held if ln.service == s) for s in services)
             findings.append(Finding(ERROR, NAMESPACE_PORT_CONFLICT, services[-1], port,
                                     f"{who} all listen on {port} in {owner}'s network namespace ({SEEN[held[0].via]})",
                                     hint="move one of them to another port"))
@@ -306,16 +306,16 @@ def live_findings(project: Project, engine: "Engine", containers: list[Container
                 logged[c.service] = lines
     for owner, group in members.items():
         for c in group:
-            mine = [l for l in seen if l.namespace == owner and l.service == c.service]
+            mine = [ln for ln in seen if ln.namespace == owner and ln.service == c.service]
             lines = logged.pop(c.service, [])
             declared = project.services[c.service].x.listens
             named = {p for p in (bind_error_port(line) for line in lines) if p}
             wanted = list(dict.fromkeys([*declared, *sorted(named)]))
             for port in wanted:
-                if any(l.port == port for l in mine):
+                if any(ln.port == port for ln in mine):
                     continue
-                others = [l for l in seen if l.namespace == owner and l.port == port and l.service != c.service
-                          and (not l.netns or not mine or l.netns == mine[0].netns)]
+                others = [ln for ln in seen if ln.namespace == owner and ln.port == port and ln.service != c.service
+                          and (not ln.netns or not mine or ln.netns == mine[0].netns)]
                 if not others:
                     continue
                 holder = others[0]
@@ -331,10 +331,10 @@ def live_findings(project: Project, engine: "Engine", containers: list[Container
                                              f"{c.service})"))
                 lines = [line for line in lines if line not in said]
             if lines:
-                held = ", ".join(f"{l.port} by {l.who()}" for l in seen if l.namespace == owner) or "unknown"
+                holders = ", ".join(f"{ln.port} by {ln.who()}" for ln in seen if ln.namespace == owner) or "unknown"
                 findings.append(Finding(ERROR, NAMESPACE_PORT_CONFLICT, c.service, bind_error_port(lines[-1]),
                                         f"{c.service}'s log since its start says {lines[-1]!r}; "
-                                        f"ports held in {owner}'s network namespace: {held}",
+                                        f"ports held in {owner}'s network namespace: {holders}",
                                         hint="two members of this namespace want one port: move one of them"))
     for service, lines in logged.items():  # members that are not running: they may have died of it
         findings.append(Finding(ERROR, NAMESPACE_PORT_CONFLICT, service, bind_error_port(lines[-1]),

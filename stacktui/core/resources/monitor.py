@@ -12,6 +12,7 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Callable, Sequence
 
+from stacktui.core.loop import Loop
 from stacktui.core.resources.figures import Figures
 from stacktui.core.resources.sampler import ResourceSampler
 
@@ -59,26 +60,23 @@ class ResourceMonitor:
         self.history = FigureHistory(int(HISTORY_SECONDS / interval))
         self._containers = containers
         self._on_figures = on_figures
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="resources", daemon=True)
+        self._loop = Loop("resources", self._run)
 
     def start(self) -> "ResourceMonitor":
-        self._thread.start()
+        self._loop.start()
         return self
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while not self._loop.stopping:
             try:
                 figures = self.sampler.read(self._containers())
             except Exception as exc:  # the engine went away: the watcher says so; try again next time
                 log.debug("resource figures not read: %s", exc)
             else:
                 self.history.add(figures)
-                if not self._stop.is_set():
+                if not self._loop.stopping:
                     self._on_figures(figures)
-            self._stop.wait(self.interval)
+            self._loop.pause(self.interval)
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        self._loop.stop(timeout)

@@ -3,7 +3,7 @@
 A plan restarts the requested services plus everyone stranded by them: every
 service living in one of their namespaces (transitively) and every
 `depends_on` dependant with `restart: true`, in topological order. Each step
-waits for its gates (core/gates.py) before the next begins; a failed gate
+waits for its gates (health.gates) before the next begins; a failed gate
 stops the plan and says which step, why, the last health output and the last
 log lines, and lists the steps not run.
 
@@ -348,7 +348,8 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
                 gate = wait_for_gates(
                     project, engine, step.service, timeout, abort,
                     client=client,
-                    on_pass=lambda name, detail, n=number, s=step.service: emit("gate_passed", n, s, f"{name}: {detail}"),
+                    on_pass=lambda name, detail, n=number, s=step.service: emit(  # type: ignore[misc]
+                        "gate_passed", n, s, f"{name}: {detail}"),
                     known=known if action == RESTART else None,
                 )
             except Exception as exc:  # the engine went away mid-gate: this step failed; nothing after it runs
