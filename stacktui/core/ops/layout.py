@@ -11,7 +11,8 @@ from stacktui.core.layout.apply import ApplyEvent, ApplyResult, apply_change, as
 from stacktui.core.errors import PortsUnknown
 from stacktui.core.layout.edit import LayoutChange
 from stacktui.core.layout.history import prepare_undo
-from stacktui.core.layout.prepare import EngineSource, prepare_separate, prepare_shared
+from stacktui.core.layout.prepare import prepare_separate, prepare_shared
+from stacktui.core.layout.whoseports import EngineSource
 
 __all__ = ["ApplyEvent", "ApplyResult", "EngineSource", "LayoutChange", "PortsUnknown", "apply_change", "ask_compose",
            "prepare_separate", "prepare_shared", "prepare_undo"]
