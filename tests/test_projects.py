@@ -158,3 +158,25 @@ def test_a_reader_that_closes_early_ends_the_output_quietly(tmp_path, docker_hos
     piped = subprocess.run(["sh", "-c", f"{shlex.quote(sys.executable)} -m stacktui projects --json | head -c 1"],
                            cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
     assert piped.stdout.startswith("{") and piped.stderr == "", piped.stderr
+
+
+def test_a_service_without_healthcheck_is_running_not_healthy(text_stack, engine, tmp_path):
+    """The projects list (CLI, JSON and the TUI's screen) counts it apart: running, no healthcheck."""
+    from stacktui.core.ops.projects import list_projects
+    from stacktui.ui.projects import _cells
+
+    stack = text_stack("services:\n"
+                       "  checked:\n    image: ${STACKTUI_DEMO_IMAGE}\n    command: [\"sleep\", \"600\"]\n"
+                       "    init: true\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: 1s\n"
+                       "  unchecked:\n    image: ${STACKTUI_DEMO_IMAGE}\n    command: [\"sleep\", \"600\"]\n"
+                       "    init: true\n")
+    stack.up()
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    row = by_name(projects_json(nowhere))[stack.name]
+    assert (row["running"], row["healthy"], row["no_healthcheck"], row["stale"]) == (2, 1, 1, 0)
+    listed = stacktui("projects", cwd=nowhere)
+    line = next(ln for ln in listed.stdout.splitlines() if ln.startswith(stack.name))
+    assert line.endswith("2 running  1 healthy  1 without healthcheck")
+    summary = next(p for p in list_projects(engine, "here") if p.project == stack.name)
+    assert str(_cells(summary)[4]) == "1 +1 no healthcheck"

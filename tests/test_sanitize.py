@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +89,25 @@ def test_a_ten_megabyte_line_is_bounded_and_cut_for_display_with_a_marker():
 def test_escape_visibly_shows_the_sequences_instead_of_dropping_them():
     assert escape_visibly(b"\x1b[31mred") == "\u241b[31mred"
     assert escape_visibly(b"\x1b]52;c;x\x07") == "\u241b]52;c;x\u2407"
+
+
+def test_the_readme_and_the_guarantees_say_what_is_done_with_escape_sequences():
+    """The TUI removes them (payload included) and shows other controls; the CLI prints every control
+    as an escape. Both documents say so, in the same words."""
+    from stacktui.core.sanitize import printable
+
+    line = "\x1b[31mred\x1b[0m \x1b]52;c;aGk=\x07copied \x07bell [b]markup[/b]"
+    assert sanitize(line) == "red copied \u2407bell [b]markup[/b]"
+    assert printable(line) == "\\x1b[31mred\\x1b[0m \\x1b]52;c;aGk=\\x07copied \\x07bell [b]markup[/b]"
+
+    root = Path(__file__).resolve().parent.parent
+    said = []
+    for doc in (root / "README.md", root / "docs" / "guarantees.md"):
+        text = " ".join(doc.read_text().split())
+        start = text.index("**Container output is data.**")
+        said.append(text[start:text.index("A container cannot", start)])
+        assert "made visible, never interpreted" not in text
+    assert said[0] == said[1]
+    assert "In the TUI, escape sequences" in said[0] and "payload included) are removed" in said[0]
+    assert "In the CLI's output every control character, escape sequences included, is printed as a visible" \
+        in said[0]

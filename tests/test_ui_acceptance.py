@@ -39,6 +39,12 @@ async def select(pilot, app: StackApp, service: str) -> None:
     assert app.table.selected_service == service
 
 
+def laid_out(screen, selector: str) -> bool:
+    """The widget is on the screen, laid out: a click now lands on it."""
+    found = screen.query(selector)
+    return bool(found) and found.first().region.width > 0
+
+
 async def finish_modal(pilot, app: StackApp, timeout: float = 90.0) -> PlanModal:
     modal = await until(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen.outcome is not None
                         and app.screen, timeout=timeout, what="the plan's outcome")
@@ -86,7 +92,8 @@ async def test_b_splits_mcp_server_with_a_diff_and_u_brings_the_shared_layout_ba
         assert app.table.cell_text("mcp-server", "namespace") == "shares vscode"
 
         await pilot.press("b")
-        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and app.screen, what="the diff modal")
+        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+                           and app.screen, what="the diff modal")
         assert '-    network_mode: "service:vscode"' in diff.diff
         assert demo_stack.file.read_bytes() == original  # a diff first: nothing written yet
         await pilot.click("#diff-apply")
@@ -107,7 +114,8 @@ async def test_b_splits_mcp_server_with_a_diff_and_u_brings_the_shared_layout_ba
             await pilot.pause(0.5)
 
         await pilot.press("u")
-        undo = await until(pilot, lambda: isinstance(app.screen, DiffModal) and app.screen, what="the undo diff")
+        undo = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+                           and app.screen, what="the undo diff")
         assert '+    network_mode: "service:vscode"' in undo.diff
         await pilot.click("#diff-apply")
         modal = await finish_modal(pilot, app)
@@ -263,7 +271,8 @@ async def test_s_shares_a_separate_service_and_b_asks_for_the_ports_nothing_decl
         choice = await until(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen, what="the choice")
         assert choice.options == ["vscode", "backend"]
         await pilot.press("enter")  # vscode, the first
-        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and app.screen, what="the diff modal")
+        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+                           and app.screen, what="the diff modal")
         assert '+    network_mode: "service:vscode"' in diff.diff
         assert stack.file.read_bytes() == before  # a diff first: nothing written yet
         await pilot.click("#diff-apply")
@@ -281,11 +290,14 @@ async def test_s_shares_a_separate_service_and_b_asks_for_the_ports_nothing_decl
                     what="mcp-server shown stopped")
         shared = stack.file.read_bytes()
         await pilot.press("b")
-        ask = await until(pilot, lambda: isinstance(app.screen, PortsModal) and app.screen, what="the ports prompt")
-        assert ask.candidates == [9001, 9002]
-        await pilot.press("space", "down", "space")
+        ask = await until(pilot, lambda: isinstance(app.screen, PortsModal) and laid_out(app.screen, "#ports-ok")
+                          and app.screen, what="the ports prompt")
+        assert [(c.port, c.who, c.ticked) for c in ask.choices] == [
+            (8080, "vscode (listening now)", False), (9001, "nobody known", False), (9002, "nobody known", False)]
+        await pilot.press("down", "space", "down", "space")  # 9001 and 9002
         await pilot.click("#ports-ok")
-        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and app.screen, what="the diff modal")
+        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+                           and app.screen, what="the diff modal")
         added = [line for line in diff.diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
         assert '-    network_mode: "service:vscode"' in diff.diff
         assert any(":9001" in line for line in added) and any(":9002" in line for line in added), diff.diff

@@ -9,11 +9,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_tui(cwd: Path, docker_host: str) -> subprocess.CompletedProcess[str]:
+def run_tui(cwd: Path, docker_host: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DOCKER_HOST": docker_host}
     env.pop("COLUMNS", None)
     env.pop("LINES", None)
-    return subprocess.run([sys.executable, "-m", "stacktui"], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=60, env=env, stdin=subprocess.DEVNULL)
 
 
@@ -51,3 +51,21 @@ def test_log_history_takes_a_number_or_all_and_says_so_otherwise(tmp_path, docke
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == \
         "stacktui tui: error: argument --log-history: 'lots' is not a number of lines or `all`"
+
+
+def test_the_tuis_options_work_without_the_tui_command(tmp_path):
+    """`stacktui --log-history 20` is `stacktui tui --log-history 20` (the TUI is the default command);
+    given to another command, they are a usage error that says where they belong."""
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: busybox\n")
+    missing = f"unix://{tmp_path / 'no-engine.sock'}"
+    spelled = run_tui(tmp_path, missing, "tui", "--log-history", "20", "--log-lines", "500")
+    short = run_tui(tmp_path, missing, "--log-history", "20", "--log-lines", "500")
+    assert spelled.returncode == 2 and "does not answer" in last_line(spelled.stderr)
+    assert (short.returncode, last_line(short.stderr)) == (spelled.returncode, last_line(spelled.stderr))
+
+    wrong = run_tui(tmp_path, missing, "--log-history", "20", "status")
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip().splitlines()[-1] == ("stacktui: error: --log-history is an option of the TUI: "
+                                                     "`stacktui --log-history ...` or `stacktui tui --log-history "
+                                                     "...`, not with status")
+

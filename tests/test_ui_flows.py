@@ -81,6 +81,9 @@ class Core:
         return LayoutChange(FILE, "b", "a", "-    ports:\n+    network_mode: x\n",
                             "undo: mcp-server shares vscode again", ["mcp-server"], kind="undo")
 
+    def ask_compose(self, change, target):
+        self.calls.append(("ask_compose", change.reason))
+
     def apply_change(self, change, project, engine, target, on_event=None, up=True, timeout=60.0):
         self.calls.append(("apply_change", change.reason))
         on_event(ApplyEvent("write", "wrote compose.yaml (history #1)"))
@@ -93,7 +96,7 @@ def core(monkeypatch) -> Core:
     """A Core standing in for core.ops wherever the UI reaches it."""
     fake = Core()
     for module, names in ((restart_ops, ("plan_restart", "run_restart")),
-                          (layout_ops, ("prepare_separate", "prepare_shared", "prepare_undo", "apply_change"))):
+                          (layout_ops, ("prepare_separate", "prepare_shared", "prepare_undo", "ask_compose", "apply_change"))):
         for name in names:
             monkeypatch.setattr(module, name, getattr(fake, name))
     return fake
@@ -185,6 +188,7 @@ async def test_b_asks_for_ports_shows_the_diff_and_applies_only_on_confirm(core)
         assert ("prepare_separate", "mcp-server", [9001, 9002]) in core.calls
         diff = app.screen
         assert isinstance(diff, DiffModal)
+        assert ("ask_compose", "mcp-server gets its own namespaces") in core.calls  # as the apply will
         assert "network_mode" in diff.diff
         await pilot.press("escape")  # first, say no: nothing is applied
         await settle(pilot, app)
@@ -206,6 +210,51 @@ async def test_b_asks_for_ports_shows_the_diff_and_applies_only_on_confirm(core)
         await settle(pilot, app)
         assert reloads  # the project is read again from the changed files
         assert app.busy is None
+
+
+async def test_the_ports_question_shows_who_listens_takes_typed_ports_and_says_what_it_refuses(core, monkeypatch):
+    from textual.widgets import SelectionList, Static
+
+    from stacktui.core.errors import PortChoice
+
+    choices = [PortChoice(8080, "vscode (listening now)", False), PortChoice(9001, "mcp-server (listening now)", True),
+               PortChoice(9002, "nobody known", False)]
+    asked = []
+
+    def prepare_separate(project, service, ports=None, *, engine=None):
+        asked.append(ports)
+        if ports is None:
+            raise PortsUnknown("cannot tell which ports mcp-server listens on", service=service, candidates=[9002],
+                               choices=choices)
+        return core.prepare_separate(project, service, ports, engine=engine)
+
+    monkeypatch.setattr(layout_ops, "prepare_separate", prepare_separate)
+    app = make_app(core)
+    async with app.run_test(size=(100, 34)) as pilot:
+        await select(pilot, app, "mcp-server")
+        await pilot.press("b")
+        await settle(pilot, app)
+        ask = app.screen
+        assert isinstance(ask, PortsModal)
+        lines = [str(o.prompt) for o in ask.query_one(SelectionList).options]
+        assert lines == ["8080  vscode (listening now)", "9001  mcp-server (listening now)", "9002  nobody known"]
+        assert ask.query_one(SelectionList).selected == [9001]  # what is known, ticked
+
+        ask.query_one("#ports-other").focus()
+        await pilot.press(*"90o1", "enter")
+        await pilot.pause()
+        assert app.screen is ask and "not a port (1-65535): 90o1" in str(ask.query_one("#ports-said", Static).render())
+        await pilot.press(*["backspace"] * 4, *"9002", "enter")
+        await settle(pilot, app)
+        assert asked[-1] == [9001, 9002] and isinstance(app.screen, DiffModal)
+        await pilot.press("escape")
+        await settle(pilot, app)
+
+        await pilot.press("b")
+        await settle(pilot, app)
+        await pilot.press("down", "space", "tab", *"none", "enter")  # untick 9001; no port moves, said outright
+        await settle(pilot, app)
+        assert asked[-1] == [] and isinstance(app.screen, DiffModal)
 
 
 async def test_s_and_u_go_through_the_same_diff_and_confirm(core):
@@ -280,6 +329,25 @@ async def test_keys_can_be_remapped_by_binding_id_and_help_shows_them(core):
         await pilot.press("x")
         await settle(pilot, app)
         assert isinstance(app.screen, PlanModal)
+
+
+async def test_every_help_line_is_shown_whole_at_80_columns(core):
+    from textual.widgets import Static
+
+    from stacktui.core.settings import KEY_ACTIONS
+
+    app = make_app(core)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        dialog = app.screen.query_one("#help-dialog")
+        shown = {str(w.render()): w for w in app.screen.query(Static)}
+        heal = next(a.description for a in KEY_ACTIONS if a.id == "heal")
+        assert heal in shown, "the H line is not one line of the help"
+        line = shown[heal]
+        assert line.region.right <= dialog.content_region.right  # within the dialog, wrapped if need be
+        assert line.size.height >= 2 and line.virtual_size.width <= line.size.width
 
 
 async def test_a_check_that_ends_after_the_app_closed_changes_nothing(core):

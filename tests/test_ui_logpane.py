@@ -5,6 +5,8 @@ import asyncio
 import time
 
 from rich.style import Style
+from textual import events
+from textual.widgets import Input
 
 from stacktui.core.engine.loglines import EVENT, LogLine
 from stacktui.core.live.store import LogStore
@@ -13,6 +15,7 @@ from stacktui.ui.app import StackApp
 from stacktui.ui.logformat import LIGHT_PALETTE
 from stacktui.ui.logview import CURRENT_MATCH_STYLE, EVENT_STYLE, MATCH_STYLE, PALETTE, LogView
 from tests.test_ui_snapshots import BASE_NS, NOW, demo_project
+from tests.waiting import until_app
 
 
 def app_with(lines: list[LogLine], view_lines: int = 50_000) -> StackApp:
@@ -354,3 +357,37 @@ async def test_during_a_flood_the_last_lines_are_drawn_once_they_stop_coming():
         await pilot.pause()
         assert view.lines[-1] == "line 3000" and not app._flush_scheduled
         assert app.pane.visible_lines()[-1] == "line 3000"
+
+
+async def test_keys_typed_right_after_slash_are_the_search_fields_and_the_log_keeps_following():
+    app = app_with([mcp(i) for i in range(200)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        view.focus()
+        await pilot.pause()
+        assert view.follow
+        # One read from the terminal: `/` and the keys typed after it arrive together.
+        for key, char in [("slash", "/"), ("x", "x"), ("up", None), ("pageup", None), ("y", "y")]:
+            app.post_message(events.Key(key, char))
+        await until_app(pilot, lambda: app.pane.query_one("#search", Input).value == "xy",
+                        what="the typed keys in the search field")
+        assert view.follow and "following" in str(app.pane.query_one("#log-title").content)
+
+
+async def test_ampersand_then_enter_shows_every_line_and_up_brings_the_filter_back():
+    app = app_with([mcp(i, f"request {i} {'error' if i % 2 else 'ok'}") for i in range(10)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.pane.log_view
+        await pilot.press("ampersand", *"error", "enter")
+        assert len(view.lines) == 5
+        await pilot.press("ampersand")
+        field = app.pane.query_one("#filter", Input)
+        assert field.value == "" and "'error'" in field.placeholder  # the filter in effect, said
+        await pilot.press("enter")
+        assert len(view.lines) == 10  # enter alone: every line again
+        await pilot.press("ampersand", *"error", "enter", "ampersand", "up")
+        assert field.value == "error"  # up: the filter in effect, to edit
+        await pilot.press("enter")
+        assert len(view.lines) == 5
+        await pilot.press("ampersand", "escape")
+        assert len(view.lines) == 5  # esc keeps it

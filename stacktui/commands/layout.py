@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sep.add_argument("service")
     sep.add_argument("--ports", type=_ports, metavar="P,P",
                      help="the container ports that move with SERVICE (and the services joining it), "
-                          "when x-stacktui.listens does not say; `none` when no port moves")
+                          "when what listens and x-stacktui.listens do not say; `none` when no port moves")
     _change_options(sep)
     sep.set_defaults(run=run_separate)
 
@@ -144,20 +144,19 @@ def run_history(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _live_engine(ctx: Context) -> Callable[[], Engine | None]:
-    """The engine, asked for only when x-stacktui.listens does not say which ports move."""
+    """The engine, asked for only when the owner publishes ports: what listens in it says whose they are."""
     def connect() -> Engine | None:
         try:
             return ctx.engine
         except StackError:
-            return None  # without an engine only x-stacktui.listens and --ports can say
+            return None  # without an engine only x-stacktui.listens, the comments and --ports can say
     return connect
 
 
 def run_separate(ctx: Context, args: argparse.Namespace) -> int:
     from stacktui.core.ops.layout import prepare_separate
 
-    change = prepare_separate(ctx.project, args.service, args.ports,
-                              engine=None if args.ports else _live_engine(ctx))
+    change = prepare_separate(ctx.project, args.service, args.ports, engine=_live_engine(ctx))
     return _carry_out(ctx, args, change, _latency(ctx, args.service, None))
 
 
@@ -211,13 +210,15 @@ def _latency(ctx: Context, service: str, owner: str | None) -> Callable[[], str]
 
 def _carry_out(ctx: Context, args: argparse.Namespace, change: "LayoutChange",
                latency: Callable[[], str] | None = None) -> int:
-    from stacktui.core.ops.layout import ApplyEvent, apply_change
+    from stacktui.core.ops.layout import ApplyEvent, apply_change, ask_compose
 
     print(change.diff, end="" if change.diff.endswith("\n") else "\n")
     if args.dry_run and latency is not None:
         print(latency())  # beside the diff; the notes and the verdict stay last
     for note in change.notes:
         print(f"note: {note}")
+    if change.changed:
+        ask_compose(change, ctx.target)  # the apply's first question: refused here, refused there
     if args.dry_run:
         print(f"dry run: {change.reason}; nothing written")
         return 0

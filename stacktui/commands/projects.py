@@ -38,5 +38,6 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     for p in projects:
         badge = f"  STALE: {', '.join(p.stale_services)}" if p.stale else ""
         print(f"{printable(p.project):<{width}}  {printable(p.engine)}  {len(p.services)} services  "
-              f"{p.running} running  {p.healthy} healthy{badge}")
+              f"{p.running} running  {p.healthy} healthy"
+              + (f"  {p.unchecked} without healthcheck" if p.unchecked else "") + badge)
     return code

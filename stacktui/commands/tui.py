@@ -18,17 +18,42 @@ from stacktui.commands.context import Context
 from stacktui.core.errors import StackError
 
 
+OPTIONS = ("log_lines", "log_history", "log_since")
+GLOBAL = "tui_"  # the dest prefix of the same options given before (or without) the `tui` command
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tui", help="open the terminal UI (the default)")
-    p.add_argument("--log-lines", type=int, default=None, metavar="N",
-                   help="log lines kept per service (default: log_lines in config.toml, else 20000)")
-    p.add_argument("--log-history", type=_history, default=None, metavar="N",
-                   help="lines of each container's past log fetched at start, or `all` "
-                        "(default: log_history in config.toml, else 1000)")
-    p.add_argument("--log-since", metavar="DURATION",
-                   help="history from this long ago (10m, 1h30m) instead of a number of lines "
-                        "(default: log_since in config.toml)")
+    add_options(p)
     p.set_defaults(run=run)
+
+
+def add_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The TUI's options; with a prefix, the global copies that `stacktui --log-history 20` (no command) uses."""
+    also = " (also without the tui command)" if prefix else ""
+    p.add_argument("--log-lines", dest=f"{prefix}log_lines", type=int, default=None, metavar="N",
+                   help=f"log lines kept per service (default: log_lines in config.toml, else 20000){also}")
+    p.add_argument("--log-history", dest=f"{prefix}log_history", type=_history, default=None, metavar="N",
+                   help="lines of each container's past log fetched at start, or `all` "
+                        f"(default: log_history in config.toml, else 1000){also}")
+    p.add_argument("--log-since", dest=f"{prefix}log_since", metavar="DURATION",
+                   help="history from this long ago (10m, 1h30m) instead of a number of lines "
+                        f"(default: log_since in config.toml){also}")
+
+
+def take_global_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The TUI's options given before the command: the TUI's when it opens (its own, after `tui`, win);
+    with another command, a usage error naming the fix."""
+    for name in OPTIONS:
+        value = getattr(args, GLOBAL + name, None)
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if args.command != "tui":
+            parser.error(f"{flag} is an option of the TUI: `stacktui {flag} ...` or `stacktui tui {flag} ...`, "
+                         f"not with {args.command}")
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
 
 
 def _history(value: str) -> int | str:

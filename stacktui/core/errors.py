@@ -58,11 +58,22 @@ class Busy(StackError):
     exit_code = 1
 
 
+@dataclass(frozen=True)
+class PortChoice:
+    """One port the namespace owner publishes, as the question about which ports move shows it."""
+
+    port: int
+    who: str  # who listens on it and how that is known ("api, listening now"), or "nobody known"
+    ticked: bool  # known to be a port of the services that move
+
+
 class PortsUnknown(ConfigError):
     """stacktui cannot tell which of the owner's ports belong to the service; the user must say."""
 
     def __init__(self, message: str, *, service: str, candidates: list[int], where: SourceRef | None = None,
-                 hint: str | None = None) -> None:
+                 hint: str | None = None, choices: list[PortChoice] | None = None) -> None:
         super().__init__(message, where=where, hint=hint)
         self.service = service
         self.candidates = candidates
+        # Every port the owner publishes, with who listens on it; the candidates ticked.
+        self.choices = choices if choices is not None else [PortChoice(p, "", False) for p in candidates]

@@ -368,7 +368,7 @@ def _extension(service: str, raw: dict[str, Any], source: Source | None) -> Exte
             raise ConfigError(f"x-stacktui.listens of {service}: {item!r} is not a port (1-65535)",
                               where=source.locate(service, "x-stacktui", "listens") if source else where)
         listens.append(port)
-    return Extension(health=health, listens=tuple(listens))
+    return Extension(health=health, listens=tuple(listens), listens_said="listens" in raw)
 
 
 def attach_project(engine: "Engine", name: str, *, env: dict[str, str] | None = None,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
 from stacktui.core.errors import StackError
@@ -35,7 +35,7 @@ from stacktui.ui.findings import FindingsPanel
 from stacktui.ui.flows import ChangeFlows
 from stacktui.ui.healing import HealToggle
 from stacktui.ui.usercommands import UserCommandsMixin
-from stacktui.ui.keys import BINDINGS, help_rows
+from stacktui.ui.keys import BINDINGS, FIELD_ACTIONS, help_rows
 from stacktui.ui.kubeview import KubeExportFlow
 from stacktui.ui.livefeed import FLUSH_INTERVAL, TICK_INTERVAL, LiveFeed
 from stacktui.ui.logpane import DEFAULT_VIEW_LINES, LogPane
@@ -310,8 +310,18 @@ class StackApp(EverydayMixin, UserCommandsMixin, LiveFeed, ChangeFlows, FileWatc
     def action_merged(self) -> None:
         self.pane.show(None)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in FIELD_ACTIONS and isinstance(self.focused, Input):
+            return False  # typed into the field that has the keys
+        return True
+
+    def in_front(self) -> bool:
+        """Whether the main screen has the keys (no dialog over it)."""
+        return self.screen is self.screen_stack[0]
+
     def action_search(self) -> None:
-        self.pane.open_search()
+        if self.in_front():
+            self.pane.open_search()
 
     def action_next_match(self) -> None:
         self.pane.next_match(+1)

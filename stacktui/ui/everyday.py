@@ -166,7 +166,8 @@ class EverydayMixin:
 
     def action_filter(self) -> None:
         app: Any = self
-        app.pane.open_filter()
+        if app.in_front():
+            app.pane.open_filter()
 
     def action_save(self) -> None:
         app: Any = self

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from textual.message import Message
 
 from stacktui.core.compose.filestamp import files_stamp
-from stacktui.core.errors import PortsUnknown
+from stacktui.core.errors import PortChoice, PortsUnknown
 from stacktui.ui.background import job, release_claim
 from stacktui.ui.findings import FindingsPanel
 from stacktui.ui.operations import ChangeView, Emit, Outcome, PlanView, ProgressEvent, StackOperations, parse_fix
@@ -204,21 +204,21 @@ class ChangeFlows:
         try:
             view = actions.prepare_separate(service, ports=ports)
         except PortsUnknown as exc:
-            self.call_from_thread(self._ask_ports, service, list(exc.candidates), str(exc))
+            self.call_from_thread(self._ask_ports, service, list(exc.choices), str(exc))
             raise
         self.call_from_thread(self._show_change, view)
         return view
 
-    def _ask_ports(self, service: str, candidates: list[int], message: str) -> None:
+    def _ask_ports(self, service: str, choices: list[PortChoice], message: str) -> None:
         from stacktui.ui.modals import PortsModal
 
         self.busy = None
 
         def chosen(ports: list[int] | None) -> None:
-            if ports:
+            if ports is not None:  # [] is "no port moves", said in the dialog; None is cancel
                 self._separate(service, ports)
 
-        self.push_screen(PortsModal(service, candidates, message), chosen)
+        self.push_screen(PortsModal(service, choices, message), chosen)
 
     def action_share(self) -> None:
         service = self._selected()

@@ -15,9 +15,15 @@ from stacktui.core.settings import KEY_ACTIONS
 if TYPE_CHECKING:
     from textual.app import App
 
+# Keys that open a field, handled by the app as they arrive (priority), before the keys typed after
+# them: those are the field's. Handed on when a field has the keys (StackApp.check_action), so `/`
+# and `&` can be typed there; over a dialog they do nothing.
+FIELD_ACTIONS = ("search", "filter")
+
 # One Binding per remappable action, made from core's list (core.settings.KEY_ACTIONS: the one
 # list the settings file's [keys] are checked against, without Textual), its help line the tooltip.
-BINDINGS = [Binding(a.key, a.app_action, a.label, show=a.show, id=a.id, tooltip=a.description) for a in KEY_ACTIONS]
+BINDINGS = [Binding(a.key, a.app_action, a.label, show=a.show, id=a.id, tooltip=a.description,
+                    priority=a.app_action in FIELD_ACTIONS) for a in KEY_ACTIONS]
 
 # Keys of the widgets under the app's own (the table's select, the screen's focus moves), by
 # their binding's action: what each does here, in the help beside the app's.

@@ -25,14 +25,27 @@ if TYPE_CHECKING:
     from stacktui.core.engine.loglines import LogLine
 
 
+EMPTY_HINT = "show only lines with this text, or /regex/; empty shows all"
+
+
 class FilterInput(Input):
-    BINDINGS = [Binding("escape", "close", "close filter", show=False)]
+    """Opens empty, so enter on it shows every line; the filter in effect is in the placeholder, and up
+    puts it in the field to edit."""
+
+    BINDINGS = [Binding("escape", "close", "close filter", show=False),
+                Binding("up", "recall", "edit the filter in effect", show=False)]
+    recall = ""
 
     class Closed(Message):
         pass
 
     def action_close(self) -> None:
         self.post_message(self.Closed())
+
+    def action_recall(self) -> None:
+        if self.recall:
+            self.value = self.recall
+            self.cursor_position = len(self.value)
 
 
 def parse_filter(query: str) -> LineFilter | None:
@@ -60,9 +73,12 @@ class LogFilterMixin:
         self.ensure_fields()  # type: ignore[attr-defined]
         field = self.query_one(FilterInput)  # type: ignore[attr-defined]
         field.display = True
-        field.value = ("/" + self.line_filter.query + "/" if self.line_filter.regex else self.line_filter.query) \
-            if self.line_filter else ""
-        field.focus()
+        now = self.line_filter
+        field.recall = ("/" + now.query + "/" if now.regex else now.query) if now is not None else ""
+        field.value = ""
+        field.placeholder = (f"now {now.describe()}: enter shows all lines, \u2191 edits it, esc keeps it"
+                             if now is not None else EMPTY_HINT)
+        self.focus_now(field)  # type: ignore[attr-defined]
 
     def set_filter(self, query: str) -> bool:
         """Apply a filter (or clear it with ""); False with a notification when the regex is bad."""
@@ -75,7 +91,7 @@ class LogFilterMixin:
         if self.line_filter is not None:
             shown = len(self.log_view.lines)  # type: ignore[attr-defined]
             self.app.notify(f"filter {self.line_filter.describe()}: {shown} line{'s' if shown != 1 else ''} "  # type: ignore[attr-defined]
-                            "shown; & then enter on an empty field shows all", timeout=4)
+                            "shown; & then enter shows all", timeout=4)
         return True
 
     def on_filter_input_closed(self, event: FilterInput.Closed) -> None:

@@ -21,7 +21,7 @@ from textual.widgets import Input, Static
 from stacktui.core.engine.loglines import LogLine
 from stacktui.core.live.store import LogStore
 from stacktui.ui.logformat import DEFAULT_VIEW_LINES, Meta, format_lines
-from stacktui.ui.logfilter import FilterInput, LogFilterMixin
+from stacktui.ui.logfilter import EMPTY_HINT, FilterInput, LogFilterMixin
 from stacktui.ui.logview import LogView
 
 
@@ -76,8 +76,7 @@ class LogPane(LogFilterMixin, Vertical):
             return
         search = SearchInput(placeholder="search the log: enter to find, esc to close", id="search")
         search.display = False
-        line_filter = FilterInput(placeholder="show only lines with this text, or /regex/; empty shows all",
-                                  id="filter")
+        line_filter = FilterInput(placeholder=EMPTY_HINT, id="filter")
         line_filter.display = False
         self.mount(search, line_filter)
 
@@ -230,7 +229,13 @@ class LogPane(LogFilterMixin, Vertical):
         field = self.query_one(SearchInput)
         field.display = True
         field.value = self.query_text
-        field.focus()
+        self.focus_now(field)
+
+    def focus_now(self, field: Input) -> None:
+        """Focus the field before the next key is handled: keys typed right after `/` or `&` (one read
+        from the terminal) are the field's, never the table's or the log's (which they would move,
+        pausing the follow). `focus()` would wait behind those keys."""
+        self.screen.set_focus(field)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -16,9 +16,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, OptionList, SelectionList, Static
+from textual.widgets import Button, Input, OptionList, SelectionList, Static
+from textual.widgets.selection_list import Selection
 from textual.worker import Worker, WorkerState
 
+from stacktui.core.errors import PortChoice
 from stacktui.core.sanitize import sanitize
 from stacktui.ui.latencyview import LatencyLines, Measure
 from stacktui.ui.operations import Emit, Outcome, ProgressEvent, StepView
@@ -309,22 +311,29 @@ class ChoiceModal(ModalScreen[str | None]):
 
 
 class PortsModal(ModalScreen[list[int] | None]):
-    """Which ports are this service's? Asked when the layout change cannot tell on its own."""
+    """Which ports move with this service? Asked when the layout change cannot tell on its own: every port
+    the owner publishes, with who listens on it, the known ones ticked; others can be typed."""
 
     BINDINGS = [Binding("escape", "cancel", "cancel", show=False)]
 
-    def __init__(self, service: str, candidates: list[int], message: str = "") -> None:
+    def __init__(self, service: str, choices: list[PortChoice], message: str = "") -> None:
         super().__init__()
         self.service = service
-        self.candidates = list(candidates)
+        self.choices = list(choices)
+        self.candidates = [c.port for c in self.choices]
         self.message = message
 
     def compose(self) -> ComposeResult:
+        width = max((len(str(c.port)) for c in self.choices), default=1)
         with Vertical(id="ports-dialog", classes="dialog"):
-            yield Static(Text(f"Which ports does {self.service} listen on?", style="bold"), classes="dialog-title")
+            yield Static(Text(f"Which ports move with {self.service}?", style="bold"), classes="dialog-title")
             if self.message:
                 yield Static(Text(sanitize(self.message), style="dim"))
-            yield SelectionList[int](*[(str(p), p) for p in self.candidates], id="ports-list")
+            yield SelectionList[int](*[Selection(Text.assemble((str(c.port).ljust(width), "bold"), "  ",
+                                                               (sanitize(c.who), "" if c.ticked else "dim")),
+                                                 c.port, c.ticked) for c in self.choices], id="ports-list")
+            yield Input(placeholder="other ports, as 9003,9004 (or none: no port moves)", id="ports-other")
+            yield Static("", id="ports-said")
             with Horizontal(classes="dialog-buttons"):
                 yield keys_line("space ticks a port · tab to the buttons · esc cancel")
                 yield Button("Use these", id="ports-ok", variant="primary", compact=True)
@@ -333,10 +342,33 @@ class PortsModal(ModalScreen[list[int] | None]):
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()
 
+    def _say(self, text: str) -> None:
+        self.query_one("#ports-said", Static).update(Text(text, style="bold yellow"))
+
+    @on(Input.Submitted, "#ports-other")
     @on(Button.Pressed, "#ports-ok")
     def _ok(self) -> None:
+        typed = self.query_one("#ports-other", Input).value.strip()
         chosen = list(self.query_one(SelectionList).selected)
-        self.dismiss(chosen or None)
+        if typed.lower() == "none":
+            if chosen:
+                self._say("none and ticked ports: untick them, or clear the field")
+                return
+            self.dismiss([])  # said outright: no port moves
+            return
+        words = [w for w in typed.replace(",", " ").split() if w]
+        bad = [w for w in words if not (w.isdigit() and 1 <= int(w) <= 65535)]
+        if bad:
+            self._say(f"not a port (1-65535): {sanitize(', '.join(bad))}")
+            self.query_one("#ports-other", Input).focus()
+            return
+        chosen += [int(w) for w in words if int(w) not in chosen]
+        if not chosen:
+            self._say(f"no port chosen: tick or type the ports {self.service} listens on, "
+                      "or type none if no port moves with it")
+            self.query_one(SelectionList).focus()
+            return
+        self.dismiss(sorted(chosen))
 
     @on(Button.Pressed, "#ports-cancel")
     def _cancel(self) -> None:
@@ -356,17 +388,18 @@ class HelpScreen(ModalScreen[None]):
         self.keys = keys
 
     def compose(self) -> ComposeResult:
+        # One row per key, its line wrapped in its own column: a long line is read whole at any width.
+        width = max((len(key) for key, _ in self.keys), default=3) + 2
         with Vertical(id="help-dialog", classes="dialog"):
             yield Static(Text("stacktui keys", style="bold"), classes="dialog-title")
-            table: DataTable = DataTable(id="help-table", show_cursor=False)
-            yield table
+            with VerticalScroll(id="help-table"):
+                for key, what in self.keys:
+                    with Horizontal(classes="help-row"):
+                        key_cell = Static(Text(key, style="bold"), classes="help-key")
+                        key_cell.styles.width = width
+                        yield key_cell
+                        yield Static(Text(what), classes="help-what")
             yield Static(Text("esc closes this", style="dim"))
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("key", "does")
-        for key, what in self.keys:
-            table.add_row(Text(key, style="bold"), Text(what))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -144,18 +144,26 @@ class StackOperations:
         from stacktui.core.ops.layout import prepare_separate
 
         change = prepare_separate(self.project, service, ports, engine=self.engine)
-        return ChangeView(f"Give {service} its own namespaces", change, compare=(service, None))
+        return self._asked(ChangeView(f"Give {service} its own namespaces", change, compare=(service, None)))
 
     def prepare_shared(self, service: str, owner: str) -> ChangeView:
         from stacktui.core.ops.layout import prepare_shared
 
-        return ChangeView(f"Share {owner}'s namespaces with {service}", prepare_shared(self.project, service, owner),
-                          compare=(service, owner))
+        return self._asked(ChangeView(f"Share {owner}'s namespaces with {service}",
+                                      prepare_shared(self.project, service, owner), compare=(service, owner)))
 
     def prepare_undo(self) -> ChangeView:
         from stacktui.core.ops.layout import prepare_undo
 
-        return ChangeView("Undo the last layout change", prepare_undo(self.project))
+        return self._asked(ChangeView("Undo the last layout change", prepare_undo(self.project)))
+
+    def _asked(self, view: ChangeView) -> ChangeView:
+        """The diff is shown only when Compose accepts the changed text, as the apply will ask it first."""
+        from stacktui.core.ops.layout import ask_compose
+
+        if view.change.changed:
+            ask_compose(view.change, self._need_target())
+        return view
 
     def apply_change(self, view: ChangeView, emit: Emit, cancel: threading.Event) -> Outcome:
         """`cancel` is not asked: an apply is one step that finishes or puts everything back."""

@@ -55,7 +55,8 @@ def _cells(p: "ProjectSummary") -> list[Text]:
         Text(printable(p.engine), style="dim"),
         Text(str(len(p.services))),
         Text(f"{p.running}/{len(p.services)}", style=running_style),
-        Text(str(p.healthy), style="green" if p.healthy == p.running else "yellow"),
+        Text.assemble((str(p.healthy), "green" if p.healthy + p.unchecked == p.running else "yellow"),
+                      (f" +{p.unchecked} no healthcheck" if p.unchecked else "", "dim")),
         Text(str(p.stale), style="bold magenta" if p.stale else "dim"),
         Text(f"\u26a0 stale: {printable(', '.join(p.stale_services))}", style="bold magenta") if p.stale else Text(""),
     ]

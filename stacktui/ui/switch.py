@@ -101,7 +101,7 @@ class SwitchingApp(StackApp):
         """The project's keys do nothing while the projects screen is in front (it has its own)."""
         if self._projects_screen is not None and self.screen is self._projects_screen and action != "quit":
             return False
-        return True
+        return super().check_action(action, parameters)
 
     def action_projects(self) -> None:
         if self.busy is not None:

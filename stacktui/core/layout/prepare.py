@@ -13,22 +13,19 @@ it. Only R can publish ports, so ports always move between R's and D's `ports`.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Union, cast
+from typing import Any, Iterable
 
 from ruamel.yaml.comments import CommentedSeq
 
 from stacktui.core.layout import yamledit
-from stacktui.core.errors import ConfigError, PortsUnknown, StackError
+from stacktui.core.errors import ConfigError, PortsUnknown
 from stacktui.core.layout.edit import (LayoutChange, LayoutEditor, Rule, early_position, quoted,
                                        rewrite_refs, take_and_close)
-from stacktui.core.layout.claims import commented_owners
+from stacktui.core.layout.whoseports import EngineSource, live_ports, moving_ports
 from stacktui.core.namespaces.graph import Edge, project_graph
 from stacktui.core.namespaces.groups import (exposed_targets, ipc_root, listens_of, namespace_root, network_members,
                                              published_targets)
 from stacktui.core.compose.model import Project
-
-if TYPE_CHECKING:
-    from stacktui.core.engine.client import Engine
 
 __all__ = ["LayoutChange", "PortsUnknown", "prepare_separate", "prepare_shared", "rewrite_refs", "live_ports"]
 
@@ -36,8 +33,6 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1")
 # Keys a container in another's network namespace may not set (the engine refuses them).
 _NETWORK_OWN_KEYS = ("hostname", "domainname", "dns", "dns_search", "dns_opt", "extra_hosts", "mac_address")
 
-
-EngineSource = Union["Engine", Callable[[], "Engine | None"], None]
 
 # A parenthesised aside about the sharing on a port line ("# MCP HTTP (shared namespace)").
 _SHARING_ASIDE = re.compile(r"\s*\([^()]*\bshared?\b[^()]*\)", re.IGNORECASE)
@@ -67,103 +62,6 @@ def _forget_owner_notes(gap: str, owner: str) -> str:
                    if not (line.lstrip().startswith("#") and named.search(line)))
 
 
-def live_ports(project: Project, engine: EngineSource) -> dict[str, set[int]]:
-    """Ports each service listens on right now, from the live listeners in its namespace.
-
-    engine may be a function that returns one (or None), called only now: a service's
-    x-stacktui.listens, when present, spares connecting to the engine at all.
-    Empty when there is no engine or nothing runs.
-    """
-    live = engine() if callable(engine) and not hasattr(engine, "project_containers") else cast("Engine | None", engine)
-    if live is None:
-        return {}
-    from stacktui.core.ports import live as liveports  # /proc and psutil readers: only when asked
-
-    try:
-        containers = live.project_containers(project.name)
-        listeners = liveports.namespace_listeners(project, live, containers)
-    except (StackError, OSError):
-        return {}
-    found: dict[str, set[int]] = {}
-    for item in listeners:
-        found.setdefault(str(item.service), set()).add(int(item.port))
-    return found
-
-
-# ---------------------------------------------------------------- which ports move
-
-
-def _moving_ports(project: Project, service: str, group: list[str], root: str, old_group: list[str],
-                  explicit: Iterable[int] | None, engine: EngineSource) -> set[int]:
-    if explicit is not None:
-        chosen = {int(p) for p in explicit}
-        bad = sorted(p for p in chosen if not 1 <= p <= 65535)
-        if bad:
-            raise ConfigError(f"not a port (1-65535): {', '.join(map(str, bad))}")
-        theirs_by_comment = {port: who for port, who in commented_owners(project, root, old_group).items()
-                             if port in chosen and who not in group}
-        if theirs_by_comment:
-            port, who = min(theirs_by_comment.items())
-            raise ConfigError(f"port {port} is {who}'s (the comment on its line in {root}'s ports says so), "
-                              f"it cannot move with {service}", where=_port_line(project, root, port),
-                              hint=f"leave it out of --ports, or correct the comment if it is {service}'s")
-        offered = published_targets(project, root) | exposed_targets(project, root)
-        stray = sorted(chosen - offered - listens_of(project, group))
-        if stray:
-            # Nothing would move for it, and "ports N" in the summary would say otherwise.
-            theirs = ", ".join(map(str, sorted(offered))) or "none"
-            raise ConfigError(f"{root} does not publish port {', '.join(map(str, stray))} (it publishes: {theirs})",
-                              where=project.services[root].where,
-                              hint=f"name only ports that {root} publishes, or --ports none if no port moves")
-        return chosen
-    known: dict[str, set[int]] = {s: set(project.services[s].x.listens) for s in group
-                                  if project.services[s].x.listens}
-    missing = [s for s in group if s not in known]
-    if missing:
-        live = live_ports(project, engine)
-        for s in list(missing):
-            if live.get(s):
-                known[s] = live[s]
-                missing.remove(s)
-    if not missing or not (published_targets(project, root) | exposed_targets(project, root)):
-        # An owner that publishes nothing (a devcontainer joining `service:db`, a VPN sidecar): no port
-        # can move, so there is nothing to ask.
-        return {p for ports in known.values() for p in ports}
-    claimed = listens_of(project, [s for s in old_group if s not in group]) | {p for v in known.values() for p in v}
-    by_comment = commented_owners(project, root, old_group)
-    others = {p: s for p, s in by_comment.items() if s not in group}
-    ours = sorted(p for p, s in by_comment.items() if s in group and p not in claimed)
-    candidates = sorted(published_targets(project, root) - claimed - set(others))
-    who = " and ".join(missing)
-    if ours:
-        # Suggest only what a comment attributes; name the rest, never another service's port.
-        unsure = [p for p in candidates if p not in ours]
-        published = (f"; {root} publishes {', '.join(map(str, ours))} for {who} (by the comment on "
-                     f"{'its line' if len(ours) == 1 else 'their lines'})")
-        published += f"; nothing says whose {', '.join(map(str, unsure))} {'is' if len(unsure) == 1 else 'are'}" \
-            if unsure else ""
-        candidates = ours
-    else:
-        published = f"; {root} publishes {', '.join(map(str, candidates))} that no other service claims" \
-            if candidates else ""
-    if others:
-        published += "; " + ", ".join(f"{p} is {s}'s" for p, s in sorted(others.items()))
-    example = ",".join(map(str, candidates)) or "PORT,PORT"
-    raise PortsUnknown(
-        f"cannot tell which ports {who} listen{'s' if len(missing) == 1 else ''} on{published}",
-        service=missing[0], candidates=candidates, where=project.services[missing[0]].where,
-        hint=f"add `x-stacktui: {{listens: [...]}}` to {missing[0]}, or pass --ports {example}"
-             + (f" (all ports that move with {service})" if len(group) > 1 else ""),
-    )
-
-
-def _port_line(project: Project, root: str, port: int) -> Any:
-    for i, spec in enumerate(project.services[root].ports):
-        if spec.target == port:
-            return project.source.locate(root, "ports", i) if project.source else None
-    return project.services[root].where
-
-
 # ---------------------------------------------------------------- separate
 
 
@@ -172,8 +70,9 @@ def prepare_separate(project: Project, service: str, ports: Iterable[int] | None
     """Give service its own namespaces back, taking its ports and the services that join it along.
 
     Which ports are the service's: ports when given (all that move, the carried services'
-    included), else each service's x-stacktui.listens, else what listens in the running
-    containers (asked of the engine), else PortsUnknown with the candidates.
+    included; refused when the running containers show them another's), else what listens in the
+    running containers (asked of the engine), else each service's x-stacktui.listens, else
+    PortsUnknown with every published port and who listens on it (core/layout/whoseports.py).
     """
     spec = project.service(service)
     net_owner = spec.namespace_target("network_mode")
@@ -199,7 +98,7 @@ def prepare_separate(project: Project, service: str, ports: Iterable[int] | None
     moving: set[int] = set()
     staying: set[int] = set()
     if net_owner:
-        moving = _moving_ports(project, service, group, root, old_group, ports, engine)
+        moving = moving_ports(project, service, group, root, old_group, ports, engine)
         stay_members = [s for s in old_group if s not in group]
         clash = moving & listens_of(project, stay_members)
         if clash:

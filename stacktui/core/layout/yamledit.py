@@ -8,6 +8,7 @@ travels with the node, and the lines after it, which stay in the gap.
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import io
 from typing import Any, Iterable
@@ -105,9 +106,19 @@ def remove_keys(m: CommentedMap, keys: Iterable[Any]) -> tuple[int, str]:
     gap = ""
     for k in doomed:
         gap += take_trailing(m, k)
+        _keep_for_heirs(m, k)
         del m[k]
         m.ca.items.pop(k, None)
     return pos, gap
+
+
+def _keep_for_heirs(m: CommentedMap, key: Any) -> None:
+    """Each map that merges m (`<<: *anchor`) and does not set key itself keeps key's value, written
+    in it now: removing a key from an anchor does not remove it from the maps built on it. (ruamel
+    lists those maps in `_ref`; its own update of them fails on a key they do not set.)"""
+    for heir in getattr(m, "_ref", ()):
+        if isinstance(heir, CommentedMap) and key not in own_keys(heir) and key in heir:
+            heir[key] = copy.deepcopy(heir[key])  # what it inherits now, whichever merged map gave it
 
 
 def insert_keys(m: CommentedMap, pos: int, pairs: list[tuple[Any, Any]], gap: str = "") -> None:

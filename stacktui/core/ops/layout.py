@@ -7,12 +7,13 @@ layout and its history is ops/layout_show.py, which needs none of this.
 """
 from __future__ import annotations
 
-from stacktui.core.layout.apply import ApplyEvent, ApplyResult, apply_change
+from stacktui.core.layout.apply import ApplyEvent, ApplyResult, apply_change, ask_compose
 from stacktui.core.errors import PortsUnknown
 from stacktui.core.layout.edit import LayoutChange
 from stacktui.core.layout.history import prepare_undo
-from stacktui.core.layout.prepare import EngineSource, prepare_separate, prepare_shared
+from stacktui.core.layout.prepare import prepare_separate, prepare_shared
+from stacktui.core.layout.whoseports import EngineSource
 
-__all__ = ["ApplyEvent", "ApplyResult", "EngineSource", "LayoutChange", "PortsUnknown", "apply_change",
+__all__ = ["ApplyEvent", "ApplyResult", "EngineSource", "LayoutChange", "PortsUnknown", "apply_change", "ask_compose",
            "prepare_separate", "prepare_shared", "prepare_undo"]
 

@@ -27,15 +27,17 @@ class ProjectSummary:
     engine: str  # the context's name, or the engine's address
     services: list[str]
     running: int  # services with a running container
-    healthy: int  # running services with nothing wrong: healthcheck passing or none, not stale
+    healthy: int  # running services whose healthcheck or probe passes, not stale
     stale: int  # services living in a namespace their owner no longer has
     working_dir: str
     config_files: list[str]
     stale_services: list[str] = field(default_factory=list)
+    unchecked: int = 0  # running services with neither healthcheck nor probe, not stale: running, not "healthy"
 
     def to_json(self) -> dict[str, Any]:
         return {"project": self.project, "engine": self.engine, "services": self.services,
-                "running": self.running, "healthy": self.healthy, "stale": self.stale,
+                "running": self.running, "healthy": self.healthy, "no_healthcheck": self.unchecked,
+                "stale": self.stale,
                 "working_dir": self.working_dir, "config_files": self.config_files,
                 "stale_services": self.stale_services}
 
@@ -72,7 +74,8 @@ def summarize(engine: "Engine", label: str, name: str, containers: list[Containe
     return ProjectSummary(
         project=name, engine=label, services=sorted(project.services),
         running=sum(1 for r in rows if r.state.startswith("running")),
-        healthy=sum(1 for r in rows if r.health in (HEALTHY, NO_CHECK)),
+        healthy=sum(1 for r in rows if r.health == HEALTHY),
+        unchecked=sum(1 for r in rows if r.health == NO_CHECK),
         stale=sum(1 for r in rows if r.stale),
         working_dir=first.get(WORKDIR_LABEL, ""),
         config_files=[f for f in first.get(FILES_LABEL, "").split(",") if f],

@@ -106,20 +106,42 @@ def namespace_listeners(project: Project, engine: "Engine | None", containers: l
     `prefer` forces one way ("proc" or "exec"); by default /proc when the engine is
     local and /proc shows the containers, else exec, else the declared ports as unknown.
     """
+    return _read_namespaces(project, engine, containers, prefer)[0]
+
+
+def listening_ports(project: Project, engine: "Engine | None", containers: list[ContainerInfo]) -> dict[str, set[int]]:
+    """Service -> the ports its processes listen on, for each running member of a shared network namespace
+    whose sockets could be read; an empty set is "seen listening on nothing". A member not in it was not seen."""
+    listeners, seen = _read_namespaces(project, engine, containers, None)
+    found: dict[str, set[int]] = {service: set() for service in seen}
+    for item in listeners:
+        if item.service in found:
+            found[item.service].add(item.port)
+    return found
+
+
+def _read_namespaces(project: Project, engine: "Engine | None", containers: list[ContainerInfo],
+                     prefer: str | None) -> tuple[list[Listener], set[str]]:
+    """The listeners, and the members whose own processes were seen (all their sockets are among them)."""
     out: list[Listener] = []
+    seen: set[str] = set()
     for owner, members in shared_members(project, containers).items():
         if not members:
             continue
         found: list[Listener] | None = None
         if prefer in (None, PROC) and (engine is None or engine.is_local()):
             found = _from_proc(owner, members)
+            if found is not None:
+                seen.update(m.service for m in members)
         if found is None and prefer in (None, EXEC) and engine is not None:
-            found = _from_exec(owner, members, engine)
+            answered: set[str] = set()
+            found = _from_exec(owner, members, engine, answered)
+            seen |= answered
         if found is None:
             found = [Listener(m.service, m.id, port, "tcp", None, None, UNKNOWN, namespace=owner)
                      for m in members for port in project.services[m.service].x.listens]
         out += found
-    return out
+    return out, seen
 
 
 def _readlink(path: str) -> str | None:
@@ -198,7 +220,9 @@ def _socket_holders(ns: str, inodes: set[int], members: list[ContainerInfo]
     return holders
 
 
-def _from_exec(owner: str, members: list[ContainerInfo], engine: "Engine") -> list[Listener] | None:
+def _from_exec(owner: str, members: list[ContainerInfo], engine: "Engine",
+               answered_by: set[str] | None = None) -> list[Listener] | None:
+    """The namespace's sockets as the members see them; answered_by gets each member that answered."""
     sockets: dict[int, tuple[str, int]] = {}
     holders: dict[int, tuple[int, str | None, ContainerInfo]] = {}
     answered = False
@@ -211,6 +235,8 @@ def _from_exec(owner: str, members: list[ContainerInfo], engine: "Engine") -> li
         if code != 0 or not sep:
             continue
         answered = True
+        if answered_by is not None:
+            answered_by.add(m.service)
         for address, port, inode in parse_proc_net(head):
             sockets.setdefault(inode, (address, port))
         for line in fds.splitlines():
