@@ -30,7 +30,7 @@ test: setup
 # The tests that need no engine (parsing, plans, layout edits, sanitizing, the import contracts):
 # the edit-run loop. `make test` runs them too.
 test-fast: setup
-	env -u DOCKER_HOST $(BIN)/python -m pytest -m "not engine and not slow" -q $(ARGS)
+	env -u DOCKER_HOST $(BIN)/python -m pytest -m "not engine and not slow" -n 4 -q $(ARGS)
 
 # Engine, demo image, demo stack up and healthy, then stacktui on it. `make demo-down` cleans up.
 demo: setup

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 from bench.__main__ import END, START, write_results
 from bench.availability import NamespaceProbe, back_at, container_pid, host_get_ok, longest_gap
@@ -153,6 +154,7 @@ def test_populated_table_is_read_from_either_tool() -> None:
     assert not rows_populated(["server"])(STACKTUI_SCREEN)
 
 
+@pytest.mark.slow  # starts the bare reference app in a terminal: seconds
 def test_bare_app_reference_is_read_at_a_screen_with_all_its_rows(tmp_path: Path) -> None:
     """The start-up floor is measured as stacktui is (tmux, the same "populated" test); the screen
     that satisfies it shows the bare app's whole table: 4 rows, each running."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from rich.style import Style
 from textual import events
 from textual.widgets import Input
@@ -293,6 +295,7 @@ def screen_scrollbar(app: StackApp) -> list[str]:
             for y in range(region.y, region.bottom)]
 
 
+@pytest.mark.slow  # hundreds of scroll positions, each compared with a full repaint: ~10 s
 async def test_the_scrollbar_on_screen_is_always_the_one_a_full_repaint_draws():
     app = app_with([mcp(i) for i in range(30)])
     async with app.run_test(size=(80, 24)) as pilot:
