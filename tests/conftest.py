@@ -363,6 +363,7 @@ def _module_scoped(item: pytest.Item) -> bool:
     return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (loadgroup) into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Marked from the fixture closure, so a new test that needs the engine (or a private daemon)
     # cannot be left out of its marker or its group.

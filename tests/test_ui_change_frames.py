@@ -17,7 +17,7 @@ from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.findings import finding_text
 from stacktui.ui.modals import DiffModal
-from tests.test_ui_acceptance import finish_modal, select
+from tests.test_ui_acceptance import finish_modal, laid_out, select
 from tests.test_ui_live import until
 
 ALARM_KINDS = ("stale", "port", "probe", "healthcheck")
@@ -81,7 +81,8 @@ def recreated(diff: DiffModal) -> set[str]:
 async def change_and_settle(pilot, app: StackApp, key: str, namespace: str) -> set[str]:
     """Press key, apply the diff, close the dialog, and wait until the table and a check agree."""
     await pilot.press(key)
-    diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and app.screen, what="the diff modal")
+    diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+                       and app.screen, what="the diff modal with its buttons drawn")
     services = recreated(diff)
     await pilot.click("#diff-apply")
     modal = await finish_modal(pilot, app)
