@@ -70,12 +70,24 @@ class FaultEngine:
         return Engine(docker.DockerClient(base_url=self.host, timeout=timeout), self.host)
 
 
+_held: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def machine_lock(name: str, timeout: float = 900) -> Iterator[None]:
     """A lock for one machine-wide resource (a bridge name such as stktest0): a second run of the suite
     on the same machine, or `make chaos`, waits for it instead of deleting the bridge under the first."""
     import fcntl
 
+    # Reentrant within this process: a fixture imported into several modules is set up once per module,
+    # and a second flock on a new descriptor of the same file would wait on this process's own lock.
+    if _held.get(name):
+        _held[name] += 1
+        try:
+            yield
+        finally:
+            _held[name] -= 1
+        return
     with open(f"/tmp/stacktui-{name}.lock", "w") as handle:
         deadline = time.monotonic() + timeout
         while True:
@@ -86,7 +98,11 @@ def machine_lock(name: str, timeout: float = 900) -> Iterator[None]:
                 if time.monotonic() >= deadline:
                     raise AssertionError(f"/tmp/stacktui-{name}.lock held for {timeout:g} s by another run")
                 time.sleep(0.5)
-        yield
+        _held[name] = 1
+        try:
+            yield
+        finally:
+            _held[name] = 0
 
 
 @pytest.fixture(scope="session")
