@@ -17,7 +17,7 @@ from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import DiffModal, PlanModal
 from tests.conftest import Stack
-from tests.waiting import until_app
+from tests.waiting import click_when_drawn, until_app
 from tests.faults_support import (DATA, SLOWGATE_PORTS, fault_engine, fault_stacks, folder_state,  # noqa: F401
                                   slow_owner)
 
@@ -50,7 +50,7 @@ async def prepare_separate(pilot, app: StackApp, service: str) -> DiffModal:
 
 
 async def apply_and_close(pilot, app: StackApp) -> PlanModal:
-    await pilot.click("#diff-apply")
+    await click_when_drawn(pilot, "#diff-apply")
     modal = await until(pilot, lambda: app.screen if isinstance(app.screen, PlanModal) and app.screen.outcome
                         else None, 30, "the apply's outcome")
     await pilot.press("enter")  # Close

@@ -20,7 +20,7 @@ from stacktui.ui.app import StackApp
 from stacktui.ui.modals import DiffModal, PortsModal
 from tests.conftest import CHAIN_PORTS, Stack, make_stack
 from tests.test_ui_acceptance import laid_out
-from tests.waiting import until, until_app
+from tests.waiting import click_when_drawn, until, until_app
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ async def test_b_asks_with_every_port_and_who_listens_and_an_empty_choice_is_sai
             assert ask.query_one(SelectionList).selected == [7002]
 
             await pilot.press("down", "space")  # untick 7002: nothing chosen
-            await pilot.click("#ports-ok")
+            await click_when_drawn(pilot, "#ports-ok")
             await pilot.pause()
             assert app.screen is ask  # not closed without a word
             said = str(ask.query_one("#ports-said", Static).render())

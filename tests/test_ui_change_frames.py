@@ -19,6 +19,7 @@ from stacktui.ui.findings import finding_text
 from stacktui.ui.modals import DiffModal
 from tests.test_ui_acceptance import finish_modal, laid_out, select
 from tests.test_ui_live import until
+from tests.waiting import click_when_drawn
 
 ALARM_KINDS = ("stale", "port", "probe", "healthcheck")
 
@@ -84,7 +85,7 @@ async def change_and_settle(pilot, app: StackApp, key: str, namespace: str) -> s
     diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
                        and app.screen, what="the diff modal with its buttons drawn")
     services = recreated(diff)
-    await pilot.click("#diff-apply")
+    await click_when_drawn(pilot, "#diff-apply")
     modal = await finish_modal(pilot, app)
     assert modal.outcome.ok, modal.outcome
     await pilot.press("enter")

@@ -25,6 +25,7 @@ from stacktui.ui.app import StackApp
 from stacktui.ui.modals import ChoiceModal, DiffModal, HelpScreen, PlanModal, PortsModal
 from stacktui.ui.operations import FindingView, StackOperations
 from tests.test_ui_snapshots import NOW, demo_project, rows
+from tests.waiting import click_when_drawn
 
 TARGET = ComposeTarget(files=(Path("/srv/demo/compose.yaml"),), project_name="demo")
 FILE = Path("/srv/demo/compose.yaml")
@@ -183,7 +184,7 @@ async def test_b_asks_for_ports_shows_the_diff_and_applies_only_on_confirm(core)
         assert isinstance(app.screen, PortsModal)  # the core could not tell: the user picks
         assert app.screen.candidates == [8080, 9001, 9002]
         await pilot.press("down", "space", "down", "space")  # 9001 and 9002
-        await pilot.click("#ports-ok")
+        await click_when_drawn(pilot, "#ports-ok")
         await settle(pilot, app)
         assert ("prepare_separate", "mcp-server", [9001, 9002]) in core.calls
         diff = app.screen
@@ -198,9 +199,9 @@ async def test_b_asks_for_ports_shows_the_diff_and_applies_only_on_confirm(core)
         await pilot.press("b")
         await settle(pilot, app)
         await pilot.press("down", "space", "down", "space")
-        await pilot.click("#ports-ok")
+        await click_when_drawn(pilot, "#ports-ok")
         await settle(pilot, app)
-        await pilot.click("#diff-apply")
+        await click_when_drawn(pilot, "#diff-apply")
         await settle(pilot, app)
         progress = app.screen
         assert isinstance(progress, PlanModal) and progress.outcome is not None and progress.outcome.ok
@@ -271,7 +272,7 @@ async def test_s_and_u_go_through_the_same_diff_and_confirm(core):
         await settle(pilot, app)
         assert ("prepare_shared", "mcp-server", "vscode") in core.calls
         assert isinstance(app.screen, DiffModal)
-        await pilot.click("#diff-apply")
+        await click_when_drawn(pilot, "#diff-apply")
         await settle(pilot, app)
         await pilot.press("enter")
         await settle(pilot, app)

@@ -33,3 +33,14 @@ async def until_app(pilot: Any, predicate: Callable[[], Any], timeout: float = 2
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         await pilot.pause(step)
+
+
+async def click_when_drawn(pilot: Any, selector: str, timeout: float = 20.0) -> None:
+    """Click a widget once it is on the screen and laid out: a click on a dialog still being
+    mounted lands on nothing (a loaded machine shows it)."""
+    def drawn() -> bool:
+        found = pilot.app.screen.query(selector)
+        return bool(found) and found.first().region.width > 0
+
+    await until_app(pilot, drawn, timeout, f"{selector} drawn")
+    await pilot.click(selector)
