@@ -433,6 +433,13 @@ class PrivateSSHD:
         self.proc = None
 
 
+def podman_interface_race(stderr: str) -> bool:
+    """Podman 4.3 lists the host's interfaces, then asks each for its addresses, to pick a free subnet
+    for a network: an interface deleted in between (a container of another engine going away) fails
+    the whole call with this Go error. Measured here under parallel tests; another try succeeds."""
+    return "route ip+net: no such network interface" in stderr
+
+
 @dataclass
 class PodmanService:
     """Podman's Docker-compatible API (`podman system service`) on a socket of its own, with private
@@ -461,8 +468,13 @@ class PodmanService:
         return dict(daemon_env(), CONTAINERS_CONF=str(self.cache / "containers.conf"))
 
     def podman(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*self._cmd(), *args], env=self._env(), capture_output=True, text=True,
-                              timeout=timeout)
+        for _ in range(3):
+            done = subprocess.run([*self._cmd(), *args], env=self._env(), capture_output=True, text=True,
+                                  timeout=timeout)
+            if not podman_interface_race(done.stderr):
+                break
+            time.sleep(0.5)
+        return done
 
     def start(self, timeout: float = 30) -> str:
         # catatonit: a Pod's infra container (`podman kube play`) runs it; without it the pause image

@@ -19,7 +19,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import DEMO_PORTS, make_stack, podman_session
+from tests.conftest import DEMO_PORTS, devengine, make_stack, podman_session
 from tests.faults_support import FaultStack, bind, until
 
 # One private Podman (its storage and socket are per checkout): its tests run in one xdist worker.
@@ -40,7 +40,10 @@ def podman_stack(tmp_path_factory: pytest.TempPathFactory, podman) -> Iterator[F
     (stack.dir / ".env").write_text((stack.dir / ".env").read_text() + f"STACKTUI_DEMO_IMAGE={image}\n")
     try:
         # No --wait: without systemd Podman never runs the healthchecks --wait waits for.
-        done = stack.compose("up", "-d", check=False)
+        for _ in range(3):
+            done = stack.compose("up", "-d", check=False)
+            if done.returncode == 0 or not devengine.podman_interface_race(done.stderr):
+                break
         assert done.returncode == 0, done.stderr
         yield stack
     finally:
