@@ -134,7 +134,10 @@ def test_a_stopped_service_is_one_line_and_exit_1(module_demo_stack):
             in done.stdout.splitlines()
         assert "localhost" not in done.stdout  # nothing measured, nothing pretended
     finally:
-        stack.up()
+        # backend's healthcheck calls mcp-server: it is unhealthy until its next check after the start,
+        # and `up --wait` fails at once on an unhealthy container (Compose's own exit status).
+        until(lambda: stack.compose("up", "-d", "--wait", "--wait-timeout", "30", check=False).returncode == 0,
+              120, "the demo healthy again", step=1)
 
 
 class Listener:
