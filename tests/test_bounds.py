@@ -89,9 +89,12 @@ def test_a_signal_in_the_middle_of_a_slow_compose_leaves_no_process_behind(tmp_p
     slow.write_text(SLOW_COMPOSE)
     slow.chmod(0o755)
     pids_file = tmp_path / "pids"
+    # As from a shell: SIGINT at its default. A process started with SIGINT ignored keeps ignoring it
+    # (Unix's rule for background jobs, which Python follows), and a test runner's worker may be one.
     cli = subprocess.Popen([sys.executable, "-m", "stacktui", "check", "--static"], cwd=tmp_path,
                            env=env_for(tmp_path, STACKTUI_COMPOSE=str(slow), SLOW_PIDS=str(pids_file)),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 30
         while not (pids_file.exists() and len(pids_file.read_text().split()) == 2):
