@@ -114,8 +114,11 @@ def states(stack: Stack, engine) -> dict[str, str]:
 
 
 def whole(stacks, engine, shape: str) -> Stack:
-    """The shape's stack, healthy: every service running, none stale."""
+    """The shape's stack, healthy: every service running, none stale, its file the shape's text."""
     stack = stacks(shape)
+    if stack.file.read_text() != SHAPES[shape].text:  # a layout test left another layout: Compose recreates it
+        stack.file.write_text(SHAPES[shape].text)
+        stack.compose("up", "-d", "--wait", "--wait-timeout", "60")
     if stale(stack, engine) or set(states(stack, engine).values()) != {"running"}:
         stack.compose("up", "-d", "--wait", "--force-recreate", "--wait-timeout", "60")
     return stack
@@ -213,6 +216,7 @@ def test_healthy_restart_of_each_service_then_status_exits_0(stacks, engine, sha
     assert "verified:" in done.stdout
     status = stack.stacktui("status")
     assert status.returncode == 0, status.stdout
+    whole(stacks, engine, shape)  # the shape's own text again, for the next test
     assert stale(stack, engine) == {} and set(states(stack, engine).values()) == {"running"}
 
 
@@ -251,3 +255,102 @@ def test_a_gate_that_never_passes_fails_the_restart_naming_the_gate(text_stack, 
     assert "probe http://a:7002/missing gate not passed within 3.00 s" in said and "HTTP 404" in said, said
     # the engine holds both running, b in a's current namespace: only the probe is wrong
     assert set(states(stack, engine).values()) == {"running"} and stale(stack, engine) == {}
+
+
+# --- healthy: layout changes, CLI and TUI, on the fan, the ipc-only share and the silent owner -------------
+# (the pair and the chain: test_layout_apply.py, test_ui_acceptance.py, test_layout_listeners.py)
+
+def joins(stack: Stack, engine, service: str) -> dict[str, str]:
+    """Whose current container `service` joined, per namespace ('gone' for a container no longer there)."""
+    names = {c.id: c.service for c in engine.project_containers(stack.name)}
+    mine = stack.container(engine, service)
+    return {kind: names.get(owner, "gone") for kind in ("network", "ipc") if (owner := mine.joined(kind))}
+
+
+def works(stack: Stack, engine) -> None:
+    """What `status` says (its rows, read in-process): every service well, none stale."""
+    from stacktui.core.ops.status import all_well, service_statuses
+
+    rows = service_statuses(load_project(resolve_target([str(stack.file)], None, stack.dir)), engine)
+    assert all_well(rows) and not [r.service for r in rows if r.stale], [(r.service, r.health, r.stale_reason)
+                                                                        for r in rows]
+    assert stale(stack, engine) == {} and set(states(stack, engine).values()) == {"running"}
+
+
+def applied(stack: Stack, engine, *args: str) -> str:
+    """A layout change through the CLI, which says done only after its verdict; the stack then works."""
+    done = stack.stacktui("layout", *args, "--yes")
+    said = done.stdout + done.stderr
+    assert done.returncode == 0, said
+    assert re.search(r"^  done: every check passed; verified: .* running, in their owners' current namespaces$",
+                     done.stdout, re.M), said
+    assert len(DONE.findall(done.stdout)) == 1 and "failed" not in said, said
+    works(stack, engine)
+    return done.stdout
+
+
+async def key_applied(pilot, app, key: str, shown: str) -> None:
+    """A layout key in the TUI: its diff, Apply, the outcome; the table then shows `shown` for b."""
+    from stacktui.ui.modals import DiffModal
+    from tests.test_ui_acceptance import finish_modal, laid_out
+    from tests.waiting import until_app
+
+    if key:
+        await pilot.press(key)
+    await until_app(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply"),
+                    what=f"the diff of {key or 's'}")
+    await pilot.press("y")  # apply (a click can miss while the dialog's latency lines still grow)
+    modal = await finish_modal(pilot, app)
+    assert modal.outcome.ok, (modal.outcome.summary, modal.outcome.details)
+    await pilot.press("enter")
+    await until_app(pilot, lambda: app.table.cell_text("b", "namespace") == shown, timeout=30,
+                    what=f"b shown as {shown!r} after {key}")
+
+
+# The starting layout, b on its own, and b in a's network and ipc namespaces (what `shared` writes).
+JOINS = {"fan": {"network": "a"}, "ipc": {"ipc": "a"}, "silent": {"network": "a"}}
+SHARED = {"network": "a", "ipc": "a"}
+
+
+@pytest.mark.parametrize("shape", ["fan", "ipc", "silent"])
+async def test_healthy_layout_separate_undo_tui_b_s_u_and_shared(stacks, engine, shape: str) -> None:
+    from stacktui.ui.app import StackApp
+    from stacktui.ui.modals import ChoiceModal
+    from tests.test_ui_acceptance import select
+    from tests.waiting import until_app
+
+    stack = whole(stacks, engine, shape)
+    original = stack.file.read_bytes()
+    assert joins(stack, engine, "b") == JOINS[shape]
+
+    # CLI: separate, then undo puts the file back byte for byte
+    applied(stack, engine, "separate", "b")
+    assert joins(stack, engine, "b") == {}
+    separate = stack.file.read_bytes()
+    applied(stack, engine, "undo")
+    assert stack.file.read_bytes() == original and joins(stack, engine, "b") == JOINS[shape]
+
+    # TUI: b, s (a, the only service b may join), then u, in one app run
+    target = resolve_target([str(stack.file)], cwd=stack.dir)
+    app = StackApp(load_project(target), engine, target=target, probe_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select(pilot, app, "b")
+        await key_applied(pilot, app, "b", "own")
+        assert stack.file.read_bytes() == separate and joins(stack, engine, "b") == {}
+        await pilot.press("s")
+        choice = await until_app(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen, what="the choice")
+        assert choice.options == ["a"]
+        await pilot.press("enter")
+        await key_applied(pilot, app, "", "shares a")
+        shared = stack.file.read_bytes()
+        assert joins(stack, engine, "b") == SHARED
+        await key_applied(pilot, app, "u", "own")
+        assert stack.file.read_bytes() == separate and joins(stack, engine, "b") == {}
+    works(stack, engine)
+
+    # CLI: shared writes what s wrote
+    applied(stack, engine, "shared", "b", "--with", "a")
+    assert stack.file.read_bytes() == shared and joins(stack, engine, "b") == SHARED
+    status = stack.stacktui("status")
+    assert status.returncode == 0, status.stdout
+    whole(stacks, engine, shape)  # the shape's own text again, for the next test
