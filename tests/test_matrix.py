@@ -20,7 +20,7 @@ import pytest
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.health.stale import find_stale
 from stacktui.core.loader import load_project
-from tests.conftest import ROOT, Stack
+from tests.conftest import ROOT, Stack, free_port
 from tests.faults_support import Running
 from tests.waiting import until
 
@@ -289,22 +289,23 @@ def applied(stack: Stack, engine, *args: str) -> str:
     return done.stdout
 
 
-async def key_applied(pilot, app, key: str, shown: str) -> None:
-    """A layout key in the TUI: its diff, Apply, the outcome; the table then shows `shown` for b."""
+async def key_applied(pilot, app, key: str, shown: str) -> str:
+    """A layout key in the TUI: its diff, Apply, the outcome; the table then shows `shown` for b. The diff."""
     from stacktui.ui.modals import DiffModal
     from tests.test_ui_acceptance import finish_modal, laid_out
     from tests.waiting import until_app
 
     if key:
         await pilot.press(key)
-    await until_app(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply"),
-                    what=f"the diff of {key or 's'}")
+    diff = await until_app(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+                           and app.screen, what=f"the diff of {key or 's'}")
     await pilot.press("y")  # apply (a click can miss while the dialog's latency lines still grow)
     modal = await finish_modal(pilot, app)
     assert modal.outcome.ok, (modal.outcome.summary, modal.outcome.details)
     await pilot.press("enter")
     await until_app(pilot, lambda: app.table.cell_text("b", "namespace") == shown, timeout=30,
                     what=f"b shown as {shown!r} after {key}")
+    return diff.diff
 
 
 # The starting layout, b on its own, and b in a's network and ipc namespaces (what `shared` writes).
@@ -314,6 +315,8 @@ SHARED = {"network": "a", "ipc": "a"}
 
 @pytest.mark.parametrize("shape", ["fan", "ipc", "silent"])
 async def test_healthy_layout_separate_undo_tui_b_s_u_and_shared(stacks, engine, shape: str) -> None:
+    """separate, undo (CLI), then b, s, u (TUI), each applied; `shared` is the change s applied: its dry run
+    from the same state prints the same diff (one core function writes both)."""
     from stacktui.ui.app import StackApp
     from stacktui.ui.modals import ChoiceModal
     from tests.test_ui_acceptance import select
@@ -341,16 +344,89 @@ async def test_healthy_layout_separate_undo_tui_b_s_u_and_shared(stacks, engine,
         choice = await until_app(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen, what="the choice")
         assert choice.options == ["a"]
         await pilot.press("enter")
-        await key_applied(pilot, app, "", "shares a")
-        shared = stack.file.read_bytes()
+        shown = await key_applied(pilot, app, "", "shares a")
         assert joins(stack, engine, "b") == SHARED
         await key_applied(pilot, app, "u", "own")
         assert stack.file.read_bytes() == separate and joins(stack, engine, "b") == {}
     works(stack, engine)
 
-    # CLI: shared writes what s wrote
-    applied(stack, engine, "shared", "b", "--with", "a")
-    assert stack.file.read_bytes() == shared and joins(stack, engine, "b") == SHARED
+    # CLI: shared, from the state s started from, is the change s made
+    dry = stack.stacktui("layout", "shared", "b", "--with", "a", "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "dry run: b joins a" in dry.stdout and "nothing written" in dry.stdout, dry.stdout
+    assert body(dry.stdout) == body(shown), (dry.stdout, shown)
+    assert stack.file.read_bytes() == separate
     status = stack.stacktui("status")
     assert status.returncode == 0, status.stdout
     whole(stacks, engine, shape)  # the shape's own text again, for the next test
+
+
+def body(diff: str) -> list[str]:
+    """A diff's changed lines, without its file names."""
+    return [ln for ln in diff.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+
+
+# --- a needed host port held; a gate that never passes (every shape but the pair's gate, above) -------------
+
+def broken_probe(shape: str) -> str:
+    """The shape's text with b's probe asking a URL that answers 404 (b reached as a in a shared network)."""
+    host = "b" if shape == "ipc" else "a"
+    text, n = re.subn(r"(  b:\n(?:    .*\n)*?    x-stacktui: \{listens: \[7002\])[^}]*\}",
+                      rf'\1, health: "http://{host}:7002/missing"}}', SHAPES[shape].text)
+    assert n == 1
+    return text
+
+
+@pytest.mark.parametrize("shape", ["pair", "chain", "fan", "ipc", "silent"])
+def test_port_held_fails_at_once_then_a_gate_that_never_passes_fails_the_owners_restart(stacks, engine,
+                                                                                        shape: str) -> None:
+    from tests.test_layout_apply import listener, set_env, snapshot
+
+    s = SHAPES[shape]
+    stack = whole(stacks, engine, shape)
+    if s.ports and shape in ("fan", "ipc"):
+        # layout separate b, with the host port b is to publish held by another program: refused, nothing touched
+        taken = free_port()
+        with listener(taken):
+            env = set_env(stack, B_PORT=taken)
+            try:
+                before, containers = stack.file.read_bytes(), snapshot(engine, stack)
+                done = stack.stacktui("layout", "separate", "b", "--yes")
+                assert done.returncode == 1, done.stdout + done.stderr
+                assert f"127.0.0.1:{taken}/tcp for b is in use by pid {os.getpid()}" in done.stderr, done.stderr
+                assert "nothing was changed" in done.stderr and not DONE.search(done.stdout)
+                assert stack.file.read_bytes() == before and snapshot(engine, stack) == containers
+            finally:
+                (stack.dir / ".env").write_text(env)
+    if s.ports:
+        # the owner stopped; meanwhile another program took the port it publishes for b: restart fails at once
+        port = stack.ports["A_PORT"] if shape == "ipc" else stack.ports["B_PORT"]
+        subprocess.run(["docker", "stop", "-t", "1", stack.container(engine, "a").id], check=True,
+                       capture_output=True, timeout=60)
+        with listener(port):
+            containers = snapshot(engine, stack)
+            done = stack.stacktui("restart", "a", "--timeout", "60")
+            said = done.stdout + done.stderr
+            assert done.returncode == 1, said
+            assert f"127.0.0.1:{port}" in said and f"pid {os.getpid()}" in said, said
+            assert "not passed within" not in said and not DONE.search(said), said
+            assert snapshot(engine, stack) == containers  # nothing started, nothing stopped
+    # b's probe never passes: the owner's restart stops at b, says so, and names what brings the rest back
+    stack.file.write_text(broken_probe(shape))
+    try:
+        done = stack.stacktui("restart", "a", "--timeout", "2")
+        said = done.stdout + done.stderr
+        assert done.returncode == 1, said
+        assert not DONE.search(said), said
+        host = "b" if shape == "ipc" else "a"
+        assert f"probe http://{host}:7002/missing gate not passed within 2.00 s" in said and "HTTP 404" in said, said
+        left = [j for j in s.joiners if j != "b"]
+        fix = re.search(r"`(stacktui restart [^`]+)` brings them back", said)
+        if left:
+            assert fix and f"left stopped, as they were stopped with their namespace owner: {', '.join(left)}" in said
+        assert states(stack, engine)["a"] == "running" and states(stack, engine)["b"] == "running"
+    finally:
+        stack.file.write_text(s.text)
+    again = stack.stacktui(*(fix.group(1).split()[1:] if fix else ("restart", "b")))
+    assert again.returncode == 0, again.stdout + again.stderr
+    works(stack, engine)

@@ -177,6 +177,7 @@ def test_executor_cancel_between_steps_and_failures_report_what_was_not_run(chai
     assert not result.ok and result.cancelled
     assert [s.service for s in result.not_run] == ["api", "worker"]
     assert result.stopped_not_run == ["api", "worker"]
+    assert result.bring_back == ["api"]  # worker joins api: restarting api takes it along
     assert [s.service for s in result.steps_run] == ["gateway"]
 
     engine = FakeEngine(chain_boxes(), fail_restart="api")

@@ -102,6 +102,8 @@ class PlanResult:
     not_run: list[Step] = field(default_factory=list)
     cancelled: bool = False
     stopped_not_run: list[str] = field(default_factory=list)  # not-run services left stopped with their owner
+    # What `stacktui restart` must name to run the failed step again and start every service left stopped.
+    bring_back: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     verified: str = ""  # the final verdict over every service the plan touched
 
@@ -117,6 +119,7 @@ class PlanResult:
             "last_logs": self.last_logs,
             "not_run": [s.to_json() for s in self.not_run],
             "stopped_not_run": self.stopped_not_run,
+            "bring_back": self.bring_back,
             "elapsed": round(self.elapsed, 3),
         }
 
@@ -374,6 +377,7 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
             _final_verdict(result, plan, project, engine)
         if result.not_run:
             result.stopped_not_run = [s.service for s in result.not_run if s.service in stopped_early]
+            result.bring_back = bring_back(graph, result)
         result.elapsed = time.monotonic() - started
         if result.ok:
             emit("plan_done", 0, "", f"{len(result.steps_run)} step(s) done in {result.elapsed:.2f} s")
@@ -408,6 +412,17 @@ def ports_held(project: Project, engine: Engine, containers: list[ContainerInfo]
         return ""
     found = [f for f in host_findings(project, engine, containers, services=[service]) if f.severity == ERROR]
     return "; ".join(f"{f.message} ({f.hint})" if f.hint else f.message for f in found)
+
+
+def bring_back(graph: Graph, result: PlanResult) -> list[str]:
+    """The services a restart must name to run the stopped plan's failed step again and start everything it left
+    stopped. A service left stopped is named unless it joins the failed step's namespaces (its restart takes it
+    along): in a fan, a sibling stopped with the owner shares the owner's namespaces, not the failed joiner's."""
+    if not result.stopped_not_run:
+        return []
+    first = [result.failed_step.service] if result.failed_step else [result.not_run[0].service]
+    covered = graph.restart_set(first)
+    return first + [s for s in result.stopped_not_run if s not in covered]
 
 
 def plan_services(plan: RestartPlan) -> set[str]:
