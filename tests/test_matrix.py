@@ -7,6 +7,7 @@ it stale or stopped) before each cell.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -240,23 +241,6 @@ def test_stopped_joiner_is_shown_down_not_stale_and_its_restart_brings_it_back(s
     assert states(stack, engine)[joiner] == "running" and stale(stack, engine) == {}
 
 
-# --- state: a service whose gate never passes ----------------------------------------------------------
-
-NEVER = SHAPES["pair"].text.replace('health: "http://a:7002/health"', 'health: "http://a:7002/missing"')
-
-
-def test_a_gate_that_never_passes_fails_the_restart_naming_the_gate(text_stack, engine) -> None:
-    stack = text_stack(NEVER, ("A_PORT", "B_PORT"))
-    stack.up()
-    done = stack.stacktui("restart", "a", "--timeout", "3")
-    said = done.stdout + done.stderr
-    assert done.returncode == 1, said
-    assert not DONE.search(said)
-    assert "probe http://a:7002/missing gate not passed within 3.00 s" in said and "HTTP 404" in said, said
-    # the engine holds both running, b in a's current namespace: only the probe is wrong
-    assert set(states(stack, engine).values()) == {"running"} and stale(stack, engine) == {}
-
-
 # --- healthy: layout changes, CLI and TUI, on the fan, the ipc-only share and the silent owner -------------
 # (the pair and the chain: test_layout_apply.py, test_ui_acceptance.py, test_layout_listeners.py)
 
@@ -314,51 +298,69 @@ SHARED = {"network": "a", "ipc": "a"}
 
 
 @pytest.mark.parametrize("shape", ["fan", "ipc", "silent"])
-async def test_healthy_layout_separate_undo_tui_b_s_u_and_shared(stacks, engine, shape: str) -> None:
-    """separate, undo (CLI), then b, s, u (TUI), each applied; `shared` is the change s applied: its dry run
-    from the same state prints the same diff (one core function writes both)."""
+async def test_healthy_layout_b_s_u_in_the_tui_then_undo_puts_the_file_back(stacks, engine, shape: str) -> None:
+    """Each layout operation once per shape, two of them applied (each apply recreates containers): b (the
+    separate change) or, on the ipc share, where b has no network owner yet, s (the shared change), then the CLI's
+    undo. The others show their diffs and are cancelled; the CLI's dry run of the change not applied prints the
+    diff its key showed (one core function prepares both), and undo applies the diff u showed."""
     from stacktui.ui.app import StackApp
-    from stacktui.ui.modals import ChoiceModal
-    from tests.test_ui_acceptance import select
+    from stacktui.ui.modals import ChoiceModal, DiffModal
+    from tests.test_ui_acceptance import laid_out, select
     from tests.waiting import until_app
 
     stack = whole(stacks, engine, shape)
     original = stack.file.read_bytes()
     assert joins(stack, engine, "b") == JOINS[shape]
 
-    # CLI: separate, then undo puts the file back byte for byte
-    applied(stack, engine, "separate", "b")
-    assert joins(stack, engine, "b") == {}
-    separate = stack.file.read_bytes()
-    applied(stack, engine, "undo")
-    assert stack.file.read_bytes() == original and joins(stack, engine, "b") == JOINS[shape]
+    def dry_run(*args: str) -> str:
+        done = stack.stacktui("layout", *args, "--dry-run")
+        assert done.returncode == 0 and "nothing written" in done.stdout, done.stdout + done.stderr
+        return done.stdout
 
-    # TUI: b, s (a, the only service b may join), then u, in one app run
+    async def shown(key: str) -> str:
+        """The diff a key shows, then cancelled: nothing written."""
+        before = stack.file.read_bytes()
+        await pilot.press(key)
+        if key == "s":
+            choice = await until_app(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen,
+                                     what="the choice")
+            assert choice.options == ["a"]  # in the fan, c is in a's namespace already: no owner to join
+            await pilot.press("enter")
+        diff = await until_app(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+                               and app.screen, what=f"the diff of {key}")
+        await pilot.press("escape")
+        await until_app(pilot, lambda: not isinstance(app.screen, DiffModal) and app.busy is None,
+                        what="the diff closed")
+        assert stack.file.read_bytes() == before
+        return diff.diff
+
     target = resolve_target([str(stack.file)], cwd=stack.dir)
     app = StackApp(load_project(target), engine, target=target, probe_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
         await select(pilot, app, "b")
-        await key_applied(pilot, app, "b", "own")
-        assert stack.file.read_bytes() == separate and joins(stack, engine, "b") == {}
-        await pilot.press("s")
-        choice = await until_app(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen, what="the choice")
-        assert choice.options == ["a"]
-        await pilot.press("enter")
-        shown = await key_applied(pilot, app, "", "shares a")
-        assert joins(stack, engine, "b") == SHARED
-        await key_applied(pilot, app, "u", "own")
-        assert stack.file.read_bytes() == separate and joins(stack, engine, "b") == {}
+        if shape == "ipc":
+            assert body(await shown("b")) == body(dry_run("separate", "b"))
+            await pilot.press("s")
+            choice = await until_app(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen,
+                                     what="the choice")
+            assert choice.options == ["a"]
+            await pilot.press("enter")
+            await key_applied(pilot, app, "", "shares a")
+            assert joins(stack, engine, "b") == SHARED
+        else:
+            await key_applied(pilot, app, "b", "own")
+            assert joins(stack, engine, "b") == {}
+            cli = await asyncio.to_thread(dry_run, "shared", "b", "--with", "a")
+            assert "dry run: share a's network and ipc namespaces with b" in cli, cli
+            assert body(await shown("s")) == body(cli)
+        undo = await shown("u")
     works(stack, engine)
 
-    # CLI: shared, from the state s started from, is the change s made
-    dry = stack.stacktui("layout", "shared", "b", "--with", "a", "--dry-run")
-    assert dry.returncode == 0, dry.stdout + dry.stderr
-    assert "dry run: b joins a" in dry.stdout and "nothing written" in dry.stdout, dry.stdout
-    assert body(dry.stdout) == body(shown), (dry.stdout, shown)
-    assert stack.file.read_bytes() == separate
+    done = applied(stack, engine, "undo")
+    assert body(done) == body(undo)
+    assert stack.file.read_bytes() == original and joins(stack, engine, "b") == JOINS[shape]
     status = stack.stacktui("status")
     assert status.returncode == 0, status.stdout
-    whole(stacks, engine, shape)  # the shape's own text again, for the next test
 
 
 def body(diff: str) -> list[str]:
@@ -424,7 +426,9 @@ def test_port_held_fails_at_once_then_a_gate_that_never_passes_fails_the_owners_
         fix = re.search(r"`(stacktui restart [^`]+)` brings them back", said)
         if left:
             assert fix and f"left stopped, as they were stopped with their namespace owner: {', '.join(left)}" in said
+        # the engine holds a and b running, in their owners' current namespaces: only the probe is wrong
         assert states(stack, engine)["a"] == "running" and states(stack, engine)["b"] == "running"
+        assert stale(stack, engine) == {}
     finally:
         stack.file.write_text(s.text)
     again = stack.stacktui(*(fix.group(1).split()[1:] if fix else ("restart", "b")))
