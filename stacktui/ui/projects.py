@@ -21,7 +21,7 @@ from textual.widgets import Footer, Static
 
 from stacktui.core.sanitize import printable
 from stacktui.ui.projectlist import ProjectsList
-from stacktui.ui.projectwatch import EngineProjects, Shown
+from stacktui.ui.projectwatch import EngineProjects, Rows
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
@@ -118,8 +118,8 @@ class ProjectsScreen(Screen[None]):
             self.engines[index] = engine  # a dict's item set from the loop's thread: read on the UI thread
             return engine
 
-        screen = Shown(self.app, self._show, self._show_some, self._engine_failed, self._shown)
-        return EngineProjects(index, endpoint, connect, early[1] if early is not None else None, screen)
+        rows = Rows(self.app, self._show, self._show_some, self._engine_failed, self._shown)
+        return EngineProjects(index, endpoint, connect, early[1] if early is not None else None, rows)
 
     # -- on the UI thread -------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ STATE_ACTIONS = frozenset(["create", "start", "restart", "die", "stop", "kill", 
 
 
 @dataclass(frozen=True)
-class Shown:
+class Rows:
     """The screen's side: where the rows go (called on the UI thread), and whether it is in front."""
 
     app: "App[int]"
@@ -49,16 +49,15 @@ class EngineProjects:
     """The rows of one engine's projects, kept current from its events on a Loop of its own."""
 
     def __init__(self, index: int, endpoint: "Endpoint", connect: Callable[[], "Engine"],
-                 first: Callable[[], "list[ProjectSummary] | None"] | None, screen: Shown) -> None:
+                 first: Callable[[], "list[ProjectSummary] | None"] | None, rows: Rows) -> None:
         """`connect`: the engine (already connected, or connecting); `first`: the listing the command
         began meanwhile (None when it failed, or when there is none)."""
         self.index = index
         self.endpoint = endpoint
-        self.engine: "Engine | None" = None  # once connected
         self.listings = 0  # listings asked of the engine (each after a burst of events)
         self._connect = connect
         self._first = first
-        self._screen = screen
+        self._rows = rows
         self._lock = threading.Lock()
         self._touched: set[str] = set()  # the projects the events named since the last round
         self._everything = True  # the next round lists the whole engine
@@ -89,17 +88,16 @@ class EngineProjects:
         try:
             engine = self._connect()
         except StackError as exc:
-            self._post(self._screen.failed, self.index, str(exc))
+            self._post(self._rows.failed, self.index, str(exc))
             return
-        self.engine = engine
         first = self._first() if self._first is not None else None
         if first is not None:
-            self._post(self._screen.whole, self.index, first)
+            self._post(self._rows.whole, self.index, first)
         self._subscribe(engine, after_early=first is not None)
         if first is None:
             self.loop.wake()
         while not self.loop.sleep(None):
-            if self._screen.shown.is_set():
+            if self._rows.shown.is_set():
                 self._list(engine)
 
     def _subscribe(self, engine: "Engine", *, after_early: bool) -> None:
@@ -115,13 +113,13 @@ class EngineProjects:
                 self.loop.wake()
 
         sub = Subscription(self._on_event, None, on_open=on_open, actions=STATE_ACTIONS,
-                           on_down=lambda message, *_: self._post(self._screen.failed, self.index,
+                           on_down=lambda message, *_: self._post(self._rows.failed, self.index,
                                                                   f"events: {message}"))
-        with self._lock:
+        with self._lock:  # stop() takes the subscription under the lock: it cannot miss this one
             if self.loop.stopping:  # stopped while connecting
                 return
             self._subscribed = (engine, sub)
-        engine.follower().subscribe(sub)
+            engine.follower().subscribe(sub)
 
     def _on_event(self, event: Event) -> None:
         name = ((event.get("Actor") or {}).get("Attributes") or {}).get(PROJECT_LABEL)
@@ -145,17 +143,17 @@ class EngineProjects:
         self.listings += 1
         try:
             if whole:
-                self._post(self._screen.whole, self.index, list_projects(engine, self.endpoint.label))
+                self._post(self._rows.whole, self.index, list_projects(engine, self.endpoint.label))
                 return
             # One project's containers, not the engine's: a restart in one of 50 pairs costs 2 inspects.
             some: dict[str, "ProjectSummary | None"] = {}
             for name in names:
                 members = engine.project_containers(name)
                 some[name] = summarize(engine, self.endpoint.label, name, members) if members else None
-            self._post(self._screen.some, self.index, some)
+            self._post(self._rows.some, self.index, some)
         except Exception as exc:  # shown in the top bar; the next round lists the whole engine
             log.info("projects on %s: %s", self.endpoint.label, exc)
-            self._post(self._screen.failed, self.index, str(exc))
+            self._post(self._rows.failed, self.index, str(exc))
             with self._lock:
                 self._everything = True
 
@@ -163,6 +161,6 @@ class EngineProjects:
         if self.loop.stopping:
             return
         try:
-            self._screen.app.call_from_thread(fn, *args)
+            self._rows.app.call_from_thread(fn, *args)
         except RuntimeError as exc:  # NoActiveAppError, or the loop is closed: the app is closing
             log.debug("projects on %s: not shown, the app is closing: %s", self.endpoint.label, exc)
