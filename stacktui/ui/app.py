@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, TypedDict
 
 from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
@@ -75,6 +75,24 @@ def default_log_service(project: "Project") -> str | None:
         if spec.namespace_targets():
             return name
     return next(iter(project.services), None)
+
+
+class AppOptions(TypedDict, total=False):
+    """StackApp's options beside its project and loader (ui.switch's app passes them on)."""
+
+    target: "ComposeTarget | None"
+    actions: StackOperations | None
+    store: LogStore | None
+    live: bool
+    clock: Callable[[], datetime] | None
+    log_history: int | str
+    view_lines: int
+    probe_interval: float | None
+    engine_label: str | None
+    reload: Callable[[], "Project"] | None
+    log_since: str | None
+    settings: Settings | None
+    settings_problem: StackError | None
 
 
 class StackApp(App[int]):

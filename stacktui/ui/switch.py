@@ -14,7 +14,7 @@ one after another cost 0.35 s a switch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping, Unpack
 
 from textual.app import ComposeResult
 from textual.compose import compose
@@ -22,7 +22,7 @@ from textual.compose import compose
 from stacktui.core.errors import StackError
 from stacktui.core.live.stack import LiveStack
 from stacktui.core.live.store import LogStore
-from stacktui.ui.app import Loaded, StackApp
+from stacktui.ui.app import AppOptions, Loaded, StackApp
 from stacktui.ui.background import job
 
 if TYPE_CHECKING:
@@ -53,10 +53,10 @@ class SwitchingApp(StackApp):
 
     def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"],
                  opener: Callable[["Choice"], Opening], early: "Mapping[int, Early] | None" = None,
-                 first: Callable[[], Loaded] | None = None, **kwargs: Any) -> None:
+                 first: Callable[[], Loaded] | None = None, **options: Unpack[AppOptions]) -> None:
         """`first`: the loader of the project of the folder stacktui started in, shown first; without it
         the projects screen is."""
-        super().__init__(loader=first or _no_project, **kwargs)
+        super().__init__(loader=first or _no_project, **options)
         self.loader = first
         self._opener = opener
         self._screen_args = (endpoints, connect, early)
