@@ -128,5 +128,6 @@ def test_one_run_at_a_time_the_events_meanwhile_counted_and_the_caller_never_wai
     assert sorted(p.name for p in tmp_path.glob("run-*")) == ["run-s1-missed-0.json", "run-s5-missed-3.json"]
     got = json.loads((tmp_path / "run-s5-missed-3.json").read_text())
     assert {k: v for k, v in got.items() if k != "time"} == {k: v for k, v in event(5).to_json().items() if k != "time"}
-    runner.close()
+    runner.close(wait=10)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("hook-")]  # closed means gone
     assert os.environ.get("STACKTUI_EVENT") is None  # the hook's environment is its own
