@@ -12,7 +12,7 @@ COMPOSE := $$($(BIN)/python -c 'from stacktui.core.compose.cli import compose_co
 # workers than the two cores pay (measured in docs/testing.md).
 WORKERS ?= 4
 
-.PHONY: setup test test-fast demo demo-down bench chaos lint clean screenshots
+.PHONY: setup test test-fast demo demo-down bench chaos mutants lint clean screenshots
 
 setup: $(VENV)/.installed
 
@@ -50,6 +50,10 @@ bench: setup
 # Writes docs/chaos.md. The flock keeps it off the fault tests' bridge.
 chaos: setup
 	flock /tmp/stacktui-faults.lock $(BIN)/python bench/chaos.py $(ARGS)
+
+# Break each guarantee on purpose in a scratch copy and check its tests then fail (scripts/mutants.py).
+mutants: setup
+	$(ENGINE) run -- $(BIN)/python scripts/mutants.py $(ARGS)
 
 # The README's SVG screenshots, saved by Textual from the demo stack on the engine `make test` uses;
 # written to docs/screenshots/ (look at them before committing).

@@ -363,6 +363,20 @@ def _module_scoped(item: pytest.Item) -> bool:
     return any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
 
 
+def _module_group(item: pytest.Item) -> str | None:
+    """The module's group; a module whose module-scoped fixture makes one stack per value of a parameter
+    names it in `GROUP_BY`, and each value is a group of its own: the stacks are made on separate workers
+    at once instead of one after another on one."""
+    module = getattr(item, "module", None)
+    if module is None:
+        return None
+    param = getattr(module, "GROUP_BY", None)
+    callspec = getattr(item, "callspec", None)
+    if param and callspec is not None and param in callspec.params:
+        return f"{module.__name__}[{callspec.params[param]}]"
+    return str(module.__name__)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (loadgroup) into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Marked from the fixture closure, so a new test that needs the engine (or a private daemon)
@@ -375,6 +389,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         group = next((g for fixture, g in DAEMON_GROUPS.items() if fixture in names), None)
         if group is None and _module_scoped(item):
-            group = item.module.__name__ if getattr(item, "module", None) else None
+            group = _module_group(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(name=group))

@@ -35,6 +35,20 @@ def test_the_types_check():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_no_module_of_stacktui_is_exempt_from_the_type_check():
+    """mypy's overrides may tighten a module, never switch its errors off."""
+    overrides = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"].get("overrides", [])
+    assert [o["module"] for o in overrides if o.get("ignore_errors")] == []
+
+
+def test_the_app_is_composed_of_parts_not_mixed_in():
+    """StackApp's concerns are objects it holds (ui.parts), each with its own state, not base classes
+    sharing attributes only its __init__ creates."""
+    tree = ast.parse((PACKAGE / "ui" / "app.py").read_text())
+    app = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "StackApp")
+    assert [ast.unparse(base) for base in app.bases] == ["App[int]"]
+
+
 def test_every_core_package_is_in_a_layer():
     """A new package under stacktui/core must be placed in the layers contract, not slip past it."""
     contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]

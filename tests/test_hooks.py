@@ -66,9 +66,9 @@ async def test_the_open_tui_runs_the_hooks_with_heal_off_and_on(demo_stack, engi
                               tmp_path / "config.toml")
     app = live_app(demo_stack, engine, settings)
     async with app.run_test(size=(140, 40)) as pilot:
-        await until_app(pilot, lambda: app.table.status_of("mcp-server") and app.healer is not None,
+        await until_app(pilot, lambda: app.table.status_of("mcp-server") and app.heal.healer is not None,
                         what="the table and the healer for the hooks")
-        assert not app.heal_on
+        assert not app.heal.on
         docker("restart", "-t", "1", demo_stack.container(engine, "vscode").id)
         await until_app(pilot, lambda: (got / "stale-mcp-server.json").exists(), what="stale, with heal off", timeout=40)
         assert read_json(got / "stale-mcp-server.json")["owner"] == "vscode"
@@ -128,5 +128,6 @@ def test_one_run_at_a_time_the_events_meanwhile_counted_and_the_caller_never_wai
     assert sorted(p.name for p in tmp_path.glob("run-*")) == ["run-s1-missed-0.json", "run-s5-missed-3.json"]
     got = json.loads((tmp_path / "run-s5-missed-3.json").read_text())
     assert {k: v for k, v in got.items() if k != "time"} == {k: v for k, v in event(5).to_json().items() if k != "time"}
-    runner.close()
+    runner.close(wait=10)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("hook-")]  # closed means gone
     assert os.environ.get("STACKTUI_EVENT") is None  # the hook's environment is its own

@@ -25,6 +25,9 @@ from tests.conftest import ROOT, Stack, free_port
 from tests.faults_support import Running
 from tests.waiting import until
 
+# One stack per shape (`stacks`): each shape's cells are one xdist group, so the shapes run side by side.
+GROUP_BY = "shape"
+
 FIX = re.compile(r"\((stacktui restart [^)]+)\)")
 DONE = re.compile(r"^done: ", re.M)  # the summary line of a plan that finished
 

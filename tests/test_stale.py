@@ -11,6 +11,7 @@ from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.loader import load_project
 from stacktui.core.health.stale import find_stale, namespace_of
+from stacktui.core.health.verdict import stack_verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -46,6 +47,24 @@ def test_c_joins_b_joins_a_a_raw_restart_of_a_strands_both(chain):
     # worker's own owner never restarted; it is stranded through api.
     assert verdicts["worker"].owner == "api"
     assert verdicts["worker"].reason.startswith("joined api, which is itself stale")
+
+
+def test_a_plan_whose_services_are_left_stale_is_not_done_and_names_the_repair(chain):
+    """The verdict is a plan's last word (the gates judged each step as it went; something may have changed
+    since): a touched service in a dead namespace makes it "not done", with the restart that repairs it."""
+    touched = ["gateway", "api", "worker"]
+    verdict = stack_verdict(chain, healthy_chain(gateway_started=30), touched, proc=None)
+    assert not verdict.ok
+    assert verdict.failing == ["api", "worker"]
+    text = verdict.text()
+    assert text.startswith("not done: api is stale (gateway restarted at "), text
+    assert "restart api into its owner's current namespace (stacktui restart api)" in text
+    # worker's own owner is api, itself stale: its repair starts at api, not at worker.
+    assert "worker is stale (joined api, which is itself stale" in text
+    assert "restart from api, the highest stale link above worker" in text
+    fine = stack_verdict(chain, healthy_chain(), touched, proc=None)
+    assert fine.ok and fine.text() == ("verified: gateway, api, worker running, in their owners' current "
+                                       "namespaces")
 
 
 def test_recreated_or_stopped_owner(chain):

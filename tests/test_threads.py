@@ -89,7 +89,7 @@ async def test_h_opens_no_engine_stream_and_stop_core_leaves_no_thread(demo_stac
             assert counting.streams == 1
             listed = len(counting.listings)
             await pilot.press("H")
-            await until_app(pilot, lambda: app.healer is not None
+            await until_app(pilot, lambda: app.heal.healer is not None
                             and "heal on" in str(app.query_one("#topbar").content), 10, "`heal on` in the top bar")
             # The healer's first look (its own listing, on its own thread) shows it heard the engine.
             healer = f"heal-{app.project.name}"

@@ -41,8 +41,8 @@ async def test_resource_columns_fill_in_place_and_a_joiners_network_is_shared(mo
             original(changed)
 
         table._write_cells = spy
-        first = app.monitor.history.mem("vscode")
-        await until(pilot, lambda: len(app.monitor.history.mem("vscode")) >= len(first) + 3, what="three refreshes")
+        first = app.everyday.monitor.history.mem("vscode")
+        await until(pilot, lambda: len(app.everyday.monitor.history.mem("vscode")) >= len(first) + 3, what="three refreshes")
         assert written  # three refreshes of a running stack move at least one figure
         assert {column for _, column in written} <= {"cpu", "mem", "net", "up"}
         assert len(written) < 3 * 3 * 3 + 6  # never all cells of every row: at most the three figure cells

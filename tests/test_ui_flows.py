@@ -25,7 +25,7 @@ from stacktui.ui.app import StackApp
 from stacktui.ui.modals import ChoiceModal, DiffModal, HelpScreen, PlanModal, PortsModal
 from stacktui.ui.operations import FindingView, StackOperations
 from tests.test_ui_snapshots import NOW, demo_project, rows
-from tests.waiting import click_when_drawn
+from tests.waiting import click_when_drawn, until_app
 
 TARGET = ComposeTarget(files=(Path("/srv/demo/compose.yaml"),), project_name="demo")
 FILE = Path("/srv/demo/compose.yaml")
@@ -307,13 +307,17 @@ async def test_a_failing_core_operation_is_a_notification_not_a_crash(core, monk
         await select(pilot, app, "vscode")
         await pilot.press("r")
         await settle(pilot, app)
+
+        def said() -> int:  # the failure reaches the screen from the worker's thread: waited for, not assumed
+            return len([n for n in app._notifications if "the Docker engine at /run/docker.sock does not answer"
+                        in n.message])
+
+        await until_app(pilot, lambda: said() == 1, 10, "the failure notified")
         assert not isinstance(app.screen, PlanModal)
-        messages = [n.message for n in app._notifications]
-        assert any("the Docker engine at /run/docker.sock does not answer" in m for m in messages)
-        assert app.busy is None
+        await until_app(pilot, lambda: app.busy is None, 10, "nothing left claimed")
         await pilot.press("r")  # and the next key is taken: nothing was left claimed
         await settle(pilot, app)
-        assert len([m for m in (n.message for n in app._notifications) if "does not answer" in m]) == 2
+        await until_app(pilot, lambda: said() == 2, 10, "the second failure notified")
 
 
 async def test_keys_can_be_remapped_by_binding_id_and_help_shows_them(core):

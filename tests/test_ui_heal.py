@@ -57,7 +57,7 @@ async def test_h_turns_self_heal_on_and_off_for_the_open_project(demo_stack, eng
             await until_app(pilot, lambda: "heal on" in topbar(), 10, "`heal on` in the top bar")
             heal_key = next(desc for desc in KEY_ACTIONS if desc.id == "heal").description
             assert ("H", heal_key) in help_rows(app), "in the help, with its key"
-            await until_app(pilot, lambda: app.healer is not None and app.healer.watcher.snapshot is not None, 20,
+            await until_app(pilot, lambda: app.heal.healer is not None and app.heal.healer.watcher.snapshot is not None, 20,
                             "the healer listening")
 
             mcp = demo_stack.container(engine, "mcp-server")
@@ -75,7 +75,7 @@ async def test_h_turns_self_heal_on_and_off_for_the_open_project(demo_stack, eng
 
             # Off: the next strand is shown, not repaired.
             await pilot.press("H")
-            assert "heal on" not in topbar() and app.healer is None
+            assert "heal on" not in topbar() and app.heal.healer is None
             healed = demo_stack.container(engine, "mcp-server")
             raw_restart(demo_stack.container(engine, "vscode").id)
             await until_app(pilot, lambda: table.cell_text("mcp-server", "badge").strip() == "STALE", 60,

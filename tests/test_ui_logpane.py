@@ -350,15 +350,15 @@ async def test_during_a_flood_the_last_lines_are_drawn_once_they_stop_coming():
         view = app.pane.log_view
         app.store.append("mcp-server", [mcp(i) for i in range(3000)])  # flood-sized: flushes now wait longer
         app.flush_logs_now()
-        assert app._flush_interval == FLOOD_INTERVAL
-        app._flush_scheduled = True  # what _schedule_flush does, without its timer
-        app._burst = (asyncio.get_running_loop().time() + FLOOD_INTERVAL, app.store.arrived)
+        assert app.feed.flush_interval == FLOOD_INTERVAL
+        app.feed.flush_scheduled = True  # what schedule_flush does, without its timer
+        app.feed.burst = (asyncio.get_running_loop().time() + FLOOD_INTERVAL, app.store.arrived)
         app.store.append("mcp-server", [mcp(3000)])
-        app._flush_when_quiet()  # a line came since the last look and time is left: not yet
-        assert view.lines[-1] == "line 2999" and app._flush_scheduled
-        app._flush_when_quiet()  # nothing new since: drawn now
+        app.feed.flush_when_quiet()  # a line came since the last look and time is left: not yet
+        assert view.lines[-1] == "line 2999" and app.feed.flush_scheduled
+        app.feed.flush_when_quiet()  # nothing new since: drawn now
         await pilot.pause()
-        assert view.lines[-1] == "line 3000" and not app._flush_scheduled
+        assert view.lines[-1] == "line 3000" and not app.feed.flush_scheduled
         assert app.pane.visible_lines()[-1] == "line 3000"
 
 

@@ -90,7 +90,7 @@ async def ready(pilot) -> None:
     app.table.show_figures(FIGURES)
     app.show_snapshot(Snapshot(rows(stale), [], at=0.0))
     app.show_findings(findings, at=NOW)
-    app._draw_topbar()
+    app.draw_topbar()
     await pilot.pause()
 
 

@@ -94,7 +94,7 @@ async def test_a_log_flush_carries_the_uptime_along():
     now = [NOW]
     app = fixed_app()
     app.clock = lambda: now[0]
-    app._tick = lambda: None  # the once-a-second timer must not do it behind the test's back
+    app.feed.tick = lambda: None  # the once-a-second timer must not do it behind the test's back
     async with app.run_test(size=(100, 30)) as pilot:
         young = [replace(r, started_at=NOW - timedelta(seconds=8)) if r.started_at else r for r in rows()]
         app.show_snapshot(Snapshot(young, []))

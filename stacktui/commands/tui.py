@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import threading
 from typing import Any
 
 from stacktui.commands.context import Context
 from stacktui.core.errors import StackError
+from stacktui.core.loop import Once
 
 
 OPTIONS = ("log_lines", "log_history", "log_since")
@@ -68,32 +68,14 @@ def _history(value: str) -> int | str:
     return lines
 
 
-class _Background:
-    """Run a function in a daemon thread; `result()` waits and returns or re-raises."""
+class _Background(Once[Any]):
+    """Once, callable: the app calls what it is handed to get the loaded project."""
 
-    def __init__(self, fn: Any) -> None:
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Any) -> None:
-        try:
-            self._value = fn()
-        except BaseException as exc:  # handed to the caller of result()
-            self._error = exc
-
-    def done(self) -> bool:
-        return not self._thread.is_alive()
+    def __init__(self, name: str, fn: Any) -> None:
+        super().__init__(f"early-{name}", fn)
 
     def __call__(self) -> Any:
         return self.result()
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def _options(ctx: Context, args: argparse.Namespace | None) -> dict[str, Any]:
@@ -123,14 +105,14 @@ def _options(ctx: Context, args: argparse.Namespace | None) -> dict[str, Any]:
 def _loader(ctx: Context) -> _Background:
     """Project, engine, target and the first listing, loading in the background from now on."""
     target = ctx.target  # fast (file search only); its errors should come before any screen
-    engine_job = _Background(lambda: ctx.engine)
-    project_job = _Background(lambda: ctx.project if target.files else None)
+    engine_job = _Background("engine", lambda: ctx.engine)
+    project_job = _Background("project", lambda: ctx.project if target.files else None)
     # The first listing too, while the main thread is still importing Textual: the table can then be
     # filled the moment the app attaches (the watcher lists again once its events stream is open, so
     # nothing between the two is missed). Named already (-p, a project opened from the projects
     # screen), it is listed beside Compose's config instead of after it.
     name = target.project_name
-    listing = _Background(lambda: engine_job.result().project_containers(name)) if name else None
+    listing = _Background("listing", lambda: engine_job.result().project_containers(name)) if name else None
 
     def load() -> tuple[Any, Any, Any, Any]:
         engine = engine_job.result()
@@ -142,7 +124,7 @@ def _loader(ctx: Context) -> _Background:
         # ctx.target, not `target`: a project attached with -p whose files are readable runs Compose on them.
         return project, engine, ctx.target, containers
 
-    return _Background(load)
+    return _Background("load", load)
 
 
 def build_app(ctx: Context, args: argparse.Namespace | None = None) -> Any:
@@ -187,7 +169,7 @@ def _opener(ctx: Context) -> Any:
 def _early_listing(endpoint: Any, connect: Any) -> tuple[_Background, _Background]:
     """An engine connected and its projects listed in threads from now on, while Textual is imported:
     the projects screen's first frame then has its rows instead of waiting for them after it."""
-    engine = _Background(lambda: connect(endpoint))
+    engine = _Background("connect", lambda: connect(endpoint))
 
     def listing() -> Any:
         try:
@@ -197,7 +179,7 @@ def _early_listing(endpoint: Any, connect: Any) -> tuple[_Background, _Backgroun
         except Exception:  # no engine, or the listing failed: the screen says so, listing as it always does
             return None
 
-    return engine, _Background(listing)
+    return engine, _Background("projects", listing)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -13,6 +12,7 @@ from stacktui.core.compose import cli as composecli
 from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.compose.known import KnownSource, RecordingSource
 from stacktui.core.errors import ConfigError, SourceRef
+from stacktui.core.loop import Once
 from stacktui.core.compose.model import DependsOn, Extension, PortSpec, Project, ServiceSpec
 from stacktui.core.compose.nesting import deep_nesting
 from stacktui.core.engine.client import FILES_LABEL, WORKDIR_LABEL
@@ -65,7 +65,7 @@ def _checked(project: Project) -> Project:
 
 
 def _start_compose_early(
-        target: ComposeTarget) -> "Future[tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]] | None":
+        target: ComposeTarget) -> "Once[tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]] | None":
     """Compose's `config` begun while stacktui reads the files itself, when no file can hold an alias.
 
     The alias budget must see a file before Compose does; a file without a single alias has
@@ -81,11 +81,7 @@ def _start_compose_early(
             return None  # SourceIndex.load says what is wrong with it
         if may_hold_aliases(text):
             return None
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose-config")
-    try:
-        return pool.submit(compose_config, target)
-    finally:
-        pool.shutdown(wait=False)
+    return Once("compose-config", lambda: compose_config(target))
 
 
 def effective_config(target: ComposeTarget, source: SourceIndex,

@@ -1,18 +1,20 @@
 """A named background loop owned by one object: started, woken, stopped with a bounded join.
 
-Every long-lived thread of stacktui's core is a Loop: the owner creates it with the function
+Every thread of stacktui is a Loop (or a Textual worker in the UI): the owner creates it with the function
 to run, starts it, wakes it when there is news, and stops it (its stop event set, an optional
 `unblock` called to close a stream the body is reading, then a join bounded in time). The body
 sleeps with `sleep` (a wake or the stop ends it) or `pause` (only the stop ends it) and returns
 when `stopping` is true. An error the body does not handle ends the loop and is logged once;
-`Reporter` says a recurring error once, not on every retry.
+`Once` runs one function on a Loop and hands back its result; `Reporter` says a
+recurring error once, not on every retry.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable
+from typing import Callable, Generic, TypeVar
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -93,6 +95,31 @@ class Loop:
             log.warning("%s ended: %s: %s", self.name, type(exc).__name__, exc, exc_info=True)
             if self._on_error is not None:
                 self._on_error(exc)
+
+
+class Once(Generic[T]):
+    """`fn` run once on a Loop of its own from now on; `result()` waits for it and returns its value or
+    raises its error. For work begun early and needed later (a connect, a listing, Compose's config)."""
+
+    def __init__(self, name: str, fn: Callable[[], T]) -> None:
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._loop = Loop(name, lambda: self._run(fn)).start()
+
+    def _run(self, fn: Callable[[], T]) -> None:
+        try:
+            self._value = fn()
+        except BaseException as exc:  # the caller of result() gets it
+            self._error = exc
+
+    def done(self) -> bool:
+        return not self._loop.alive
+
+    def result(self) -> T:
+        self._loop.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]  # set when fn returned
 
 
 class Reporter:

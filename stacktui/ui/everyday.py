@@ -1,30 +1,28 @@
 """The StackApp's everyday keys and feeds: shell (`e`), details (`d`), log filter (`&`) and save
 (`ctrl+s`), the resource figures every few seconds, and the settings file (theme, keymap).
 
-A mixin, so the Bindings find these actions on the app, while app.py only calls in at its
-seams (mount, live start, stop, the palette) and this concern stays in one module.
+A part of the app (`app.everyday`): the Bindings' actions on the app hand over to it, and app.py
+calls in at its seams (mount, live start, stop).
 """
 from __future__ import annotations
 
 import itertools
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from stacktui.core.errors import StackError
-from stacktui.core.settings import Settings
 from stacktui.ui.background import job
-from stacktui.ui.palette import binding_commands
+from stacktui.ui.parts import Part
 
 if TYPE_CHECKING:
-    from textual.app import SystemCommand
-    from textual.screen import Screen
-
-    from stacktui.core.engine.client import ContainerInfo
+    from stacktui.core.compose.model import Project
+    from stacktui.core.engine.client import ContainerInfo, Engine
     from stacktui.core.ops.shell import ShellCommand
     from stacktui.core.resources.figures import Figures
     from stacktui.core.resources.monitor import ResourceMonitor
+    from stacktui.ui.app import StackApp
 
 
 FIGURES_ALL = 40  # containers read every round whatever is on screen
@@ -39,41 +37,41 @@ class FiguresArrived(Message):
         return isinstance(message, FiguresArrived)
 
 
-class EverydayMixin:
-    settings: Settings = Settings()
-    settings_problem: StackError | None = None
-    monitor: "ResourceMonitor | None" = None
+class Everyday(Part):
+    """The settings applied at mount, the resource figures' feed, and the everyday keys."""
+
+    def __init__(self, app: "StackApp") -> None:
+        super().__init__(app)
+        self.monitor: "ResourceMonitor | None" = None
+        # The newest reading, drawn with the next uptime tick or log flush (show_pending_figures).
+        self.figures_pending: "dict[str, Figures] | None" = None
 
     # -- settings -----------------------------------------------------------------------------------
 
     def apply_settings(self) -> None:
         """Theme and keymap from config.toml; an invalid file is said once and the defaults used."""
-        app: Any = self
-        app.theme = self.settings.theme
-        if self.settings.keys:  # only what the file remaps: the Bindings' own keys are the defaults
-            app.update_keymap(dict(self.settings.keys))
-        app.install_user_commands()  # [[commands]]: their keys, and the entries left out said
-        if self.settings_problem is not None:
-            app.notify(f"{self.settings_problem}; using the defaults", title="config.toml", severity="error",
+        app = self.app
+        app.theme = app.settings.theme
+        if app.settings.keys:  # only what the file remaps: the Bindings' own keys are the defaults
+            app.update_keymap(dict(app.settings.keys))
+        app.user_commands.install()  # [[commands]]: their keys, and the entries left out said
+        if app.settings_problem is not None:
+            app.notify(f"{app.settings_problem}; using the defaults", title="config.toml", severity="error",
                        timeout=15)
-
-    def get_system_commands(self, screen: "Screen") -> Iterable["SystemCommand"]:
-        yield from binding_commands(self, self.settings.keys)  # type: ignore[arg-type]
-        yield from self.user_command_entries()  # type: ignore[attr-defined]
-        yield from super().get_system_commands(screen)  # type: ignore[misc]  # Theme, Keys, Screenshot
 
     # -- resource figures ---------------------------------------------------------------------------
 
     def start_figures(self) -> None:
         """Every resource_refresh seconds from core's thread; the table writes the cells that changed."""
-        app: Any = self
-        if self.settings.resource_refresh <= 0 or app.engine is None or self.monitor is not None:
+        app = self.app
+        engine = app.engine
+        if app.settings.resource_refresh <= 0 or engine is None or self.monitor is not None:
             return
         from stacktui.core.resources.monitor import ResourceMonitor
 
         rounds = itertools.count(1)
 
-        def containers() -> list[Any]:
+        def containers() -> "list[ContainerInfo]":
             # A reading costs six small files a container (200 running: 50 ms of CPU every round,
             # 2-3% of a core at idle). Past FIGURES_ALL containers, the rows on screen are read every
             # round and the others every FIGURES_FULL_EVERY rounds.
@@ -85,90 +83,94 @@ class EverydayMixin:
             return [c for c in every if c.service in wanted]
 
         app.table.start_figures()
-        self.monitor = ResourceMonitor(app.engine, containers, lambda f: app.post_message(FiguresArrived(f)),
-                                       interval=self.settings.resource_refresh).start()
+        self.monitor = ResourceMonitor(engine, containers, lambda f: self.post(FiguresArrived(f)),
+                                       interval=app.settings.resource_refresh).start()
 
-    def stop_figures(self) -> None:
+    def stop_figures(self, timeout: float = 0.5) -> None:
         if self.monitor is not None:
-            self.monitor.stop(timeout=0.5)
+            self.monitor.stop(timeout=timeout)
 
-    def on_figures_arrived(self, message: FiguresArrived) -> None:
+    def forget_figures(self) -> None:
+        """The project is left: its monitor stops (not waited for) and its last reading is dropped."""
+        self.stop_figures(timeout=0)
+        self.monitor = None
+        self.figures_pending = None
+
+    def figures_arrived(self, message: FiguresArrived) -> None:
         # Drawn with the next uptime tick or log flush (within a second), not in a frame of their
         # own: a frame costs the same whatever it holds, and at idle the figures' own frames were
         # most of what they cost (headless: +0.5% of a core for the demo stack, now about +0.1%).
-        self._figures_pending = message.figures
-
-    _figures_pending: "dict[str, Figures] | None" = None
+        self.figures_pending = message.figures
 
     def show_pending_figures(self) -> None:
         from stacktui.ui.detail import DetailScreen
 
-        figures, self._figures_pending = self._figures_pending, None
+        figures, self.figures_pending = self.figures_pending, None
         if figures is None:
             return
-        app: Any = self
+        app = self.app
         app.table.show_figures(figures)
         if isinstance(app.screen, DetailScreen):
             app.screen.refresh_figures()
 
     # -- keys ---------------------------------------------------------------------------------------
 
-    def action_details(self) -> None:
+    def details(self) -> None:
         from stacktui.ui.detail import DetailScreen
 
-        app: Any = self
+        app = self.app
         service = app.table.selected_service
         if not service:
             return
-        if self.monitor is None:
+        monitor = self.monitor
+        if monitor is None:
             app.notify("resource figures are off (resource_refresh = 0 in config.toml)", severity="warning")
             return
-        minutes = self.monitor.history.points * self.monitor.interval / 60
+        minutes = monitor.history.points * monitor.interval / 60
         actions = app.actions
         latency = (lambda: actions.latency_lines(service)) if actions is not None else None
-        app.push_screen(DetailScreen(service, self.monitor.history, lambda: app.table.figures_of(service), minutes,
+        app.push_screen(DetailScreen(service, monitor.history, lambda: app.table.figures_of(service), minutes,
                                      latency))
 
-    def action_shell(self) -> None:
-        app: Any = self
+    def shell(self) -> None:
+        app = self.app
         service = app.table.selected_service
         if not service or app.engine is None or app.project is None:
             app.notify("still loading the project", severity="warning")
             return
         snapshot = app.snapshot
-        self._prepare_shell(service, list(snapshot.containers) if snapshot is not None else None)
+        self._prepare_shell(app.project, app.engine, service,
+                            list(snapshot.containers) if snapshot is not None else None)
 
     @job("shell", project=False, exclusive=True)
-    def _prepare_shell(self, service: str, containers: "list[ContainerInfo] | None") -> None:
+    def _prepare_shell(self, project: "Project", engine: "Engine", service: str,
+                       containers: "list[ContainerInfo] | None") -> None:
         from stacktui.core.ops.shell import shell_command
 
-        app: Any = self
         try:
-            command = shell_command(app.project, app.engine, service, containers=containers)
+            command = shell_command(project, engine, service, containers=containers)
         except StackError as exc:
-            app.call_from_thread(self._shell_refused, exc)
+            self.app.call_from_thread(self._shell_refused, exc)
             return
-        app.call_from_thread(self._run_shell, command)
+        self.app.call_from_thread(self._run_shell, command)
 
     def _shell_refused(self, error: StackError) -> None:
         from stacktui.ui.shell import shell_failed
 
-        shell_failed(self, error)  # type: ignore[arg-type]
+        shell_failed(self.app, error)
 
     def _run_shell(self, command: "ShellCommand") -> None:
         from stacktui.ui.shell import run_shell
 
-        app: Any = self
+        app = self.app
         code = run_shell(app, command)
         app.refresh(layout=True)
         if code not in (None, 0, 130):
             app.notify(f"the shell in {command.service} ended with exit code {code}", timeout=4)
 
-    def action_filter(self) -> None:
-        app: Any = self
-        if app.in_front():
-            app.pane.open_filter()
+    def filter(self) -> None:
+        if self.app.in_front():
+            self.app.pane.open_filter()
 
-    def action_save(self) -> None:
-        app: Any = self
-        app.pane.save()
+    def save(self) -> None:
+        self.app.pane.save()

@@ -7,15 +7,19 @@ is refused by core when applied). Reloading runs in a thread worker.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
-from stacktui.core.compose.filestamp import files_stamp
-from stacktui.ui.background import job, release_claim
+from stacktui.core.compose.filestamp import FileStamp, files_stamp
+from stacktui.ui.background import job
+from stacktui.ui.parts import Part
 
 if TYPE_CHECKING:
     from stacktui.core.compose.cli import ComposeTarget
     from stacktui.core.compose.model import Project
+    from stacktui.ui.app import StackApp
     from stacktui.ui.operations import StackOperations
+
+Stamp = tuple[FileStamp, ...]  # the compose files as they were read
 
 
 def reader(target: "ComposeTarget | None") -> Callable[[], "Project"] | None:
@@ -31,63 +35,78 @@ def reader(target: "ComposeTarget | None") -> Callable[[], "Project"] | None:
     return read
 
 
-class FileWatch:
-    """Mixed into StackApp: follows the compose files on disk."""
+class FileWatch(Part):
+    """Follows the compose files on disk: the model is read again when they change."""
 
-    def _check_files(self) -> None:
+    def __init__(self, app: "StackApp") -> None:
+        super().__init__(app)
+        self.stamp: Stamp | None = None  # the compose files as the model was loaded from them
+        self.pending: Stamp | None = None  # a reload of changed files is running
+
+    def loaded(self, project: "Project") -> None:
+        self.stamp = files_stamp(project.files)
+
+    def forget(self) -> None:
+        self.stamp = self.pending = None
+
+    def check(self) -> None:
         """Someone edited a compose file: load the project again. During a restart or a layout
         change this waits; a change prepared on the old text is refused by core when applied.
         Once a second, with the uptime tick (ui.app)."""
-        project, actions = self.project, self.actions
-        if project is None or actions is None or project.read_only or self.busy is not None:
+        app = self.app
+        project, actions = app.project, app.actions
+        if project is None or actions is None or project.read_only or app.busy is not None:
             return
-        if self._files_pending is not None:
+        if self.pending is not None:
             return
         stamp = files_stamp(project.files)
-        if stamp == self._files_stamp:
+        if stamp == self.stamp:
             return
-        self._files_pending = stamp
-        self._reload_changed_files(actions, stamp, ", ".join(Path(f).name for f in project.files))
-
-    def _files_not_reloaded(self) -> None:
-        """The reload of edited files failed: keep the last good model; the next edit is tried again."""
-        if self._files_pending is not None:
-            self._files_stamp, self._files_pending = self._files_pending, None
+        self.pending = stamp
+        self._reload_changed(actions, stamp, ", ".join(Path(f).name for f in project.files))
 
     def _reload_failed(self, error: BaseException) -> bool:
-        self._files_not_reloaded()
+        """The reload of edited files failed: keep the last good model; the next edit is tried again."""
+        if self.pending is not None:
+            self.stamp, self.pending = self.pending, None
         return False
 
     @job("compose files changed: not reloaded", undo=_reload_failed)
-    def _reload_changed_files(self, actions: "StackOperations", stamp: tuple[Any, ...], names: str) -> None:
-        if self.target is not None:
+    def _reload_changed(self, actions: "StackOperations", stamp: Stamp, names: str) -> None:
+        target = self.app.target
+        if target is not None:
             from stacktui.core.compose.cache import forget
 
-            forget(self.target)  # its key would not match now anyway; the entry goes at once
-        self.call_from_thread(self._files_reloaded, actions.reload_project(), stamp, names)
+            forget(target)  # its key would not match now anyway; the entry goes at once
+        self.app.call_from_thread(self._reloaded, actions.reload_project(), stamp, names)
 
-    def _files_reloaded(self, project: "Project", stamp: tuple[Any, ...], names: str) -> None:
-        self._files_pending = None
-        self.notify(f"{names} changed on disk: reloaded", title="compose files")
-        self._project_reloaded(project, stamp, end_flow=False)
+    def _reloaded(self, project: "Project", stamp: Stamp, names: str) -> None:
+        self.pending = None
+        self.app.notify(f"{names} changed on disk: reloaded", title="compose files")
+        self.project_reloaded(project, stamp, end_flow=False)
 
-    def _show_project(self, project: "Project", stamp: tuple[Any, ...] | None = None) -> None:
+    def show_project(self, project: "Project", stamp: Stamp | None = None) -> None:
         """The model to draw from now on (the table's rows, the log pane's services)."""
+        app = self.app
         if stamp is not None:
-            self._files_stamp = stamp
-        self.project = project
-        self.pane.set_services(list(project.services))
-        self.table.placeholder(project.services)
+            self.stamp = stamp
+        app.project = project
+        app.pane.set_services(list(project.services))
+        app.table.placeholder(project.services)
 
-    def _project_reloaded(self, project: "Project", stamp: tuple[Any, ...] | None = None,
-                          end_flow: bool = True) -> None:
+    def project_reloaded(self, project: "Project", stamp: Stamp | None = None, end_flow: bool = True) -> None:
         if end_flow:
-            self.busy = None
-        self._show_project(project, stamp)
-        if self.live_stack.following:
+            self.app.busy = None
+        self.show_project(project, stamp)
+        if self.app.live_stack.following:
             self._refresh_after_change(project)
 
-    @job("reload failed", undo=release_claim)
+    def _release_claim(self, error: BaseException) -> bool:
+        self.app.busy = None
+        return False
+
+    @job("reload failed", undo=_release_claim)
     def _refresh_after_change(self, project: "Project") -> None:
-        self.live_stack.set_project(project)
-        self.live_stack.refresh()
+        live_stack = self.app.live_stack
+        live_stack.set_project(project)
+        live_stack.refresh()

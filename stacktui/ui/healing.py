@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
@@ -31,8 +31,12 @@ from stacktui.core.engine.loglines import EVENT, LogLine
 from stacktui.core.sanitize import printable
 from stacktui.core.durations import seconds
 from stacktui.ui.background import job
+from stacktui.ui.parts import Part
 
 if TYPE_CHECKING:
+    from stacktui.core.compose.model import Project
+    from stacktui.core.engine.client import Engine
+    from stacktui.ui.app import StackApp
     # Imported when heal is first turned on, not on the way to the first frame.
     from stacktui.core.heal.backoff import Backoff
     from stacktui.core.heal.events import HealEvent
@@ -57,70 +61,77 @@ class HookSaid(Message):
         self.text = text
 
 
-class HealToggle:
-    """Mixed into StackApp: the `heal` action and the healer's life."""
+class HealToggle(Part):
+    """The `heal` action and the healer's life."""
 
-    heal_on: bool = False
-    healer: "ProjectHealer | None" = None
-    hooks: "HookRunner | None" = None
-    _heal_backoff: "Backoff | None" = None
-    _heal_markers: "HealMarkers | None" = None
+    def __init__(self, app: "StackApp") -> None:
+        super().__init__(app)
+        self.on = False
+        self.healer: "ProjectHealer | None" = None
+        self.hooks: "HookRunner | None" = None
+        self._backoff: "Backoff | None" = None  # kept across toggles: heal off and on cannot start a storm
+        self._markers: "HealMarkers | None" = None
 
-    def action_heal(self) -> None:
-        self.set_heal(not self.heal_on)
+    def toggle(self) -> None:
+        self.set(not self.on)
 
     def start_hooks(self) -> None:
         """With hooks in config.toml and heal off: a healer that only reports, for them."""
-        app: Any = self
+        app = self.app
         if app.settings.hooks and self.healer is None and app.project is not None and app.engine is not None \
                 and app.live:
-            self._start_healer(heal=False)
+            self._start_healer(app.project, app.engine, heal=False)
 
-    def set_heal(self, on: bool, *, quiet: bool = False) -> bool:
+    def set(self, on: bool, *, quiet: bool = False) -> bool:
         """Turn self-heal on or off; False when it cannot be on (nothing loaded, no engine)."""
-        app: Any = self
-        if on == self.heal_on:
+        app = self.app
+        if on == self.on:
             return True
-        if on and (app.project is None or app.engine is None or not app.live):
+        project, engine = app.project, app.engine
+        if on and (project is None or engine is None or not app.live):
             if not quiet:
                 app.notify("self-heal needs the project loaded and an engine", severity="warning", timeout=6)
             return False
-        self._stop_healer()
-        if on or app.settings.hooks:
-            self._start_healer(heal=on)
-        self.heal_on = on
-        app._draw_topbar()
+        self.stop()
+        if (on or app.settings.hooks) and project is not None and engine is not None:
+            self._start_healer(project, engine, heal=on)
+        self.on = on
+        app.draw_topbar()
         if not quiet:
             app.notify("stranded joiners are repaired as soon as their owner is back" if on
                        else "stranded joiners are shown, not repaired", title=f"self-heal {'on' if on else 'off'}",
                        timeout=4)
         return True
 
-    def _start_healer(self, *, heal: bool) -> None:
+    def _start_healer(self, project: "Project", engine: "Engine", *, heal: bool) -> None:
         from stacktui.core.heal.backoff import Backoff
         from stacktui.core.heal.healer import ProjectHealer
         from stacktui.core.heal.markers import HealMarkers
 
-        app: Any = self
+        app = self.app
         settings = app.settings
-        if self._heal_backoff is None:
-            self._heal_backoff = Backoff(first=settings.heal_backoff)
+        if self._backoff is None:
+            self._backoff = Backoff(first=settings.heal_backoff)
         if self.hooks is None and settings.hooks:
             from stacktui.core.heal.hooks import HookRunner
 
-            self.hooks = HookRunner(settings.hooks, lambda text: app.post_message(HookSaid(text)))
-        self._heal_markers = HealMarkers()
+            self.hooks = HookRunner(settings.hooks, lambda text: self.post(HookSaid(text)))
+        self._markers = HealMarkers()
         # The table shows unhealthy services already: the healer checks them to restart them, or
         # for the hooks that want `unhealthy`.
         checks = heal and settings.heal_unhealthy or any("unhealthy" in h.on for h in settings.hooks)
-        said = functools.partial(self._heal_said, healing=heal)
+        said = functools.partial(self._said, healing=heal)
+
+        def model() -> "Project":  # the model as the app holds it now (after an edit on disk)
+            return app.project or project
+
         self.healer = ProjectHealer(
-            app.project, app.engine, said, heal=heal, target=app.target, backoff=self._heal_backoff,
-            model=lambda: app.project, heal_unhealthy=heal and settings.heal_unhealthy, watcher=app.watcher,
+            project, engine, said, heal=heal, target=app.target, backoff=self._backoff,
+            model=model, heal_unhealthy=heal and settings.heal_unhealthy, watcher=app.watcher,
             unhealthy_checks=settings.unhealthy_checks,
             check_interval=(settings.probe_interval or 5.0) if checks else None).start()
 
-    def _stop_healer(self, *, closing: bool = False) -> None:
+    def stop(self, *, closing: bool = False) -> None:
         """Stop asking; a step under way finishes on the healer's thread, and its watcher stops after it.
         Closing, the app waits half a second at most: the healer's thread is a daemon."""
         healer, self.healer = self.healer, None
@@ -133,37 +144,41 @@ class HealToggle:
         if closing:
             healer.join(0.5)  # its wait ends at once on stop; a step under way is bounded by the join
             return
-        self._join_healer(healer)
+        self._join(healer)
+
+    def leave(self) -> None:
+        """The project is left: self-heal (or the healer that only reports, for the hooks) stops with it."""
+        self.stop()
+        self.on = False
 
     @job("self-heal", project=False)
-    def _join_healer(self, healer: "ProjectHealer") -> None:
+    def _join(self, healer: "ProjectHealer") -> None:
         healer.join(120.0)
 
     # -- from the healer's threads ------------------------------------------------------------------
 
-    def _heal_said(self, event: "HealEvent", *, healing: bool = True) -> None:
+    def _said(self, event: "HealEvent", *, healing: bool = True) -> None:
         from stacktui.core.heal import events as ev
 
-        app: Any = self
         if self.hooks is not None:
             self.hooks(event)  # never waits: each hook runs on a thread of its own
         if not healing:
             return  # a healer that only reports, for the hooks: the table shows what it sees
-        markers = self._heal_markers
+        markers = self._markers
         marker = markers.feed(event) if markers is not None else None
         if marker is not None:
             # Into the store like an engine event's marker: the pane draws it with the next flush.
-            app.store.append(marker.service, [LogLine(marker.service, time.time_ns(), marker.text, EVENT)])
+            self.app.store.append(marker.service, [LogLine(marker.service, time.time_ns(), marker.text, EVENT)])
         if marker is not None or event.event == ev.HEAL_FAILED:
-            app.post_message(HealSaid(event))
+            self.post(HealSaid(event))
 
-    def on_heal_said(self, message: HealSaid) -> None:
+    def heal_said(self, message: HealSaid) -> None:
         from stacktui.core.heal import events as ev
 
         event = message.event
-        if not self.heal_on:
+        if not self.on:
             return
-        app: Any = self
+        app = self.app
         what = event.service or event.owner or event.project
         # Reasons quote the engine and containers: never markup.
         if event.event == ev.HEAL_DONE:
@@ -176,6 +191,5 @@ class HealToggle:
             app.notify(printable(event.reason), title=f"self-heal: {what} not repaired", severity="error",
                        timeout=10, markup=False)
 
-    def on_hook_said(self, message: HookSaid) -> None:
-        app: Any = self
-        app.notify(message.text, title="hook", severity="warning", timeout=10, markup=False)
+    def hook_said(self, message: HookSaid) -> None:
+        self.app.notify(message.text, title="hook", severity="warning", timeout=10, markup=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from stacktui.core.settings import KEY_ACTIONS
 
@@ -22,7 +22,7 @@ FIELD_ACTIONS = ("search", "filter")
 
 # One Binding per remappable action, made from core's list (core.settings.KEY_ACTIONS: the one
 # list the settings file's [keys] are checked against, without Textual), its help line the tooltip.
-BINDINGS = [Binding(a.key, a.app_action, a.label, show=a.show, id=a.id, tooltip=a.description,
+BINDINGS: list[BindingType] = [Binding(a.key, a.app_action, a.label, show=a.show, id=a.id, tooltip=a.description,
                     priority=a.app_action in FIELD_ACTIONS) for a in KEY_ACTIONS]
 
 # Keys of the widgets under the app's own (the table's select, the screen's focus moves), by

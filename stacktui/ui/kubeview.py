@@ -2,7 +2,8 @@
 the project's `k8s/` folder on confirmation (replaced whole; a folder of other files is refused)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -16,6 +17,7 @@ from stacktui.core.errors import StackError
 from stacktui.core.sanitize import printable
 from stacktui.ui.background import job
 from stacktui.ui.modals import keys_line
+from stacktui.ui.parts import Part
 
 if TYPE_CHECKING:
     from stacktui.core.compose.model import Project
@@ -63,33 +65,29 @@ class ExportModal(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class KubeExportFlow:
-    """The app's `kube_export` action: export in a thread, show, write on confirmation."""
+class KubeExport(Part):
+    """`K`: export in a thread, show, write on confirmation."""
 
-    def action_kube_export(self) -> None:
-        app: Any = self
-        project = app.project
+    def start(self) -> None:
+        project = self.app.project
         if project is None or project.read_only:
-            app.notify("no compose files to export (attached from containers)", severity="warning")
+            self.app.notify("no compose files to export (attached from containers)", severity="warning")
             return
-
-        self._export_kube(project)
+        self._export(project)
 
     @job("kube export", project=False)
-    def _export_kube(self, project: "Project") -> None:
+    def _export(self, project: "Project") -> None:
         from stacktui.core.ops import kube
 
-        app: Any = self
         try:
             result = kube.export(project, kube.ExportOptions())
         except StackError as exc:
-            app.call_from_thread(app.notify, str(exc), title="kube export", severity="error", timeout=15)
+            self.app.call_from_thread(self.app.notify, str(exc), title="kube export", severity="error", timeout=15)
             return
-        app.call_from_thread(self._show_export, result, kube.as_stream(result))
+        self.app.call_from_thread(self._show, project, result, kube.as_stream(result))
 
-    def _show_export(self, result: "Export", stream: str) -> None:
-        app: Any = self
-        folder = app.project.working_dir / FOLDER
+    def _show(self, project: "Project", result: "Export", stream: str) -> None:
+        folder = project.working_dir / FOLDER
         lines = [f"{len(result.objects)} objects; y writes one file each to {folder} (replaced whole)"]
         lines += [f"note: {n.text()}" for n in result.notes]
         summary = "\n".join(printable(line) for line in lines)
@@ -97,18 +95,17 @@ class KubeExportFlow:
 
         def closed(write: bool | None) -> None:
             if write:
-                self._write_export(result, folder)
+                self._write(result, folder)
 
-        app.push_screen(ExportModal(f"Kubernetes export of {app.project.name}", body, summary), closed)
+        self.app.push_screen(ExportModal(f"Kubernetes export of {project.name}", body, summary), closed)
 
     @job("kube export", project=False)
-    def _write_export(self, result: "Export", folder: Any) -> None:
+    def _write(self, result: "Export", folder: Path) -> None:
         from stacktui.core.ops import kube
 
-        app: Any = self
         try:
             written = kube.write(result, folder)
         except (StackError, OSError) as exc:
-            app.call_from_thread(app.notify, str(exc), title="kube export", severity="error", timeout=15)
+            self.app.call_from_thread(self.app.notify, str(exc), title="kube export", severity="error", timeout=15)
             return
-        app.call_from_thread(app.notify, f"{len(written)} files written to {folder}", title="kube export")
+        self.app.call_from_thread(self.app.notify, f"{len(written)} files written to {folder}", title="kube export")

@@ -9,10 +9,9 @@ events are still read (cheap) but the listings wait until the screen is shown ag
 """
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,19 +21,15 @@ from textual.widgets import Footer, Static
 
 from stacktui.core.sanitize import printable
 from stacktui.ui.projectlist import ProjectsList
-
-log = logging.getLogger(__name__)
+from stacktui.ui.projectwatch import EngineProjects, Rows
 
 if TYPE_CHECKING:
     from stacktui.core.engine.client import Engine
     from stacktui.core.engine.endpoint import Endpoint
     from stacktui.core.ops.projects import ProjectSummary
 
-    Early = tuple[Callable[[], Engine], Callable[[], "list[ProjectSummary] | None"]]
+Early = tuple[Callable[[], "Engine"], Callable[[], "list[ProjectSummary] | None"]]
 
-# What changes a row: a container appearing, going, starting, stopping, its health.
-STATE_ACTIONS = ["create", "start", "restart", "die", "stop", "kill", "destroy", "pause", "unpause",
-                 "health_status"]
 COLUMNS = [("project", "project"), ("engine", "engine"), ("services", "services"), ("running", "running"),
            ("healthy", "healthy"), ("stale", "stale"), ("badge", "")]
 
@@ -73,24 +68,22 @@ class ProjectsScreen(Screen[None]):
 
     def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"],
                  on_open: Callable[[Choice], None], *, engines: dict[int, "Engine"] | None = None,
-                 selected: str | None = None, early: dict[int, "Early"] | None = None) -> None:
+                 selected: str | None = None, early: Mapping[int, "Early"] | None = None) -> None:
         super().__init__(id="projects-screen")
         self.endpoints = endpoints
         self._on_open = on_open
         self._connect = connect
-        # Per engine, its connection and first listing, begun by the command while Textual was importing
-        # (commands/tui.py): each call waits for its answer; the listing is None when it failed.
-        self._early = dict(early or {})
+        # `early`: per engine, its connection and first listing, begun by the command while Textual
+        # was importing (commands/tui.py): each call waits for its answer; the listing is None when it failed.
         self.engines: dict[int, "Engine"] = dict(engines or {})
         self.rows: dict[str, tuple[int, "ProjectSummary"]] = {}
         self.errors: dict[int, str] = {}
         self.updates = 0  # listings drawn: tests and the bench wait on it
-        self.listings = 0  # listings asked of the engines (each after a burst of events)
         self._selected = selected
-        self._subs: list[tuple["Engine", Any]] = []  # each engine's follower, subscribed to
-        self._stop = threading.Event()
         self._shown = threading.Event()  # listings wait while a project's screen is in front
         self._topbar: Text | None = None
+        self._early = dict(early or {})
+        self._watches: list[EngineProjects] = []  # one per engine, from the mount on
 
     def compose(self) -> ComposeResult:
         yield Static(id="projects-topbar")
@@ -105,95 +98,28 @@ class ProjectsScreen(Screen[None]):
         self.table.focus()
         self._draw_topbar()
         self._shown.set()
-        for index in range(len(self.endpoints)):
-            threading.Thread(target=self._follow, args=(index,), name=f"projects-{index}", daemon=True).start()
+        early, self._early = self._early, {}
+        self._watches = [self._watch(i, e, early.get(i)) for i, e in enumerate(self.endpoints)]
+        for watch in self._watches:
+            watch.start()
 
-    # -- per engine, in its own thread ----------------------------------------------------------
+    @property
+    def listings(self) -> int:
+        """Listings asked of the engines (each after a burst of events): the bench counts them."""
+        return sum(watch.listings for watch in self._watches)
 
-    def _follow(self, index: int) -> None:
-        from stacktui.core.engine.client import PROJECT_LABEL
-        from stacktui.core.errors import StackError
-        from stacktui.core.ops.projects import list_projects, summarize
+    def _watch(self, index: int, endpoint: "Endpoint", early: "Early | None") -> EngineProjects:
+        known = self.engines.get(index)
 
-        endpoint = self.endpoints[index]
-        early = self._early.pop(index, None)
-        try:
-            engine = self.engines.get(index) or (early[0]() if early is not None else self._connect(endpoint))
-        except StackError as exc:
-            self._post(self._engine_failed, index, str(exc))
-            return
-        self.engines[index] = engine
-        first = early[1]() if early is not None else None
-        if first is not None:
-            self._post(self._show, index, first)
-        dirty = threading.Event()
-        # The next round lists the whole engine: at start, after a broken stream, and once the stream is
-        # open when the rows came from the early listing (a change between the two is then not missed).
-        everything = [True]
-        touched: set[str] = set()  # else only the projects the events named
-        lock = threading.Lock()
+        def connect() -> "Engine":
+            if known is not None:
+                return known
+            engine = early[0]() if early is not None else self._connect(endpoint)
+            self.engines[index] = engine  # a dict's item set from the loop's thread: read on the UI thread
+            return engine
 
-        def on_event(event: Any) -> None:
-            name = ((event.get("Actor") or {}).get("Attributes") or {}).get(PROJECT_LABEL)
-            if name:  # a container of no Compose project is on no row
-                with lock:
-                    touched.add(name)
-                dirty.set()
-
-        opened = [False]
-
-        def on_open() -> None:
-            # The early listing is older than the stream; after a break, events may have been
-            # missed: either way the whole engine is listed again, now.
-            if opened[0] or first is not None:
-                everything[0] = True
-                dirty.set()
-            opened[0] = True
-
-        # The engine's one follower (shared with the project screen's watcher): no stream of our own.
-        from stacktui.core.engine.follower import Subscription
-
-        sub = Subscription(on_event, None, on_open=on_open, actions=frozenset(STATE_ACTIONS),
-                           on_down=lambda message, *_: self._post(self._engine_failed, index, f"events: {message}"))
-        self._subs.append((engine, sub))
-        engine.follower().subscribe(sub)
-        if self._stop.is_set():  # stopped while connecting
-            engine.follower().unsubscribe(sub)
-        if first is None:
-            dirty.set()
-        while not self._stop.is_set():
-            if not dirty.wait(0.5) or not self._shown.wait(0.5):
-                continue
-            # At once, not after a settling delay: listing a project is two inspects (a few ms), and
-            # the events of a burst (a restart is kill, die, stop, start) that come while it runs are
-            # listed together next round. A 20 ms settle here sat in every update's delay.
-            dirty.clear()
-            with lock:
-                names, whole = set(touched), everything[0]
-                touched.clear()
-                everything[0] = False
-            self.listings += 1
-            try:
-                if whole:
-                    self._post(self._show, index, list_projects(engine, endpoint.label))
-                    continue
-                # One project's containers, not the engine's: a restart in one of 50 pairs costs 2 inspects.
-                some = {}
-                for name in names:
-                    members = engine.project_containers(name)
-                    some[name] = summarize(engine, endpoint.label, name, members) if members else None
-                self._post(self._show_some, index, some)
-            except Exception as exc:
-                self._post(self._engine_failed, index, str(exc))
-                everything[0] = True
-
-    def _post(self, fn: Callable[..., None], *args: Any) -> None:
-        if self._stop.is_set():
-            return
-        try:
-            self.app.call_from_thread(fn, *args)
-        except RuntimeError:  # NoActiveAppError, or the loop is closed: the app is closing
-            pass
+        rows = Rows(self.app, self._show, self._show_some, self._engine_failed, self._shown)
+        return EngineProjects(index, endpoint, connect, early[1] if early is not None else None, rows)
 
     # -- on the UI thread -------------------------------------------------------------------------
 
@@ -277,6 +203,8 @@ class ProjectsScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         """Shown again (`p` on a project): the events read meanwhile are listed now."""
         self._shown.set()
+        for watch in self._watches:
+            watch.wake()
         self.table.focus()
 
     def on_screen_suspend(self) -> None:
@@ -289,11 +217,8 @@ class ProjectsScreen(Screen[None]):
 
     def stop(self) -> None:
         """Stop following the engines (their event streams close); the engines stay open."""
-        self._stop.set()
-        self._shown.set()
-        for engine, sub in list(self._subs):
-            engine.follower().unsubscribe(sub)
-        self._subs.clear()
+        for watch in self._watches:
+            watch.stop()
 
     def on_unmount(self) -> None:
         self.stop()

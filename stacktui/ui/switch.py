@@ -14,7 +14,7 @@ one after another cost 0.35 s a switch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable, Mapping, Unpack
 
 from textual.app import ComposeResult
 from textual.compose import compose
@@ -22,11 +22,11 @@ from textual.compose import compose
 from stacktui.core.errors import StackError
 from stacktui.core.live.stack import LiveStack
 from stacktui.core.live.store import LogStore
-from stacktui.ui.app import Loaded, StackApp
+from stacktui.ui.app import AppOptions, Loaded, StackApp
 from stacktui.ui.background import job
 
 if TYPE_CHECKING:
-    from stacktui.ui.projects import Choice, ProjectsScreen
+    from stacktui.ui.projects import Choice, Early, ProjectsScreen
     from stacktui.core.compose.model import Project
     from stacktui.core.engine.client import Engine
     from stacktui.core.engine.endpoint import Endpoint
@@ -52,11 +52,11 @@ class SwitchingApp(StackApp):
     """StackApp with the projects screen in front until a project is opened, and again on `p`."""
 
     def __init__(self, endpoints: list["Endpoint"], connect: Callable[["Endpoint"], "Engine"],
-                 opener: Callable[["Choice"], Opening], early: dict[int, Any] | None = None,
-                 first: Callable[[], Loaded] | None = None, **kwargs: Any) -> None:
+                 opener: Callable[["Choice"], Opening], early: "Mapping[int, Early] | None" = None,
+                 first: Callable[[], Loaded] | None = None, **options: Unpack[AppOptions]) -> None:
         """`first`: the loader of the project of the folder stacktui started in, shown first; without it
         the projects screen is."""
-        super().__init__(loader=first or _no_project, **kwargs)
+        super().__init__(loader=first or _no_project, **options)
         self.loader = first
         self._opener = opener
         self._screen_args = (endpoints, connect, early)
@@ -130,22 +130,22 @@ class SwitchingApp(StackApp):
     @job("could not open the project", project=False, thread=False)
     async def _open_chosen_project(self) -> None:
         try:
-            main = self._main
+            main = self.main_screen
             with self.batch_update():
                 # The main screen's widgets made anew: no filter, search or row of the last project.
                 await main.query("*").exclude(".-textual-system").remove()
                 await main.mount_all(compose(self))
                 await self.pop_screen()
                 self.table.focus()
-                self._draw_topbar()
+                self.draw_topbar()
                 self.pane.update_title()
                 # A reading the last project's resource monitor posted while stopping is not this one's.
-                self._figures_pending = None
+                self.everyday.figures_pending = None
                 super()._begin_loading()
         finally:
             self._opening = False
 
-    def _load_failed(self, error: BaseException | None) -> None:
+    def _load_failed(self, error: BaseException) -> None:
         """The project did not load (its files went, the engine stopped answering): said, and back."""
         if self._folder_project:  # the folder's own project: the message once the screen is restored
             super()._load_failed(error)
@@ -160,19 +160,12 @@ class SwitchingApp(StackApp):
         """Stop everything the project runs (threads end on their own, streams closed now) and forget it."""
         self._folder_project = False
         self.jobs.cancel_project()
-        # Self-heal (or the healer that only reports, for the hooks) follows this project: it stops with it.
-        self._stop_healer()
-        self.heal_on = False
+        self.heal.leave()
         old = self.live_stack
         old.subscribe()  # a snapshot its watcher publishes while ending reaches no screen
         old.stop(wait=0)  # not waited for on the event loop: the threads end on their own, soon
-        if self.monitor is not None:
-            self.monitor.stop(timeout=0)
-        self.monitor = None
-        self._figures_pending = None
-        if self._check_timer is not None:
-            self._check_timer.stop()
-            self._check_timer = None
+        self.everyday.forget_figures()
+        self.feed.cancel_check()
         self.live_stack = LiveStack(LogStore(max_lines=old.store.max_lines), history=old.history,
                                     probe_interval=old.probe_interval, since=old.since)
         self.project = self.engine = self.target = self.actions = None
@@ -183,7 +176,7 @@ class SwitchingApp(StackApp):
         self.busy = None
         self.load_error = None
         self.first_rows_at = None
-        self._files_stamp = self._files_pending = None
+        self.files.forget()
 
     def on_unmount(self) -> None:
         if self._projects_screen is not None:

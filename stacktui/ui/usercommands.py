@@ -9,7 +9,7 @@ shows its text (ui.outputdialog) and its exit code.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from textual.app import SystemCommand
 from textual.binding import Binding
@@ -17,20 +17,22 @@ from textual.binding import Binding
 from stacktui.core.errors import StackError
 from stacktui.core.sanitize import printable
 from stacktui.ui.background import job
+from stacktui.ui.parts import Part
 
 if TYPE_CHECKING:
-    from stacktui.core.engine.client import ContainerInfo
+    from stacktui.core.compose.model import Project
+    from stacktui.core.engine.client import ContainerInfo, Engine
     from stacktui.core.ops.usercommand import Prepared
     from stacktui.ui.outputdialog import OutputScreen
     from stacktui.core.userconf import UserCommand
 
 
-class UserCommandsMixin:
-    """Mixed into StackApp: the commands' keys, palette entries, help rows and running them."""
+class UserCommands(Part):
+    """The commands' keys, palette entries, help rows and running them."""
 
-    def install_user_commands(self) -> None:
+    def install(self) -> None:
         """Bind the commands' keys; say each entry of the file that was left out."""
-        app: Any = self
+        app = self.app
         for index, command in enumerate(app.settings.commands):
             if command.key:
                 app.bind(command.key, f"user_command({index})", description=command.name, show=False)
@@ -38,14 +40,14 @@ class UserCommandsMixin:
             app.notify(f"{problem}; that entry is left out", title="config.toml", severity="error", timeout=15,
                        markup=False)
 
-    def user_command_rows(self) -> list[tuple[str, str]]:
+    def help_rows(self) -> list[tuple[str, str]]:
         """(key, what) for `?`: each command, its key or the palette."""
-        app: Any = self
+        app = self.app
         return [(app.get_key_display(Binding(c.key, "")) if c.key else "ctrl+p", _describe(c))
                 for c in app.settings.commands]
 
-    def user_command_entries(self) -> Iterable[SystemCommand]:
-        app: Any = self
+    def palette_entries(self) -> Iterable[SystemCommand]:
+        app = self.app
         for index, command in enumerate(app.settings.commands):
             async def run(index: int = index) -> None:
                 await app.run_action(f"user_command({index})")
@@ -53,8 +55,8 @@ class UserCommandsMixin:
             shown = f" ({app.get_key_display(Binding(command.key, ''))})" if command.key else ""
             yield SystemCommand(f"{command.name}{shown}: your command", _describe(command), run)
 
-    def action_user_command(self, index: int) -> None:
-        app: Any = self
+    def run(self, index: int) -> None:
+        app = self.app
         commands = app.settings.commands
         if not 0 <= index < len(commands):
             return
@@ -71,25 +73,25 @@ class UserCommandsMixin:
                        severity="warning", timeout=6, markup=False)
             return
         snapshot = app.snapshot
-        self._prepare_user_command(app.project, app.engine, command, service,
-                                   list(snapshot.containers) if snapshot is not None else None)
+        self._prepare(app.project, app.engine, command, service,
+                      list(snapshot.containers) if snapshot is not None else None)
 
     @job("your command", project=False)
-    def _prepare_user_command(self, project: Any, engine: Any, command: "UserCommand", service: str | None,
-                              containers: "list[ContainerInfo] | None") -> None:
+    def _prepare(self, project: "Project", engine: "Engine", command: "UserCommand", service: str | None,
+                 containers: "list[ContainerInfo] | None") -> None:
         from stacktui.core.ops.usercommand import prepare
 
-        app: Any = self
+        app = self.app
         try:
             prepared = prepare(project, engine, command, service, containers=containers)
         except StackError as exc:
             app.call_from_thread(app.notify, printable(str(exc)), title=command.name, severity="warning",
                                  timeout=8, markup=False)
             return
-        app.call_from_thread(self._start_user_command, prepared)
+        app.call_from_thread(self._start, prepared, engine)
 
-    def _start_user_command(self, prepared: "Prepared") -> None:
-        app: Any = self
+    def _start(self, prepared: "Prepared", engine: "Engine") -> None:
+        app = self.app
         command = prepared.command
         if prepared.interactive:
             from stacktui.ui.shell import run_foreground
@@ -104,19 +106,18 @@ class UserCommandsMixin:
 
         screen = OutputScreen(f"{command.name} {prepared.where}", prepared.text)
         app.push_screen(screen)
-        self._run_user_command_output(prepared, screen, app.engine)
+        self._run_output(prepared, screen, engine)
 
     @job("your command", project=False)
-    def _run_user_command_output(self, prepared: "Prepared", screen: "OutputScreen", engine: Any) -> None:
+    def _run_output(self, prepared: "Prepared", screen: "OutputScreen", engine: "Engine") -> None:
         from stacktui.core.ops.usercommand import run_output
 
-        app: Any = self
         try:
             output = run_output(prepared, engine)
         except StackError as exc:
-            app.call_from_thread(screen.failed, exc)
+            self.app.call_from_thread(screen.failed, exc)
             return
-        app.call_from_thread(screen.show, output)
+        self.app.call_from_thread(screen.show, output)
 
 
 def _describe(command: "UserCommand") -> str:

@@ -12,12 +12,12 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from stacktui.core import proc
+from stacktui.core.loop import Loop
 from stacktui.core.compose.gowrapper import unwrapped
 from stacktui.core.errors import ComposeCliMissing, ConfigError
 from stacktui.core.durations import seconds
@@ -66,11 +66,10 @@ def compose_command() -> tuple[str, ...]:
     # Asked all at once: each `version` costs a process start (60 ms here), and this is on the
     # way to the TUI's first frame. The first candidate in order that is a v2 wins.
     answers: list[bool] = [False] * len(candidates)
-    threads = [threading.Thread(target=_is_v2, args=(cmd, answers, i), daemon=True) for i, cmd in enumerate(candidates)]
-    for t in threads:
-        t.start()
-    for i, (cmd, thread) in enumerate(zip(candidates, threads)):
-        thread.join()
+    asks = [Loop(f"compose-version-{i}", functools.partial(_is_v2, cmd, answers, i)).start()
+            for i, cmd in enumerate(candidates)]
+    for i, (cmd, ask) in enumerate(zip(candidates, asks)):
+        ask.join()
         if answers[i]:
             _remember_choice(key, cmd)
             return cmd

@@ -9,12 +9,12 @@ all of them, so a request costs a session, not a handshake; close() ends it.
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 from urllib.parse import urlsplit
 
 from stacktui.core.loop import Loop
@@ -54,7 +54,7 @@ class SSHProxy:
                 conn, _ = self._server.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(conn,), name="ssh-proxy-conn", daemon=True).start()
+            Loop("ssh-proxy-conn", functools.partial(self._serve, conn)).start()
 
     def _serve(self, conn: socket.socket) -> None:
         try:
@@ -78,8 +78,7 @@ class SSHProxy:
             except OSError:
                 pass
 
-        sender = threading.Thread(target=upstream, daemon=True)
-        sender.start()
+        sender = Loop("ssh-proxy-up", upstream).start()
         try:
             while chunk := proc.stdout.read(65536):
                 conn.sendall(chunk)

@@ -6,7 +6,7 @@ in its environment. It runs through core.proc, like every process stacktui start
 process group, killed as a group and reaped at its time limit.
 
 Calling the runner never waits: the healer's threads and the TUI's event loop hand it an event
-and go on. Each hook runs at most once at a time, on a thread of its own; events for it that
+and go on. Each hook runs at most once at a time, on a loop of its own (core.loop); events for it that
 arrive while it runs are counted, and when it ends it runs once more with the newest of them,
 STACKTUI_MISSED saying how many others it did not get on their own. A failing hook (an exit
 code other than 0, its time limit, a command that cannot start) is said once, then not again
@@ -22,6 +22,7 @@ from typing import Callable, Mapping, Sequence
 
 from stacktui.core import proc
 from stacktui.core.heal.events import HealEvent
+from stacktui.core.loop import Loop
 from stacktui.core.sanitize import printable
 from stacktui.core.userconf import HOOK_EVENTS, HOOK_TIMEOUT, Hook
 from stacktui.core.durations import seconds
@@ -35,13 +36,15 @@ def command_line_hook(command: str) -> Hook:
 
 
 class _HookState:
-    """One hook: whether it runs, the newest event waiting for it, how many it missed, its failure streak."""
+    """One hook: its loop, the newest event waiting for it, how many it missed, its failure streak."""
 
     def __init__(self, hook: Hook) -> None:
         self.hook = hook
         self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-        self.pending: HealEvent | None = None
+        self.loop: Loop | None = None  # made on the hook's first event
+        self.busy = False  # a run is under way or handed over
+        self.current: tuple[HealEvent, int] | None = None  # the event handed over, with how many it missed
+        self.pending: HealEvent | None = None  # the newest event that came during a run
         self.missed = 0
         self.failing = False
         self.runs = 0  # finished runs (tests and diagnostics read it)
@@ -69,26 +72,37 @@ class HookRunner:
 
     def _offer(self, state: _HookState, event: HealEvent) -> None:
         with state.lock:
-            if state.thread is not None:  # running: this one waits as the newest, an older one is missed
+            if state.busy:  # running: this one waits as the newest, an older one waiting is missed
                 if state.pending is not None:
                     state.missed += 1
                 state.pending = event
                 return
-            missed, state.missed = state.missed, 0
-            state.thread = threading.Thread(target=self._runs, args=(state, event, missed), daemon=True,
-                                            name=f"hook-{state.hook.label[:20]}")
-            state.thread.start()
+            state.busy = True
+            state.current = (event, state.missed)
+            state.missed = 0
+            if state.loop is None:
+                loop = Loop(f"hook-{state.hook.label[:20]}", lambda: self._runs(state, loop))
+                state.loop = loop
+            loop = state.loop
+        loop.start()
+        loop.wake()
 
-    def _runs(self, state: _HookState, event: HealEvent, missed: int) -> None:
-        while True:
-            self._run_once(state, event, missed)
+    def _runs(self, state: _HookState, loop: Loop) -> None:
+        while not loop.stopping:
             with state.lock:
-                state.runs += 1
-                if state.pending is None or self.closed:
-                    state.thread = None
-                    return
-                event, state.pending = state.pending, None
-                missed, state.missed = state.missed, 0
+                job, state.current = state.current, None
+                if job is None and state.pending is not None:
+                    job = (state.pending, state.missed)
+                    state.pending, state.missed = None, 0
+                state.busy = job is not None
+            if job is None:
+                loop.sleep(None)
+                continue
+            try:
+                self._run_once(state, *job)
+            finally:
+                with state.lock:
+                    state.runs += 1
 
     def _run_once(self, state: _HookState, event: HealEvent, missed: int) -> None:
         hook = state.hook
@@ -117,13 +131,12 @@ class HookRunner:
                      "said once until it succeeds again")
 
     def running(self) -> int:
-        return sum(1 for s in self.states if s.thread is not None)
+        return sum(1 for s in self.states if s.busy)
 
     def close(self, wait: float = 0.0) -> None:
         """Take no more events; wait up to `wait` seconds for the runs under way (their time limits still hold)."""
         self.closed = True
         deadline = time.monotonic() + wait
         for state in self.states:
-            thread = state.thread
-            if thread is not None:
-                thread.join(max(0.0, deadline - time.monotonic()))
+            if state.loop is not None:
+                state.loop.stop(max(0.0, deadline - time.monotonic()))

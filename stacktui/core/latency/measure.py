@@ -9,15 +9,16 @@ the published loopback ports are on its own machine.
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from stacktui.core import proc
+from stacktui.core.loop import Loop
 from stacktui.core.compose.model import Project
 from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.errors import ConfigError
@@ -145,12 +146,10 @@ class Plan:
         until = time.time() + timeout - RESULTS_MARGIN
         for job in self.jobs.values():
             job.until = until
-        threads = [threading.Thread(target=_run_job, args=(job, count, spread, timeout), daemon=True,
-                                    name="stacktui-latency") for job in self.jobs.values()]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        runs = [Loop("stacktui-latency", functools.partial(_run_job, job, count, spread, timeout)).start()
+                for job in self.jobs.values()]
+        for one in runs:
+            one.join()
         return [r for job in self.jobs.values() for r in job.results] + self.unmeasured
 
 
