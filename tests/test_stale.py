@@ -11,7 +11,7 @@ from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.loader import load_project
 from stacktui.core.health.stale import find_stale, namespace_of
-from stacktui.core.health.verdict import stack_verdict
+from stacktui.core.health.verdict import namespace_mates, stack_verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -65,6 +65,20 @@ def test_a_plan_whose_services_are_left_stale_is_not_done_and_names_the_repair(c
     fine = stack_verdict(chain, healthy_chain(), touched, proc=None)
     assert fine.ok and fine.text() == ("verified: gateway, api, worker running, in their owners' current "
                                        "namespaces")
+
+
+def test_a_change_to_an_owner_is_judged_on_its_well_joiners_too(chain):
+    """A layout change recreates `services`; its "done" also asks about the services sharing a namespace
+    with them (a recreated owner strands joiners left alone), but not about one already unwell."""
+    assert namespace_mates([chain], healthy_chain(), ["gateway"], proc=None) == ["api", "worker"]
+    assert namespace_mates([chain], healthy_chain(), ["worker"], proc=None) == ["gateway", "api"]
+    assert namespace_mates([chain], healthy_chain(), ["client"], proc=None) == []  # a namespace of its own
+    stranded = healthy_chain(gateway_started=30)  # api and worker already stale before the change
+    assert namespace_mates([chain], stranded, ["client"], proc=None) == []
+    assert namespace_mates([chain], stranded, ["gateway"], proc=None) == []
+    stopped = healthy_chain()
+    stopped[2] = box("worker", "w1", 20, "a1", state="exited")
+    assert namespace_mates([chain], stopped, ["gateway"], proc=None) == ["api"]
 
 
 def test_recreated_or_stopped_owner(chain):

@@ -38,9 +38,14 @@ async def until_app(pilot: Any, predicate: Callable[[], Any], timeout: float = 2
 async def click_when_drawn(pilot: Any, selector: str, timeout: float = 20.0) -> None:
     """Click a widget once it is on the screen and laid out: a click on a dialog still being
     mounted lands on nothing (a loaded machine shows it)."""
-    def drawn() -> bool:
+    last: list[object] = [None]
+
+    def drawn() -> bool:  # laid out, and where it was at the last look: not still moving
         found = pilot.app.screen.query(selector)
-        return bool(found) and found.first().region.width > 0
+        region = found.first().region if found else None
+        settled = region is not None and region.width > 0 and region == last[0]
+        last[0] = region
+        return settled
 
     await until_app(pilot, drawn, timeout, f"{selector} drawn")
     await pilot.click(selector)

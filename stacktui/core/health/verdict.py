@@ -14,6 +14,9 @@ from typing import Iterable
 from stacktui.core.compose.model import Project
 from stacktui.core.engine.client import ContainerInfo
 from stacktui.core.health.stale import find_stale, running_services, stale_fix
+from stacktui.core.namespaces.groups import namespace_root
+
+KINDS = ("network_mode", "ipc")
 
 
 @dataclass
@@ -53,3 +56,24 @@ def stack_verdict(project: Project, containers: list[ContainerInfo], services: I
         elif any(c.health == "unhealthy" for c in mine):
             verdict.fail(service, f"Docker reports {service} unhealthy")
     return verdict
+
+
+def namespace_mates(projects: Iterable[Project], containers: list[ContainerInfo], services: Iterable[str], *,
+                    proc: str | None = "/proc") -> list[str]:
+    """The services, other than `services`, that share a network or IPC namespace with one of them in any
+    of `projects` (the file before and after a change; `containers` were made from the first) and are
+    well now (running, not stale, not unhealthy). A change to a namespace's owner can strand its
+    joiners, so a plan's "done" asks about them too; one already unwell is the stack's state before the
+    plan, not the plan's doing."""
+    files = list(projects)
+    wanted = set(services)
+    mates: list[str] = []
+    for project in files:
+        roots = {namespace_root(project, s, kind) for s in wanted if s in project.services for kind in KINDS}
+        mates += [n for n in project.services if n not in wanted
+                  and any(namespace_root(project, n, kind) in roots for kind in KINDS)]
+    mates = list(dict.fromkeys(mates))
+    if not mates or not files:
+        return []
+    now = stack_verdict(files[0], containers, mates, proc=proc)
+    return [m for m in mates if m not in now.failing]

@@ -30,7 +30,7 @@ from pathlib import Path
 from stacktui.core.compose import cli as composecli
 from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.engine.client import ContainerInfo, Engine, lost_engine
-from stacktui.core.health.verdict import stack_verdict
+from stacktui.core.health.verdict import namespace_mates, stack_verdict
 from stacktui.core.errors import ConfigError, StackError
 from stacktui.core.layout.history import (FileChanged, HistoryEntry, check_writable, read_bytes, revert, sha256,
                                           write_change)
@@ -251,6 +251,8 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
                                 "(they are bound on the engine's host, not here)")
 
         before = state_before(project, engine, containers, services)
+        # The well services sharing a namespace with a changed one: "done" must hold for them too.
+        mates = namespace_mates((project, new), containers, services, proc="/proc" if engine.is_local() else None)
         result.entry = write_change(change)
         result.written = True
         emit(ApplyEvent("write", f"wrote {change.file} (history #{result.entry.id})"))
@@ -277,7 +279,7 @@ def apply_change(change: LayoutChange, project: Project, engine: Engine | None, 
             if bad is not None:
                 result.failed, result.reason = "verify", f"{bad.what}: {bad.detail}"
         if result.failed is None:
-            verdict = stack_verdict(new, engine.project_containers(new.name), services,
+            verdict = stack_verdict(new, engine.project_containers(new.name), [*services, *mates],
                                     proc="/proc" if engine.is_local() else None)
             if verdict.ok:
                 result.ok = True
