@@ -140,6 +140,35 @@ def test_a_compose_that_hangs_is_stopped_at_its_time_limit_with_its_children(tmp
     assert proc.running() == []
 
 
+def test_a_file_stacktui_refuses_stops_the_compose_begun_beside_it_instead_of_waiting(tmp_path, monkeypatch, capsys):
+    """Compose's `config` starts while stacktui reads the files itself; when the files' own error is the
+    answer (here a YAML error; a file nested past stacktui's limit is another), that error is said at
+    once and Compose is stopped with its children, not waited for to its time limit."""
+    from stacktui.cli import main
+
+    file = tmp_path / "compose.yaml"
+    file.write_text("name: bounds-refused\nservices:\n  app:\n    image: [busybox\n")
+    slow = tmp_path / "slow-compose"
+    slow.write_text(SLOW_COMPOSE)
+    slow.chmod(0o755)
+    monkeypatch.setenv("STACKTUI_COMPOSE", str(slow))
+    monkeypatch.setenv("SLOW_PIDS", str(tmp_path / "pids"))
+    monkeypatch.setattr(composecli, "CONFIG_LIMITS", proc.Limits(timeout=60, memory=2 << 30))
+    composecli.compose_command.cache_clear()
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(["check", "--static"])
+    finally:
+        composecli.compose_command.cache_clear()
+    err = capsys.readouterr().err
+    assert code == 2
+    # The file's error, not Compose's time limit.
+    assert err == f"stacktui: {file}:5: invalid YAML: expected ',' or ']', but got '<stream end>'\n"
+    assert (tmp_path / "pids").exists()  # Compose had been started beside the read
+    assert wait_until_gone([int(p) for p in (tmp_path / "pids").read_text().split()]) == []
+    assert proc.running() == []
+
+
 def test_a_file_of_composes_own_loader_tests_that_compose_stalls_on_is_given_up_in_one_line(tmp_path, monkeypatch,
                                                                                           capsys):
     """compose-go's B3_N10 alias case (tests/data/compose-go-hang) passes stacktui's alias budget, and the real

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from stacktui.core import proc
 from stacktui.core.compose import cache as configcache
 from stacktui.core.compose import cli as composecli
 from stacktui.core.compose.cli import ComposeTarget
@@ -37,14 +38,18 @@ def load_project(target: ComposeTarget) -> Project:
         # Neither Compose nor the files are read (nor ruamel.yaml imported) on the way to the first
         # frame; a question the answers do not hold reads the files then (compose.known).
         return _checked(project_from_config(cached, KnownSource(target.files, known), target))
-    early = _start_compose_early(target) if cached is None else None
+    stop_early = proc.Cancel()
+    early = _start_compose_early(target, stop_early) if cached is None else None
     from stacktui.core.compose.source import SourceIndex
 
     try:
         source = SourceIndex.load(list(target.files))  # YAML errors with lines come first
     except BaseException:
         if early is not None:
-            early.result()  # bounded (core.proc); reaped before the error goes up
+            # The files' error is the answer: Compose is stopped, not waited for (on a file nested past
+            # stacktui's limit it reads on for seconds), and reaped before the error goes up.
+            stop_early()
+            early.result()
         raise
     if cached is not None:
         config = cached
@@ -64,8 +69,8 @@ def _checked(project: Project) -> Project:
     return project
 
 
-def _start_compose_early(
-        target: ComposeTarget) -> "Once[tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]] | None":
+def _start_compose_early(target: ComposeTarget, cancel: proc.Cancel
+                         ) -> "Once[tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]] | None":
     """Compose's `config` begun while stacktui reads the files itself, when no file can hold an alias.
 
     The alias budget must see a file before Compose does; a file without a single alias has
@@ -81,7 +86,7 @@ def _start_compose_early(
             return None  # SourceIndex.load says what is wrong with it
         if may_hold_aliases(text):
             return None
-    return Once("compose-config", lambda: compose_config(target))
+    return Once("compose-config", lambda: compose_config(target, cancel=cancel))
 
 
 def effective_config(target: ComposeTarget, source: SourceIndex,
@@ -111,11 +116,14 @@ _NO_JSON = "error calling MarshalJSON"
 
 
 def compose_config(target: ComposeTarget, args: Sequence[str] = (), input: str | None = None,
-                   fmt: str = "json") -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
+                   fmt: str = "json", cancel: proc.Cancel | None = None
+                   ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
     """Compose's effective config as a dict (None when it printed none), and how the call went."""
-    done = composecli.run_config(target, args, input=input, fmt=fmt)
+    done = composecli.run_config(target, args, input=input, fmt=fmt, cancel=cancel)
+    if cancel is not None and cancel.cancelled:
+        return done, None
     if fmt == "json" and _NO_JSON in done.stderr and not done.stdout.strip():
-        done = composecli.run_config(target, args, input=input, fmt="yaml")
+        done = composecli.run_config(target, args, input=input, fmt="yaml", cancel=cancel)
         fmt = "yaml"
     if done.returncode != 0 or not done.stdout.strip():
         return done, None

@@ -67,6 +67,28 @@ class TimedOut(Exception):
         self.stderr = stderr
 
 
+class Cancel:
+    """Lets another thread end a run early: the child's group is killed (now, or as soon as it has
+    started) and `run` returns what the child had written, with its signal's exit status."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._child: subprocess.Popen[str] | None = None
+        self.cancelled = False
+
+    def attach(self, child: subprocess.Popen[str]) -> None:
+        with self._lock:
+            self._child = child
+            if self.cancelled:
+                _kill_group(child)
+
+    def __call__(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            if self._child is not None and self._child.returncode is None:
+                _kill_group(self._child)
+
+
 def _child_setup(parent: int, memory: int | None) -> Callable[[], None]:
     """Runs in the child between fork and exec: async-signal-safe calls only, nothing imported."""
     prctl = _load_prctl()
@@ -92,14 +114,17 @@ def _kill_group(child: subprocess.Popen[str]) -> None:
 
 
 def run(cmd: Sequence[str], limits: Limits, *, input: str | None = None, env: Mapping[str, str] | None = None,
-        cwd: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run cmd to the end within limits; text in and out. Raises TimedOut, or OSError if it cannot start."""
+        cwd: str | None = None, cancel: Cancel | None = None) -> subprocess.CompletedProcess[str]:
+    """Run cmd to the end within limits (or until `cancel` is called); text in and out. Raises TimedOut,
+    or OSError if it cannot start."""
     child = subprocess.Popen(
         list(cmd), stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(env) if env is not None else None,
         cwd=cwd, start_new_session=True, preexec_fn=_child_setup(os.getpid(), limits.memory))
     with _lock:
         _live[child.pid] = child
+    if cancel is not None:
+        cancel.attach(child)
     try:
         try:
             out, err = child.communicate(input, timeout=limits.timeout)

@@ -179,16 +179,16 @@ def run(target: ComposeTarget, args: Sequence[str], *, timeout: float = COMPOSE_
 
 
 def run_config(target: ComposeTarget, args: Sequence[str] = (), *, input: str | None = None,
-               fmt: str = "json") -> subprocess.CompletedProcess[str]:
+               fmt: str = "json", cancel: proc.Cancel | None = None) -> subprocess.CompletedProcess[str]:
     """`compose config --format FMT` under CONFIG_LIMITS; the caller reads the exit code."""
     cmd = [*compose_command(), *(args or target.global_args()), "config", "--format", fmt]
-    return run_command(cmd, CONFIG_LIMITS, env=target.env, check=False, input=input)
+    return run_command(cmd, CONFIG_LIMITS, env=target.env, check=False, input=input, cancel=cancel)
 
 
 def run_command(cmd: list[str], limits: proc.Limits, *, env: dict[str, str], check: bool,
-                input: str | None = None) -> subprocess.CompletedProcess[str]:
+                input: str | None = None, cancel: proc.Cancel | None = None) -> subprocess.CompletedProcess[str]:
     try:
-        done = proc.run(cmd, limits, input=input, env={**os.environ, **env})
+        done = proc.run(cmd, limits, input=input, env={**os.environ, **env}, cancel=cancel)
     except proc.TimedOut as exc:
         if "config" in cmd:  # reading the files: say which, as for any other file Compose cannot read
             files = [cmd[i + 1] for i, arg in enumerate(cmd[:-1]) if arg == "-f"]
