@@ -40,7 +40,7 @@ def serve(port: int) -> str:
 
 def check(port: int) -> str:
     return (f'{{test: ["CMD", "timeout", "2", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:{port}/health"], '
-            'interval: 1s, timeout: 3s, retries: 3}')
+            'interval: 2s, timeout: 3s, retries: 3}')
 
 
 def service(name: str, port: int, *, joins: str | None = None, ipc: str | None = None,
