@@ -164,8 +164,9 @@ def test_a_file_stacktui_refuses_stops_the_compose_begun_beside_it_instead_of_wa
     assert code == 2
     # The file's error, not Compose's time limit.
     assert err == f"stacktui: {file}:5: invalid YAML: expected ',' or ']', but got '<stream end>'\n"
-    assert (tmp_path / "pids").exists()  # Compose had been started beside the read
-    assert wait_until_gone([int(p) for p in (tmp_path / "pids").read_text().split()]) == []
+    # Compose may have been stopped before its script wrote a pid: what it did start is gone.
+    pids = (tmp_path / "pids").read_text().split() if (tmp_path / "pids").exists() else []
+    assert wait_until_gone([int(p) for p in pids]) == []
     assert proc.running() == []
 
 
