@@ -166,7 +166,8 @@ async def test_two_keypresses_and_the_tui_against_a_cli_plan(stack, engine):
             cli = spawn(stack, "restart", "owner")
             cli.wait_for("[1/2]   waiting for running, healthy")
             await pilot.press("r")
-            await until_app(pilot, lambda: isinstance(app.screen, PlanModal), what="the second plan")
+            await until_app(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen.query("#plan-run"),
+                            what="the second plan, drawn")  # enter before its button is there would go nowhere
             await pilot.press("enter")  # Restart
             modal = app.screen
             await until_app(pilot, lambda: modal.outcome is not None, what="the plan's outcome")

@@ -71,7 +71,9 @@ async def test_a_key_remapped_in_config_toml_runs_its_action(module_demo_stack, 
         await pilot.pause(0.3)
         assert not isinstance(app.screen, PlanModal)
         await pilot.press("x")
-        await until(pilot, lambda: isinstance(app.screen, PlanModal), what="the restart plan")
+        # The screen is in front before its widgets are mounted: waited for until its keys line is there.
+        await until(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen.query("#plan-keys"),
+                    what="the restart plan, drawn")
         assert [s.label for s in app.screen.steps][:2] == ["restart vscode", "restart mcp-server"]
         assert "y / enter run" in str(app.screen.query_one("#plan-keys").render())
         await pilot.press("n")  # the dialog's own key: cancel, nothing restarted
