@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -392,3 +393,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             group = _module_group(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(name=group))
+    _groups_first(items)
+
+
+def _group_of(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("xdist_group")
+    if mark is None:
+        return None
+    return str(mark.kwargs.get("name") or (mark.args[0] if mark.args else "default"))
+
+
+def _groups_first(items: list[pytest.Item]) -> None:
+    """The groups first, the largest first, then the single tests: a group runs on one worker, and one
+    handed out near the end would alone be the run's tail while the other workers wait. Each group
+    keeps its tests together and in their order, so its module stack is made once."""
+    groups = [_group_of(item) for item in items]
+    sizes = Counter(g for g in groups if g is not None)
+    first: dict[str, int] = {}
+    for i, g in enumerate(groups):
+        if g is not None:
+            first.setdefault(g, i)
+
+    def key(i: int) -> tuple[int, int, int, int]:
+        g = groups[i]
+        return (1, 0, 0, i) if g is None else (0, -sizes[g], first[g], i)
+
+    items[:] = [items[i] for i in sorted(range(len(items)), key=key)]
