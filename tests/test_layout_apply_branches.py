@@ -11,7 +11,6 @@ wrapper that fails its next `up`.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -33,7 +32,10 @@ if [ -e /workspace/fail-next ]; then
 fi
 exec sh /scripts/mcp-server-real.sh
 """
-TIMEOUT = "15"  # what --timeout gives compose up --wait: the hanging start fails it, a good one passes
+# What --timeout gives compose up --wait: a good start passes well within it, and the hanging one is
+# judged unhealthy by Docker first (its 10 s start period, then three failed checks, about 13 s), so
+# Compose always says so in its own words rather than running out of time.
+TIMEOUT = "30"
 
 
 def demo_copy(tmp_path: Path) -> Stack:
@@ -151,12 +153,8 @@ def test_a_failed_undo_is_rolled_back_and_can_be_undone_again(stack, engine):
     (stack.dir / "workspace" / "fail-next").touch()
     done = stack.stacktui("layout", "undo", "--yes", "--timeout", TIMEOUT)
     assert done.returncode == 1, done.stdout + done.stderr
-    # Compose's own words for the start that never became healthy: "container …-mcp-server-1 is unhealthy"
-    # once Docker has counted the failed checks, "application not healthy after 14s" when the wait ran out
-    # first (a loaded machine).
-    assert "stacktui: layout change failed at compose up: " in done.stderr, done.stderr
-    assert "-mcp-server-1 is unhealthy" in done.stderr or re.search(r"not healthy after \d+s", done.stderr), \
-        done.stderr
+    assert "stacktui: layout change failed at compose up: container " in done.stderr, done.stderr
+    assert "-mcp-server-1 is unhealthy" in done.stderr, done.stderr
     assert "stacktui: rolled back: compose.yaml is as it was and the previous layout runs again" in done.stderr
     assert stack.file.read_bytes() == separated
     assert not shares_vscode(stack, engine)
