@@ -220,7 +220,10 @@ def test_engines_off_the_unix_socket_are_followed_through_docker_py_the_same_way
         engine.restart(c.id, timeout=0)
         follower.poke()
         until(lambda: sum(line.text == "done" for line in got) == 2, what="the second run's last line")
+        # stderr's last lines may come in after stdout's "done": every line the CLI shows is waited for.
+        expected = sorted(cli_lines(c.id) + _cli_stderr(c.id))
+        until(lambda: len(got) >= len(expected), what="every line the docker CLI shows")
     finally:
         follower.stop(wait=2)
     assert follower.socket_path is None and follower.attaches == 2
-    assert sorted(line.text for line in got) == sorted(cli_lines(c.id) + _cli_stderr(c.id))
+    assert sorted(line.text for line in got) == expected
