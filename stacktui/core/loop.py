@@ -16,6 +16,7 @@ from typing import Callable, Generic, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+_JOIN_STEP = 0.1  # seconds between looks at pending signals while waiting for a loop to end
 
 
 class Loop:
@@ -83,7 +84,12 @@ class Loop:
         thread = self._thread
         if thread is None or thread is threading.current_thread():
             return True
-        if timeout is None or timeout > 0:
+        if timeout is None:
+            # In short waits: a signal the kernel hands to another thread only sets a flag, and the main
+            # thread runs its handler (SIGTERM, Ctrl+C) when it next wakes; one long wait would sleep through it.
+            while thread.is_alive():
+                thread.join(_JOIN_STEP)
+        elif timeout > 0:
             thread.join(timeout)
         return not thread.is_alive()
 
