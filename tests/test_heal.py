@@ -188,7 +188,8 @@ def test_a_plan_holding_the_lock_delays_the_heal_until_it_is_done(demo_stack, en
     run = spawn_watch(demo_stack, "--heal")
     try:
         wait_event(run, "watching")
-        with project_lock(demo_stack.name, "a user's restart (test)"):
+        # wait: the watcher may hold the lock a moment itself, as it checks the stack it just met.
+        with project_lock(demo_stack.name, "a user's restart (test)", wait=20):
             docker("restart", "-t", "1", demo_stack.container(engine, "vscode").id)
             waiting = wait_event(run, "waiting")
             assert "a user's restart (test)" in waiting["reason"]
