@@ -115,23 +115,30 @@ def test_a_signal_in_the_middle_of_a_slow_compose_leaves_no_process_behind(tmp_p
     assert wait_until_gone(pids) == [], "left running after stacktui ended"
 
 
-def test_a_compose_that_hangs_is_stopped_at_its_time_limit_with_its_children(tmp_path, monkeypatch, capsys):
+def check_with_slow_compose(tmp_path: Path, monkeypatch, capsys, text: str, limit: float) -> tuple[int, str]:
+    """`stacktui check --static` in-process on `text`, with a Compose that never answers (SLOW_COMPOSE,
+    its pids in tmp_path/pids) under a `limit`-second time limit: (exit code, stderr)."""
     from stacktui.cli import main
 
-    (tmp_path / "compose.yaml").write_text("name: bounds-hang\nservices:\n  app:\n    image: busybox\n")
+    (tmp_path / "compose.yaml").write_text(text)
     slow = tmp_path / "slow-compose"
     slow.write_text(SLOW_COMPOSE)
     slow.chmod(0o755)
     monkeypatch.setenv("STACKTUI_COMPOSE", str(slow))
     monkeypatch.setenv("SLOW_PIDS", str(tmp_path / "pids"))
-    monkeypatch.setattr(composecli, "CONFIG_LIMITS", proc.Limits(timeout=2, memory=2 << 30))
+    monkeypatch.setattr(composecli, "CONFIG_LIMITS", proc.Limits(timeout=limit, memory=2 << 30))
     composecli.compose_command.cache_clear()
     monkeypatch.chdir(tmp_path)
     try:
         code = main(["check", "--static"])
     finally:
         composecli.compose_command.cache_clear()
-    err = capsys.readouterr().err
+    return code, capsys.readouterr().err
+
+
+def test_a_compose_that_hangs_is_stopped_at_its_time_limit_with_its_children(tmp_path, monkeypatch, capsys):
+    code, err = check_with_slow_compose(tmp_path, monkeypatch, capsys,
+                                        "name: bounds-hang\nservices:\n  app:\n    image: busybox\n", 2)
     assert code == 2
     assert err == (f"stacktui: {tmp_path / 'compose.yaml'}: Compose did not answer within 2.00 s (`slow-compose config`) "
                    "and was stopped (Compose itself does not finish reading this; `docker compose config` hangs on it "
@@ -144,25 +151,11 @@ def test_a_file_stacktui_refuses_stops_the_compose_begun_beside_it_instead_of_wa
     """Compose's `config` starts while stacktui reads the files itself; when the files' own error is the
     answer (here a YAML error; a file nested past stacktui's limit is another), that error is said at
     once and Compose is stopped with its children, not waited for to its time limit."""
-    from stacktui.cli import main
-
-    file = tmp_path / "compose.yaml"
-    file.write_text("name: bounds-refused\nservices:\n  app:\n    image: [busybox\n")
-    slow = tmp_path / "slow-compose"
-    slow.write_text(SLOW_COMPOSE)
-    slow.chmod(0o755)
-    monkeypatch.setenv("STACKTUI_COMPOSE", str(slow))
-    monkeypatch.setenv("SLOW_PIDS", str(tmp_path / "pids"))
-    monkeypatch.setattr(composecli, "CONFIG_LIMITS", proc.Limits(timeout=60, memory=2 << 30))
-    composecli.compose_command.cache_clear()
-    monkeypatch.chdir(tmp_path)
-    try:
-        code = main(["check", "--static"])
-    finally:
-        composecli.compose_command.cache_clear()
-    err = capsys.readouterr().err
+    code, err = check_with_slow_compose(tmp_path, monkeypatch, capsys,
+                                        "name: bounds-refused\nservices:\n  app:\n    image: [busybox\n", 60)
     assert code == 2
     # The file's error, not Compose's time limit.
+    file = tmp_path / "compose.yaml"
     assert err == f"stacktui: {file}:5: invalid YAML: expected ',' or ']', but got '<stream end>'\n"
     # Compose may have been stopped before its script wrote a pid: what it did start is gone.
     pids = (tmp_path / "pids").read_text().split() if (tmp_path / "pids").exists() else []
