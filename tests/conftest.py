@@ -19,6 +19,8 @@ from typing import Iterator
 
 import pytest
 
+from tests import usercli
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_DIR = ROOT / "compose"
 
@@ -141,10 +143,9 @@ class Stack:
 
     def stacktui(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """The real CLI, run in the stack's folder as a user would."""
-        # PYTHONPATH: the checkout under test, not whatever copy is installed in the venv.
-        env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-        return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=self.dir, capture_output=True,
-                              text=True, timeout=timeout, env=env)
+        # The checkout under test, with only what a user's install has beside it (tests/usercli.py).
+        return subprocess.run([*usercli.STACKTUI, *args], cwd=self.dir, capture_output=True,
+                              text=True, timeout=timeout, env=usercli.cli_env(NO_COLOR="1"))
 
     def container(self, engine, service: str):
         found = [c for c in engine.project_containers(self.name) if c.service == service]
@@ -330,6 +331,7 @@ def pytest_configure(config: pytest.Config) -> None:
                      ("XDG_RUNTIME_DIR", "runtime")):
         (base / sub).mkdir(mode=0o700)
         os.environ[var] = str(base / sub)
+    os.environ[usercli.RUNTIME_VAR] = str(usercli.lay_out(base / "cli-runtime"))
     # Under xdist the controller starts the shared engine once, before any worker exists (workers
     # inherit DOCKER_HOST), and stops it once at the end; a worker never starts or stops it.
     if _parallel(config) and "not engine" not in (config.option.markexpr or ""):

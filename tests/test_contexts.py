@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.usercli import STACKTUI, cli_path
 
 
 @pytest.fixture
@@ -18,14 +17,14 @@ def context_env(tmp_path: Path, docker_host: str) -> dict[str, str]:
     """The environment of a user whose engine is known only through the context `stk-ctx`."""
     cfg = tmp_path / "dockercfg"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
-    env.update({"DOCKER_CONFIG": str(cfg), "NO_COLOR": "1", "PYTHONPATH": str(ROOT)})
+    env.update({"DOCKER_CONFIG": str(cfg), "NO_COLOR": "1", "PYTHONPATH": cli_path()})
     subprocess.run(["docker", "context", "create", "stk-ctx", "--docker", f"host={docker_host}"],
                    env=env, check=True, capture_output=True, timeout=30)
     return env
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([*STACKTUI, *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from typing import Any, Iterator
 
 import pytest
@@ -19,9 +18,10 @@ import pytest
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.health.stale import find_stale
 from stacktui.core.loader import load_project
-from tests.conftest import CHAIN_PORTS, ROOT, Stack, make_stack, running_stack
+from tests.conftest import CHAIN_PORTS, Stack, make_stack, running_stack
 from tests.faults_support import Running
 from tests.waiting import until
+from tests.usercli import STACKTUI, cli_path
 
 FIX = re.compile(r"\((stacktui restart [^)]+)\)")
 DONE = re.compile(r"^done: ", re.M)  # the summary line of a plan that finished
@@ -105,8 +105,8 @@ def test_restart_of_a_joiner_under_a_stale_owner_says_it_is_not_done(healthy_cha
 
 
 def spawn_watch(stack: Stack, *args: str) -> Running:
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-    return Running.start([sys.executable, "-m", "stacktui", "watch", *args], cwd=stack.dir, env=env)
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
+    return Running.start([*STACKTUI, "watch", *args], cwd=stack.dir, env=env)
 
 
 @pytest.mark.parametrize("output", ["text", "json"])

@@ -16,7 +16,6 @@ import re
 
 import shutil
 import signal
-import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -28,9 +27,10 @@ from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import PlanModal
-from tests.conftest import ROOT, Stack, running_stack
+from tests.conftest import Stack, running_stack
 from tests.faults_support import DATA, SLOWGATE_PORTS, Running, slow_owner, temp_files
 from tests.waiting import until, until_app
+from tests.usercli import STACKTUI, cli_path
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +60,8 @@ def stack(slowgate: Stack, engine) -> Iterator[Stack]:
 def spawn(stack: Stack, *args: str) -> Running:
     import os
 
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-    return Running.start([sys.executable, "-m", "stacktui", *args], stack.dir, env)
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
+    return Running.start([*STACKTUI, *args], stack.dir, env)
 
 
 def line_at(run: Running, text: str) -> float:

@@ -3,10 +3,10 @@ cycles and missing targets named with file and line (even where Compose itself r
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.usercli import STACKTUI, cli_path
 
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.errors import ConfigError
@@ -150,9 +150,9 @@ services:
 
 def test_cli_prints_file_and_line_and_exits_2(tmp_path):
     f = write(tmp_path / "compose.yaml", 'services:\n  a:\n    image: x\n    network_mode: "service:nope"\n')
-    done = subprocess.run([sys.executable, "-m", "stacktui", "restart", "a", "--dry-run"], cwd=tmp_path,
+    done = subprocess.run([*STACKTUI, "restart", "a", "--dry-run"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=60,
-                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+                          env={**__import__("os").environ, "PYTHONPATH": cli_path()})
     assert done.returncode == 2
     assert f"{f}:4" in done.stderr and "'nope'" in done.stderr
     assert done.stdout == ""

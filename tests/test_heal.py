@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -25,16 +24,17 @@ from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.health.stale import find_stale
 from stacktui.core.loader import load_project
 from stacktui.core.lock import project_lock
-from tests.conftest import ROOT, Stack, make_stack
+from tests.conftest import Stack, make_stack
 from tests.faults_support import Running, until
+from tests.usercli import STACKTUI, cli_path
 
 POLICY = Path(__file__).resolve().parent / "data" / "heal" / "policy"
 POLICY_PORTS = ("HEAL_OWNER_PORT", "HEAL_JOINER_PORT")
 
 
 def spawn_watch(stack: Stack, *args: str, env: dict[str, str] | None = None) -> Running:
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), **(env or {})}
-    return Running.start([sys.executable, "-m", "stacktui", "watch", "--json", *args], cwd=stack.dir, env=env)
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path(), **(env or {})}
+    return Running.start([*STACKTUI, "watch", "--json", *args], cwd=stack.dir, env=env)
 
 
 def events(run: Running) -> list[dict[str, Any]]:
@@ -339,8 +339,8 @@ def test_a_refused_compose_file_is_reported_and_picked_up_again_once_fixed(tmp_p
     file = folder / "compose.yaml"
     good = "name: {}\nservices:\n  app:\n    image: busybox\n".format(f"r{os.getpid()}")
     file.write_text(BOMB)
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-    run = Running.start([sys.executable, "-m", "stacktui", "-f", str(file), "watch", "--json", "--heal"], cwd=folder,
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
+    run = Running.start([*STACKTUI, "-f", str(file), "watch", "--json", "--heal"], cwd=folder,
                         env=env)
     try:
         said = wait_event(run, "refused")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
@@ -32,8 +31,9 @@ from typing import Any, Iterator
 import pytest
 from ruamel.yaml import YAML
 
-from tests.conftest import DEMO_PORTS, ROOT, make_stack, podman_session
+from tests.conftest import DEMO_PORTS, make_stack, podman_session
 from tests.waiting import until
+from tests.usercli import STACKTUI, cli_path
 
 pytestmark = [pytest.mark.xdist_group(name="podman"), pytest.mark.engine]
 
@@ -48,9 +48,9 @@ def _export(tmp_path: Path, image: str, *args: str) -> tuple[Path, dict[str, int
     stack = make_stack(tmp_path, "demo", DEMO_PORTS)
     with open(stack.dir / ".env", "a") as env_file:
         env_file.write(f"STACKTUI_DEMO_IMAGE={image}\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": cli_path()}
     env.pop("STACKTUI_DEMO_IMAGE", None)  # the .env names Podman's copy of the image
-    done = subprocess.run([sys.executable, "-m", "stacktui", "kube", "export", *args], cwd=stack.dir, env=env,
+    done = subprocess.run([*STACKTUI, "kube", "export", *args], cwd=stack.dir, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     manifest = tmp_path / "demo.yaml"

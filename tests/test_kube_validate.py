@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,8 @@ from kubernetes_validate import utils as kv
 from ruamel.yaml import YAML
 
 from stacktui.core.kube.options import DEFAULT_K8S_VERSION
-from tests.conftest import COMPOSE_DIR, ROOT
+from tests.conftest import COMPOSE_DIR
+from tests.usercli import STACKTUI, cli_path
 
 pytestmark = pytest.mark.slow  # a CLI run per stack and version: tens of seconds, no engine
 
@@ -23,9 +23,9 @@ STACKS = sorted(p.name for p in COMPOSE_DIR.iterdir() if p.is_dir())
 
 
 def _cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    env = {**os.environ, "PYTHONPATH": cli_path(), "NO_COLOR": "1"}
     env.pop("DOCKER_HOST", None)  # an export needs no engine
-    return subprocess.run([sys.executable, "-m", "stacktui", "kube", "export", *args], cwd=folder, env=env,
+    return subprocess.run([*STACKTUI, "kube", "export", *args], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

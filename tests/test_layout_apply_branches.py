@@ -13,14 +13,14 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_PORTS, ROOT, Stack, compose_cmd, free_port, make_stack
+from tests.conftest import DEMO_PORTS, Stack, compose_cmd, free_port, make_stack
 from tests.faults_support import Running
 from tests.waiting import until
+from tests.usercli import STACKTUI, cli_path
 
 FAIL_ONCE = """\
 # test copy: a start that finds /workspace/fail-next hangs, never healthy, until stopped (once)
@@ -102,9 +102,9 @@ def test_a_compose_up_that_fails_puts_file_and_containers_back(stack, engine, tm
     original = stack.file.read_bytes()
     wrapper, marker = failing_up_compose(tmp_path)
     marker.touch()
-    done = subprocess.run([sys.executable, "-m", "stacktui", "layout", "separate", "mcp-server", "--yes"],
+    done = subprocess.run([*STACKTUI, "layout", "separate", "mcp-server", "--yes"],
                           cwd=stack.dir, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), "STACKTUI_COMPOSE": wrapper})
+                          env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path(), "STACKTUI_COMPOSE": wrapper})
     assert done.returncode == 1, done.stdout + done.stderr
     assert not marker.exists(), "the failing up was the apply's"
     failed = next(ln for ln in done.stdout.splitlines() if ln.startswith("  failed: "))
@@ -124,8 +124,8 @@ def test_a_file_edited_during_the_apply_is_not_overwritten_by_the_rollback(stack
     stack.up()
     workspace = stack.dir / "workspace"
     (workspace / "fail-next").touch()
-    run = Running.start([sys.executable, "-m", "stacktui", "layout", "separate", "mcp-server", "--yes", "--timeout",
-                         TIMEOUT], stack.dir, {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)})
+    run = Running.start([*STACKTUI, "layout", "separate", "mcp-server", "--yes", "--timeout",
+                         TIMEOUT], stack.dir, {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()})
     try:
         run.wait_for("up: compose up")
         until(lambda: not (workspace / "fail-next").exists(), 60, "the recreated mcp-server hanging in its start")

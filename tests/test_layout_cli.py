@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.usercli import STACKTUI, cli_path
 
 from stacktui.cli import main
 
@@ -152,11 +153,11 @@ def answer_prompt(folder: Path, answer: bytes, *args: str) -> tuple[int, str]:
     import pty
     import sys
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    env = {**os.environ, "PYTHONPATH": cli_path(), "NO_COLOR": "1"}
     pid, fd = pty.fork()
     if pid == 0:  # the child: become the command
         os.chdir(folder)
-        os.execve(sys.executable, [sys.executable, "-m", "stacktui", *args], env)
+        os.execve(sys.executable, [*STACKTUI, *args], env)
     out, sent = b"", False
     while True:
         try:

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -21,9 +20,10 @@ import pytest
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.health.stale import find_stale
 from stacktui.core.loader import load_project
-from tests.conftest import ROOT, Stack, free_port
+from tests.conftest import Stack, free_port
 from tests.faults_support import Running
 from tests.waiting import until
+from tests.usercli import STACKTUI, cli_path
 
 # One stack per shape (`stacks`): each shape's cells are one xdist group, so the shapes run side by side.
 GROUP_BY = "shape"
@@ -192,8 +192,8 @@ def test_stale_restart_of_each_service_is_done_only_when_nothing_it_touched_is_s
 def test_stale_watch_heal_started_now_heals_and_says_so(stacks, engine, shape: str) -> None:
     s = SHAPES[shape]
     stack = stranded(stacks, engine, s)
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-    run = Running.start([sys.executable, "-m", "stacktui", "watch", "--heal", "--json"], cwd=stack.dir, env=env)
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
+    run = Running.start([*STACKTUI, "watch", "--heal", "--json"], cwd=stack.dir, env=env)
     try:
         def healed() -> bool:
             said = [json.loads(ln) for ln in run.stdout.splitlines() if ln.startswith("{")]

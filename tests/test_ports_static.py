@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.usercli import STACKTUI, cli_path
 
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.findings import DUPLICATE_LISTEN, DUPLICATE_PUBLISH, ERROR, PORTS_ON_SHARED_NETWORK, WARNING
@@ -32,8 +32,8 @@ def line_of(file: Path, text: str, start: int = 1) -> int:
 
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
-    env.update(PYTHONPATH=str(ROOT), NO_COLOR="1", DOCKER_HOST="unix:///nonexistent/docker.sock")
-    return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=folder, capture_output=True, text=True,
+    env.update(PYTHONPATH=cli_path(), NO_COLOR="1", DOCKER_HOST="unix:///nonexistent/docker.sock")
+    return subprocess.run([*STACKTUI, *args], cwd=folder, capture_output=True, text=True,
                           timeout=60, env=env)
 
 

@@ -12,7 +12,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import DEMO_PORTS, ROOT, Stack, running_stack
+from tests.conftest import DEMO_PORTS, Stack, running_stack
+from tests.usercli import STACKTUI, cli_path
 
 
 @pytest.fixture
@@ -32,8 +33,8 @@ def two_demos(tmp_path: Path, demo_image: str) -> Iterator[tuple[Stack, Stack]]:
 
 def stacktui(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
-    base.update({"NO_COLOR": "1", "PYTHONPATH": str(ROOT)})
-    return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=cwd, capture_output=True, text=True,
+    base.update({"NO_COLOR": "1", "PYTHONPATH": cli_path()})
+    return subprocess.run([*STACKTUI, *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env={**base, **(env or {})})
 
 
@@ -141,13 +142,13 @@ def test_a_reader_that_closes_early_ends_the_output_quietly(tmp_path, docker_hos
     """`stacktui projects | head -1`: the reader going away is no lost engine; quiet, status 141 as
     for any tool a closed pipe ends (`yes | head -1`)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
-    env = {**base, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    env = {**base, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
     read, write = os.pipe()
     reader = subprocess.Popen(["head", "-c", "0"], stdin=read)  # reads nothing, exits: the pipe has no reader
     os.close(read)
     assert reader.wait(timeout=10) == 0
     try:
-        done = subprocess.run([sys.executable, "-m", "stacktui", "projects"], cwd=tmp_path, stdout=write,
+        done = subprocess.run([*STACKTUI, "projects"], cwd=tmp_path, stdout=write,
                               stderr=subprocess.PIPE, text=True, timeout=120, env=env)
     finally:
         os.close(write)

@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +16,7 @@ from stacktui.core.lock import project_lock
 from stacktui.core.loader import load_project
 from stacktui.core.health.status import collect
 from tests.waiting import until
+from tests.usercli import STACKTUI, cli_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,10 +139,10 @@ def test_raw_restart_strands_mcp_and_stacktui_restart_brings_it_back(module_demo
 def test_two_restarts_started_together_do_not_interleave(module_demo_stack, engine):
     stack = module_demo_stack
     recorder = Events(engine, stack.name)
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
     # The test holds the project until both have started and wait, so they surely overlap; then both race.
     with project_lock(stack.name, "the test, until both restarts wait"):
-        procs = [subprocess.Popen([sys.executable, "-m", "stacktui", "restart", "vscode"], cwd=stack.dir, env=env,
+        procs = [subprocess.Popen([*STACKTUI, "restart", "vscode"], cwd=stack.dir, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
         heads = []
         for p in procs:
@@ -209,8 +209,8 @@ def test_chain_stale_is_transitive_and_restart_orders_a_b_c(chain_stack, engine)
     assert httpx.get(f"http://127.0.0.1:{worker_port}/health", timeout=2).json()["service"] == "worker"
 
     # SIGINT after the first step began: that step finishes, the rest are reported as not run.
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "stacktui", "restart", "gateway"], cwd=stack.dir, env=env,
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
+    proc = subprocess.Popen([*STACKTUI, "restart", "gateway"], cwd=stack.dir, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     seen_lines = []
@@ -235,11 +235,11 @@ def test_attach_by_name_reads_the_running_demo_from_its_labels(module_demo_stack
     empty = tmp_path / "nowhere"
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
-    env.update({"NO_COLOR": "1", "PYTHONPATH": str(ROOT)})
+    env.update({"NO_COLOR": "1", "PYTHONPATH": cli_path()})
     hidden = module_demo_stack.file.with_name("hidden.yaml")
     module_demo_stack.file.rename(hidden)
     try:
-        done = subprocess.run([sys.executable, "-m", "stacktui", "-p", module_demo_stack.name, "status", "--json"],
+        done = subprocess.run([*STACKTUI, "-p", module_demo_stack.name, "status", "--json"],
                               cwd=empty, capture_output=True, text=True, timeout=60, env=env)
     finally:
         hidden.rename(module_demo_stack.file)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from tests.usercli import STACKTUI, cli_path
 
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.engine.client import ContainerInfo
@@ -199,14 +200,13 @@ def test_cli_usage_errors_exit_2_and_all_plans_the_whole_stack(docker_host, tmp_
     import os
     import shutil
     import subprocess
-    import sys
 
     shutil.copytree(ROOT / "compose" / "chain", tmp_path / "chain")
     (tmp_path / "chain" / ".env").write_text("COMPOSE_PROJECT_NAME=never-started-here\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": cli_path()}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=tmp_path / "chain", env=env,
+        return subprocess.run([*STACKTUI, *args], cwd=tmp_path / "chain", env=env,
                               capture_output=True, text=True, timeout=60)
 
     done = cli("restart")

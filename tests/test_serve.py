@@ -14,7 +14,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -23,8 +22,9 @@ import psutil
 import pyte
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import free_port
 from tests.waiting import until
+from tests.usercli import STACKTUI, cli_path
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -34,8 +34,8 @@ class Served:
     """`stacktui serve` running in a folder, its stderr collected."""
 
     def __init__(self, cwd: Path, *args: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "stacktui", "serve", *args], cwd=cwd, env=env,
+        env = {**os.environ, "PYTHONPATH": cli_path(), "NO_COLOR": "1"}
+        self.proc = subprocess.Popen([*STACKTUI, "serve", *args], cwd=cwd, env=env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, start_new_session=True)
         self.output: list[str] = []

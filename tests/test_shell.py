@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
+from tests.usercli import STACKTUI, cli_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def shell(stack, service: str, script: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "stacktui", "shell", service], cwd=stack.dir, input=script,
+    env = {**os.environ, "PYTHONPATH": cli_path()}
+    return subprocess.run([*STACKTUI, "shell", service], cwd=stack.dir, input=script,
                           capture_output=True, text=True, timeout=60, env=env)
 
 

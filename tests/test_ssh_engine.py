@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -16,9 +15,10 @@ from typing import Iterator
 
 import pytest
 
-from tests.conftest import ROOT, devengine, free_port
+from tests.conftest import devengine, free_port
 from tests.faults_support import until
 from tests.remote_tui import app_follows_a_remote_engine
+from tests.usercli import STACKTUI, cli_path
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def ssh_env(docker_host: str) -> Iterator[dict[str, str]]:
         sshd = devengine.PrivateSSHD(Path(tmp), docker_host, free_port()).start()
         try:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_"))}
-            env.update({**sshd.env(), "NO_COLOR": "1", "PYTHONPATH": str(ROOT),
+            env.update({**sshd.env(), "NO_COLOR": "1", "PYTHONPATH": cli_path(),
                         "STACKTUI_DEMO_IMAGE": os.environ.get("STACKTUI_DEMO_IMAGE", "")})
             yield env
         finally:
@@ -37,7 +37,7 @@ def ssh_env(docker_host: str) -> Iterator[dict[str, str]]:
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([*STACKTUI, *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -9,16 +9,16 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from tests.conftest import DEMO_PORTS, ROOT, devengine, free_port, make_stack
+from tests.conftest import DEMO_PORTS, devengine, free_port, make_stack
 from tests.faults_support import FaultStack, bind, machine_lock, until
 from tests.tls_support import make_certs
+from tests.usercli import STACKTUI, cli_path
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def _started(private, tmp_path_factory: pytest.TempPathFactory, port: int, certs
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_"))}
         env.update({"DOCKER_HOST": f"tcp://127.0.0.1:{port}", "DOCKER_TLS_VERIFY": "1",
                     "DOCKER_CERT_PATH": str(certs), "STACKTUI_DEMO_IMAGE": image, "NO_COLOR": "1",
-                    "PYTHONPATH": str(ROOT), "DOCKER_CONFIG": str(tmp_path_factory.mktemp("dockercfg"))})
+                    "PYTHONPATH": cli_path(), "DOCKER_CONFIG": str(tmp_path_factory.mktemp("dockercfg"))})
         yield env
     finally:
         private.stop()
@@ -65,7 +65,7 @@ def tls_stack(tmp_path_factory: pytest.TempPathFactory, tls_engine: dict[str, st
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([*STACKTUI, *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
+from tests.usercli import STACKTUI, cli_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_tui(cwd: Path, docker_host: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DOCKER_HOST": docker_host}
+    env = {**os.environ, "PYTHONPATH": cli_path(), "DOCKER_HOST": docker_host}
     env.pop("COLUMNS", None)
     env.pop("LINES", None)
-    return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([*STACKTUI, *args], cwd=cwd, capture_output=True, text=True,
                           timeout=60, env=env, stdin=subprocess.DEVNULL)
 
 
@@ -45,8 +45,8 @@ def test_log_history_takes_a_number_or_all_and_says_so_otherwise(tmp_path, docke
 
     assert build_parser().parse_args(["tui", "--log-history", "all"]).log_history == "all"
     assert build_parser().parse_args(["tui", "--log-history", "250"]).log_history == 250
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DOCKER_HOST": docker_host}
-    done = subprocess.run([sys.executable, "-m", "stacktui", "tui", "--log-history", "lots"], cwd=tmp_path,
+    env = {**os.environ, "PYTHONPATH": cli_path(), "DOCKER_HOST": docker_host}
+    done = subprocess.run([*STACKTUI, "tui", "--log-history", "lots"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == \

@@ -3,9 +3,7 @@ key, in the palette and in `?`; `stacktui run` with the command's exit code; a c
 stopped with what it started, on the host and in a container."""
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import psutil
@@ -14,6 +12,7 @@ from stacktui.core.settings import parse_settings
 from stacktui.ui.outputdialog import OutputScreen
 from tests.test_ui_everyday import live_app
 from tests.waiting import until, until_app
+from tests.usercli import STACKTUI, cli_env
 
 # A container's output that would drive a terminal (a clipboard write, colours) or restyle a widget.
 HOSTILE_OUTPUT = r"printf '\033]52;c;aGk=\007\033[31m[red]x[/red]\n'"
@@ -24,8 +23,8 @@ def config(tmp_path: Path, text: str):
 
 
 def cli(stack, home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "XDG_CONFIG_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "stacktui", *args], cwd=stack.dir, env=env, capture_output=True,
+    env = cli_env(XDG_CONFIG_HOME=str(home))
+    return subprocess.run([*STACKTUI, *args], cwd=stack.dir, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
 

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.usercli import STACKTUI, cli_env
 
 from stacktui.core.settings import load_settings, parse_settings
 from stacktui.core.userconf import HOOK_EVENTS, check_template, fill
@@ -126,23 +127,21 @@ def test_a_key_remapped_in_keys_is_what_a_command_clashes_with(tmp_path):
 
 
 def test_the_cli_exits_2_with_the_line_and_config_prints_the_entries(tmp_path):
-    import os
-    import sys
 
     home = tmp_path / "cfg"
     (home / "stacktui").mkdir(parents=True)
     path = home / "stacktui" / "config.toml"
-    env = {**os.environ, "XDG_CONFIG_HOME": str(home)}
+    env = cli_env(XDG_CONFIG_HOME=str(home))
     env.pop("DOCKER_HOST", None)
     path.write_text('[[commands]]\nname = "m"\nhost = "curl localhost:{prot}/metrics"\n')
-    done = subprocess.run([sys.executable, "-m", "stacktui", "config"], capture_output=True, text=True, env=env,
+    done = subprocess.run([*STACKTUI, "config"], capture_output=True, text=True, env=env,
                           timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith(f"stacktui: {path}:3: unknown placeholder {{prot}} in the command 'm' (")
     assert done.stderr.count("\n") == 1
     path.write_text('[[commands]]\nname = "m"\nkey = "M"\nhost = "curl -s localhost:{port}/metrics | head"\n'
                     '[[hooks]]\non = ["heal_failed"]\nrun = "notify-send \\"stacktui\\""\n')
-    done = subprocess.run([sys.executable, "-m", "stacktui", "config"], capture_output=True, text=True, env=env,
+    done = subprocess.run([*STACKTUI, "config"], capture_output=True, text=True, env=env,
                           timeout=60)
     assert done.returncode == 0, done.stderr
     printed = done.stdout.split("\n", 1)[1]

@@ -9,17 +9,25 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+# Between polls, at least this many times what the last poll took: a predicate that asks the engine or
+# starts Compose (tens of milliseconds of CPU) then takes a fifth of a core at most, not all of one,
+# on a machine where four test workers share two cores with the engine. A cheap one still polls
+# every `step`.
+COST_FACTOR = 4
+
 
 def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition", step: float = 0.05) -> Any:
     """Poll predicate until it returns something true and return that; fail naming what never happened."""
     deadline = time.monotonic() + timeout
     while True:
+        asked = time.monotonic()
         value = predicate()
         if value:
             return value
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(step)
+        time.sleep(min(max(step, COST_FACTOR * (now - asked)), deadline - now))
 
 
 async def until_app(pilot: Any, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition",
@@ -27,12 +35,14 @@ async def until_app(pilot: Any, predicate: Callable[[], Any], timeout: float = 2
     """The same inside a Textual app test: between polls the app runs (pilot.pause), not a sleep."""
     deadline = time.monotonic() + timeout
     while True:
+        asked = time.monotonic()
         value = predicate()
         if value:
             return value
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await pilot.pause(step)
+        await pilot.pause(min(max(step, COST_FACTOR * (now - asked)), deadline - now))
 
 
 async def click_when_drawn(pilot: Any, selector: str, timeout: float = 20.0) -> None:
