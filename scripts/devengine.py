@@ -144,7 +144,24 @@ def daemon_env() -> dict[str, str]:
 
 
 def _start_private(run_dir: Path, pidfile: Path) -> Engine:
-    return PrivateEngine(CACHE, run_dir).start()
+    return main_engine(run_dir).start()
+
+
+def main_engine(run_dir: Path) -> PrivateEngine:
+    """The private engine the tests and the demo use.
+
+    Without iptables of its own: published ports (127.0.0.1 only here) are served by docker-proxy as
+    they are with iptables, Compose's networks come from a pool of its own, and one FORWARD rule lets
+    their containers reach each other (bridged frames pass iptables on this machine, and an engine
+    that ran before may have left the policy at DROP). Containers reach nothing outside. Every
+    container start then skips the NAT and filter rules dockerd writes one `iptables` call at a time:
+    a quarter of the CPU of bringing a stack up (0.66 against 0.90 core-seconds for three containers).
+    """
+    return PrivateEngine(
+        CACHE, run_dir,
+        extra_args=("--iptables=false", "--ip-masq=false", "--default-address-pool", "base=10.216.0.0/16,size=24"),
+        forward_cidr="10.216.0.0/16",
+    )
 
 
 def _unmount_under(folder: Path) -> None:
@@ -164,7 +181,7 @@ def _unmount_under(folder: Path) -> None:
 def stop() -> None:
     """Stop the private engine, only if devengine started it."""
     if (CACHE / "started-by-devengine").exists():
-        PrivateEngine(CACHE, _run_dir()).stop()
+        main_engine(_run_dir()).stop()
 
 
 @dataclass
