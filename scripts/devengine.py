@@ -265,8 +265,9 @@ class PrivateEngine:
         (self.cache / "started-by-devengine").unlink(missing_ok=True)
         if not self.pid():
             _unmount_under(self.cache)
-        if self.bridge and remove_bridge:
-            subprocess.run(["ip", "link", "delete", self.bridge[0]], capture_output=True)
+        if remove_bridge:  # a stop that the engine's restart follows keeps its bridge and its rule
+            if self.bridge:
+                subprocess.run(["ip", "link", "delete", self.bridge[0]], capture_output=True)
             self._forward("-D")
         if kept:
             _restore_default_bridge(kept)
