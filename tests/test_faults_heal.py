@@ -88,6 +88,6 @@ def test_after_a_daemon_restart_the_watcher_touches_only_what_the_engines_own_st
         now = {c.service: c.id for c in engine.project_containers(stack.name)}
     finally:
         engine.close()
-    # The engine restarts its containers in place; a heal recreates the joiner, and nothing else.
-    assert now.keys() == before.keys() and now["owner"] == before["owner"], (before, now)
-    assert (now["joiner"] != before["joiner"]) == healed, (before, now, said)
+    # The engine restarts its containers in place, and the heal of a joiner that never started starts it in
+    # place too (its owner is the same container): nothing is recreated either way.
+    assert now == before, (before, now, said)
