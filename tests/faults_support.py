@@ -29,7 +29,7 @@ import pytest
 
 from tests.conftest import ROOT, Stack, compose_cmd, devengine, make_stack
 from tests.waiting import until
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_path, link_or_copy
 
 DATA = Path(__file__).resolve().parent / "data" / "faults"
 HOSTILE = ROOT / "compose" / "hostile"
@@ -311,13 +311,7 @@ class NobodyPython:
 
 def _link_tree(src: Path, dest: Path) -> None:
     """A copy of src made of hard links where the file system allows (instant, no space), else copies."""
-    def link(a: str, b: str) -> None:
-        try:
-            os.link(a, b)
-        except OSError:
-            shutil.copy2(a, b)
-
-    shutil.copytree(src, dest, copy_function=link, symlinks=True,
+    shutil.copytree(src, dest, copy_function=link_or_copy, symlinks=True,
                     ignore=shutil.ignore_patterns("__pycache__", "pip", "setuptools", "_pytest", "pygments"))
 
 

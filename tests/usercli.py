@@ -57,15 +57,19 @@ def lay_out(dest: Path) -> Path:
                 continue
             target = dest / file
             target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(src, target)
-            except FileExistsError:
-                pass
-            except OSError:
-                import shutil
-
-                shutil.copy2(src, target)
+            if not target.exists():
+                link_or_copy(str(src), str(target))
     return dest
+
+
+def link_or_copy(src: str, dest: str) -> None:
+    """A hard link where the file system allows (instant, no space), else a copy."""
+    try:
+        os.link(src, dest)
+    except OSError:
+        import shutil
+
+        shutil.copy2(src, dest)
 
 
 def cli_path() -> str:

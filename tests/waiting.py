@@ -11,9 +11,14 @@ from typing import Any, Callable
 
 # Between polls, at least this many times what the last poll took (up to MAX_STEP): a predicate that asks
 # the engine or starts Compose (tens of milliseconds of CPU) then takes a fifth of a core at most, not
-# all of one, on a machine where four test workers share two cores with the engine. A cheap one still
+# all of one, on a machine where the test workers share two cores with the engine. A cheap one still
 # polls every `step`; one that waited out a network timeout is asked again within MAX_STEP.
 COST_FACTOR, MAX_STEP = 4, 0.5
+
+
+def _pause(step: float, asked: float, now: float, deadline: float) -> float:
+    """Seconds until the next poll of one that began at `asked` and ended at `now`."""
+    return min(max(step, min(COST_FACTOR * (now - asked), MAX_STEP)), deadline - now)
 
 
 def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition", step: float = 0.05) -> Any:
@@ -27,7 +32,7 @@ def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "cond
         now = time.monotonic()
         if now >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(min(max(step, min(COST_FACTOR * (now - asked), MAX_STEP)), deadline - now))
+        time.sleep(_pause(step, asked, now, deadline))
 
 
 async def until_app(pilot: Any, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition",
@@ -42,7 +47,7 @@ async def until_app(pilot: Any, predicate: Callable[[], Any], timeout: float = 2
         now = time.monotonic()
         if now >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await pilot.pause(min(max(step, min(COST_FACTOR * (now - asked), MAX_STEP)), deadline - now))
+        await pilot.pause(_pause(step, asked, now, deadline))
 
 
 async def click_when_drawn(pilot: Any, selector: str, timeout: float = 20.0) -> None:
