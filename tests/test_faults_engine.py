@@ -91,7 +91,7 @@ def test_layout_apply_cut_by_the_engine_puts_the_file_back_and_says_the_containe
     slow_owner(stack, None)
     # Back up, the engine first removes what was being removed when it stopped (Compose's half-done
     # recreation), after it answers: a command in that moment meets "container is marked for removal
-    # and cannot be started" (ci27). A user sees those containers as Removal In Progress or Dead.
+    # and cannot be started". A user sees those containers as Removal In Progress or Dead.
     engine = fault_engine.client()
     try:
         until(lambda: not any(c.state in ("removing", "dead") for c in engine.project_containers(stack.name)),

@@ -141,7 +141,7 @@ def test_two_restarts_from_two_processes_never_interleave_and_a_layout_change_is
     assert second.finish(60) == 0, second.stdout + second.stderr
     # Every step of the second plan began after the first plan's last step was done. A line's time is when
     # this test's reader thread got it: two pipes, two threads, so lines written a moment apart can arrive
-    # in either order (seen 29 us apart, with the cores busy). A second plan that had not waited would
+    # in either order (tens of microseconds apart, with the cores busy). A second plan that had not waited would
     # have begun during the first plan's steps, with its slow owner, seconds before that done.
     done = line_at(first, "[2/2] done: joiner back")
     began = line_at(second, "[1/2] restart owner")

@@ -120,7 +120,7 @@ def make_app(core: Core, reloads: list | None = None) -> StackApp:
 async def settle(pilot, app: StackApp) -> None:
     """Every worker has ended and the app has handled it. A worker that raised (a flow's PortsUnknown
     asks the user for ports) is the app's one failure handler's to act on; the test checks what it did.
-    Waiting with wait_for_complete() raised it here instead whenever the worker was still listed (ci25)."""
+    wait_for_complete() would raise it here instead whenever the worker is still listed."""
     for _ in range(2):
         ended = await asyncio.gather(*(worker.wait() for worker in list(app.workers)), return_exceptions=True)
         for end in ended:
