@@ -25,6 +25,7 @@ from stacktui.core.sanitize import STORE_LIMIT
 from stacktui.ui.modals import HelpScreen
 from tests.conftest import ROOT
 from tests.test_faults_tui import app_for, select, until
+from tests.waiting import on_screen
 from tests.test_ui_tmux import tmux  # noqa: F401  (the fixture)
 
 # Long enough that the engine is still writing it when the key below is answered, even when
@@ -90,7 +91,7 @@ async def test_a_10_mb_line_and_a_flood_leave_the_app_answering_keys_and_lose_no
             # queue as a terminal would deliver it: Pilot.press also waits for every widget to
             # go idle, which a flooding log does not (1.5-2 s here), and the flood could end first.
             app.post_message(events.Key("question_mark", "?"))
-            await until(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=5, what="the help, mid-flood",
+            await until(pilot, lambda: on_screen(app, HelpScreen), timeout=5, what="the help, mid-flood",
                         step=0.01)
             assert store.received["flood"] < FLOOD, "the flood was still on when the key was answered"
             await pilot.press("escape")

@@ -29,7 +29,7 @@ from stacktui.ui.app import StackApp
 from stacktui.ui.modals import PlanModal
 from tests.conftest import Stack, running_stack
 from tests.faults_support import DATA, SLOWGATE_PORTS, Running, slow_owner, temp_files
-from tests.waiting import until, until_app
+from tests.waiting import on_screen, until, until_app
 from tests.usercli import STACKTUI, cli_path
 
 
@@ -161,7 +161,7 @@ async def test_two_keypresses_and_the_tui_against_a_cli_plan(stack, engine):
                 event = events.Key(key, key)
                 event.set_sender(app)
                 app._driver.send_message(event)
-            await until_app(pilot, lambda: isinstance(app.screen, PlanModal), what="the plan")
+            await until_app(pilot, lambda: on_screen(app, PlanModal), what="the plan")
             assert any("busy: a restart is still running" in n.message for n in app._notifications), [n.message for n in app._notifications]
             await pilot.press("escape")  # do not run it
             await until_app(pilot, lambda: app.busy is None and not isinstance(app.screen, PlanModal),
@@ -172,7 +172,7 @@ async def test_two_keypresses_and_the_tui_against_a_cli_plan(stack, engine):
             cli = spawn(stack, "restart", "owner")
             cli.wait_for("[1/2]   waiting for running, healthy")
             await pilot.press("r")
-            await until_app(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen.query("#plan-run"),
+            await until_app(pilot, lambda: on_screen(app, PlanModal) and app.screen.query("#plan-run"),
                             what="the second plan, drawn")  # enter before its button is there would go nowhere
             await pilot.press("enter")  # Restart
             modal = app.screen

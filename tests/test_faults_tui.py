@@ -17,7 +17,7 @@ from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import DiffModal, PlanModal
 from tests.conftest import Stack
-from tests.waiting import click_when_drawn, until_app
+from tests.waiting import click_when_drawn, on_screen, until_app
 from tests.faults_support import (DATA, SLOWGATE_PORTS, fault_engine, fault_stacks, folder_state,  # noqa: F401
                                   slow_owner)
 
@@ -46,12 +46,12 @@ async def select(pilot, app: StackApp, service: str) -> None:
 async def prepare_separate(pilot, app: StackApp, service: str) -> DiffModal:
     await select(pilot, app, service)
     await pilot.press("b")
-    return await until(pilot, lambda: app.screen if isinstance(app.screen, DiffModal) else None, 20, "the diff")
+    return await until(pilot, lambda: on_screen(app, DiffModal), 20, "the diff")
 
 
 async def apply_and_close(pilot, app: StackApp) -> PlanModal:
     await click_when_drawn(pilot, "#diff-apply")
-    modal = await until(pilot, lambda: app.screen if isinstance(app.screen, PlanModal) and app.screen.outcome
+    modal = await until(pilot, lambda: app.screen if on_screen(app, PlanModal) and app.screen.outcome
                         else None, 30, "the apply's outcome")
     await pilot.press("enter")  # Close
     await until(pilot, lambda: app.busy is None, 20, "the change flow to end")

@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from tests.waiting import until, until_app
+from tests.waiting import on_screen, until, until_app
 
 COUNT = 40
 
@@ -101,7 +101,7 @@ async def test_the_layout_dialog_and_the_detail_view_show_the_figures(module_dem
         await until_app(pilot, lambda: table.status_of("mcp-server"), what="the services table")
         table.move_cursor(row=list(app.project.services).index("mcp-server"))
         await pilot.press("b")
-        await until_app(pilot, lambda: isinstance(app.screen, DiffModal), timeout=60, what="the diff dialog")
+        await until_app(pilot, lambda: on_screen(app, DiffModal), timeout=60, what="the diff dialog")
         line = app.screen.query_one("#diff-latency", LatencyLines)
         await until_app(pilot, lambda: line.lines, timeout=30, what="the measured comparison")
         assert re.match(r"shared: localhost p50 [\d.]+ ms; separate would be: bridge p50 [\d.]+ ms "
@@ -111,7 +111,7 @@ async def test_the_layout_dialog_and_the_detail_view_show_the_figures(module_dem
         await until_app(pilot, lambda: not isinstance(app.screen, DiffModal), what="the dialog closed")
 
         await pilot.press("d")
-        await until_app(pilot, lambda: isinstance(app.screen, DetailScreen), what="the detail view")
+        await until_app(pilot, lambda: on_screen(app, DetailScreen), what="the detail view")
         lines = app.screen.query_one("#detail-latency", LatencyLines)
         assert str(lines.render()).startswith("latency: not measured (m measures")  # no traffic until asked
         assert not lines.measuring

@@ -20,7 +20,7 @@ from stacktui.ui.app import StackApp
 from stacktui.ui.modals import DiffModal, PortsModal
 from tests.conftest import CHAIN_PORTS, Stack, make_stack
 from tests.test_ui_acceptance import laid_out
-from tests.waiting import click_when_drawn, until, until_app
+from tests.waiting import click_when_drawn, on_screen, until, until_app
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ async def test_b_asks_with_every_port_and_who_listens_and_an_empty_choice_is_sai
             app.table.move_cursor(row=list(app.project.services).index("api"))
             await pilot.pause()
             await pilot.press("b")
-            ask = await until_app(pilot, lambda: isinstance(app.screen, PortsModal) and laid_out(app.screen, "#ports-ok")
+            ask = await until_app(pilot, lambda: on_screen(app, PortsModal) and laid_out(app.screen, "#ports-ok")
                                   and app.screen, what="the ports question, drawn")
             shown = [(c.port, c.who, c.ticked) for c in ask.choices]
             assert shown == [(7001, "gateway (listening now)", False), (7002, "api (listening now)", True),
@@ -128,7 +128,7 @@ async def test_b_asks_with_every_port_and_who_listens_and_an_empty_choice_is_sai
 
             await pilot.press("space", "tab")  # 7002 again, then the field for others
             await pilot.press(*"7003", "enter")
-            diff = await until_app(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+            diff = await until_app(pilot, lambda: on_screen(app, DiffModal) and laid_out(app.screen, "#diff-apply")
                                    and app.screen, what="the diff")
             moved = [ln for ln in diff.diff.splitlines() if ln.startswith("+") and ":700" in ln]
             assert any(":7002" in ln for ln in moved) and any(":7003" in ln for ln in moved), diff.diff

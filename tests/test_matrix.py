@@ -22,7 +22,7 @@ from stacktui.core.health.stale import find_stale
 from stacktui.core.loader import load_project
 from tests.conftest import Stack, free_port
 from tests.faults_support import Running
-from tests.waiting import until
+from tests.waiting import on_screen, until
 from tests.usercli import STACKTUI, cli_path
 
 # One stack per shape (`stacks`): each shape's cells are one xdist group, so the shapes run side by side.
@@ -284,7 +284,7 @@ async def key_applied(pilot, app, key: str, shown: str) -> str:
 
     if key:
         await pilot.press(key)
-    diff = await until_app(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+    diff = await until_app(pilot, lambda: on_screen(app, DiffModal) and laid_out(app.screen, "#diff-apply")
                            and app.screen, what=f"the diff of {key or 's'}")
     await pilot.press("y")  # apply (a click can miss while the dialog's latency lines still grow)
     modal = await finish_modal(pilot, app)
@@ -325,11 +325,11 @@ async def test_healthy_layout_b_s_u_in_the_tui_then_undo_puts_the_file_back(stac
         before = stack.file.read_bytes()
         await pilot.press(key)
         if key == "s":
-            choice = await until_app(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen,
+            choice = await until_app(pilot, lambda: on_screen(app, ChoiceModal) and app.screen,
                                      what="the choice")
             assert choice.options == ["a"]  # in the fan, c is in a's namespace already: no owner to join
             await pilot.press("enter")
-        diff = await until_app(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+        diff = await until_app(pilot, lambda: on_screen(app, DiffModal) and laid_out(app.screen, "#diff-apply")
                                and app.screen, what=f"the diff of {key}")
         await pilot.press("escape")
         await until_app(pilot, lambda: not isinstance(app.screen, DiffModal) and app.busy is None,
@@ -344,7 +344,7 @@ async def test_healthy_layout_b_s_u_in_the_tui_then_undo_puts_the_file_back(stac
         if shape == "ipc":
             assert body(await shown("b")) == body(dry_run("separate", "b"))
             await pilot.press("s")
-            choice = await until_app(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen,
+            choice = await until_app(pilot, lambda: on_screen(app, ChoiceModal) and app.screen,
                                      what="the choice")
             assert choice.options == ["a"]
             await pilot.press("enter")

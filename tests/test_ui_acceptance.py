@@ -22,6 +22,7 @@ from stacktui.core.ops.layout import prepare_separate
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import ChoiceModal, DiffModal, PlanModal, PortsModal
 from tests.conftest import DEMO_PORTS
+from tests.waiting import on_screen
 from tests.waiting import until_app as until
 
 
@@ -46,14 +47,14 @@ def laid_out(screen, selector: str) -> bool:
 
 
 async def finish_modal(pilot, app: StackApp, timeout: float = 90.0) -> PlanModal:
-    modal = await until(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen.outcome is not None
+    modal = await until(pilot, lambda: on_screen(app, PlanModal) and app.screen.outcome is not None
                         and app.screen, timeout=timeout, what="the plan's outcome")
     return modal
 
 
 async def start_plan(pilot, app: StackApp) -> PlanModal:
     """The plan modal once it is up, its Run pressed (enter on the focused button)."""
-    modal = await until(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen.focused is not None
+    modal = await until(pilot, lambda: on_screen(app, PlanModal) and app.screen.focused is not None
                         and app.screen.focused.id == "plan-run" and app.screen, what="the plan modal, Run focused")
     await pilot.press("enter")
     await until(pilot, lambda: modal.state != "confirm", what="the plan started")
@@ -68,7 +69,7 @@ async def test_r_restarts_vscode_then_mcp_server_and_mcp_answers_after(demo_stac
     async with app.run_test(size=(120, 40)) as pilot:
         await select(pilot, app, "vscode")
         await pilot.press("r")
-        plan = await until(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen, what="the plan modal")
+        plan = await until(pilot, lambda: on_screen(app, PlanModal) and app.screen, what="the plan modal")
         steps = [s.label for s in plan.steps]
         assert steps.index(next(s for s in steps if "vscode" in s)) < steps.index(
             next(s for s in steps if "mcp-server" in s)), steps
@@ -92,7 +93,7 @@ async def test_b_splits_mcp_server_with_a_diff_and_u_brings_the_shared_layout_ba
         assert app.table.cell_text("mcp-server", "namespace") == "shares vscode"
 
         await pilot.press("b")
-        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+        diff = await until(pilot, lambda: on_screen(app, DiffModal) and laid_out(app.screen, "#diff-apply")
                            and app.screen, what="the diff modal")
         assert '-    network_mode: "service:vscode"' in diff.diff
         assert demo_stack.file.read_bytes() == original  # a diff first: nothing written yet
@@ -114,7 +115,7 @@ async def test_b_splits_mcp_server_with_a_diff_and_u_brings_the_shared_layout_ba
             await pilot.pause(0.5)
 
         await pilot.press("u")
-        undo = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+        undo = await until(pilot, lambda: on_screen(app, DiffModal) and laid_out(app.screen, "#diff-apply")
                            and app.screen, what="the undo diff")
         assert '+    network_mode: "service:vscode"' in undo.diff
         await pilot.click("#diff-apply")
@@ -139,7 +140,7 @@ async def shown_plan(pilot, app: StackApp, service: str) -> list[tuple[str, str]
     """r on the service: the steps as the modal lists them; then Esc, which runs nothing."""
     await select(pilot, app, service)
     await pilot.press("r")
-    modal = await until(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen, what="the plan modal")
+    modal = await until(pilot, lambda: on_screen(app, PlanModal) and app.screen, what="the plan modal")
     steps = [(s.label, s.detail) for s in modal.steps]
     await pilot.press("escape")
     await until(pilot, lambda: not isinstance(app.screen, PlanModal) and app.busy is None, what="the modal closed")
@@ -270,10 +271,10 @@ async def test_s_shares_a_separate_service_and_b_asks_for_the_ports_nothing_decl
         before = stack.file.read_bytes()
 
         await pilot.press("s")
-        choice = await until(pilot, lambda: isinstance(app.screen, ChoiceModal) and app.screen, what="the choice")
+        choice = await until(pilot, lambda: on_screen(app, ChoiceModal) and app.screen, what="the choice")
         assert choice.options == ["vscode", "backend"]
         await pilot.press("enter")  # vscode, the first
-        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+        diff = await until(pilot, lambda: on_screen(app, DiffModal) and laid_out(app.screen, "#diff-apply")
                            and app.screen, what="the diff modal")
         assert '+    network_mode: "service:vscode"' in diff.diff
         assert stack.file.read_bytes() == before  # a diff first: nothing written yet
@@ -292,13 +293,13 @@ async def test_s_shares_a_separate_service_and_b_asks_for_the_ports_nothing_decl
                     what="mcp-server shown stopped")
         shared = stack.file.read_bytes()
         await pilot.press("b")
-        ask = await until(pilot, lambda: isinstance(app.screen, PortsModal) and laid_out(app.screen, "#ports-ok")
+        ask = await until(pilot, lambda: on_screen(app, PortsModal) and laid_out(app.screen, "#ports-ok")
                           and app.screen, what="the ports prompt")
         assert [(c.port, c.who, c.ticked) for c in ask.choices] == [
             (8080, "vscode (listening now)", False), (9001, "nobody known", False), (9002, "nobody known", False)]
         await pilot.press("down", "space", "down", "space")  # 9001 and 9002
         await pilot.click("#ports-ok")
-        diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+        diff = await until(pilot, lambda: on_screen(app, DiffModal) and laid_out(app.screen, "#diff-apply")
                            and app.screen, what="the diff modal")
         added = [line for line in diff.diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
         assert '-    network_mode: "service:vscode"' in diff.diff

@@ -19,7 +19,7 @@ from stacktui.ui.findings import finding_text
 from stacktui.ui.modals import DiffModal
 from tests.test_ui_acceptance import finish_modal, laid_out, select
 from tests.test_ui_live import until
-from tests.waiting import click_when_drawn
+from tests.waiting import click_when_drawn, on_screen
 
 ALARM_KINDS = ("stale", "port", "probe", "healthcheck")
 
@@ -82,7 +82,7 @@ def recreated(diff: DiffModal) -> set[str]:
 async def change_and_settle(pilot, app: StackApp, key: str, namespace: str) -> set[str]:
     """Press key, apply the diff, close the dialog, and wait until the table and a check agree."""
     await pilot.press(key)
-    diff = await until(pilot, lambda: isinstance(app.screen, DiffModal) and laid_out(app.screen, "#diff-apply")
+    diff = await until(pilot, lambda: on_screen(app, DiffModal) and laid_out(app.screen, "#diff-apply")
                        and app.screen, what="the diff modal with its buttons drawn")
     services = recreated(diff)
     await click_when_drawn(pilot, "#diff-apply")

@@ -13,6 +13,7 @@ from stacktui.core.settings import KEY_ACTIONS, Settings, parse_settings
 from stacktui.ui.app import StackApp
 from stacktui.ui.services import human_bytes
 from tests.test_ui_live import target_of, until
+from tests.waiting import on_screen
 
 
 def live_app(stack, engine, settings: Settings) -> StackApp:
@@ -51,7 +52,7 @@ async def test_resource_columns_fill_in_place_and_a_joiners_network_is_shared(mo
         from stacktui.ui.detail import DetailScreen
 
         await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, DetailScreen), what="the details view")
+        await until(pilot, lambda: on_screen(app, DetailScreen), what="the details view")
         screen = app.screen
         assert screen.service == "vscode"
         await until(pilot, lambda: len(screen.query_one("#cpu-spark").data) >= 2, what="a CPU history")
@@ -72,7 +73,7 @@ async def test_a_key_remapped_in_config_toml_runs_its_action(module_demo_stack, 
         assert not isinstance(app.screen, PlanModal)
         await pilot.press("x")
         # The screen is in front before its widgets are mounted: waited for until its keys line is there.
-        await until(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen.query("#plan-keys"),
+        await until(pilot, lambda: on_screen(app, PlanModal) and app.screen.query("#plan-keys"),
                     what="the restart plan, drawn")
         assert [s.label for s in app.screen.steps][:2] == ["restart vscode", "restart mcp-server"]
         assert "y / enter run" in str(app.screen.query_one("#plan-keys").render())
@@ -80,7 +81,7 @@ async def test_a_key_remapped_in_config_toml_runs_its_action(module_demo_stack, 
         await until(pilot, lambda: not isinstance(app.screen, PlanModal), what="the plan dismissed")
         assert module_demo_stack.container(engine, "vscode").restart_count == 0
         await pilot.press("question_mark")
-        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        await until(pilot, lambda: on_screen(app, HelpScreen), what="help")
         keys = {what: key for key, what in app.screen.keys}
         assert keys["restart the selected service and its namespace dependants, in order, with health gates"] == "x"
 
@@ -112,7 +113,7 @@ async def test_the_palette_lists_every_action_with_its_current_key(module_demo_s
     app = live_app(module_demo_stack, engine, settings)
     async with app.run_test(size=(140, 60)) as pilot:
         await pilot.press("ctrl+p")
-        await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        await until(pilot, lambda: on_screen(app, CommandPalette), what="the palette")
         results = app.screen.query_one(CommandList)
         await until(pilot, lambda: results.option_count >= len(KEY_ACTIONS), what="the palette's commands")
         titles = [str(results.get_option_at_index(i).prompt).split("\n")[0] for i in range(results.option_count)]

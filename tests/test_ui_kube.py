@@ -11,7 +11,7 @@ from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.kubeview import ExportModal
 from tests.conftest import COMPOSE_DIR
-from tests.waiting import until_app
+from tests.waiting import on_screen, until_app
 
 
 async def test_k_shows_the_export_and_writes_it_only_on_confirmation(tmp_path):
@@ -26,7 +26,7 @@ async def test_k_shows_the_export_and_writes_it_only_on_confirmation(tmp_path):
     app = StackApp(project, None, live=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("K")
-        await until_app(pilot, lambda: isinstance(app.screen, ExportModal), what="the export viewer")
+        await until_app(pilot, lambda: on_screen(app, ExportModal), what="the export viewer")
         body = app.screen.query_one("#kube-body", TextArea).text
         assert "kind: Deployment\nmetadata:\n  name: vscode" in body
         assert "value: \"[red]x[/red]\\u001b[2J\"" in body  # quoted YAML, shown as text
@@ -41,7 +41,7 @@ async def test_k_shows_the_export_and_writes_it_only_on_confirmation(tmp_path):
         await pilot.press(*"Kubernetes")
         await pilot.pause()
         await pilot.press("enter")
-        await until_app(pilot, lambda: isinstance(app.screen, ExportModal), what="the viewer from the palette")
+        await until_app(pilot, lambda: on_screen(app, ExportModal), what="the viewer from the palette")
         await pilot.press("y")
         await until_app(pilot, lambda: (folder / "k8s").is_dir(), what="the k8s folder")
         await app.workers.wait_for_complete()

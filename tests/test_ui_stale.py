@@ -15,7 +15,7 @@ from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.loader import load_project
 from stacktui.ui.app import StackApp
 from stacktui.ui.modals import PlanModal
-from tests.waiting import until_app
+from tests.waiting import on_screen, until_app
 
 
 def answers(port: int) -> bool:
@@ -54,7 +54,7 @@ async def test_a_raw_owner_restart_shows_stale_and_one_key_on_its_finding_fixes_
             options.focus()
             options.highlighted = panel.findings.index(stale)
             await pilot.press("enter")
-            plan = await until_app(pilot, lambda: isinstance(app.screen, PlanModal) and app.screen, 20, "the plan")
+            plan = await until_app(pilot, lambda: on_screen(app, PlanModal) and app.screen, 20, "the plan")
             assert any("mcp-server" in s.label for s in plan.steps)
             await pilot.press("enter")  # Run has the focus
             await until_app(pilot, lambda: plan.outcome is not None, 90, "the plan's outcome")

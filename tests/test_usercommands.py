@@ -11,7 +11,7 @@ import psutil
 from stacktui.core.settings import parse_settings
 from stacktui.ui.outputdialog import OutputScreen
 from tests.test_ui_everyday import live_app
-from tests.waiting import until, until_app
+from tests.waiting import on_screen, until, until_app
 from tests.usercli import STACKTUI, cli_env
 
 # A container's output that would drive a terminal (a clipboard write, colours) or restyle a widget.
@@ -51,7 +51,7 @@ async def test_an_output_command_on_its_key_shows_its_text_in_a_dialog(module_de
                         what="the command refused on vscode")
         assert not isinstance(app.screen, OutputScreen)
         await pilot.press("down", "P")
-        await until_app(pilot, lambda: isinstance(app.screen, OutputScreen) and app.screen.ended, what="the output")
+        await until_app(pilot, lambda: on_screen(app, OutputScreen) and app.screen.ended, what="the output")
         screen = app.screen
         assert screen.ended == "exit code 0"
         assert screen.lines[0] == f"in mcp-server of {module_demo_stack.name}, owner vscode"
@@ -61,12 +61,12 @@ async def test_an_output_command_on_its_key_shows_its_text_in_a_dialog(module_de
         await until_app(pilot, lambda: not isinstance(app.screen, OutputScreen), what="the dialog closed")
 
         await pilot.press("question_mark")
-        await until_app(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        await until_app(pilot, lambda: on_screen(app, HelpScreen), what="help")
         rows = dict((what.split(":")[0], key) for key, what in app.screen.keys)
         assert rows["whoami"] == "P"
         await pilot.press("escape")
         await pilot.press("ctrl+p")
-        await until_app(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        await until_app(pilot, lambda: on_screen(app, CommandPalette), what="the palette")
         await pilot.press(*"whoami")
         results = app.screen.query_one(CommandList)
         await until_app(pilot, lambda: results.option_count >= 1, what="the command in the palette")
@@ -86,7 +86,7 @@ timeout = 1
     async with app.run_test(size=(140, 50)) as pilot:
         await until_app(pilot, lambda: app.table.status_of("vscode"), what="the table")
         await app.run_action("user_command(0)")
-        await until_app(pilot, lambda: isinstance(app.screen, OutputScreen) and app.screen.ended, what="the output")
+        await until_app(pilot, lambda: on_screen(app, OutputScreen) and app.screen.ended, what="the output")
         assert app.screen.ended == "stopped at its time limit, with what it started"
         assert app.screen.lines[0] == "started"
     shell, sleep = (int(p) for p in pids.read_text().split())
@@ -139,6 +139,6 @@ async def test_a_bad_entry_is_a_notification_and_left_out_the_good_ones_work(mod
                          "them without quotes; {{ and }} are literal braces); that entry is left out"]
         await pilot.press("T")  # left out: its key is not bound
         await pilot.press("F")
-        await until_app(pilot, lambda: isinstance(app.screen, OutputScreen) and app.screen.ended, what="the output")
+        await until_app(pilot, lambda: on_screen(app, OutputScreen) and app.screen.ended, what="the output")
         assert app.screen.lines == [f"fine {module_demo_stack.name}"]
         assert app.theme == "textual-dark" and settings.commands[0].name == "fine"

@@ -64,3 +64,11 @@ async def click_when_drawn(pilot: Any, selector: str, timeout: float = 20.0) -> 
 
     await until_app(pilot, drawn, timeout, f"{selector} drawn")
     await pilot.click(selector)
+
+
+def on_screen(app: Any, kind: type) -> Any:
+    """The app's screen once it is a `kind` and mounted, else None: a screen is current as soon as it
+    is pushed, but its widgets exist only once its compose and mount have run (a loaded machine shows
+    the gap)."""
+    screen = app.screen
+    return screen if isinstance(screen, kind) and screen.is_mounted else None
