@@ -75,8 +75,8 @@ def test_demo_probes_and_notes_with_file_and_line(tmp_path):
     mcp = _of(result, "Deployment", "vscode")["spec"]["template"]["spec"]["containers"][0]
     # x-stacktui.health http://vscode:9001/health: an httpGet readiness probe on the member that serves it.
     assert mcp["readinessProbe"]["httpGet"] == {"path": "/health", "port": 9001}
-    # interval 1s, timeout 3s, retries 3, start_period 10s
-    assert mcp["startupProbe"]["periodSeconds"] == 1 and mcp["startupProbe"]["failureThreshold"] == 13
+    # interval 2s, timeout 3s, retries 3, start_period 10s: five failing checks while starting, then the retries
+    assert mcp["startupProbe"]["periodSeconds"] == 2 and mcp["startupProbe"]["failureThreshold"] == 8
     assert mcp["livenessProbe"]["exec"]["command"][-1] == "http://127.0.0.1:9001/health"
     assert (mcp["livenessProbe"]["timeoutSeconds"], mcp["livenessProbe"]["failureThreshold"]) == (3, 3)
     backend = _of(result, "Deployment", "backend")["spec"]["template"]["spec"]["containers"][0]
