@@ -141,11 +141,11 @@ class Stack:
         if not remove_project(self.engine_host(), self.name):
             self.compose("down", "-v", "-t", "1", "--remove-orphans", check=False)
 
-    def stacktui(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """The real CLI, run in the stack's folder as a user would."""
+    def stacktui(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+        """The real CLI, run in the stack's folder as a user would, with `env` added to its environment."""
         # The checkout under test, with only what a user's install has beside it (tests/usercli.py).
         return subprocess.run([*usercli.STACKTUI, *args], cwd=self.dir, capture_output=True,
-                              text=True, timeout=timeout, env=usercli.cli_env(NO_COLOR="1"))
+                              text=True, timeout=timeout, env=usercli.cli_env(**{"NO_COLOR": "1", **env}))
 
     def container(self, engine, service: str):
         found = [c for c in engine.project_containers(self.name) if c.service == service]

@@ -29,7 +29,7 @@ import pytest
 
 from tests.conftest import ROOT, Stack, compose_cmd, devengine, make_stack
 from tests.waiting import until
-from tests.usercli import STACKTUI, cli_path, link_or_copy
+from tests.usercli import STACKTUI, cli_env, link_or_copy
 
 DATA = Path(__file__).resolve().parent / "data" / "faults"
 HOSTILE = ROOT / "compose" / "hostile"
@@ -126,7 +126,7 @@ class FaultStack(Stack):
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "DOCKER_HOST": self.host, "NO_COLOR": "1", "PYTHONPATH": cli_path(), **self.extra_env}
+        return cli_env(DOCKER_HOST=self.host, NO_COLOR="1", **self.extra_env)
 
     def engine_host(self) -> str:
         return self.host

@@ -20,7 +20,7 @@ import pytest
 from stacktui.core import proc
 from stacktui.core.compose import cli as composecli
 from tests.conftest import ROOT
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 BOMB = "\n".join(
     ['x-a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -38,7 +38,7 @@ SLOW_COMPOSE = textwrap.dedent("""\
 
 
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": cli_path(), "XDG_CACHE_HOME": str(tmp_path / "cache"), **extra}
+    return cli_env(XDG_CACHE_HOME=str(tmp_path / "cache"), **extra)
 
 
 def gone(pid: int) -> bool:

@@ -21,7 +21,7 @@ from stacktui.core.loader import load_project
 from tests.conftest import CHAIN_PORTS, Stack, make_stack, running_stack
 from tests.faults_support import Running
 from tests.waiting import until
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 FIX = re.compile(r"\((stacktui restart [^)]+)\)")
 DONE = re.compile(r"^done: ", re.M)  # the summary line of a plan that finished
@@ -105,7 +105,7 @@ def test_restart_of_a_joiner_under_a_stale_owner_says_it_is_not_done(healthy_cha
 
 
 def spawn_watch(stack: Stack, *args: str) -> Running:
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
+    env = cli_env(NO_COLOR="1")
     return Running.start([*STACKTUI, "watch", *args], cwd=stack.dir, env=env)
 
 

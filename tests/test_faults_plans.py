@@ -30,7 +30,7 @@ from stacktui.ui.modals import PlanModal
 from tests.conftest import Stack, running_stack
 from tests.faults_support import DATA, SLOWGATE_PORTS, Running, slow_owner, temp_files
 from tests.waiting import on_screen, until, until_app
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +58,7 @@ def stack(slowgate: Stack, engine) -> Iterator[Stack]:
 
 
 def spawn(stack: Stack, *args: str) -> Running:
-    import os
-
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
+    env = cli_env(NO_COLOR="1")
     return Running.start([*STACKTUI, *args], stack.dir, env)
 
 

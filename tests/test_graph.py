@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.errors import ConfigError
@@ -152,7 +152,7 @@ def test_cli_prints_file_and_line_and_exits_2(tmp_path):
     f = write(tmp_path / "compose.yaml", 'services:\n  a:\n    image: x\n    network_mode: "service:nope"\n')
     done = subprocess.run([*STACKTUI, "restart", "a", "--dry-run"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=60,
-                          env={**__import__("os").environ, "PYTHONPATH": cli_path()})
+                          env=cli_env())
     assert done.returncode == 2
     assert f"{f}:4" in done.stderr and "'nope'" in done.stderr
     assert done.stdout == ""

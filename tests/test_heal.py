@@ -26,14 +26,14 @@ from stacktui.core.loader import load_project
 from stacktui.core.lock import project_lock
 from tests.conftest import Stack, make_stack
 from tests.faults_support import Running, until
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 POLICY = Path(__file__).resolve().parent / "data" / "heal" / "policy"
 POLICY_PORTS = ("HEAL_OWNER_PORT", "HEAL_JOINER_PORT")
 
 
 def spawn_watch(stack: Stack, *args: str, env: dict[str, str] | None = None) -> Running:
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path(), **(env or {})}
+    env = cli_env(NO_COLOR="1", **(env or {}))
     return Running.start([*STACKTUI, "watch", "--json", *args], cwd=stack.dir, env=env)
 
 
@@ -339,7 +339,7 @@ def test_a_refused_compose_file_is_reported_and_picked_up_again_once_fixed(tmp_p
     file = folder / "compose.yaml"
     good = "name: {}\nservices:\n  app:\n    image: busybox\n".format(f"r{os.getpid()}")
     file.write_text(BOMB)
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
+    env = cli_env(NO_COLOR="1")
     run = Running.start([*STACKTUI, "-f", str(file), "watch", "--json", "--heal"], cwd=folder,
                         env=env)
     try:

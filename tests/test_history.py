@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.errors import ConfigError
@@ -125,7 +125,7 @@ def test_a_rolled_back_apply_is_not_what_undo_reverts(agentdb9):
 
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*STACKTUI, *args], cwd=folder, capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()})
+                          timeout=60, env=cli_env(NO_COLOR="1"))
 
 
 def test_a_damaged_history_index_is_named_with_its_line_and_nothing_is_written(agentdb9):

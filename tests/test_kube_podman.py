@@ -22,7 +22,6 @@ Measured here (Podman 4.3.1, Debian 12, root, no systemd):
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -33,7 +32,7 @@ from ruamel.yaml import YAML
 
 from tests.conftest import DEMO_PORTS, make_stack, podman_session
 from tests.waiting import until
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 pytestmark = [pytest.mark.xdist_group(name="podman"), pytest.mark.engine]
 
@@ -48,7 +47,7 @@ def _export(tmp_path: Path, image: str, *args: str) -> tuple[Path, dict[str, int
     stack = make_stack(tmp_path, "demo", DEMO_PORTS)
     with open(stack.dir / ".env", "a") as env_file:
         env_file.write(f"STACKTUI_DEMO_IMAGE={image}\n")
-    env = {**os.environ, "PYTHONPATH": cli_path()}
+    env = cli_env()
     env.pop("STACKTUI_DEMO_IMAGE", None)  # the .env names Podman's copy of the image
     done = subprocess.run([*STACKTUI, "kube", "export", *args], cwd=stack.dir, env=env,
                           capture_output=True, text=True, timeout=120)

@@ -3,7 +3,6 @@ the package: offline) against the three newest Kubernetes versions it bundles; b
 file:line and writes nothing. The real CLI, in a copy of each stack's folder."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +13,7 @@ from ruamel.yaml import YAML
 
 from stacktui.core.kube.options import DEFAULT_K8S_VERSION
 from tests.conftest import COMPOSE_DIR
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 pytestmark = pytest.mark.slow  # a CLI run per stack and version: tens of seconds, no engine
 
@@ -23,7 +22,7 @@ STACKS = sorted(p.name for p in COMPOSE_DIR.iterdir() if p.is_dir())
 
 
 def _cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": cli_path(), "NO_COLOR": "1"}
+    env = cli_env(NO_COLOR="1")
     env.pop("DOCKER_HOST", None)  # an export needs no engine
     return subprocess.run([*STACKTUI, "kube", "export", *args], cwd=folder, env=env,
                           capture_output=True, text=True, timeout=120)

@@ -10,7 +10,6 @@ wrapper that fails its next `up`.
 """
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from tests.conftest import DEMO_PORTS, Stack, compose_cmd, free_port, make_stack
 from tests.faults_support import Running
 from tests.waiting import until
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 FAIL_ONCE = """\
 # test copy: a start that finds /workspace/fail-next hangs, never healthy, until stopped (once)
@@ -104,7 +103,7 @@ def test_a_compose_up_that_fails_puts_file_and_containers_back(stack, engine, tm
     marker.touch()
     done = subprocess.run([*STACKTUI, "layout", "separate", "mcp-server", "--yes"],
                           cwd=stack.dir, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path(), "STACKTUI_COMPOSE": wrapper})
+                          env=cli_env(NO_COLOR="1", STACKTUI_COMPOSE=wrapper))
     assert done.returncode == 1, done.stdout + done.stderr
     assert not marker.exists(), "the failing up was the apply's"
     failed = next(ln for ln in done.stdout.splitlines() if ln.startswith("  failed: "))
@@ -125,7 +124,7 @@ def test_a_file_edited_during_the_apply_is_not_overwritten_by_the_rollback(stack
     workspace = stack.dir / "workspace"
     (workspace / "fail-next").touch()
     run = Running.start([*STACKTUI, "layout", "separate", "mcp-server", "--yes", "--timeout",
-                         TIMEOUT], stack.dir, {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()})
+                         TIMEOUT], stack.dir, cli_env(NO_COLOR="1"))
     try:
         run.wait_for("up: compose up")
         until(lambda: not (workspace / "fail-next").exists(), 60, "the recreated mcp-server hanging in its start")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 from stacktui.cli import main
 
@@ -153,7 +153,7 @@ def answer_prompt(folder: Path, answer: bytes, *args: str) -> tuple[int, str]:
     import pty
     import sys
 
-    env = {**os.environ, "PYTHONPATH": cli_path(), "NO_COLOR": "1"}
+    env = cli_env(NO_COLOR="1")
     pid, fd = pty.fork()
     if pid == 0:  # the child: become the command
         os.chdir(folder)

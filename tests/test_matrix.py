@@ -23,7 +23,7 @@ from stacktui.core.loader import load_project
 from tests.conftest import Stack, free_port
 from tests.faults_support import Running
 from tests.waiting import on_screen, until
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 # One stack per shape (`stacks`): each shape's cells are one xdist group, so the shapes run side by side.
 GROUP_BY = "shape"
@@ -192,7 +192,7 @@ def test_stale_restart_of_each_service_is_done_only_when_nothing_it_touched_is_s
 def test_stale_watch_heal_started_now_heals_and_says_so(stacks, engine, shape: str) -> None:
     s = SHAPES[shape]
     stack = stranded(stacks, engine, s)
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
+    env = cli_env(NO_COLOR="1")
     run = Running.start([*STACKTUI, "watch", "--heal", "--json"], cwd=stack.dir, env=env)
     try:
         def healed() -> bool:

@@ -16,14 +16,18 @@ from stacktui.core.lock import project_lock
 from stacktui.core.loader import load_project
 from stacktui.core.health.status import collect
 from tests.waiting import until
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env, cli_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli(stack, *args: str, timeout: float = 120):
-    done = stack.stacktui(*args, timeout=timeout)
+def cli(stack, *args: str, timeout: float = 120, **env: str):
+    done = stack.stacktui(*args, timeout=timeout, **env)
     return done
+
+
+# Where a user's environment sends web traffic: nothing listens there, so a probe it carried would fail.
+PROXY = {"HTTP_PROXY": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "ALL_PROXY": "http://127.0.0.1:9"}
 
 
 def status(stack) -> dict[str, dict]:
@@ -107,7 +111,8 @@ def test_raw_restart_strands_mcp_and_stacktui_restart_brings_it_back(module_demo
     ]}
 
     before = datetime.now(timezone.utc)
-    done = cli(stack, "restart", "vscode")
+    # A proxy set for the user's web traffic is not asked to carry the probe of the stack's own service.
+    done = cli(stack, "restart", "vscode", **PROXY)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     # Each step and its gates, as they happen, in order.
@@ -124,7 +129,7 @@ def test_raw_restart_strands_mcp_and_stacktui_restart_brings_it_back(module_demo
     assert mcp_after.network_mode == f"container:{vscode.id}"
     rows = status_here(stack, engine)
     assert not any(r["stale"] for r in rows.values()), rows
-    # stacktui's gate ran the healthchecks at once; Docker's own first run comes one interval (1 s) later.
+    # stacktui's gate ran the healthchecks at once; Docker's own first run comes one interval (2 s) later.
     def both_healthy() -> dict | None:
         now = status_here(stack, engine)
         return now if now["vscode"]["health"] == now["mcp-server"]["health"] == "healthy" else None
@@ -139,7 +144,7 @@ def test_raw_restart_strands_mcp_and_stacktui_restart_brings_it_back(module_demo
 def test_two_restarts_started_together_do_not_interleave(module_demo_stack, engine):
     stack = module_demo_stack
     recorder = Events(engine, stack.name)
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
+    env = cli_env(NO_COLOR="1")
     # The test holds the project until both have started and wait, so they surely overlap; then both race.
     with project_lock(stack.name, "the test, until both restarts wait"):
         procs = [subprocess.Popen([*STACKTUI, "restart", "vscode"], cwd=stack.dir, env=env,
@@ -209,7 +214,7 @@ def test_chain_stale_is_transitive_and_restart_orders_a_b_c(chain_stack, engine)
     assert httpx.get(f"http://127.0.0.1:{worker_port}/health", timeout=2).json()["service"] == "worker"
 
     # SIGINT after the first step began: that step finishes, the rest are reported as not run.
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": cli_path()}
+    env = cli_env(NO_COLOR="1")
     proc = subprocess.Popen([*STACKTUI, "restart", "gateway"], cwd=stack.dir, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None

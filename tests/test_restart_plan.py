@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 from stacktui.core.compose.discovery import resolve_target
 from stacktui.core.engine.client import ContainerInfo
@@ -197,13 +197,12 @@ def test_executor_cancel_between_steps_and_failures_report_what_was_not_run(chai
 def test_cli_usage_errors_exit_2_and_all_plans_the_whole_stack(docker_host, tmp_path):
     """`restart` needs services or --all; `--all --dry-run --json` on a stack with no containers plans creates."""
     import json
-    import os
     import shutil
     import subprocess
 
     shutil.copytree(ROOT / "compose" / "chain", tmp_path / "chain")
     (tmp_path / "chain" / ".env").write_text("COMPOSE_PROJECT_NAME=never-started-here\n")
-    env = {**os.environ, "PYTHONPATH": cli_path()}
+    env = cli_env()
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*STACKTUI, *args], cwd=tmp_path / "chain", env=env,

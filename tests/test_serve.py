@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.waiting import until
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -34,7 +34,7 @@ class Served:
     """`stacktui serve` running in a folder, its stderr collected."""
 
     def __init__(self, cwd: Path, *args: str) -> None:
-        env = {**os.environ, "PYTHONPATH": cli_path(), "NO_COLOR": "1"}
+        env = cli_env(NO_COLOR="1")
         self.proc = subprocess.Popen([*STACKTUI, "serve", *args], cwd=cwd, env=env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, start_new_session=True)

@@ -5,13 +5,12 @@ TUI and Textual really have: the app's Bindings, Textual's themes, Textual's key
 """
 from __future__ import annotations
 
-import os
 import string
 import subprocess
 from pathlib import Path
 
 import pytest
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 from stacktui.core.errors import ConfigError
 from stacktui.core.settings import (ACTION_IDS, KEY_ACTIONS, THEMES, Settings, config_path, example_toml,
@@ -28,7 +27,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def stacktui(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": cli_path(), "XDG_CONFIG_HOME": str(tmp_path)}
+    env = cli_env(XDG_CONFIG_HOME=str(tmp_path))
     return subprocess.run([*STACKTUI, *args], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
 

@@ -3,16 +3,15 @@ bash when the image has one, else sh; a joiner's shell says whose namespaces it 
 service is one clear line, not a hang. Input comes from a pipe here (no TTY: `docker exec -i`)."""
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def shell(stack, service: str, script: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": cli_path()}
+    env = cli_env()
     return subprocess.run([*STACKTUI, "shell", service], cwd=stack.dir, input=script,
                           capture_output=True, text=True, timeout=60, env=env)
 

@@ -1,16 +1,15 @@
 """`stacktui` (the TUI command) with bad input: one clear message and exit code 2, after the screen is gone."""
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
-from tests.usercli import STACKTUI, cli_path
+from tests.usercli import STACKTUI, cli_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_tui(cwd: Path, docker_host: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": cli_path(), "DOCKER_HOST": docker_host}
+    env = cli_env(DOCKER_HOST=docker_host)
     env.pop("COLUMNS", None)
     env.pop("LINES", None)
     return subprocess.run([*STACKTUI, *args], cwd=cwd, capture_output=True, text=True,
@@ -45,7 +44,7 @@ def test_log_history_takes_a_number_or_all_and_says_so_otherwise(tmp_path, docke
 
     assert build_parser().parse_args(["tui", "--log-history", "all"]).log_history == "all"
     assert build_parser().parse_args(["tui", "--log-history", "250"]).log_history == 250
-    env = {**os.environ, "PYTHONPATH": cli_path(), "DOCKER_HOST": docker_host}
+    env = cli_env(DOCKER_HOST=docker_host)
     done = subprocess.run([*STACKTUI, "tui", "--log-history", "lots"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
     assert done.returncode == 2

@@ -27,9 +27,8 @@ from urllib.parse import urlsplit
 
 from stacktui.core.engine.client import ContainerInfo, Engine, lost_engine
 from stacktui.core.compose.model import Project
-from stacktui.core.health.probes import probe_service
+from stacktui.core.health.probes import probe_client, probe_service
 from stacktui.core.namespaces.groups import chain, namespace_root
-from stacktui.core.health.httplib import load_httpx
 from stacktui.core.health.stale import find_stale, running_services, stale_fix
 from stacktui.core.health.status import ProbeResult
 from stacktui.core.durations import seconds
@@ -224,9 +223,7 @@ class _GateWait:
         self.client = client
         self.own_client = None
         if self.url and client is None:
-            httpx = load_httpx()
-            # Loading the CA bundle costs 0.1-0.2 s of CPU; a plain-http probe never needs it.
-            self.client = self.own_client = httpx.Client(verify=not self.url.startswith("http://"))
+            self.client = self.own_client = probe_client(1, [self.url])
 
     # -- the loop ---------------------------------------------------------------------------------
 

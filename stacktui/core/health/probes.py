@@ -98,10 +98,11 @@ def _tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def _client(size: int = 10, urls: list[str] | None = None) -> Any:
-    """A client for probes; given the URLs it will fetch, and none of them https, it never loads the
-    CA bundle (60-70 ms of CPU, most of a one-shot `stacktui status`'s own work besides imports).
-    With redirects off, a plain-http client cannot be sent on to an https URL."""
+def probe_client(size: int = 10, urls: list[str] | None = None) -> Any:
+    """The client every probe goes through (status, watch, and the gates of a restart or a layout
+    change). Given the URLs it will fetch, and none of them https, it never loads the CA bundle
+    (60-70 ms of CPU, most of a one-shot `stacktui status`'s own work besides imports). With
+    redirects off, a plain-http client cannot be sent on to an https URL."""
     from stacktui.core.health.httplib import load_httpx
 
     httpx = load_httpx()
@@ -127,7 +128,7 @@ def probe(service: str, url: str, target: Route | None, timeout: float = DEFAULT
         if client is not None:
             reply = client.get(target.url, timeout=timeout)
         else:
-            with _client(1, [target.url]) as own:
+            with probe_client(1, [target.url]) as own:
                 reply = own.get(target.url, timeout=timeout)
         ok = reply.status_code < 400
         return ProbeResult(service, url, target.how, ok, status_code=reply.status_code,
@@ -178,7 +179,7 @@ def probe_all(project: Project, containers: list[ContainerInfo], timeout: float 
             results[name] = _unrouted(name, url, why)
     if routed:
         own = client is None
-        use = _client(len(routed), [r.url for _, _, r in routed]) if own else client
+        use = probe_client(len(routed), [r.url for _, _, r in routed]) if own else client
         try:
             with ThreadPoolExecutor(max_workers=min(len(routed), MAX_PARALLEL),
                                     thread_name_prefix="stacktui-probe") as pool:
@@ -261,7 +262,7 @@ class ProbeScheduler:
         return left
 
     def _run(self) -> None:
-        client = _client(MAX_PARALLEL)
+        client = probe_client(MAX_PARALLEL)
         try:
             while not self._loop.stopping:
                 started = time.monotonic()

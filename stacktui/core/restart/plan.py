@@ -32,6 +32,7 @@ from stacktui.core.compose.cli import ComposeTarget
 from stacktui.core.engine.client import ContainerInfo, Engine, lost_engine
 from stacktui.core.errors import ConfigError
 from stacktui.core.health.gates import GateResult, gate_names, wait_for_gates
+from stacktui.core.health.probes import probe_client
 from stacktui.core.health.verdict import stack_verdict
 from stacktui.core.findings import ERROR
 from stacktui.core.ports.host import host_findings
@@ -273,7 +274,7 @@ def _run(plan: RestartPlan, project: Project, engine: Engine, target: ComposeTar
     urls = [u for s in plan.steps if (u := project.services[s.service].x.health)]
     # Made beside the first step's restart (importing httpx alone is 0.1-0.2 s): only a gate with
     # a probe needs it, and no gate runs before a restart has returned.
-    client_made = pool.submit(_http_client, urls) if urls else None
+    client_made = pool.submit(probe_client, len(urls), urls) if urls else None
     client = None
     stopped_early: set[str] = set()
     total = len(plan.steps)
@@ -431,16 +432,6 @@ def plan_services(plan: RestartPlan) -> set[str]:
 
 def _service_of(containers: list[ContainerInfo], container_id: str) -> str:
     return next(c.service for c in containers if c.id == container_id)
-
-
-def _http_client(urls: list[str]) -> Any:
-    """One client for every probe of the plan. Loading the CA bundle costs 0.1-0.2 s of CPU,
-    so plain-http probes (the usual case) get a client that never loads it."""
-    from stacktui.core.health.httplib import load_httpx
-
-    httpx = load_httpx()
-
-    return httpx.Client(verify=not all(u.startswith("http://") for u in urls))
 
 
 def _short(exc: BaseException, engine: Engine | None = None) -> str:
