@@ -406,10 +406,13 @@ def _group_of(item: pytest.Item) -> str | None:
 
 
 def _groups_first(items: list[pytest.Item]) -> None:
-    """The groups first, the largest first, then the single tests: a group runs on one worker, and one
-    handed out near the end would alone be the run's tail while the other workers wait. Each group
-    keeps its tests together and in their order, so its module stack is made once."""
+    """The groups first, the largest first, then the single tests that use the engine, then those
+    that do not: a group runs on one worker, and one handed out near the end would alone be the
+    run's tail while the other workers wait. The tests without the engine take milliseconds each,
+    so they even out the end. Each group keeps its tests together and in their order, so its
+    module stack is made once."""
     groups = [_group_of(item) for item in items]
+    engine = [item.get_closest_marker("engine") is not None for item in items]
     sizes = Counter(g for g in groups if g is not None)
     first: dict[str, int] = {}
     for i, g in enumerate(groups):
@@ -418,6 +421,6 @@ def _groups_first(items: list[pytest.Item]) -> None:
 
     def key(i: int) -> tuple[int, int, int, int]:
         g = groups[i]
-        return (1, 0, 0, i) if g is None else (0, -sizes[g], first[g], i)
+        return (1, 0 if engine[i] else 1, 0, i) if g is None else (0, -sizes[g], first[g], i)
 
     items[:] = [items[i] for i in sorted(range(len(items)), key=key)]
