@@ -32,8 +32,8 @@ fi
 exec sh /scripts/mcp-server-real.sh
 """
 # What --timeout gives compose up --wait: a good start passes well within it, and the hanging one is
-# judged unhealthy by Docker first (its 10 s start period, then three failed checks, about 13 s), so
-# Compose always says so in its own words rather than running out of time.
+# judged unhealthy by Docker first (its 10 s start period, then three failed checks 2 s apart: about
+# 16 s), so Compose always says so in its own words rather than running out of time.
 TIMEOUT = "30"
 
 
