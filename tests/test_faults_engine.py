@@ -77,8 +77,9 @@ def test_layout_apply_cut_by_the_engine_puts_the_file_back_and_says_the_containe
     assert "stacktui: layout change failed at" in err
     assert "stopped answering" in err or "Cannot connect to the Docker daemon" in err
     assert "stacktui: ROLLBACK INCOMPLETE:" in err
-    assert f"compose.yaml is as it was, the containers are not: once the engine answers, " \
-           f"`docker compose up -d owner joiner` in {stack.dir} brings them back to it" in err
+    assert f"compose.yaml is as it was, the containers are not: once the engine answers and `docker ps -a` " \
+           f"shows none of them Removal In Progress, `docker compose up -d owner joiner` in {stack.dir} " \
+           "brings them back to it" in err
     assert stack.file.read_bytes() == old
     assert temp_files(stack.dir) == []
 
@@ -91,7 +92,7 @@ def test_layout_apply_cut_by_the_engine_puts_the_file_back_and_says_the_containe
     slow_owner(stack, None)
     # Back up, the engine first removes what was being removed when it stopped (Compose's half-done
     # recreation), after it answers: a command in that moment meets "container is marked for removal
-    # and cannot be started". A user sees those containers as Removal In Progress or Dead.
+    # and cannot be started". The message says to wait for it; a user sees Removal In Progress or Dead.
     engine = fault_engine.client()
     try:
         until(lambda: not any(c.state in ("removing", "dead") for c in engine.project_containers(stack.name)),
