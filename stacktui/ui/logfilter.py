@@ -22,7 +22,28 @@ from stacktui.core.errors import StackError
 from stacktui.core.live.logtools import LineFilter, save_lines
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
+
     from stacktui.core.engine.loglines import LogLine
+    from stacktui.ui.logformat import Meta
+    from stacktui.ui.logview import LogView
+
+    class _Pane(Widget):
+        """What the mixin uses of the pane it is mixed into (LogPane), for the type checker only."""
+
+        service: str | None
+
+        @property
+        def log_view(self) -> LogView: ...
+        @property
+        def merged(self) -> bool: ...
+        def ensure_fields(self) -> None: ...
+        def focus_now(self, field: Input) -> None: ...
+        def redraw(self) -> None: ...
+        def _view_lines(self, drain: bool = False) -> Sequence[LogLine]: ...
+        def _format_unwrapped(self, lines: Sequence[LogLine]) -> tuple[list[str], list[Meta]]: ...
+else:
+    _Pane = object
 
 
 EMPTY_HINT = "show only lines with this text, or /regex/; empty shows all"
@@ -58,7 +79,7 @@ def parse_filter(query: str) -> LineFilter | None:
     return LineFilter(query)
 
 
-class LogFilterMixin:
+class LogFilterMixin(_Pane):
     """Filter and save for LogPane: it calls `_filtered` on whatever lines it is about to show."""
 
     line_filter: LineFilter | None = None
@@ -70,27 +91,27 @@ class LogFilterMixin:
         return [lines[i] for i in keep]
 
     def open_filter(self) -> None:
-        self.ensure_fields()  # type: ignore[attr-defined]
-        field = self.query_one(FilterInput)  # type: ignore[attr-defined]
+        self.ensure_fields()
+        field = self.query_one(FilterInput)
         field.display = True
         now = self.line_filter
         field.recall = ("/" + now.query + "/" if now.regex else now.query) if now is not None else ""
         field.value = ""
         field.placeholder = (f"now {now.describe()}: enter shows all lines, \u2191 edits it, esc keeps it"
                              if now is not None else EMPTY_HINT)
-        self.focus_now(field)  # type: ignore[attr-defined]
+        self.focus_now(field)
 
     def set_filter(self, query: str) -> bool:
         """Apply a filter (or clear it with ""); False with a notification when the regex is bad."""
         try:
             self.line_filter = parse_filter(query)
         except StackError as exc:
-            self.app.notify(str(exc), severity="error", timeout=6)  # type: ignore[attr-defined]
+            self.app.notify(str(exc), severity="error", timeout=6)
             return False
-        self.redraw()  # type: ignore[attr-defined]
+        self.redraw()
         if self.line_filter is not None:
-            shown = len(self.log_view.lines)  # type: ignore[attr-defined]
-            self.app.notify(f"filter {self.line_filter.describe()}: {shown} line{'s' if shown != 1 else ''} "  # type: ignore[attr-defined]
+            shown = len(self.log_view.lines)
+            self.app.notify(f"filter {self.line_filter.describe()}: {shown} line{'s' if shown != 1 else ''} "
                             "shown; & then enter shows all", timeout=4)
         return True
 
@@ -99,30 +120,30 @@ class LogFilterMixin:
         self._close_filter_field()
 
     def _close_filter_field(self) -> None:
-        field = self.query_one(FilterInput)  # type: ignore[attr-defined]
+        field = self.query_one(FilterInput)
         field.display = False
-        self.log_view.focus()  # type: ignore[attr-defined]
+        self.log_view.focus()
 
     def filter_title(self) -> str:
         return f"  \u29e9 only {self.line_filter.describe()}" if self.line_filter is not None else ""
 
     def saved_texts(self) -> list[str]:
         """The pane's lines as shown, unwrapped: exactly what `save` writes."""
-        lines = self._view_lines()  # type: ignore[attr-defined]
-        texts, _ = self._format_unwrapped(lines)  # type: ignore[attr-defined]
+        lines = self._view_lines()
+        texts, _ = self._format_unwrapped(lines)
         return texts
 
     def save(self, directory: Path | None = None) -> Path | None:
-        label = "merged" if self.merged else (self.service or "logs")  # type: ignore[attr-defined]
+        label = "merged" if self.merged else (self.service or "logs")
         if self.line_filter is not None:
             label += "-filtered"
         texts = self.saved_texts()
         try:
             path = save_lines(texts, directory or Path.cwd(), label)
         except (OSError, StackError) as exc:
-            self.app.notify(f"the log was not saved: {exc}", severity="error", timeout=8)  # type: ignore[attr-defined]
+            self.app.notify(f"the log was not saved: {exc}", severity="error", timeout=8)
             return None
         count = len(texts)
-        self.app.notify(f"saved {count} line{'s' if count != 1 else ''} to {path}", title="log saved",  # type: ignore[attr-defined]
+        self.app.notify(f"saved {count} line{'s' if count != 1 else ''} to {path}", title="log saved",
                         timeout=8)
         return path
