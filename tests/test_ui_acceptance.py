@@ -245,7 +245,9 @@ async def test_a_stale_findings_fix_restarts_it_and_esc_stops_a_plan_after_the_c
         assert modal.outcome.summary.startswith("restart cancelled"), modal.outcome.summary
         assert modal.step_state == ["done", "skipped"]
         assert "not run: restart mcp-server" in modal.outcome.details
-        assert "left stopped with their owner: mcp-server" in modal.outcome.details
+        # What starts it again, as the command line says it.
+        assert ("left stopped with their owner: mcp-server (`stacktui restart mcp-server` brings them back)"
+                in modal.outcome.details), modal.outcome.details
         await pilot.press("enter")
         await until(pilot, lambda: app.table.cell_text("mcp-server", "state").startswith("exited"),
                     what="mcp-server shown stopped")

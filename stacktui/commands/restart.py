@@ -126,10 +126,9 @@ def _print_result(result: PlanResult, out: TextIO) -> None:
         print(f"not run: {names}", file=out)
     if result.stopped_not_run:
         names = ", ".join(result.stopped_not_run)
-        again = " ".join(result.bring_back or [s.service for s in ([result.failed_step] if result.failed_step
-                                                                   else result.not_run[:1])])
-        print(f"left stopped, as they were stopped with their namespace owner: {names} "
-              f"(`stacktui restart {again}` brings them back once it is fixed)", file=out)
+        command = result.bring_back_command()
+        print(f"left stopped, as they were stopped with their namespace owner: {names}"
+              + (f" (`{command}` brings them back once it is fixed)" if command else ""), file=out)
 
 
 def _stopper(cancel: threading.Event, abort: threading.Event, out: TextIO) -> Callable[[int, Any], None]:

@@ -241,7 +241,9 @@ def restart_outcome(result: "PlanResult") -> Outcome:
     if result.not_run:
         details.append("not run: " + ", ".join(f"{s.action} {s.service}" for s in result.not_run))
     if result.stopped_not_run:
-        details.append("left stopped with their owner: " + ", ".join(result.stopped_not_run))
+        command = result.bring_back_command()
+        details.append("left stopped with their owner: " + ", ".join(result.stopped_not_run)
+                       + (f" (`{command}` brings them back)" if command else ""))
     return Outcome(False, f"restart {word}{where}" + (f": {result.reason}" if result.reason else ""), details)
 
 

@@ -108,6 +108,10 @@ class PlanResult:
     elapsed: float = 0.0
     verified: str = ""  # the final verdict over every service the plan touched
 
+    def bring_back_command(self) -> str | None:
+        """The command that starts what the plan left stopped (its failed step first), or None."""
+        return f"stacktui restart {' '.join(self.bring_back)}" if self.bring_back else None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
