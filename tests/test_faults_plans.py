@@ -155,10 +155,8 @@ async def test_two_keypresses_and_the_tui_against_a_cli_plan(stack, engine):
             await until_app(pilot, lambda: app.table.status_of("owner") is not None, what="owner's row")
             # r, then R (restart all) in one read from the terminal, before the first plan can show:
             # the second is refused, saying why.
-            for key in ("r", "R"):
-                event = events.Key(key, key)
-                event.set_sender(app)
-                app._driver.send_message(event)
+            for key in ("r", "R"):  # queued back to back, as a terminal's driver queues one read's keys
+                app.post_message(events.Key(key, key))
             await until_app(pilot, lambda: on_screen(app, PlanModal), what="the plan")
             assert any("busy: a restart is still running" in n.message for n in app._notifications), [n.message for n in app._notifications]
             await pilot.press("escape")  # do not run it
