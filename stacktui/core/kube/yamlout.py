@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Sequence
 
 _PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
 _WORDS = {"y", "yes", "n", "no", "true", "false", "on", "off", "null", "~"}
@@ -96,6 +96,6 @@ def dump(obj: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def dump_all(objects: list[dict[str, Any]], comments: list[str] = ()) -> str:  # type: ignore[assignment]
+def dump_all(objects: list[dict[str, Any]], comments: Sequence[str] = ()) -> str:
     head = "".join(f"# {line}\n" for line in comments)
     return head + "".join(f"---\n{dump(obj)}" for obj in objects)
