@@ -362,12 +362,13 @@ def _roll_back(change: LayoutChange, result: ApplyResult, project: Project, engi
                 verified.append(f"probe of {', '.join(failing)} failing before the change too: not the rollback's")
     result.rollback_ok = ok
     result.rollback_verified = verified
-    # The file is back either way; only the containers may not be: say how to bring them to it. An
-    # engine that comes back first finishes removing what it was removing when it stopped (Compose's
-    # half-done recreation), and `up` in that moment meets "container is marked for removal".
+    # The file is back either way; only the containers may not be: say how to bring them to it. A
+    # removal the engine's stop cut short (Compose's half-done recreation) leaves that container Dead
+    # once the engine is back, and a plain `up` cannot start it ("marked for removal"); recreating
+    # replaces it with the rest.
     result.rollback_reason = None if ok else (
-        f"{why}; {change.file.name} is as it was, the containers are not: once the engine answers and "
-        f"`docker ps -a` shows none of them Removal In Progress, "
-        f"`docker compose up -d {' '.join(services)}` in {change.file.parent} brings them back to it")
+        f"{why}; {change.file.name} is as it was, the containers are not: once the engine answers, "
+        f"`docker compose up -d --force-recreate {' '.join(services)}` in {change.file.parent} "
+        "brings them back to it")
     emit(ApplyEvent("rollback", "previous layout running again, verified: " + "; ".join(verified) if ok
                     else f"rollback incomplete: {why}"))
