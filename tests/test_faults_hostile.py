@@ -158,6 +158,7 @@ def test_a_real_terminal_keeps_its_screen_title_and_clipboard_through_a_flood(ho
     tmux.keys("?")
     tmux.wait_for("stacktui keys", timeout=10)
     tmux.keys("Escape")
+    tmux.wait_gone("stacktui keys", timeout=30)  # the app is drawing the flood meanwhile
     screen = tmux.wait_for("flood: done", timeout=90)
     intact(screen)
     tmux.keys("q")

@@ -41,6 +41,7 @@ def test_e_runs_a_shell_in_the_selected_container_and_returns_to_the_table(modul
     tmux.keys("x")  # restart, remapped in config.toml: the plan and its keys, then cancelled
     tmux.wait_for("y / enter run")
     tmux.keys("n")
+    tmux.wait_gone("y / enter run")
     tmux.keys("q")
     screen = tmux.wait_for("STACKTUI-EXIT=", timeout=20)
     assert "STACKTUI-EXIT=0" in screen

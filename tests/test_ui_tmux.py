@@ -72,6 +72,11 @@ class Tmux:
         except AssertionError as exc:
             raise AssertionError(f"{exc}:\n{seen[0]}") from None
 
+    def wait_gone(self, text: str, timeout: float = 10.0) -> None:
+        """Until text is off the screen. A key typed while a dialog is still closing goes to the
+        dialog's widgets, which Textual drops with the dialog: a user sees it close first."""
+        until(lambda: text not in self.screen(), timeout, f"{text!r} to leave the screen", step=0.1)
+
     def kill(self) -> None:
         self.run("kill-server", check=False)
 
@@ -124,7 +129,7 @@ def test_the_installed_command_runs_in_a_terminal_and_quits_with_q(demo_stack, t
         tmux.keys("?")
         tmux.wait_for("stacktui keys")
         tmux.keys("Escape")
-        until(lambda: "stacktui keys" not in tmux.screen(), 10, "the help to close")
+        tmux.wait_gone("stacktui keys")
 
         tmux.keys("q")
         screen = tmux.wait_for("STACKTUI-EXIT=", timeout=20)
