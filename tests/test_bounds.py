@@ -12,8 +12,10 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -21,6 +23,7 @@ from stacktui.core import proc
 from stacktui.core.compose import cli as composecli
 from tests.conftest import ROOT
 from tests.usercli import STACKTUI, cli_env
+from tests.waiting import until
 
 BOMB = "\n".join(
     ['x-a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -187,6 +190,68 @@ def test_a_file_of_composes_own_loader_tests_that_compose_stalls_on_is_given_up_
     assert proc.running() == []
     left = [p.pid for p in psutil.process_iter(["cmdline"]) if str(folder) in " ".join(p.info["cmdline"] or [])]
     assert wait_until_gone(left) == [], "a Compose reading the file is still running"
+
+
+def started_popen(pids: Path, then: Callable[[], None]) -> type[subprocess.Popen]:
+    """A Popen that, once the child has started SLOW_COMPOSE's two processes, calls `then` before it
+    returns: the moment a thread is descheduled or a signal lands between a child's start and run()
+    knowing of it."""
+
+    class Started(subprocess.Popen):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            until(lambda: pids.exists() and len(pids.read_text().split()) == 2, 30, "the child and its own child")
+            then()
+
+    return Started
+
+
+def run_slow(pids: Path) -> subprocess.CompletedProcess[str]:
+    script = pids.parent / "slow"
+    script.write_text(SLOW_COMPOSE)
+    script.chmod(0o755)
+    return proc.run([str(script)], proc.Limits(timeout=60), env=cli_env(SLOW_PIDS=str(pids)))
+
+
+def test_a_kill_from_another_thread_waits_for_a_child_being_started_and_takes_it(tmp_path, monkeypatch):
+    """A signal handler runs on the main thread while Compose may be starting on another: its kill
+    takes that child (and the programs it started) once it is started, rather than missing it."""
+    pids = tmp_path / "pids"
+    release = threading.Event()
+    monkeypatch.setattr(proc.subprocess, "Popen", started_popen(pids, lambda: release.wait(30)))
+    done: list[subprocess.CompletedProcess[str]] = []
+    starter = threading.Thread(target=lambda: done.append(run_slow(pids)), daemon=True)
+    starter.start()
+    until(lambda: pids.exists() and len(pids.read_text().split()) == 2, 30, "the child and its own child")
+    killer = threading.Thread(target=proc.kill_all, daemon=True)
+    killer.start()
+    killer.join(0.3)  # waiting for the start under way (without the wait it has found nothing by now)
+    release.set()
+    killer.join(30)
+    starter.join(30)
+    started = [int(p) for p in pids.read_text().split()]
+    left = wait_until_gone(started)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "the kill missed the child being started"
+    assert [d.returncode for d in done] == [-signal.SIGKILL]
+    assert proc.running() == []
+
+
+def test_a_signal_while_the_main_thread_starts_a_child_takes_that_child_too(tmp_path, monkeypatch):
+    """SIGINT landing inside Popen on the main thread is held until the child is known, then acts:
+    the child's group is killed and reaped, and the interruption goes on up."""
+    assert threading.current_thread() is threading.main_thread(), "signal handlers are the main thread's"
+    pids = tmp_path / "pids"
+    monkeypatch.setattr(proc.subprocess, "Popen", started_popen(pids, lambda: signal.raise_signal(signal.SIGINT)))
+    with pytest.raises(KeyboardInterrupt), proc.signal_handlers():
+        run_slow(pids)
+    started = [int(p) for p in pids.read_text().split()]
+    left = wait_until_gone(started)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], "the child started when the signal landed is still running"
+    assert proc.running() == []
 
 
 def test_the_memory_limit_reaches_the_child():

