@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from stacktui.core.compose.discovery import resolve_target
-from stacktui.core.ports.live import EXEC, PROC, Listener, live_findings, namespace_listeners, parse_proc_net
+from stacktui.core.ports.live import (EXEC, PROC, Listener, live_findings, namespace_listeners, parse_proc_net,
+                                      recent_conflict_lines)
 from stacktui.core.loader import load_project
 from tests.waiting import until
 
@@ -57,6 +59,40 @@ def test_check_reports_the_conflict_with_the_holder_and_the_log_line(sameport):
     assert [(l["service"], l["port"], l["process"], l["via"]) for l in listeners] == [("first", 8000, "httpd", "proc")]
     static = [f for f in findings if f["kind"] == "duplicate-listen"]
     assert [(f["service"], f["port"], f["file"]) for f in static] == [("second", 8000, "compose.yaml")]
+
+
+class StampedLogs:
+    """A container's log as the engine keeps it: each line with its time; `since=` keeps those at or after it."""
+
+    def __init__(self, *entries: tuple[datetime, str]) -> None:
+        self.entries = entries
+
+    def logs_tail(self, container_id: str, lines: int = 20, since: float | None = None) -> list[str]:
+        return [text for at, text in self.entries if since is None or at.timestamp() >= since][-lines:]
+
+
+def running_since(started: datetime, finished: datetime | None):
+    from stacktui.core.engine.client import ContainerInfo
+
+    return ContainerInfo(id="second-id", name="p-second-1", project="p", service="second", number=1, state="running",
+                         exit_code=0, oom_killed=False, health=None, health_output=None, started_at=started,
+                         finished_at=finished, network_mode="container:first-id", ipc_mode="", pid_mode="", pid=0,
+                         restart_count=0)
+
+
+def test_a_bind_error_printed_as_the_process_starts_is_its_runs_even_when_stamped_before_the_start():
+    """The engine stamps StartedAt once the process runs: sameport's second had its bind error stamped
+    0.2 ms before its StartedAt here. When a second's boundary falls between the two, reading the log
+    from StartedAt's second lost the line. The previous run's lines stay out."""
+    started = datetime(2026, 12, 7, 20, 59, 13, 100, tzinfo=timezone.utc)
+    error = "httpd: bind: Address already in use"
+    first_run = StampedLogs((started - timedelta(microseconds=300), error))
+    assert recent_conflict_lines(first_run, running_since(started, None)) == [error]
+
+    ended = started - timedelta(seconds=1)
+    again = StampedLogs((ended - timedelta(milliseconds=400), f"{error} (the run before)"),
+                        (started - timedelta(microseconds=300), error))
+    assert recent_conflict_lines(again, running_since(started, ended)) == [error]
 
 
 PROC_TCP = """\

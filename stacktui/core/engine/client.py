@@ -447,15 +447,15 @@ class Engine:
             return rawhttp.stream_json(sock, f"/events?{urlencode(query)}", timeout=self._timeout)
         return self.api.events(since=since, until=until, filters=filters, decode=True)
 
-    def logs_tail(self, container_id: str, lines: int = 20, since: int | None = None) -> list[str]:
-        """The last `lines` lines of a container's output (since a unix time), stdout and stderr merged."""
+    def logs_tail(self, container_id: str, lines: int = 20, since: float | None = None) -> list[str]:
+        """The last `lines` lines of a container's output (since a unix time, in seconds), stdout and stderr merged."""
         sock = self._raw
         if sock:
             from stacktui.core.engine.logstream import read_all_logs  # the TUI's frame parser, and its sanitizing
 
             tty = bool((self.inspect_raw(container_id).get("Config") or {}).get("Tty"))
             got = read_all_logs(sock, container_id, tail=lines, tty=tty,
-                                since=None if since is None else since * 1_000_000_000)
+                                since=None if since is None else int(since * 1_000_000_000))
             return [line.text for line in got]
         kwargs: dict[str, Any] = {"stdout": True, "stderr": True, "tail": lines, "timestamps": False}
         if since is not None:
