@@ -254,6 +254,30 @@ def test_a_signal_while_the_main_thread_starts_a_child_takes_that_child_too(tmp_
     assert proc.running() == []
 
 
+def test_a_start_stuck_before_its_child_runs_holds_a_kill_back_only_a_few_seconds(monkeypatch):
+    """A child that never gets to exec (one deadlocked in its setup after fork) keeps its start
+    under way: a kill waits for it a bounded time, then kills what it knows."""
+    monkeypatch.setattr(proc, "_START_WAIT", 0.2)
+    stuck, release = threading.Event(), threading.Event()
+
+    def start_that_never_finishes() -> None:
+        with proc._lock:  # what a start under way holds
+            stuck.set()
+            release.wait(30)
+
+    starter = threading.Thread(target=start_that_never_finishes, daemon=True)
+    starter.start()
+    try:
+        assert stuck.wait(10)
+        killer = threading.Thread(target=proc.kill_all, daemon=True)
+        killer.start()
+        killer.join(10)
+        assert not killer.is_alive(), "the kill waited on the stuck start"
+    finally:
+        release.set()
+        starter.join(10)
+
+
 def test_the_memory_limit_reaches_the_child():
     done = proc.run(["sh", "-c", "ulimit -d"], proc.Limits(timeout=10, memory=64 << 20))
     assert done.stdout.strip() == str(64 << 10)  # KiB

@@ -37,6 +37,7 @@ _lock = threading.RLock()
 _main_starting = False  # the main thread is inside _start: its handler holds the signal until the child is in _live
 _held: list[int] = []  # signals held that way, raised again once the child is in _live
 _closing = False  # at exit: nothing new starts
+_START_WAIT = 5.0  # seconds a kill waits for a start under way
 
 
 @functools.cache
@@ -144,6 +145,18 @@ def _start(cmd: Sequence[str], memory: int | None, *, input: bool, env: Mapping[
     return child
 
 
+@contextlib.contextmanager
+def _start_done() -> Iterator[None]:
+    """Once a start under way has its child in _live; a start stuck between fork and exec (a
+    child that deadlocked in its setup) is waited for _START_WAIT seconds at most."""
+    got = _lock.acquire(timeout=_START_WAIT)
+    try:
+        yield
+    finally:
+        if got:
+            _lock.release()
+
+
 def _raise_held() -> None:
     """The signals the main thread held while it started a child, to their handler now."""
     while _held:
@@ -182,7 +195,7 @@ def run(cmd: Sequence[str], limits: Limits, *, input: str | None = None, env: Ma
 
 def running() -> list[int]:
     """Process ids (each also its group id) of the children not finished yet."""
-    with _lock:
+    with _start_done():
         return list(_live)
 
 
@@ -193,7 +206,7 @@ def kill_all() -> None:
 
 def signal_all(signum: int) -> None:
     """Send signum to every live child's group (Ctrl-C passed on: children do not hear the terminal)."""
-    with _lock:
+    with _start_done():
         children = list(_live.values())
     for child in children:
         try:
@@ -205,7 +218,7 @@ def signal_all(signum: int) -> None:
 @atexit.register
 def _at_exit() -> None:
     global _closing
-    with _lock:  # after a start under way: it is in _live by then
+    with _start_done():
         _closing = True
     kill_all()
 
