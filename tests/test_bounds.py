@@ -40,6 +40,19 @@ SLOW_COMPOSE = textwrap.dedent("""\
     """)
 
 
+def slow_compose(folder: Path) -> Path:
+    """SLOW_COMPOSE written to folder as a program that can be run."""
+    script = folder / "slow-compose"
+    script.write_text(SLOW_COMPOSE)
+    script.chmod(0o755)
+    return script
+
+
+def both_started(pids: Path) -> bool:
+    """SLOW_COMPOSE has written its own pid and its child's."""
+    return pids.exists() and len(pids.read_text().split()) == 2
+
+
 def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
     return cli_env(XDG_CACHE_HOME=str(tmp_path / "cache"), **extra)
 
@@ -61,6 +74,15 @@ def wait_until_gone(pids: list[int], within: float = 10.0) -> list[int]:
             return []
         time.sleep(0.05)
     return [p for p in pids if not gone(p)]
+
+
+def left_running(pids: Path) -> list[int]:
+    """Which of the pids written down are still running after a while; those are killed, so that
+    a failing test leaves nothing behind."""
+    left = wait_until_gone([int(p) for p in pids.read_text().split()])
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
 
 
 def test_an_alias_bomb_is_refused_with_file_and_line_before_compose_sees_it(tmp_path):
@@ -89,9 +111,7 @@ def test_an_alias_bomb_is_refused_with_file_and_line_before_compose_sees_it(tmp_
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_in_the_middle_of_a_slow_compose_leaves_no_process_behind(tmp_path, signum):
     (tmp_path / "compose.yaml").write_text("name: bounds-signal\nservices:\n  app:\n    image: busybox\n")
-    slow = tmp_path / "slow-compose"
-    slow.write_text(SLOW_COMPOSE)
-    slow.chmod(0o755)
+    slow = slow_compose(tmp_path)
     pids_file = tmp_path / "pids"
     # As from a shell: SIGINT at its default. A process started with SIGINT ignored keeps ignoring it
     # (Unix's rule for background jobs, which Python follows), and a test runner's worker may be one.
@@ -101,7 +121,7 @@ def test_a_signal_in_the_middle_of_a_slow_compose_leaves_no_process_behind(tmp_p
                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 30
-        while not (pids_file.exists() and len(pids_file.read_text().split()) == 2):
+        while not both_started(pids_file):
             assert cli.poll() is None, cli.communicate()
             assert time.monotonic() < deadline, "the slow compose never started"
             time.sleep(0.05)
@@ -125,9 +145,7 @@ def check_with_slow_compose(tmp_path: Path, monkeypatch, capsys, text: str, limi
     from stacktui.cli import main
 
     (tmp_path / "compose.yaml").write_text(text)
-    slow = tmp_path / "slow-compose"
-    slow.write_text(SLOW_COMPOSE)
-    slow.chmod(0o755)
+    slow = slow_compose(tmp_path)
     monkeypatch.setenv("STACKTUI_COMPOSE", str(slow))
     monkeypatch.setenv("SLOW_PIDS", str(tmp_path / "pids"))
     monkeypatch.setattr(composecli, "CONFIG_LIMITS", proc.Limits(timeout=limit, memory=2 << 30))
@@ -200,17 +218,14 @@ def started_popen(pids: Path, then: Callable[[], None]) -> type[subprocess.Popen
     class Started(subprocess.Popen):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            until(lambda: pids.exists() and len(pids.read_text().split()) == 2, 30, "the child and its own child")
+            until(lambda: both_started(pids), 30, "the child and its own child")
             then()
 
     return Started
 
 
 def run_slow(pids: Path) -> subprocess.CompletedProcess[str]:
-    script = pids.parent / "slow"
-    script.write_text(SLOW_COMPOSE)
-    script.chmod(0o755)
-    return proc.run([str(script)], proc.Limits(timeout=60), env=cli_env(SLOW_PIDS=str(pids)))
+    return proc.run([str(slow_compose(pids.parent))], proc.Limits(timeout=60), env=cli_env(SLOW_PIDS=str(pids)))
 
 
 def test_a_kill_from_another_thread_waits_for_a_child_being_started_and_takes_it(tmp_path, monkeypatch):
@@ -222,18 +237,14 @@ def test_a_kill_from_another_thread_waits_for_a_child_being_started_and_takes_it
     done: list[subprocess.CompletedProcess[str]] = []
     starter = threading.Thread(target=lambda: done.append(run_slow(pids)), daemon=True)
     starter.start()
-    until(lambda: pids.exists() and len(pids.read_text().split()) == 2, 30, "the child and its own child")
+    until(lambda: both_started(pids), 30, "the child and its own child")
     killer = threading.Thread(target=proc.kill_all, daemon=True)
     killer.start()
     killer.join(0.3)  # waiting for the start under way (without the wait it has found nothing by now)
     release.set()
     killer.join(30)
     starter.join(30)
-    started = [int(p) for p in pids.read_text().split()]
-    left = wait_until_gone(started)
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    assert left == [], "the kill missed the child being started"
+    assert left_running(pids) == [], "the kill missed the child being started"
     assert [d.returncode for d in done] == [-signal.SIGKILL]
     assert proc.running() == []
 
@@ -246,11 +257,7 @@ def test_a_signal_while_the_main_thread_starts_a_child_takes_that_child_too(tmp_
     monkeypatch.setattr(proc.subprocess, "Popen", started_popen(pids, lambda: signal.raise_signal(signal.SIGINT)))
     with pytest.raises(KeyboardInterrupt), proc.signal_handlers():
         run_slow(pids)
-    started = [int(p) for p in pids.read_text().split()]
-    left = wait_until_gone(started)
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    assert left == [], "the child started when the signal landed is still running"
+    assert left_running(pids) == [], "the child started when the signal landed is still running"
     assert proc.running() == []
 
 

@@ -158,7 +158,10 @@ def _start_done() -> Iterator[None]:
 
 
 def _raise_held() -> None:
-    """The signals the main thread held while it started a child, to their handler now."""
+    """The signals the main thread held while it started a child, to their handler now (by the main
+    thread only: raised from another, one would be held again while the main thread starts its next)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
     while _held:
         signal.raise_signal(_held.pop(0))
 
